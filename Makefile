@@ -1,0 +1,101 @@
+# tern — the one entry point.  `make demo`, `make test`, `make bench`, `make fuzz`.
+# Every target that needs a Debian package runs scripts/install-deps.sh first.
+
+SHELL := /bin/bash
+ROOT  := $(CURDIR)
+B     := build
+CC    := gcc
+CXX   := g++
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -Iinclude -D_POSIX_C_SOURCE=200809L -DTERN_ROOT='"$(ROOT)"' -MMD -MP
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Iinclude -DTERN_ROOT='"$(ROOT)"' -MMD -MP
+LDLIBS   := -ljansson -lz -lm -ldl -lpthread
+
+# libtern: everything in models/ compiler/ runtime/ reports/ and the ISA simulator.
+# runtime/tern.c holds main() of the CLI and is not part of the library.
+LIB_SRCS := $(wildcard models/*.c compiler/*.c runtime/*.c reports/*.c sim/isasim*.c)
+LIB_SRCS := $(filter-out runtime/tern.c,$(LIB_SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+TEST_SRCS := $(wildcard tests/*.cc)
+TEST_OBJS := $(TEST_SRCS:%.cc=$(B)/obj/%.o)
+
+# RTL configurations built as shared libraries (sim/rtl.mk).  The names must
+# match tern_hwcfg_rtl_name(); runtime/backend_rtl.c builds missing ones itself.
+RTL_T4      := ROWS=4 COLS=4 WBUF=64 ABUF=256 ACC=512 OUT=256 QD=4 IMEM=8192 BW=4
+RTL_T8      := ROWS=8 COLS=8 WBUF=64 ABUF=512 ACC=1024 OUT=512 QD=4 IMEM=8192 BW=8
+RTL_DEFAULT := ROWS=16 COLS=16 WBUF=256 ABUF=4096 ACC=4096 OUT=2048 QD=8 IMEM=65536 BW=16
+
+.PHONY: all deps lib tern tests rtl-lib rtl-test-libs rtl-default-lib demo test bench fuzz lint \
+        isa-vh-check synth-check clean
+
+all: tern
+
+deps:
+	@./scripts/install-deps.sh
+
+$(B)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/obj/%.o: %.cc | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(B)/libtern.a: $(LIB_OBJS)
+	@mkdir -p $(B)
+	rm -f $@ && ar rcs $@ $^
+
+lib: $(B)/libtern.a
+
+$(B)/tern: $(B)/obj/runtime/tern.o $(B)/libtern.a
+	$(CC) $^ -o $@ $(LDLIBS)
+
+tern: $(B)/tern
+
+$(B)/gen_isa_vh: tools/gen_isa_vh.c include/tern/isa_table.h include/tern/counters.h | deps
+	@mkdir -p $(B)
+	$(CC) -std=c11 -Wall -Wextra -Werror -Iinclude $< -o $@
+
+# tests: one GoogleTest binary; scripts/run_tests.sh adds the lint / synthesis
+# / generated-file checks and prints the final "tests: N passed, M failed".
+$(B)/tern_tests: $(TEST_OBJS) $(B)/libtern.a
+	$(CXX) $^ -o $@ -lgtest $(LDLIBS)
+
+tests: $(B)/tern_tests
+
+rtl-lib: | deps
+	@$(MAKE) --no-print-directory -f sim/rtl.mk $(RTL_PARAMS)
+
+rtl-test-libs: | deps
+	@$(MAKE) --no-print-directory -f sim/rtl.mk $(RTL_T4)
+	@$(MAKE) --no-print-directory -f sim/rtl.mk $(RTL_T8)
+
+rtl-default-lib: | deps
+	@$(MAKE) --no-print-directory -f sim/rtl.mk $(RTL_DEFAULT)
+
+lint: | deps
+	@$(MAKE) --no-print-directory -f sim/rtl.mk lint
+
+isa-vh-check: $(B)/gen_isa_vh
+	@$(B)/gen_isa_vh | diff -u rtl/tern_isa.vh - && echo "rtl/tern_isa.vh matches include/tern/isa_table.h"
+
+synth-check: | deps
+	@./rtl/synth/check_nomul.sh 4 4
+
+test: deps tern tests rtl-test-libs $(B)/gen_isa_vh
+	@./scripts/run_tests.sh
+
+demo: deps tern rtl-default-lib
+	@./scripts/demo.sh
+
+bench: deps tern rtl-default-lib
+	@./scripts/bench.sh
+
+fuzz: deps tern tests rtl-test-libs
+	@TERN_FUZZ_LONG=1 $(B)/tern_tests --gtest_filter='*Fuzz*:*Random*'
+
+clean:
+	rm -rf $(B) reports/out
+
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(B)/obj/runtime/tern.d

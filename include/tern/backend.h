@@ -1,0 +1,56 @@
+/* Backends that execute a program: the golden ISA simulator (sim/isasim.c)
+ * and the Verilated RTL (sim/rtl_shim.cpp, built as one shared library per
+ * RTL configuration and loaded with dlopen by runtime/backend_rtl.c). */
+#ifndef TERN_BACKEND_H
+#define TERN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/counters.h"
+#include "tern/hwcfg.h"
+#include "tern/isa.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tern_run_opts {
+  uint64_t max_cycles;     /* hard limit; 0 = 2^40 */
+  uint64_t watchdog;       /* cycles with no instruction started or finished before
+                              declaring a hang; 0 = 1,000,000 */
+  const char *trace_path;  /* RTL only: FST waveform, NULL = none */
+} tern_run_opts;
+
+/* ---- golden ISA simulator ---------------------------------------------- */
+/* Runs a validated program on dram (dram_bytes long, already initialised)
+ * and fills counters.  Returns 0, or -1 with a message (deadlock with the
+ * queue/pc/token that waits, watchdog, token counter overflow, ...). */
+int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint8_t *dram,
+                    uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out, char *err,
+                    size_t errlen);
+
+/* ---- RTL shim: the C API every librtl_<name>.so exports ----------------- */
+typedef struct tern_rtl tern_rtl;
+/* Parameters the library was built with (rows, cols, depths, bw). */
+void tern_rtl_built_config(tern_hwcfg *cfg);
+tern_rtl *tern_rtl_create(const tern_hwcfg *cfg, char *err, size_t errlen);
+/* Load a program into IMEM (encoded words). */
+int tern_rtl_load(tern_rtl *h, const tern_word *words, size_t n, char *err, size_t errlen);
+/* Reset, run until done / error / watchdog, reading and writing dram.  dram_lat
+ * from cfg passed to create. */
+int tern_rtl_run(tern_rtl *h, uint8_t *dram, uint64_t dram_bytes, const tern_run_opts *opts,
+                 tern_counters *out, char *err, size_t errlen);
+void tern_rtl_destroy(tern_rtl *h);
+
+/* ---- uniform entry point used by the runtime ---------------------------- */
+/* backend: "isa" or "rtl".  For "rtl" the library for cfg is looked up in
+ * $TERN_RTL_DIR (default <repo>/build/rtl) and built with make if missing. */
+int tern_backend_run(const char *backend, const tern_hwcfg *cfg, const tern_insn *prog, size_t n,
+                     uint8_t *dram, uint64_t dram_bytes, const tern_run_opts *opts,
+                     tern_counters *out, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,80 @@
+/* Integer numerics of tern (docs/NUMERICS.md).  ONE implementation of each
+ * operation; the integer reference (models/), the ISA simulator (sim/) and
+ * the compiler's constant folding (compiler/) all call these.  The RTL
+ * implements the same definitions and is checked bit for bit. */
+#ifndef TERN_NUMERICS_H
+#define TERN_NUMERICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- scalar primitives (exact definitions) ---------------------------- */
+
+/* Saturate an int64 to int32. */
+int32_t tern_sat32(int64_t v);
+/* Round-half-up arithmetic right shift: s == 0 ? v : (v + 2^(s-1)) >> s.
+ * s in 0..62. (v + 2^(s-1) is computed without overflow for |v| < 2^62.) */
+int64_t tern_rshift_round(int64_t v, int s);
+/* Saturating int64 add. */
+int64_t tern_add_sat64(int64_t a, int64_t b);
+/* floor(sqrt(v)) for v >= 0. */
+uint64_t tern_isqrt64(uint64_t v);
+
+/* Ternary weight codes (2 bits): 0 -> 0, 1 -> +1, 3 -> -1, 2 -> 0 (reserved). */
+#define TERN_W_ZERO 0u
+#define TERN_W_POS 1u
+#define TERN_W_NEG 3u
+int tern_wcode_value(unsigned code);
+unsigned tern_wcode_of(int v); /* v in {-1,0,1} */
+
+/* ---- vector-unit operations, one lane ---------------------------------- */
+/* Element-wise: dst = f(a, b).  LUT uses tern_lut_index and a table. */
+int32_t tern_v_add(int32_t a, int32_t b);    /* wrapping */
+int32_t tern_v_sub(int32_t a, int32_t b);    /* wrapping */
+int32_t tern_v_max(int32_t a, int32_t b);
+int32_t tern_v_min(int32_t a, int32_t b);
+int32_t tern_v_mulshr(int32_t a, int32_t b, int shift); /* sat32(rshift_round(a*b, shift)) */
+int8_t tern_v_quant(int32_t a, int32_t b, int shift);   /* clamp(rshift_round(a*b,shift),-128,127) */
+int tern_lut_index(int32_t a, int shift);               /* clamp((a >> shift) + 128, 0, 255), floor shift */
+/* Scalar ops (lane 0): */
+int32_t tern_v_recip(int32_t a, int32_t b, int shift); /* sat32(floor((max(b,0) << shift) / max(a,1))), shift <= 32 */
+int32_t tern_v_rsqrt(int32_t a, int32_t b, int shift); /* sat32(isqrt(floor((max(b,0) << shift) / max(a,1)))) */
+/* Row reductions over n values: */
+int32_t tern_r_sum(const int32_t *a, size_t n, size_t stride, int shift);   /* sat32(rshift_round(sat64 sum, shift)) */
+int32_t tern_r_sumsq(const int32_t *a, size_t n, size_t stride, int shift); /* sat32(rshift_round(sat64 sum of a*a, shift)) */
+int32_t tern_r_maxabs(const int32_t *a, size_t n, size_t stride);           /* min(max |a|, INT32_MAX) */
+
+/* ---- BitNet b1.58 quantisation (docs/NUMERICS.md) ---------------------- */
+
+/* Fixed-point formats. */
+#define TERN_FX 12          /* residual stream and activations: Q(TERN_FX) int32 */
+#define TERN_QSHIFT 30      /* activation quantisation: q = quant(u, R, 30) */
+#define TERN_AMIN 64        /* absmax floor in Q12 LSBs (BitNet's clamp(min=eps)) */
+#define TERN_LUT_SHIFT 8    /* LUT index = (x >> 8) + 128: 1/16 steps over [-8, 8) */
+#define TERN_SIGMOID_FRAC 15 /* sigmoid table entries in Q15 */
+
+/* Absmean ternarisation of a float matrix (n values): beta = mean|W|,
+ * code = RoundClip(W / (beta + 1e-5), -1, 1) (round half away from zero).
+ * Writes codes as {-1,0,1} ints; returns beta. */
+float tern_ternarize(const float *w, size_t n, int8_t *q);
+
+/* Per-token activation quantisation parameters from a row's absmax A
+ * (Q12 LSBs): R = recip(max(A, TERN_AMIN), 127, TERN_QSHIFT). */
+int32_t tern_act_recip(int32_t amax);
+
+/* Real value to Q(TERN_FX), round half away from zero, saturating. */
+int32_t tern_to_fx(float x);
+float tern_from_fx(int32_t x);
+
+/* The 256-entry sigmoid table used by SiLU: entry i = round(sigmoid(((i-128)+0.5)/16) * 2^15),
+ * computed with a fixed integer-only procedure so every build gets the same bits. */
+void tern_sigmoid_table(int32_t table[256]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
