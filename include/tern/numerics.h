@@ -41,8 +41,9 @@ int32_t tern_v_mulshr(int32_t a, int32_t b, int shift); /* sat32(rshift_round(a*
 int8_t tern_v_quant(int32_t a, int32_t b, int shift);   /* clamp(rshift_round(a*b,shift),-128,127) */
 int tern_lut_index(int32_t a, int shift);               /* clamp((a >> shift) + 128, 0, 255), floor shift */
 /* Scalar ops (lane 0): */
-int32_t tern_v_recip(int32_t a, int32_t b, int shift); /* sat32(floor((max(b,0) << shift) / max(a,1))), shift <= 32 */
-int32_t tern_v_rsqrt(int32_t a, int32_t b, int shift); /* sat32(isqrt(floor((max(b,0) << shift) / max(a,1)))) */
+/* num = min(max(b,0) * 2^shift, 2^63-1) (saturating), shift 0..62 */
+int32_t tern_v_recip(int32_t a, int32_t b, int shift); /* sat32(floor(num / max(a,1))) */
+int32_t tern_v_rsqrt(int32_t a, int32_t b, int shift); /* sat32(isqrt(floor(num / max(a,1)))) */
 /* Row reductions over n values: */
 int32_t tern_r_sum(const int32_t *a, size_t n, size_t stride, int shift);   /* sat32(rshift_round(sat64 sum, shift)) */
 int32_t tern_r_sumsq(const int32_t *a, size_t n, size_t stride, int shift); /* sat32(rshift_round(sat64 sum of a*a, shift)) */

@@ -1,0 +1,177 @@
+/* Internal interfaces of the compiler (compiler/*.c, engineer "cc").
+ * The pass list is in compiler/compile.c:
+ *   build -> pad -> tile -> alloc -> emit -> sync -> validate
+ * Every pass reads and extends one cc_ctx and has a printer (--dump-after). */
+#ifndef TERN_CC_INTERNAL_H
+#define TERN_CC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tern/compiler.h"
+#include "tern/hwcfg.h"
+#include "tern/isa.h"
+#include "tern/mlp.h"
+#include "tern/program.h"
+
+#define CC_VEC_FIELD_MAX 4095 /* N, ROWS, DST_RS, SRC_RS are 12-bit fields */
+
+/* ---- graph IR ------------------------------------------------------------ */
+
+/* Where a tensor lives. */
+typedef enum cc_tkind {
+  CC_T_I32 = 0,    /* int32 activations, ACC resident (Q12) */
+  CC_T_I8 = 1,     /* int8 quantised activations: OUT -> DRAM scratch -> ABUF */
+  CC_T_SCALAR = 2, /* one int32 per token (broadcast in all lanes of one ACC word) */
+} cc_tkind;
+
+typedef struct cc_tensor {
+  char name[TERN_NAME_LEN];
+  cc_tkind kind;
+  int cols;     /* logical width (1 for scalars) */
+  int cols_pad; /* after the pad pass */
+  /* liveness (op indices, filled by alloc) */
+  int first, last;
+  /* alloc results */
+  int words;        /* ACC words per token (I32/SCALAR), 0 for I8 */
+  int tok_off;      /* per-token offset in the token area (units of Mb words) */
+  uint32_t scratch; /* I8: DRAM scratch region (bytes), row stride cols_pad */
+} cc_tensor;
+
+typedef enum cc_opkind {
+  CC_OP_NORM_QUANT = 0, /* steps 1-8: in x; out q (I8), T (SCALAR); temps u,S,r,A,R */
+  CC_OP_QUANT = 1,      /* step 12: in h; out q (I8), A (SCALAR); temp R */
+  CC_OP_LINEAR = 2,     /* step 9/13 + GEMM + step 10/14a: in q, scale; out y; temp D */
+  CC_OP_ACT = 3,        /* step 11: in y; out h */
+  CC_OP_ADD = 4,        /* step 14b: x += y (in place) */
+} cc_opkind;
+
+#define CC_MAX_IO 8
+typedef struct cc_op {
+  cc_opkind kind;
+  char name[TERN_NAME_LEN];
+  int layer;
+  int in[CC_MAX_IO], nin;   /* tensor ids */
+  int out[CC_MAX_IO], nout; /* outputs then temporaries */
+  int ntemp;                /* the last ntemp entries of out[] are temporaries */
+  const tern_qnorm *norm;   /* NORM_QUANT */
+  const tern_qlinear *lin;  /* LINEAR */
+  int mat;                  /* LINEAR: matrix index */
+  tern_act act;             /* ACT */
+} cc_op;
+
+/* A ternary matrix placed in DRAM as WBUF tiles ordered [n_tile][k_tile]. */
+typedef struct cc_matrix {
+  char name[TERN_NAME_LEN];
+  const int8_t *codes; /* K x N row-major, values -1/0/1 */
+  int K, N, K_pad, N_pad, kt, nt;
+  uint32_t dram; /* alloc */
+  int chunk0, nchunks; /* tile: chunks of this matrix in the per-block weight stream */
+} cc_matrix;
+
+/* One contiguous weight LOAD: tiles [t0, t1) of a matrix. */
+typedef struct cc_chunk {
+  int mat, t0, t1;
+} cc_chunk;
+
+/* An ACC-resident constant word (all lanes equal) or vector (gains, LUT). */
+typedef struct cc_const {
+  char name[TERN_NAME_LEN];
+  int words;
+  int32_t *lanes; /* words * cols values */
+  int addr;       /* ACC word */
+} cc_const;
+
+typedef struct cc_insnbuf {
+  tern_insn *v;
+  size_t n, cap;
+} cc_insnbuf;
+
+typedef struct cc_ctx {
+  const tern_hwcfg *cfg;
+  const tern_qmlp *q; /* NULL for the GEMM-only graph */
+  int M;              /* tokens */
+  int unit;           /* lcm(rows, cols) */
+  int is_gemm;        /* tern_compile_gemm graph */
+  /* IR */
+  cc_tensor *t;
+  int nt, capt;
+  cc_op *op;
+  int nop, capop;
+  cc_matrix *mat;
+  int nmat, capmat;
+  int x;  /* residual stream tensor (MLP), or "a" (GEMM) */
+  int y;  /* output tensor of the GEMM graph */
+  int d, d_pad;
+  /* tile */
+  int Mb, nblocks;
+  int chunk_tiles;
+  cc_chunk *chunk; /* per-block weight stream */
+  int nchunk;
+  int tok_words; /* peak ACC words per token (alloc, used by tile) */
+  /* alloc */
+  cc_const *cst;
+  int ncst, capcst;
+  int acc_tok_base; /* first ACC word of the token area */
+  int const_words;
+  uint32_t dram_const, dram_x, dram_y, dram_end;
+  int wbuf_half;
+  /* emit */
+  cc_insnbuf ins;
+  /* the result */
+  tern_program *prog;
+} cc_ctx;
+
+/* helpers (ir.c) */
+int cc_add_tensor(cc_ctx *c, const char *name, cc_tkind kind, int cols);
+int cc_add_op(cc_ctx *c, const cc_op *op);
+int cc_add_matrix(cc_ctx *c, const char *name, const int8_t *codes, int K, int N);
+void cc_ctx_free(cc_ctx *c);
+int cc_round_up(int v, int m);
+int cc_lcm(int a, int b);
+void cc_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int cc_ilog2(int v);
+
+/* passes */
+int cc_pass_build_mlp(cc_ctx *c, char *err, size_t errlen);      /* ir.c */
+int cc_pass_build_gemm(cc_ctx *c, const int8_t *codes, int K, int N, char *err,
+                       size_t errlen);                              /* gemm.c */
+int cc_pass_pad(cc_ctx *c, char *err, size_t errlen);              /* pad.c */
+int cc_pass_tile(cc_ctx *c, char *err, size_t errlen);             /* tile.c */
+int cc_pass_alloc(cc_ctx *c, char *err, size_t errlen);            /* alloc.c */
+int cc_pass_emit(cc_ctx *c, char *err, size_t errlen);             /* emit.c */
+int cc_pass_emit_gemm(cc_ctx *c, char *err, size_t errlen);        /* gemm.c */
+int cc_pass_sync(cc_ctx *c, char *err, size_t errlen);             /* compile.c */
+int cc_pass_validate(cc_ctx *c, char *err, size_t errlen);         /* compile.c */
+
+/* printers */
+void cc_dump_ir(const cc_ctx *c, FILE *f, const char *title);
+void cc_dump_tile(const cc_ctx *c, FILE *f);
+void cc_dump_alloc(const cc_ctx *c, FILE *f);
+void cc_dump_insns(const tern_insn *v, size_t n, FILE *f);
+
+/* liveness + per-token offsets (alloc.c; also used by tile to size Mb) */
+int cc_assign_token_offsets(cc_ctx *c);
+
+/* ACC word of tensor t for token-row 0 of a block; row stride = t->words */
+int cc_acc_addr(const cc_ctx *c, int tensor);
+
+/* instruction emission helpers (emit.c) */
+void cc_buf_push(cc_insnbuf *b, const tern_insn *in);
+void cc_emit_dma(cc_ctx *c, int op, int mem, int sram, int sstride, int y, int x, uint32_t dram,
+                 int dstride);
+void cc_emit_gemm(cc_ctx *c, int w, int a, int acc, int m, int astride, int accstride, int reset);
+int cc_emit_vec(cc_ctx *c, int vop, int mode, int dst, int src1, int src2, int n, int rows,
+                int dst_rs, int src_rs, int shift, char *err, size_t errlen);
+/* weight stream: emit the LOAD of per-block chunk index (g) of block (blk) */
+void cc_emit_chunk_load(cc_ctx *c, int blk, int g);
+/* emit the GEMMs of one matrix for a block: loads of the next chunk interleaved */
+void cc_emit_matrix_gemms(cc_ctx *c, int blk, int mb, int mat, int abuf, int acc, int store_strip,
+                          uint32_t store_dram, int store_dstride);
+/* pack a matrix into WBUF tiles ([n_tile][k_tile]) */
+uint8_t *cc_pack_matrix(const cc_ctx *c, const cc_matrix *m, size_t *len);
+uint32_t cc_word_bytes(const tern_hwcfg *cfg, int mem);
+int cc_insn_queue(const tern_insn *in);
+
+#endif

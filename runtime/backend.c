@@ -1,0 +1,218 @@
+/* tern_backend_run: the ISA simulator or a Verilated RTL library loaded with
+ * dlopen (include/tern/backend.h).  The RTL library for a configuration is
+ * <dir>/<tern_hwcfg_rtl_name(cfg)>/libtern_rtl.so, dir = $TERN_RTL_DIR or
+ * <repo>/build/rtl; a missing library is built with
+ * `make -C <repo> rtl-lib RTL_PARAMS="..."`. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "tern/backend.h"
+
+#ifndef TERN_ROOT
+#define TERN_ROOT "."
+#endif
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+typedef void (*fn_built_config)(tern_hwcfg *);
+typedef tern_rtl *(*fn_create)(const tern_hwcfg *, char *, size_t);
+typedef int (*fn_load)(tern_rtl *, const tern_word *, size_t, char *, size_t);
+typedef int (*fn_run)(tern_rtl *, uint8_t *, uint64_t, const tern_run_opts *, tern_counters *,
+                      char *, size_t);
+typedef void (*fn_destroy)(tern_rtl *);
+
+typedef struct rtl_lib {
+  char path[1024];
+  void *handle;
+  fn_built_config built_config;
+  fn_create create;
+  fn_load load;
+  fn_run run;
+  fn_destroy destroy;
+} rtl_lib;
+
+/* Libraries stay loaded for the life of the process (a Verilated model's
+ * static state does not survive dlclose/dlopen cycles reliably). */
+#define MAX_LIBS 16
+static rtl_lib libs[MAX_LIBS];
+static int n_libs;
+
+static int file_exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int build_lib(const tern_hwcfg *cfg, const char *path, char *err, size_t errlen) {
+  char params[512];
+  snprintf(params, sizeof params,
+           "ROWS=%d COLS=%d WBUF=%d ABUF=%d ACC=%d OUT=%d QD=%d IMEM=%d BW=%d", cfg->rows,
+           cfg->cols, cfg->wbuf_depth, cfg->abuf_depth, cfg->acc_depth, cfg->out_depth,
+           cfg->qdepth, cfg->imem_depth, cfg->dram_bw);
+  char cmd[2048];
+  /* build output goes to stderr so stdout stays the program's report */
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -C '%s' rtl-lib RTL_PARAMS=\"%s\" 1>&2",
+           TERN_ROOT, params);
+  fprintf(stderr, "tern: RTL library %s not found; building it: %s\n", path, cmd);
+  fflush(stderr);
+  int rc = system(cmd);
+  if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
+    set_err(err, errlen,
+            "RTL library %s is missing and building it failed (make rtl-lib RTL_PARAMS=\"%s\" "
+            "exited with status %d)",
+            path, params, rc == -1 ? -1 : (WIFEXITED(rc) ? WEXITSTATUS(rc) : 128));
+    return -1;
+  }
+  if (!file_exists(path)) {
+    set_err(err, errlen,
+            "RTL library %s is still missing after make rtl-lib RTL_PARAMS=\"%s\" succeeded "
+            "(does $TERN_RTL_DIR point somewhere else than the build writes to?)",
+            path, params);
+    return -1;
+  }
+  return 0;
+}
+
+static int hwcfg_rtl_equal(const tern_hwcfg *a, const tern_hwcfg *b) {
+  return a->rows == b->rows && a->cols == b->cols && a->wbuf_depth == b->wbuf_depth &&
+         a->abuf_depth == b->abuf_depth && a->acc_depth == b->acc_depth &&
+         a->out_depth == b->out_depth && a->qdepth == b->qdepth &&
+         a->imem_depth == b->imem_depth && a->dram_bw == b->dram_bw;
+}
+
+static void describe(const tern_hwcfg *c, char *buf, size_t len) {
+  snprintf(buf, len, "rows=%d cols=%d wbuf=%d abuf=%d acc=%d out=%d qdepth=%d imem=%d dram_bw=%d",
+           c->rows, c->cols, c->wbuf_depth, c->abuf_depth, c->acc_depth, c->out_depth, c->qdepth,
+           c->imem_depth, c->dram_bw);
+}
+
+static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {
+  char name[256], path[1024];
+  tern_hwcfg_rtl_name(cfg, name, sizeof name);
+  const char *dir = getenv("TERN_RTL_DIR");
+  if (!dir || !*dir) dir = TERN_ROOT "/build/rtl";
+  snprintf(path, sizeof path, "%s/%s/libtern_rtl.so", dir, name);
+  for (int i = 0; i < n_libs; i++)
+    if (strcmp(libs[i].path, path) == 0) return &libs[i];
+  if (n_libs >= MAX_LIBS) {
+    set_err(err, errlen, "too many RTL configurations loaded in one process (max %d)", MAX_LIBS);
+    return NULL;
+  }
+  if (!file_exists(path) && build_lib(cfg, path, err, errlen) != 0) return NULL;
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char *de = dlerror();
+    set_err(err, errlen, "cannot load RTL library %s: %s", path, de ? de : "dlopen failed");
+    return NULL;
+  }
+  rtl_lib L;
+  memset(&L, 0, sizeof L);
+  snprintf(L.path, sizeof L.path, "%s", path);
+  L.handle = h;
+  struct {
+    const char *sym;
+    void **slot;
+  } syms[] = {
+      {"tern_rtl_built_config", (void **)&L.built_config},
+      {"tern_rtl_create", (void **)&L.create},
+      {"tern_rtl_load", (void **)&L.load},
+      {"tern_rtl_run", (void **)&L.run},
+      {"tern_rtl_destroy", (void **)&L.destroy},
+  };
+  for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+    dlerror();
+    void *p = dlsym(h, syms[i].sym);
+    if (!p) {
+      set_err(err, errlen, "RTL library %s: symbol %s missing (expected the tern_rtl_* API of "
+                           "include/tern/backend.h)",
+              path, syms[i].sym);
+      dlclose(h);
+      return NULL;
+    }
+    /* POSIX guarantees object and function pointers convert through void*; memcpy avoids
+     * the ISO C warning about casting between them. */
+    memcpy(syms[i].slot, &p, sizeof p);
+  }
+  tern_hwcfg built;
+  memset(&built, 0, sizeof built);
+  L.built_config(&built);
+  if (!hwcfg_rtl_equal(&built, cfg)) {
+    char a[256], b[256];
+    describe(&built, a, sizeof a);
+    describe(cfg, b, sizeof b);
+    set_err(err, errlen, "RTL library %s was built for %s, expected %s", path, a, b);
+    dlclose(h);
+    return NULL;
+  }
+  libs[n_libs] = L;
+  return &libs[n_libs++];
+}
+
+static int run_rtl(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint8_t *dram,
+                   uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out, char *err,
+                   size_t errlen) {
+  rtl_lib *L = get_lib(cfg, err, errlen);
+  if (!L) return -1;
+  tern_word *words = calloc(n ? n : 1, sizeof *words);
+  if (!words) {
+    set_err(err, errlen, "out of memory encoding %zu instructions", n);
+    return -1;
+  }
+  char e2[512];
+  for (size_t i = 0; i < n; i++) {
+    if (tern_encode(&prog[i], &words[i], e2, sizeof e2) != 0) {
+      set_err(err, errlen, "insn %zu (%s): cannot encode: %s", i, tern_op_name(prog[i].op), e2);
+      free(words);
+      return -1;
+    }
+  }
+  tern_rtl *h = L->create(cfg, e2, sizeof e2);
+  if (!h) {
+    set_err(err, errlen, "RTL (%s): create failed: %s", L->path, e2);
+    free(words);
+    return -1;
+  }
+  int rc = L->load(h, words, n, e2, sizeof e2);
+  free(words);
+  if (rc != 0) {
+    set_err(err, errlen, "RTL: program load failed: %s", e2);
+    L->destroy(h);
+    return -1;
+  }
+  rc = L->run(h, dram, dram_bytes, opts, out, e2, sizeof e2);
+  L->destroy(h);
+  if (rc != 0) {
+    set_err(err, errlen, "RTL: run failed: %s", e2);
+    return -1;
+  }
+  return 0;
+}
+
+int tern_backend_run(const char *backend, const tern_hwcfg *cfg, const tern_insn *prog, size_t n,
+                     uint8_t *dram, uint64_t dram_bytes, const tern_run_opts *opts,
+                     tern_counters *out, char *err, size_t errlen) {
+  if (!backend) backend = "isa";
+  memset(out, 0, sizeof *out);
+  char e2[512];
+  if (tern_hwcfg_check(cfg, e2, sizeof e2) != 0) {
+    set_err(err, errlen, "hardware configuration: %s", e2);
+    return -1;
+  }
+  if (strcmp(backend, "isa") == 0)
+    return tern_isasim_run(cfg, prog, n, dram, dram_bytes, opts, out, err, errlen);
+  if (strcmp(backend, "rtl") == 0)
+    return run_rtl(cfg, prog, n, dram, dram_bytes, opts, out, err, errlen);
+  set_err(err, errlen, "backend '%s', expected isa or rtl", backend);
+  return -1;
+}
