@@ -1,4 +1,4 @@
-/* Internal interfaces of the compiler (compiler/*.c, engineer "cc").
+/* Internal interfaces of the compiler (all compiler passes, engineer "cc").
  * The pass list is in compiler/compile.c:
  *   build -> pad -> tile -> alloc -> emit -> sync -> validate
  * Every pass reads and extends one cc_ctx and has a printer (--dump-after). */
@@ -94,6 +94,8 @@ typedef struct cc_ctx {
   int M;              /* tokens */
   int unit;           /* lcm(rows, cols) */
   int is_gemm;        /* tern_compile_gemm graph */
+  const int8_t *gcodes; /* tern_compile_gemm input */
+  int gK, gN;
   /* IR */
   cc_tensor *t;
   int nt, capt;
@@ -156,6 +158,8 @@ int cc_assign_token_offsets(cc_ctx *c);
 
 /* ACC word of tensor t for token-row 0 of a block; row stride = t->words */
 int cc_acc_addr(const cc_ctx *c, int tensor);
+int cc_const_addr(const cc_ctx *c, const char *name);
+int cc_build_consts(cc_ctx *c);
 
 /* instruction emission helpers (emit.c) */
 void cc_buf_push(cc_insnbuf *b, const tern_insn *in);

@@ -484,7 +484,9 @@ int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen)
 /* ---- float32 reference ------------------------------------------------------ */
 
 /* BitLinear as BitNet b1.58's training code: per-token absmax int8 fake
- * quantisation of the input, ternary weights, y = (xq . Wq) / scale * beta. */
+ * quantisation of the input (scale = 127/gamma, xq = clamp(roundf(x*scale))),
+ * ternary weights, y = (xq . Wq) * beta * gamma / 127 evaluated left to right
+ * in float32 (the integer dot product is exact). */
 static void bitlinear_float(const float *x, const tern_tmatrix *t, float *y, int32_t *acc) {
   int K = t->k, N = t->n;
   float amax = 0.0f;
@@ -499,7 +501,7 @@ static void bitlinear_float(const float *x, const tern_tmatrix *t, float *y, int
     const int8_t *w = t->w + (size_t)k * (size_t)N;
     for (int n = 0; n < N; n++) acc[n] += xq * w[n];
   }
-  for (int n = 0; n < N; n++) y[n] = (float)acc[n] / scale * t->beta;
+  for (int n = 0; n < N; n++) y[n] = (float)acc[n] * t->beta * gamma / 127.0f;
 }
 
 void tern_mlp_forward_float(const tern_mlp_model *m, const float *x, int M, float *out) {
@@ -524,8 +526,8 @@ void tern_mlp_forward_float(const tern_mlp_model *m, const float *x, int M, floa
       /* RMSNorm */
       float ss = 0.0f;
       for (int i = 0; i < d; i++) ss += xr[i] * xr[i];
-      float rinv = 1.0f / sqrtf(ss / (float)d + c->eps);
-      for (int i = 0; i < d; i++) xn[i] = xr[i] * rinv * L->g[i];
+      float rms = sqrtf(ss / (float)d + c->eps);
+      for (int i = 0; i < d; i++) xn[i] = xr[i] / rms * L->g[i];
       /* BitLinear d -> f, activation */
       bitlinear_float(xn, &L->w1, h, acc);
       for (int i = 0; i < f; i++) {

@@ -77,18 +77,18 @@ module tern_dma_store #(
   // ---- write stage (cycles s+2 .. s+B+1)
   logic wr_valid_q, wr_last_q;
   logic [31:0] wr_addr_q, wr_j_q;
-  logic [EXT-1:0] rdata_ext, shifted;
+  logic [EXT-1:0] rdata_ext;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [EXT-1:0] shifted, bmask;  // only the low DRAM_BW bytes are used
+  /* verilator lint_on UNUSEDSIGNAL */
   assign rdata_ext = (mem_q == MEM_OUT) ? EXT'(out_rdata_i) : EXT'(acc_rdata_i);
   assign shifted   = rdata_ext >> ((wr_j_q * beat_b) << 3);
-  logic [EXT-1:0] bmask;
   assign bmask     = {EXT{1'b1}} >> ((32'(EXT_B) - beat_b) << 3);
-  logic [EXT-1:0] beat_data;
-  assign beat_data = shifted & bmask;
 
   assign wr_req_o  = wr_valid_q;
   assign wr_addr_o = wr_addr_q;
   assign wr_len_o  = beat_b[7:0];
-  assign wr_data_o = beat_data[DRAM_BW*8-1:0];
+  assign wr_data_o = shifted[DRAM_BW*8-1:0] & bmask[DRAM_BW*8-1:0];
 
   assign busy_o    = rd_active_q || wr_valid_q;
   assign finish_o  = wr_valid_q && wr_last_q;

@@ -55,8 +55,8 @@ module tern_vec #(
   localparam [6:0] SC_PH_RSQRT_WR  = SC_PH_SQRT_LAST + 7'd1;      // 98
   // Both schedules fit their fixed row budget (T_RECIP_PER_ROW = 68 > 65,
   // T_RSQRT_PER_ROW = 100 > 98); the rest of each row is idle padding.
-  localparam [6:0] RECIP_PER_ROW = T_RECIP_PER_ROW;
-  localparam [6:0] RSQRT_PER_ROW = T_RSQRT_PER_ROW;
+  localparam [6:0] RECIP_PER_ROW = T_RECIP_PER_ROW[6:0];
+  localparam [6:0] RSQRT_PER_ROW = T_RSQRT_PER_ROW[6:0];
   localparam integer LOG2C = $clog2(COLS);
 
   // ---- decode of the starting instruction
@@ -221,7 +221,7 @@ module tern_vec #(
   end
 
   // divider: rem/quo shift register, 63 iterations, one quotient bit per cycle
-  logic [33:0] div_rem_q;   // remainder < den <= 2^31 - 1
+  logic [31:0] div_rem_q;   // remainder < den <= 2^31 - 1
   logic [62:0] div_quo_q;   // dividend bits shift out at the top, quotient bits in at the bottom
   logic [31:0] div_den_q;
   // integer square root (digit-by-digit), 32 iterations
@@ -238,21 +238,23 @@ module tern_vec #(
   assign sc_num = (sc_num_wide[95:63] != 33'd0) ? {63{1'b1}} : sc_num_wide[62:0];
   assign sc_den = (sc_a > 0) ? sc_a : 32'd1;
 
-  logic [33:0] div_trial;
+  logic [32:0] div_trial;   // 2*rem + next dividend bit
   logic        div_ge;
-  assign div_trial = {div_rem_q[32:0], div_quo_q[62]};
-  assign div_ge    = (div_trial >= {2'd0, div_den_q});
+  assign div_trial = {div_rem_q, div_quo_q[62]};
+  assign div_ge    = (div_trial >= {1'b0, div_den_q});
+  logic [32:0] div_sub;
+  assign div_sub   = div_trial - {1'b0, div_den_q};
 
   logic [63:0] sq_trial;
   assign sq_trial = sq_res_q + sq_one_q;
 
   always_ff @(posedge clk_i) begin
     if (sc_init) begin
-      div_rem_q <= 34'd0;
+      div_rem_q <= 32'd0;
       div_quo_q <= sc_num;
       div_den_q <= sc_den;
     end else if (sc_div) begin
-      div_rem_q <= div_ge ? div_trial - {2'd0, div_den_q} : div_trial;
+      div_rem_q <= div_ge ? div_sub[31:0] : div_trial[31:0];
       div_quo_q <= {div_quo_q[61:0], div_ge};
     end
     if (sc_sqrt_init) begin
@@ -510,6 +512,6 @@ module tern_vec #(
   /* verilator lint_off UNUSEDSIGNAL */
   logic unused_ok;
   assign unused_ok = ^{d3_q, d4_q, sc_a_row_q, sc_b_row_q, sc_d_row_q, w_a_addr, w_b_addr,
-                       i1_q, vop_evt16, vop_q};
+                       i1_q, vop_evt16, vop_q, insn_i, div_sub[32]};
   /* verilator lint_on UNUSEDSIGNAL */
 endmodule

@@ -58,8 +58,8 @@ int32_t tern_r_maxabs(const int32_t *a, size_t n, size_t stride);           /* m
 #define TERN_LUT_SHIFT 8    /* LUT index = (x >> 8) + 128: 1/16 steps over [-8, 8) */
 #define TERN_SIGMOID_FRAC 15 /* sigmoid table entries in Q15 */
 
-/* Absmean ternarisation of a float matrix (n values): beta = mean|W|,
- * code = RoundClip(W / (beta + 1e-5), -1, 1) (round half away from zero).
+/* Absmean ternarisation of a float matrix (n values): beta = max(mean|W|, 1e-5),
+ * code = clamp(round(W / beta), -1, 1) (round half away from zero).
  * Writes codes as {-1,0,1} ints; returns beta. */
 float tern_ternarize(const float *w, size_t n, int8_t *q);
 
@@ -72,7 +72,9 @@ int32_t tern_to_fx(float x);
 float tern_from_fx(int32_t x);
 
 /* The 256-entry sigmoid table used by SiLU: entry i = round(sigmoid(((i-128)+0.5)/16) * 2^15),
- * computed with a fixed integer-only procedure so every build gets the same bits. */
+ * computed in double; no entry lies near a rounding tie (tested), so any
+ * correctly working exp() gives the same bits.  The table is part of the
+ * program's DRAM image: the RTL never recomputes it. */
 void tern_sigmoid_table(int32_t table[256]);
 
 #ifdef __cplusplus

@@ -1,0 +1,426 @@
+/* Run report writer (include/tern/report.h). */
+#include "tern/report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+static int mkdir_p(const char *dir, char *err, size_t errlen) {
+  char buf[1024];
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
+    set_err(err, errlen, "report directory name too long");
+    return -1;
+  }
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+      set_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
+      return -1;
+    }
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+    set_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    set_err(err, errlen, "%s: exists and is not a directory", buf);
+    return -1;
+  }
+  return 0;
+}
+
+static FILE *open_in(const char *dir, const char *name, char *err, size_t errlen) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) set_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+  return f;
+}
+
+/* ---- a tiny table emitter writing markdown and HTML together ------------- */
+typedef struct emit {
+  FILE *md, *html;
+} emit;
+
+static void html_esc(FILE *f, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+      case '<': fputs("&lt;", f); break;
+      case '>': fputs("&gt;", f); break;
+      case '&': fputs("&amp;", f); break;
+      case '"': fputs("&quot;", f); break;
+      default: fputc(*s, f);
+    }
+  }
+}
+static void md_cell(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '|') fputs("\\|", f);
+    else fputc(*s, f);
+  }
+}
+
+static void e_heading(emit *e, const char *t) {
+  fprintf(e->md, "\n## %s\n\n", t);
+  fputs("<h2>", e->html);
+  html_esc(e->html, t);
+  fputs("</h2>\n", e->html);
+}
+static void e_para(emit *e, const char *t) {
+  fprintf(e->md, "%s\n\n", t);
+  fputs("<p>", e->html);
+  html_esc(e->html, t);
+  fputs("</p>\n", e->html);
+}
+static void e_table_start(emit *e, const char *c1, const char *c2, const char *c3) {
+  fprintf(e->md, "| %s | %s | %s |\n|---|---|---|\n", c1, c2, c3);
+  fputs("<table><tr><th>", e->html);
+  html_esc(e->html, c1);
+  fputs("</th><th>", e->html);
+  html_esc(e->html, c2);
+  fputs("</th><th>", e->html);
+  html_esc(e->html, c3);
+  fputs("</th></tr>\n", e->html);
+}
+static void e_row(emit *e, const char *c1, const char *c2, const char *c3) {
+  fputs("| ", e->md);
+  md_cell(e->md, c1);
+  fputs(" | ", e->md);
+  md_cell(e->md, c2);
+  fputs(" | ", e->md);
+  md_cell(e->md, c3);
+  fputs(" |\n", e->md);
+  fputs("<tr><td>", e->html);
+  html_esc(e->html, c1);
+  fputs("</td><td class=\"v\">", e->html);
+  html_esc(e->html, c2);
+  fputs("</td><td>", e->html);
+  html_esc(e->html, c3);
+  fputs("</td></tr>\n", e->html);
+}
+static void e_rowf(emit *e, const char *c1, const char *c3, const char *fmt, ...) {
+  char v[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(v, sizeof v, fmt, ap);
+  va_end(ap);
+  e_row(e, c1, v, c3);
+}
+static void e_table_end(emit *e) {
+  fputs("\n", e->md);
+  fputs("</table>\n", e->html);
+}
+static void e_image(emit *e, const char *file, const char *alt) {
+  fprintf(e->md, "![%s](%s)\n\n", alt, file);
+  fprintf(e->html, "<p><img src=\"%s\" alt=\"", file);
+  html_esc(e->html, alt);
+  fputs("\"></p>\n", e->html);
+}
+
+static int run_gnuplot(const char *dir, const char *script, char *err, size_t errlen) {
+  char cmd[1400];
+  snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s' 2>'%s.log'", dir, script, script);
+  int rc = system(cmd);
+  if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
+    set_err(err, errlen, "%s/%s: gnuplot failed (status %d; see %s/%s.log)", dir, script,
+            rc == -1 ? -1 : (WIFEXITED(rc) ? WEXITSTATUS(rc) : 128), dir, script);
+    return -1;
+  }
+  return 0;
+}
+
+int tern_report_write(const char *dir, const tern_run_result *r, char *err, size_t errlen) {
+  if (!dir || !*dir) {
+    set_err(err, errlen, "report: empty directory name");
+    return -1;
+  }
+  if (mkdir_p(dir, err, errlen) != 0) return -1;
+  const int M = r->tokens > 0 ? r->tokens : 1;
+  const tern_hwcfg *h = &r->hw;
+  const uint64_t *v = r->cnt.v;
+  const int rtl = strcmp(r->backend, "rtl") == 0;
+  const char *csrc = rtl ? "RTL counters (Verilated rtl/tern_top.sv)" : "ISA simulator cycle model (sim/isasim.c)";
+  const tern_energy *en = &r->energy;
+  char tsrc[1024];
+  snprintf(tsrc, sizeof tsrc, "%s: %s", r->tech.path, r->tech.title);
+
+  /* ---- gnuplot data and scripts ---- */
+  FILE *f = open_in(dir, "cycles.dat", err, errlen);
+  if (!f) return -1;
+  const uint64_t cyc = v[TERN_CNT_CYCLES];
+  struct {
+    const char *name;
+    uint64_t busy, stall;
+  } units[3] = {{"load", v[TERN_CNT_LOAD_BUSY], v[TERN_CNT_LOAD_STALL]},
+                {"compute", v[TERN_CNT_COMPUTE_BUSY], v[TERN_CNT_COMPUTE_STALL]},
+                {"store", v[TERN_CNT_STORE_BUSY], v[TERN_CNT_STORE_STALL]}};
+  fprintf(f, "# unit busy stall idle (cycles; %s)\n", csrc);
+  for (int i = 0; i < 3; i++) {
+    uint64_t used = units[i].busy + units[i].stall;
+    fprintf(f, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", units[i].name, units[i].busy,
+            units[i].stall, cyc > used ? cyc - used : 0);
+  }
+  fclose(f);
+  f = open_in(dir, "cycles.gp", err, errlen);
+  if (!f) return -1;
+  fprintf(f,
+          "set terminal pngcairo size 800,480\n"
+          "set output 'cycles.png'\n"
+          "set title 'Cycles by unit (%s, %d tokens, total %" PRIu64 " cycles; %s)'\n"
+          "set style data histograms\n"
+          "set style histogram rowstacked\n"
+          "set style fill solid 0.8 border -1\n"
+          "set boxwidth 0.6\n"
+          "set ylabel 'cycles'\n"
+          "set yrange [0:*]\n"
+          "set key outside right\n"
+          "plot 'cycles.dat' using 2:xtic(1) title 'busy' lc rgb '#2e7d32', \\\n"
+          "     '' using 3 title 'stall' lc rgb '#c62828', \\\n"
+          "     '' using 4 title 'idle' lc rgb '#bdbdbd'\n",
+          r->backend, M, cyc, rtl ? "RTL counters" : "ISA simulator");
+  fclose(f);
+
+  /* energy per token in nJ: arithmetic, SRAM, vector ALU, DRAM */
+  double sram = en->pj[TERN_EC_WBUF] + en->pj[TERN_EC_ABUF] + en->pj[TERN_EC_ACC] +
+                en->pj[TERN_EC_OUT] + en->pj[TERN_EC_LUT];
+  f = open_in(dir, "energy.dat", err, errlen);
+  if (!f) return -1;
+  fprintf(f, "# system arithmetic SRAM vector_ALU DRAM  (nJ per token; counters x %s)\n",
+          r->tech.path);
+  fprintf(f, "\"tern (all counters)\" %.6f %.6f %.6f %.6f\n", en->pj[TERN_EC_ARRAY] / M / 1e3,
+          sram / M / 1e3, en->pj[TERN_EC_VALU] / M / 1e3, en->pj[TERN_EC_DRAM] / M / 1e3);
+  fprintf(f, "\"tern (arith+2b weights)\" %.6f 0 0 %.6f\n", en->tern_arith_pj / M / 1e3,
+          en->tern_wdram_pj / M / 1e3);
+  fprintf(f, "\"FP16 MAC (arith+16b w)\" %.6f 0 0 %.6f\n", en->fp16_arith_pj / M / 1e3,
+          en->fp16_wdram_pj / M / 1e3);
+  fprintf(f, "\"INT8 MAC (arith+8b w)\" %.6f 0 0 %.6f\n", en->int8_arith_pj / M / 1e3,
+          en->int8_wdram_pj / M / 1e3);
+  fclose(f);
+  f = open_in(dir, "energy.gp", err, errlen);
+  if (!f) return -1;
+  fprintf(f,
+          "set terminal pngcairo size 900,500\n"
+          "set output 'energy.png'\n"
+          "set title 'Energy per token by component (%s table; %d tokens)'\n"
+          "set style data histograms\n"
+          "set style histogram rowstacked\n"
+          "set style fill solid 0.8 border -1\n"
+          "set boxwidth 0.6\n"
+          "set ylabel 'nJ per token'\n"
+          "set yrange [0:*]\n"
+          "set xtics noenhanced font ',9'\n"
+          "set key outside right\n"
+          "plot 'energy.dat' using 2:xtic(1) title 'arithmetic' lc rgb '#1565c0', \\\n"
+          "     '' using 3 title 'SRAM' lc rgb '#f9a825', \\\n"
+          "     '' using 4 title 'vector ALU' lc rgb '#6a1b9a', \\\n"
+          "     '' using 5 title 'DRAM' lc rgb '#c62828'\n",
+          r->tech_node, M);
+  fclose(f);
+
+  /* ---- report.md + report.html ---- */
+  emit e;
+  e.md = open_in(dir, "report.md", err, errlen);
+  if (!e.md) return -1;
+  e.html = open_in(dir, "report.html", err, errlen);
+  if (!e.html) {
+    fclose(e.md);
+    return -1;
+  }
+  char title[256];
+  snprintf(title, sizeof title, "tern run report: MLP d=%d f=%d layers=%d, %dx%d array, %s backend",
+           r->model.d, r->model.f, r->model.layers, h->rows, h->cols, r->backend);
+  fprintf(e.md, "# %s\n", title);
+  fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", e.html);
+  html_esc(e.html, title);
+  fputs("</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;}"
+        "table{border-collapse:collapse;margin:0.5em 0;}td,th{border:1px solid #999;"
+        "padding:3px 8px;text-align:left;}td.v{text-align:right;font-family:monospace;}"
+        ".ok{color:#2e7d32;font-weight:bold}.bad{color:#c62828;font-weight:bold}</style>\n"
+        "</head><body>\n<h1>",
+        e.html);
+  html_esc(e.html, title);
+  fputs("</h1>\n", e.html);
+
+  e_heading(&e, "Configuration");
+  e_table_start(&e, "parameter", "value", "source");
+  e_rowf(&e, "model", "tern_mlp_config (models/mlp.c)", "MLP d=%d f=%d layers=%d act=%s seed=%" PRIu64,
+         r->model.d, r->model.f, r->model.layers, r->model.act == TERN_ACT_SILU ? "silu" : "relu2",
+         r->model.seed);
+  e_rowf(&e, "ternary weights", "tern_mlp_weight_count", "%" PRIu64, r->weights);
+  e_rowf(&e, "tokens M", "command line", "%d", M);
+  e_rowf(&e, "array R x C", "tern_hwcfg", "%d x %d", h->rows, h->cols);
+  e_rowf(&e, "WBUF / ABUF / ACC / OUT depth (words)", "tern_hwcfg", "%d / %d / %d / %d",
+         h->wbuf_depth, h->abuf_depth, h->acc_depth, h->out_depth);
+  e_rowf(&e, "queue depth / IMEM", "tern_hwcfg", "%d / %d", h->qdepth, h->imem_depth);
+  e_rowf(&e, "DRAM bandwidth / read latency", "tern_hwcfg", "%d B/cycle per channel / %d cycles",
+         h->dram_bw, h->dram_lat);
+  e_rowf(&e, "clock", "tern_hwcfg (assumed clock, not a timing result)", "%g MHz", h->clock_mhz);
+  e_rowf(&e, "backend", "command line", "%s", rtl ? "rtl (Verilated RTL)" : "isa (golden ISA simulator)");
+  e_rowf(&e, "instructions", "compiler (tern_compile_mlp)", "%zu", r->n_insns);
+  e_table_end(&e);
+
+  e_heading(&e, "Verdicts");
+  e_table_start(&e, "check", "result", "source");
+  if (r->bit_exact)
+    e_rowf(&e, "bit-exact vs integer reference", "tern_mlp_forward_int (models/mlp.c)",
+           "PASS: %s == integer reference (%d x %d values)", rtl ? "RTL" : "ISA simulator", M,
+           r->model.d);
+  else
+    e_rowf(&e, "bit-exact vs integer reference", "tern_mlp_forward_int (models/mlp.c)",
+           "FAIL: %" PRIu64 " of %" PRIu64 " differ; first at token %d element %d: got %" PRId32
+           " expected %" PRId32,
+           r->n_mismatch, r->n_values, r->mm_token, r->mm_elem, r->mm_got, r->mm_expected);
+  e_rowf(&e, "float reference: max abs error", "tern_mlp_forward_float (BitNet b1.58 BitLinear)",
+         "%.6g", r->max_abs_err);
+  e_rowf(&e, "float reference: cosine similarity", "tern_mlp_forward_float", "%.6f", r->cosine);
+  e_table_end(&e);
+
+  e_heading(&e, "Cycles");
+  e_table_start(&e, "quantity", "value", "source");
+  e_rowf(&e, "CYCLES", csrc, "%" PRIu64, cyc);
+  for (int i = 0; i < 3; i++) {
+    char q[64];
+    snprintf(q, sizeof q, "%s busy / stall / idle", units[i].name);
+    uint64_t used = units[i].busy + units[i].stall;
+    e_rowf(&e, q, csrc, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, units[i].busy, units[i].stall,
+           cyc > used ? cyc - used : 0);
+  }
+  e_rowf(&e, "fetch stall", csrc, "%" PRIu64, v[TERN_CNT_FETCH_STALL]);
+  e_rowf(&e, "ideal cycles M*K*N/(R*C)", "formula; M*sum K*N from tern_mlp_macs (unpadded)",
+         "%" PRIu64 " / %d = %.1f", r->macs, h->rows * h->cols, r->ideal_cycles);
+  e_rowf(&e, "utilisation = ideal / CYCLES", "formula over the two rows above", "%.2f %%",
+         100.0 * r->utilisation);
+  e_rowf(&e, "tokens/s at the clock", "formula: M * clock / CYCLES", "%.1f", r->tokens_per_s);
+  e_rowf(&e, "DRAM bytes/token", csrc, "%.1f (read %" PRIu64 " + written %" PRIu64 ") / %d",
+         r->dram_bytes_per_token, v[TERN_CNT_DRAM_RD_BYTES], v[TERN_CNT_DRAM_WR_BYTES], M);
+  e_table_end(&e);
+  e_image(&e, "cycles.png", "cycles by unit: busy / stall / idle");
+
+  e_heading(&e, "Energy per token");
+  e_para(&e, "Energy = event counters x the technology table; the table's header names its "
+             "source, every line names the source of its number.");
+  e_table_start(&e, "component", "nJ / token", "source");
+  for (int i = 0; i < TERN_EC_COUNT; i++) {
+    char s[900];
+    switch (i) {
+      case TERN_EC_ARRAY:
+        snprintf(s, sizeof s, "PE_ADDS (%s) x int32_add (%s)", csrc, r->tech.source[TERN_TK_INT32_ADD]);
+        break;
+      case TERN_EC_SKIP:
+        snprintf(s, sizeof s, "PE_SKIPS (%s) x 0 pJ (assumption)", csrc);
+        break;
+      case TERN_EC_DRAM:
+        snprintf(s, sizeof s, "DRAM bytes (%s) x dram_64b / 64 bits (%s)", csrc, r->tech.source[TERN_TK_DRAM]);
+        break;
+      case TERN_EC_VALU:
+        snprintf(s, sizeof s, "VOP_* counters (%s) x int32 add/mul (%s)", csrc, r->tech.path);
+        break;
+      default: {
+        int cls = i == TERN_EC_WBUF ? en->wbuf_class : i == TERN_EC_ABUF ? en->abuf_class
+                : i == TERN_EC_ACC ? en->acc_class : i == TERN_EC_OUT ? en->out_class
+                : TERN_TK_SRAM_8KB;
+        snprintf(s, sizeof s, "reads + writes (%s) x word bits/64 x %s (%s)", csrc,
+                 tern_tech_key_name(cls), r->tech.source[cls]);
+      }
+    }
+    char val[64];
+    snprintf(val, sizeof val, "%.4f (%.1f %%)", en->pj[i] / M / 1e3,
+             en->total_pj > 0 ? 100.0 * en->pj[i] / en->total_pj : 0.0);
+    e_row(&e, tern_energy_component_name(i), val, s);
+  }
+  e_rowf(&e, "total", tsrc, "%.4f", en->total_pj / M / 1e3);
+  e_table_end(&e);
+
+  e_heading(&e, "Baselines (same M*K*N MACs)");
+  e_table_start(&e, "system", "nJ / token (ratio to tern)", "source");
+  double ta = en->tern_arith_pj / M, tw = (en->tern_arith_pj + en->tern_wdram_pj) / M;
+  double fa = en->fp16_arith_pj / M, fw = (en->fp16_arith_pj + en->fp16_wdram_pj) / M;
+  double ia = en->int8_arith_pj / M, iw = (en->int8_arith_pj + en->int8_wdram_pj) / M;
+  char s[900];
+  e_rowf(&e, "tern array, arithmetic only", csrc, "%.4f", ta / 1e3);
+  snprintf(s, sizeof s, "formula: MACs x (fp16_mul + fp16_add): %s; %s", r->tech.source[TERN_TK_FP16_MUL],
+           r->tech.source[TERN_TK_FP16_ADD]);
+  e_rowf(&e, "FP16 MAC array, arithmetic only", s, "%.4f (%.1fx)", fa / 1e3, ta > 0 ? fa / ta : 0.0);
+  snprintf(s, sizeof s, "formula: MACs x (int8_mul + int32_add): %s; %s", r->tech.source[TERN_TK_INT8_MUL],
+           r->tech.source[TERN_TK_INT32_ADD]);
+  e_rowf(&e, "INT8 MAC array, arithmetic only", s, "%.4f (%.1fx)", ia / 1e3, ta > 0 ? ia / ta : 0.0);
+  snprintf(s, sizeof s, "formula: + weights x 2 bits x dram_64b/64, read once per forward pass / M (%s)",
+           r->tech.source[TERN_TK_DRAM]);
+  e_rowf(&e, "tern, arithmetic + 2-bit weight DRAM", s, "%.4f", tw / 1e3);
+  e_rowf(&e, "FP16 MAC, arithmetic + 16-bit weight DRAM", "formula, as above at 16 bits/weight",
+         "%.4f (%.1fx)", fw / 1e3, tw > 0 ? fw / tw : 0.0);
+  e_rowf(&e, "INT8 MAC, arithmetic + 8-bit weight DRAM", "formula, as above at 8 bits/weight",
+         "%.4f (%.1fx)", iw / 1e3, tw > 0 ? iw / tw : 0.0);
+  e_rowf(&e, "tern measured total (all counters)", tsrc, "%.4f (FP16 %.2fx, INT8 %.2fx)",
+         en->total_pj / M / 1e3, en->total_pj > 0 ? fw * M / en->total_pj : 0.0,
+         en->total_pj > 0 ? iw * M / en->total_pj : 0.0);
+  e_table_end(&e);
+  e_para(&e, "The baselines count only arithmetic and weight DRAM traffic; the measured tern "
+             "total also includes every SRAM access, the vector unit and activation DRAM traffic, "
+             "so its ratio is the conservative one.");
+  e_image(&e, "energy.png", "energy per token by component");
+
+  e_heading(&e, "Energy model assumptions");
+  {
+    const char *a = tern_energy_assumptions();
+    fputs("", e.md);
+    fputs("<ul>\n", e.html);
+    while (*a) {
+      const char *nl = strchr(a, '\n');
+      size_t n = nl ? (size_t)(nl - a) : strlen(a);
+      char line[1024];
+      if (n >= sizeof line) n = sizeof line - 1;
+      memcpy(line, a, n);
+      line[n] = 0;
+      fprintf(e.md, "- %s\n", line);
+      fputs("<li>", e.html);
+      html_esc(e.html, line);
+      fputs("</li>\n", e.html);
+      a += n;
+      if (*a == '\n') a++;
+    }
+    fputs("\n", e.md);
+    fputs("</ul>\n", e.html);
+  }
+  e_heading(&e, "Technology table");
+  e_table_start(&e, "key", "pJ", "source");
+  for (int k = 0; k < TERN_TK_COUNT; k++) {
+    char val[64];
+    snprintf(val, sizeof val, "%g %s", r->tech.pj[k], tern_tech_key_unit(k));
+    snprintf(s, sizeof s, "%s:%d: %s", r->tech.path, r->tech.line[k], r->tech.source[k]);
+    e_row(&e, tern_tech_key_name(k), val, s);
+  }
+  e_table_end(&e);
+
+  e_heading(&e, "All counters");
+  e_table_start(&e, "counter", "value", "source");
+  for (int i = 0; i < TERN_NCOUNTERS; i++) e_rowf(&e, tern_counter_name(i), csrc, "%" PRIu64, v[i]);
+  e_table_end(&e);
+  fputs("</body></html>\n", e.html);
+  int bad = ferror(e.md) || ferror(e.html);
+  fclose(e.md);
+  fclose(e.html);
+  if (bad) {
+    set_err(err, errlen, "%s: write error in report.md / report.html", dir);
+    return -1;
+  }
+  if (run_gnuplot(dir, "cycles.gp", err, errlen) != 0) return -1;
+  if (run_gnuplot(dir, "energy.gp", err, errlen) != 0) return -1;
+  return 0;
+}

@@ -1,0 +1,490 @@
+/* tern — the command-line interface (usage: tern --help).
+ * Exit status: 0 ok, 1 a run failed or was not bit-exact, 2 bad arguments. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "tern/backend.h"
+#include "tern/compiler.h"
+#include "tern/isa.h"
+#include "tern/mlp.h"
+#include "tern/numerics.h"
+#include "tern/program.h"
+#include "tern/report.h"
+#include "tern/runtime.h"
+
+#define ERRLEN 2048
+
+static int die(const char *what, const char *msg) {
+  fprintf(stderr, "tern %s: %s\n", what, msg);
+  return 1;
+}
+
+static void print_model_cfg(FILE *f, const tern_mlp_config *c) {
+  fprintf(f, "d=%d f=%d layers=%d act=%s seed=%" PRIu64 " eps=%g", c->d, c->f, c->layers,
+          c->act == TERN_ACT_SILU ? "silu" : "relu2", c->seed, (double)c->eps);
+}
+
+/* Read a whole file; returns malloc'd buffer (NUL-terminated) or NULL with err. */
+static unsigned char *read_all(const char *path, size_t *len, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *b = malloc(cap);
+  size_t r;
+  while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+    n += r;
+    if (n + 1 >= cap) {
+      unsigned char *nb = realloc(b, cap * 2);
+      if (!nb) {
+        free(b);
+        b = NULL;
+        break;
+      }
+      b = nb;
+      cap *= 2;
+    }
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (!b || bad) {
+    free(b);
+    snprintf(err, errlen, "%s: read error", path);
+    return NULL;
+  }
+  b[n] = 0;
+  *len = n;
+  return b;
+}
+
+static int load_or_generate(const tern_run_config *rc, tern_mlp_model *m, char *err, size_t errlen) {
+  char e2[1024];
+  if (rc->weights_path) {
+    if (tern_mlp_load(m, rc->weights_path, e2, sizeof e2) != 0) {
+      snprintf(err, errlen, "%s", e2);
+      return -1;
+    }
+    return 0;
+  }
+  if (tern_mlp_generate(&rc->model, m, e2, sizeof e2) != 0) {
+    snprintf(err, errlen, "model: %s", e2);
+    return -1;
+  }
+  return 0;
+}
+
+static int cmd_run(const tern_cli *cli) {
+  char err[ERRLEN];
+  tern_run_result *res = malloc(sizeof *res);
+  if (!res) return die("run", "out of memory");
+  if (tern_run(&cli->run, res, err, sizeof err) != 0) {
+    free(res);
+    return die("run", err);
+  }
+  tern_run_print(res, stdout);
+  int rc = res->bit_exact ? 0 : 1;
+  if (cli->report_dir) {
+    if (tern_report_write(cli->report_dir, res, err, sizeof err) != 0) {
+      fprintf(stderr, "tern run: report: %s\n", err);
+      rc = 1;
+    } else {
+      printf("report: %s/report.md, %s/report.html\n", cli->report_dir, cli->report_dir);
+    }
+  }
+  fflush(stdout);
+  free(res);
+  return rc;
+}
+
+static int cmd_gen_weights(const tern_cli *cli) {
+  char err[ERRLEN];
+  tern_mlp_model m;
+  memset(&m, 0, sizeof m);
+  if (tern_mlp_generate(&cli->run.model, &m, err, sizeof err) != 0) return die("gen-weights", err);
+  if (tern_mlp_save(&m, cli->out, err, sizeof err) != 0) {
+    tern_mlp_free(&m);
+    return die("gen-weights", err);
+  }
+  printf("wrote %s: MLP ", cli->out);
+  print_model_cfg(stdout, &m.cfg);
+  printf(" (%" PRIu64 " ternary weights)\n", tern_mlp_weight_count(&m.cfg));
+  tern_mlp_free(&m);
+  return 0;
+}
+
+static int cmd_compile(const tern_cli *cli) {
+  char err[ERRLEN];
+  tern_mlp_model m;
+  memset(&m, 0, sizeof m);
+  if (load_or_generate(&cli->run, &m, err, sizeof err) != 0) return die("compile", err);
+  tern_qmlp q;
+  memset(&q, 0, sizeof q);
+  if (tern_mlp_quantize(&m, &q, err, sizeof err) != 0) {
+    tern_mlp_free(&m);
+    return die("compile", err);
+  }
+  tern_compile_opts co;
+  memset(&co, 0, sizeof co);
+  co.tokens = cli->run.tokens;
+  co.dump_after = cli->dump_after;
+  co.dump_to = stdout;
+  tern_program p;
+  tern_program_init(&p);
+  int rc = 0;
+  if (tern_compile_mlp(&q, &cli->run.hw, &co, &p, err, sizeof err) != 0) {
+    rc = die("compile", err);
+  } else if (tern_program_write(&p, cli->out, err, sizeof err) != 0) {
+    rc = die("compile", err);
+  } else {
+    printf("wrote %s: %zu instructions, %zu segments, %zu tensors, %" PRIu64
+           " bytes of DRAM, for %dx%d, %d tokens\n",
+           cli->out, p.n_insns, p.n_segs, p.n_tensors, p.dram_size, p.cfg.rows, p.cfg.cols,
+           cli->run.tokens);
+  }
+  tern_program_free(&p);
+  tern_qmlp_free(&q);
+  tern_mlp_free(&m);
+  return rc;
+}
+
+static uint64_t prog_dram_need(const tern_program *p) {
+  uint64_t need = p->dram_size;
+  for (size_t i = 0; i < p->n_segs; i++) {
+    uint64_t e = (uint64_t)p->segs[i].dram_addr + p->segs[i].len;
+    if (e > need) need = e;
+  }
+  for (size_t i = 0; i < p->n_tensors; i++) {
+    const tern_tensor_ref *t = &p->tensors[i];
+    uint64_t e = (uint64_t)t->dram_addr + (uint64_t)t->rows * t->row_stride;
+    if (e > need) need = e;
+  }
+  return (need + 63) & ~(uint64_t)63;
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void print_counters(const tern_counters *c, const char *src) {
+  printf("cycles: %" PRIu64 " (%s)\n", c->v[TERN_CNT_CYCLES], src);
+  for (int i = 0; i < TERN_NCOUNTERS; i++)
+    printf("  %-14s %" PRIu64 "\n", tern_counter_name(i), c->v[i]);
+}
+
+static int cmd_exec(const tern_cli *cli) {
+  char err[ERRLEN];
+  tern_program p;
+  tern_program_init(&p);
+  if (tern_program_read(&p, cli->in, err, sizeof err) != 0) {
+    tern_program_free(&p);
+    return die("exec", err);
+  }
+  int rc = 1;
+  uint64_t need = prog_dram_need(&p);
+  uint8_t *dram = calloc(need ? need : 64, 1);
+  if (!dram) {
+    rc = die("exec", "out of memory allocating DRAM");
+    goto out;
+  }
+  if (tern_program_init_dram(&p, dram, need, err, sizeof err) != 0) {
+    rc = die("exec", err);
+    goto out;
+  }
+  if (cli->have_input_seed) {
+    const tern_tensor_ref *x = tern_program_find_tensor(&p, "x");
+    const tern_tensor_ref *a = tern_program_find_tensor(&p, "a");
+    if (x && x->dtype == TERN_DT_I32) {
+      /* the same N(0,1) input tern run uses (tern_mlp_input), in Q12 */
+      tern_mlp_config mc = tern_mlp_default_config();
+      mc.d = (int)x->cols;
+      float *xf = malloc(sizeof *xf * (size_t)x->rows * x->cols);
+      if (!xf) {
+        rc = die("exec", "out of memory");
+        goto out;
+      }
+      tern_mlp_input(&mc, (int)x->rows, cli->run.input_seed, xf);
+      for (uint32_t r = 0; r < x->rows; r++)
+        for (uint32_t i = 0; i < x->cols; i++) {
+          uint32_t u = (uint32_t)tern_to_fx(xf[(size_t)r * x->cols + i]);
+          uint8_t *d = dram + x->dram_addr + (uint64_t)r * x->row_stride + 4u * i;
+          d[0] = (uint8_t)u, d[1] = (uint8_t)(u >> 8), d[2] = (uint8_t)(u >> 16), d[3] = (uint8_t)(u >> 24);
+        }
+      free(xf);
+      printf("input: tensor x (%u x %u, Q12) = N(0,1) from seed %" PRIu64 "\n", x->rows, x->cols,
+             cli->run.input_seed);
+    } else if (a && a->dtype == TERN_DT_I8) {
+      uint64_t s = cli->run.input_seed;
+      for (uint32_t r = 0; r < a->rows; r++)
+        for (uint32_t i = 0; i < a->cols; i++)
+          dram[a->dram_addr + (uint64_t)r * a->row_stride + i] =
+              (uint8_t)(int8_t)((int)(splitmix64(&s) % 255) - 127);
+      printf("input: tensor a (%u x %u, int8) uniform in [-127,127] from seed %" PRIu64 "\n",
+             a->rows, a->cols, cli->run.input_seed);
+    } else {
+      rc = die("exec", "--input-seed: the program has no tensor 'x' (I32) or 'a' (I8) to fill");
+      goto out;
+    }
+  }
+  tern_run_opts ro;
+  memset(&ro, 0, sizeof ro);
+  ro.trace_path = cli->run.trace_path;
+  tern_counters c;
+  if (tern_backend_run(cli->run.backend, &p.cfg, p.insns, p.n_insns, dram, need, &ro, &c, err,
+                       sizeof err) != 0) {
+    rc = die("exec", err);
+    goto out;
+  }
+  printf("program %s: %zu instructions, %dx%d, backend %s\n", cli->in, p.n_insns, p.cfg.rows,
+         p.cfg.cols, cli->run.backend);
+  print_counters(&c, strcmp(cli->run.backend, "rtl") == 0 ? "RTL counters" : "ISA simulator cycle model");
+  for (size_t i = 0; i < p.n_tensors; i++) {
+    const tern_tensor_ref *t = &p.tensors[i];
+    uint64_t bytes = (uint64_t)t->rows * t->row_stride;
+    uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    crc = (uint32_t)crc32(crc, dram + t->dram_addr, (uInt)bytes);
+    printf("tensor %-8s at 0x%08x: %u x %u, CRC-32 after the run 0x%08x\n", t->name, t->dram_addr,
+           t->rows, t->cols, crc);
+  }
+  rc = 0;
+out:
+  free(dram);
+  tern_program_free(&p);
+  return rc;
+}
+
+static int cmd_asm(const tern_cli *cli) {
+  char err[ERRLEN];
+  size_t len;
+  unsigned char *text = read_all(cli->in, &len, err, sizeof err);
+  if (!text) return die("asm", err);
+  tern_insn *ins = NULL;
+  size_t n = 0;
+  if (tern_asm_text((const char *)text, cli->in, &ins, &n, err, sizeof err) != 0) {
+    free(text);
+    return die("asm", err);
+  }
+  free(text);
+  FILE *f = fopen(cli->out, "wb");
+  if (!f) {
+    free(ins);
+    snprintf(err, sizeof err, "%s: cannot write: %s", cli->out, strerror(errno));
+    return die("asm", err);
+  }
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    tern_word w;
+    char e2[512];
+    if (tern_encode(&ins[i], &w, e2, sizeof e2) != 0) {
+      snprintf(err, sizeof err, "%s: insn %zu: %s", cli->in, i, e2);
+      rc = die("asm", err);
+      break;
+    }
+    uint8_t b[16];
+    for (int k = 0; k < 16; k++) b[k] = (uint8_t)(w.w[k / 8] >> (8 * (k % 8)));
+    if (fwrite(b, 1, 16, f) != 16) rc = die("asm", "write error");
+  }
+  if (fclose(f) != 0 && rc == 0) rc = die("asm", "write error");
+  free(ins);
+  if (rc == 0) printf("wrote %s: %zu instructions (%zu bytes)\n", cli->out, n, n * 16);
+  return rc;
+}
+
+static int cmd_disasm(const tern_cli *cli) {
+  char err[ERRLEN];
+  size_t len;
+  unsigned char *b = read_all(cli->in, &len, err, sizeof err);
+  if (!b) return die("disasm", err);
+  tern_insn *ins = NULL;
+  size_t n = 0;
+  tern_program p;
+  tern_program_init(&p);
+  int is_prog = len >= 8 && memcmp(b, TERN_PROG_MAGIC, 8) == 0;
+  free(b);
+  if (is_prog) {
+    if (tern_program_read(&p, cli->in, err, sizeof err) != 0) {
+      tern_program_free(&p);
+      return die("disasm", err);
+    }
+    printf("# %s: program for %dx%d, %zu instructions, %zu tensors\n", cli->in, p.cfg.rows,
+           p.cfg.cols, p.n_insns, p.n_tensors);
+    for (size_t i = 0; i < p.n_tensors; i++)
+      printf("# tensor %s at 0x%08x dtype %u %u x %u stride %u\n", p.tensors[i].name,
+             p.tensors[i].dram_addr, p.tensors[i].dtype, p.tensors[i].rows, p.tensors[i].cols,
+             p.tensors[i].row_stride);
+    ins = p.insns;
+    n = p.n_insns;
+  } else {
+    b = read_all(cli->in, &len, err, sizeof err);
+    if (!b) return die("disasm", err);
+    if (tern_words_decode(b, len, &ins, &n, err, sizeof err) != 0) {
+      free(b);
+      char e3[ERRLEN + 64];
+      snprintf(e3, sizeof e3, "%s: %s", cli->in, err);
+      return die("disasm", e3);
+    }
+    free(b);
+  }
+  for (size_t i = 0; i < n; i++) {
+    char line[512];
+    tern_disasm_insn(&ins[i], line, sizeof line);
+    printf("%s\n", line);
+  }
+  if (is_prog) tern_program_free(&p);
+  else free(ins);
+  return 0;
+}
+
+static int cmd_bench_gemm(const tern_cli *cli) {
+  char err[ERRLEN];
+  const int M = cli->gemm_m, K = cli->gemm_k, N = cli->gemm_n;
+  const tern_hwcfg *hw = &cli->run.hw;
+  int8_t *codes = malloc((size_t)K * N);
+  int8_t *act = malloc((size_t)M * K);
+  int32_t *ref = calloc((size_t)M * N, sizeof *ref);
+  uint8_t *dram = NULL;
+  tern_program p;
+  tern_program_init(&p);
+  int rc = 1;
+  if (!codes || !act || !ref) {
+    rc = die("bench-gemm", "out of memory");
+    goto out;
+  }
+  uint64_t s = cli->run.model.seed;
+  for (size_t i = 0; i < (size_t)K * N; i++) codes[i] = (int8_t)((int)(splitmix64(&s) % 3) - 1);
+  for (size_t i = 0; i < (size_t)M * K; i++) act[i] = (int8_t)((int)(splitmix64(&s) % 255) - 127);
+  for (int m = 0; m < M; m++)
+    for (int k = 0; k < K; k++) {
+      int a = act[(size_t)m * K + k];
+      if (!a) continue;
+      const int8_t *w = codes + (size_t)k * N;
+      int32_t *r = ref + (size_t)m * N;
+      for (int n = 0; n < N; n++) r[n] += a * w[n];
+    }
+  tern_compile_opts co;
+  memset(&co, 0, sizeof co);
+  co.tokens = M;
+  if (tern_compile_gemm(codes, K, N, hw, &co, &p, err, sizeof err) != 0) {
+    rc = die("bench-gemm", err);
+    goto out;
+  }
+  uint64_t need = prog_dram_need(&p);
+  dram = calloc(need ? need : 64, 1);
+  if (!dram) {
+    rc = die("bench-gemm", "out of memory allocating DRAM");
+    goto out;
+  }
+  if (tern_program_init_dram(&p, dram, need, err, sizeof err) != 0) {
+    rc = die("bench-gemm", err);
+    goto out;
+  }
+  const tern_tensor_ref *ta = tern_program_find_tensor(&p, "a");
+  const tern_tensor_ref *tc = tern_program_find_tensor(&p, "acc");
+  if (!ta || !tc || ta->dtype != TERN_DT_I8 || tc->dtype != TERN_DT_I32 || ta->rows < (uint32_t)M ||
+      ta->cols < (uint32_t)K || tc->rows < (uint32_t)M || tc->cols < (uint32_t)N) {
+    rc = die("bench-gemm", "compiled GEMM lacks tensor 'a' (I8, M x K) or 'acc' (I32, M x N)");
+    goto out;
+  }
+  for (int m = 0; m < M; m++)
+    memcpy(dram + ta->dram_addr + (uint64_t)m * ta->row_stride, act + (size_t)m * K, (size_t)K);
+  tern_run_opts ro;
+  memset(&ro, 0, sizeof ro);
+  tern_counters c;
+  if (tern_backend_run(cli->run.backend, hw, p.insns, p.n_insns, dram, need, &ro, &c, err,
+                       sizeof err) != 0) {
+    rc = die("bench-gemm", err);
+    goto out;
+  }
+  uint64_t bad = 0;
+  int bm = -1, bn = -1;
+  int32_t got = 0, exp = 0;
+  for (int m = 0; m < M; m++)
+    for (int n = 0; n < N; n++) {
+      const uint8_t *q = dram + tc->dram_addr + (uint64_t)m * tc->row_stride + 4u * n;
+      int32_t v = (int32_t)((uint32_t)q[0] | ((uint32_t)q[1] << 8) | ((uint32_t)q[2] << 16) |
+                            ((uint32_t)q[3] << 24));
+      if (v != ref[(size_t)m * N + n]) {
+        if (!bad) bm = m, bn = n, got = v, exp = ref[(size_t)m * N + n];
+        bad++;
+      }
+    }
+  const char *src = strcmp(cli->run.backend, "rtl") == 0 ? "RTL counters" : "ISA simulator cycle model";
+  const uint64_t cyc = c.v[TERN_CNT_CYCLES];
+  const double ideal = (double)M * K * N / ((double)hw->rows * hw->cols);
+  const double wbytes = (double)K * N * 2.0 / 8.0;
+  const double bound = wbytes / hw->dram_bw;
+  printf("bench-gemm M=%d K=%d N=%d on %dx%d, dram_bw %d B/cycle, backend %s, %zu instructions\n", M,
+         K, N, hw->rows, hw->cols, hw->dram_bw, cli->run.backend, p.n_insns);
+  if (bad)
+    printf("result: WRONG: %" PRIu64 " of %" PRIu64 " values differ from the host reference; first "
+           "at (%d, %d): got %" PRId32 ", expected %" PRId32 "\n",
+           bad, (uint64_t)M * N, bm, bn, got, exp);
+  else
+    printf("result: bit-exact vs host reference (%d x %d int32)\n", M, N);
+  printf("cycles: %" PRIu64 " (%s)\n", cyc, src);
+  printf("ideal: %.1f cycles (formula M*K*N/(R*C))\n", ideal);
+  printf("utilisation: %.2f%% (ideal / cycles)\n", cyc ? 100.0 * ideal / cyc : 0.0);
+  printf("weight bytes: %.0f (K*N 2-bit codes, formula)\n", wbytes);
+  printf("DRAM bound: %.1f cycles (formula weight bytes / dram_bw)\n", bound);
+  printf("ratio to DRAM bound: %.3f (cycles / bound)\n", bound > 0 ? cyc / bound : 0.0);
+  printf("DRAM bytes read: %" PRIu64 ", written: %" PRIu64 " (%s)\n", c.v[TERN_CNT_DRAM_RD_BYTES],
+         c.v[TERN_CNT_DRAM_WR_BYTES], src);
+  rc = bad ? 1 : 0;
+out:
+  free(codes);
+  free(act);
+  free(ref);
+  free(dram);
+  tern_program_free(&p);
+  return rc;
+}
+
+static int cmd_models(void) {
+  tern_mlp_config c = tern_mlp_default_config();
+  printf("built-in models:\n");
+  printf("  mlp (default): x -> [RMSNorm -> BitLinear(d->f) -> act -> BitLinear(f->d) -> +x] x layers\n");
+  printf("    ");
+  print_model_cfg(stdout, &c);
+  printf("\n    %" PRIu64 " ternary weights, %" PRIu64 " MACs per token\n", tern_mlp_weight_count(&c),
+         tern_mlp_macs(&c, 1));
+  printf("  change it with --d --f --layers --act --seed, or load a .twt with --weights\n");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  tern_cli cli;
+  char err[ERRLEN];
+  if (tern_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
+    fprintf(stderr, "tern: %s\n", err);
+    return 2;
+  }
+  if (cli.cmd == TERN_CMD_NONE) {
+    fputs(tern_cli_usage(TERN_CMD_NONE), cli.help ? stdout : stderr);
+    return cli.help ? 0 : 2;
+  }
+  if (cli.help) {
+    fputs(tern_cli_usage(cli.cmd), stdout);
+    return 0;
+  }
+  switch (cli.cmd) {
+    case TERN_CMD_RUN: return cmd_run(&cli);
+    case TERN_CMD_GEN_WEIGHTS: return cmd_gen_weights(&cli);
+    case TERN_CMD_COMPILE: return cmd_compile(&cli);
+    case TERN_CMD_EXEC: return cmd_exec(&cli);
+    case TERN_CMD_ASM: return cmd_asm(&cli);
+    case TERN_CMD_DISASM: return cmd_disasm(&cli);
+    case TERN_CMD_BENCH_GEMM: return cmd_bench_gemm(&cli);
+    case TERN_CMD_MODELS: return cmd_models();
+    default: break;
+  }
+  fputs(tern_cli_usage(TERN_CMD_NONE), stderr);
+  return 2;
+}

@@ -1,0 +1,69 @@
+#!/bin/bash
+# `make bench`: the two GEMM shapes that matter for a BitNet MLP slice on the
+# default 16x16 array with dram_bw = 16 bytes/cycle, on the RTL (cycle counts
+# from the RTL counters) and on the ISA simulator (must give the same cycles).
+#   prefill  M=64 K=N=768: utilisation = ideal / cycles must be >= 90 %
+#   decode   M=1  K=N=768: cycles / DRAM bound (weight bytes / dram_bw) must be <= 1.25
+# Every figure is a ratio of cycle counts, not wall-clock time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+T=build/tern
+LOGDIR=build/bench
+mkdir -p "$LOGDIR"
+[ -x "$T" ] || { echo "bench: $T missing (run make bench, which builds it)" >&2; exit 1; }
+R=16; C=16; BW=16
+CFG=(--array ${R}x${C} --set dram_bw=$BW)
+fail=0
+
+field() { # file, key prefix -> first number after it
+  awk -v k="$2" 'index($0, k) == 1 { s = substr($0, length(k) + 1); gsub(/^[ \t]+/, "", s);
+       split(s, a, /[ %(]/); print a[1]; exit }' "$1"
+}
+
+bench() { # name M K N
+  local name=$1 M=$2 K=$3 N=$4
+  for be in rtl isa; do
+    if ! "$T" bench-gemm --M "$M" --K "$K" --N "$N" --backend $be "${CFG[@]}" >"$LOGDIR/$name-$be.log" 2>&1; then
+      echo "bench: FAIL: $name on $be:"; cat "$LOGDIR/$name-$be.log"; fail=1; return
+    fi
+  done
+  local L="$LOGDIR/$name-rtl.log"
+  local cyc_rtl cyc_isa ideal util bound ratio
+  cyc_rtl=$(field "$L" "cycles:"); cyc_isa=$(field "$LOGDIR/$name-isa.log" "cycles:")
+  ideal=$(field "$L" "ideal:"); util=$(field "$L" "utilisation:")
+  bound=$(field "$L" "DRAM bound:"); ratio=$(field "$L" "ratio to DRAM bound:")
+  local classic=$(( (2*R + C + M - 2) * ((K + R - 1) / R) * ((N + C - 1) / C) ))
+  echo "== $name: M=$M K=$K N=$N on ${R}x${C}, dram_bw $BW B/cycle =="
+  grep '^result:' "$L" | sed 's/^/  RTL /'
+  printf '  %-44s %12s  (%s)\n' "cycles, RTL" "$cyc_rtl" "RTL counters"
+  printf '  %-44s %12s  (%s)\n' "cycles, ISA simulator" "$cyc_isa" "ISA simulator cycle model"
+  printf '  %-44s %12s  (%s)\n' "ideal M*K*N/(R*C)" "$ideal" "formula"
+  printf '  %-44s %11s%%  (%s)\n' "utilisation = ideal / cycles" "$util" "RTL counters + formula"
+  printf '  %-44s %12s  (%s)\n' "DRAM bound = K*N/4 weight bytes / dram_bw" "$bound" "formula"
+  printf '  %-44s %12s  (%s)\n' "cycles / DRAM bound" "$ratio" "RTL counters + formula"
+  printf '  %-44s %12s  (%s)\n' "classic row-by-row WS (2R+C+M-2)*ceil(K/R)*ceil(N/C)" "$classic" \
+    "formula, for comparison"
+  printf '  %-44s %12s  (%s)\n' "speed-up over the classic estimate" \
+    "$(awk -v a="$classic" -v b="$cyc_rtl" 'BEGIN { printf "%.2fx", a / b }')" "ratio of cycles"
+  if [ "$cyc_rtl" != "$cyc_isa" ]; then
+    echo "  FAIL: RTL ($cyc_rtl) and ISA simulator ($cyc_isa) cycle counts differ"; fail=1
+  else
+    echo "  ok: RTL == ISA simulator cycle count"
+  fi
+  grep -q '^result: bit-exact' "$L" || { echo "  FAIL: RTL result not bit-exact"; fail=1; }
+  grep -q '^result: bit-exact' "$LOGDIR/$name-isa.log" || { echo "  FAIL: ISA result not bit-exact"; fail=1; }
+  case $name in
+    prefill)
+      if awk -v u="$util" 'BEGIN { exit !(u >= 90) }'; then echo "  ok: utilisation $util% >= 90%"
+      else echo "  FAIL: utilisation $util% < 90%"; fail=1; fi ;;
+    decode)
+      if awk -v r="$ratio" 'BEGIN { exit !(r <= 1.25) }'; then echo "  ok: $ratio x the DRAM bound <= 1.25"
+      else echo "  FAIL: $ratio x the DRAM bound > 1.25"; fail=1; fi ;;
+  esac
+  echo
+}
+
+bench prefill 64 768 768
+bench decode 1 768 768
+if [ $fail -ne 0 ]; then echo "bench: FAIL (logs in $LOGDIR/)"; exit 1; fi
+echo "bench: all targets met (logs in $LOGDIR/)"

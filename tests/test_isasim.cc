@@ -1,0 +1,587 @@
+// Golden ISA simulator tests: hand-computed cycle counts (derived from the
+// Timing section of docs/ISA.md in the comments), data results of GEMM and
+// every VEC op against values computed here, counters, deadlock, watchdog,
+// and equivalence of the fast-forwarding and the cycle-by-cycle modes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tern/backend.h"
+#include "tern/counters.h"
+#include "tern/hwcfg.h"
+#include "tern/isa.h"
+#include "tern/program.h"
+
+namespace {
+
+struct SimRun {
+  int rc = -1;
+  std::string err;
+  tern_counters cnt;
+  std::vector<uint8_t> dram;
+  uint64_t operator[](int i) const { return cnt.v[i]; }
+};
+
+SimRun run_text(const tern_hwcfg &cfg, const std::string &text, std::vector<uint8_t> dram = {},
+             const tern_run_opts *opts = nullptr) {
+  SimRun r;
+  memset(&r.cnt, 0, sizeof r.cnt);
+  if (dram.empty()) dram.assign(1 << 16, 0);
+  tern_insn *v = nullptr;
+  size_t n = 0;
+  char err[1024] = "";
+  if (tern_asm_text(text.c_str(), "t.s", &v, &n, err, sizeof err) != 0) {
+    r.err = std::string("asm: ") + err;
+    return r;
+  }
+  r.rc = tern_isasim_run(&cfg, v, n, dram.data(), dram.size(), opts, &r.cnt, err, sizeof err);
+  r.err = err;
+  r.dram = dram;
+  free(v);
+  return r;
+}
+
+tern_hwcfg cfg4() { return tern_hwcfg_small(4, 4); }  // R=C=4 bw=4 lat=8 qdepth=4, GEMM_LAT=7
+
+int32_t rd32(const std::vector<uint8_t> &d, size_t off) {
+  uint32_t u = (uint32_t)d[off] | (uint32_t)d[off + 1] << 8 | (uint32_t)d[off + 2] << 16 |
+               (uint32_t)d[off + 3] << 24;
+  return (int32_t)u;
+}
+void wr32(std::vector<uint8_t> &d, size_t off, int32_t v) {
+  uint32_t u = (uint32_t)v;
+  for (int i = 0; i < 4; i++) d[off + i] = (uint8_t)(u >> (8 * i));
+}
+
+}  // namespace
+
+TEST(IsaSim, SingleLoad) {
+  // LOAD ABUF y=1 x=2 on 4x4: WB = 4, beat = min(4,4) = 4, B = 8/4 = 2,
+  // D = 1 + B + LAT = 1 + 2 + 8 = 11.
+  // t0 fetch LOAD; t1 LOAD starts (busy 1..11), fetch END; t2 END starts
+  // (busy 2); t12 load idle -> done: CYCLES = 1 + D = 12.
+  SimRun r = run_text(cfg4(), "load mem=abuf sram=0 sstride=0 y=1 x=2 dram=0 dstride=0\nend\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 12u);
+  EXPECT_EQ(r[TERN_CNT_LOAD_BUSY], 11u);
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_BUSY], 1u);
+  EXPECT_EQ(r[TERN_CNT_STORE_BUSY], 0u);
+  EXPECT_EQ(r[TERN_CNT_INSN_LOAD], 1u);
+  EXPECT_EQ(r[TERN_CNT_INSN_COMPUTE], 1u);
+  EXPECT_EQ(r[TERN_CNT_ABUF_WR], 2u);
+  EXPECT_EQ(r[TERN_CNT_DRAM_RD_BYTES], 8u);
+  EXPECT_EQ(r[TERN_CNT_LOAD_STALL] + r[TERN_CNT_COMPUTE_STALL] + r[TERN_CNT_FETCH_STALL], 0u);
+  // LOAD ACC y=2 x=3: WB = 16, beat 4, B = 6*16/4 = 24, D = 33, CYCLES = 34
+  SimRun a = run_text(cfg4(), "load mem=acc sram=0 sstride=5 y=2 x=3 dram=0 dstride=64\nend\n");
+  ASSERT_EQ(a.rc, 0) << a.err;
+  EXPECT_EQ(a[TERN_CNT_CYCLES], 34u);
+  EXPECT_EQ(a[TERN_CNT_ACC_WR], 6u);
+  EXPECT_EQ(a[TERN_CNT_DRAM_RD_BYTES], 96u);
+  // Default 16x16 (bw 16, lat 32): LOAD WBUF x=2: WB = 64, beat 16, B = 8, D = 41, CYCLES 42
+  SimRun b = run_text(tern_hwcfg_default(), "load mem=wbuf y=1 x=2\nend\n");
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_EQ(b[TERN_CNT_CYCLES], 42u);
+  EXPECT_EQ(b[TERN_CNT_WBUF_WR], 2u);
+}
+
+TEST(IsaSim, OnlyEnd) {
+  // t0 fetch END; t1 END starts; t2 done.
+  SimRun r = run_text(cfg4(), "end\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 2u);
+  EXPECT_EQ(r[TERN_CNT_INSN_COMPUTE], 1u);
+}
+
+TEST(IsaSim, GemmBackToBack) {
+  // G1 m=3: starts t1, D = 1+3 = 4 (busy 1..4), drain = 1+3+7 = 11.
+  // G2 m=2: starts t5 (GEMMs do not wait for the drain), busy 5..7, drain = 5+2+7 = 14.
+  // END visible from t3, compute idle from t8, waits for drain: stalls t8..13 (6),
+  // starts t14, done t15.
+  SimRun r = run_text(cfg4(),
+                   "gemm w=0 a=0 acc=0 m=3 astride=1 accstride=1 reset\n"
+                   "gemm w=1 a=0 acc=8 m=2 astride=1 accstride=1\n"
+                   "end\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 15u);
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_BUSY], 4u + 3u + 1u);
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_STALL], 6u);
+  EXPECT_EQ(r[TERN_CNT_GEMM_ROWS], 5u);
+  EXPECT_EQ(r[TERN_CNT_WBUF_RD], 2u);
+  EXPECT_EQ(r[TERN_CNT_ABUF_RD], 5u);
+  EXPECT_EQ(r[TERN_CNT_ACC_RD], 2u);  // only the RESET = 0 GEMM reads ACC
+  EXPECT_EQ(r[TERN_CNT_ACC_WR], 5u);
+  EXPECT_EQ(r[TERN_CNT_PE_ADDS], 0u);  // all-zero tiles
+  EXPECT_EQ(r[TERN_CNT_PE_SKIPS], 5u * 16u);
+  EXPECT_EQ(r[TERN_CNT_INSN_COMPUTE], 3u);
+}
+
+TEST(IsaSim, GemmWithPush) {
+  // GEMM m=2 push_next: D = M + GEMM_LAT = 9 (busy 1..9), drain 10; pushes C2S at 9.
+  // STORE (fetched t1, visible t2) stalls t2..9 (8 cycles), starts t10:
+  // ACC x=1: WB 16, B = 4, D = 2 + 4 = 6 (busy 10..15).  END starts t10 (drain 10).
+  // Done at t16.
+  SimRun r = run_text(cfg4(),
+                   "gemm w=0 a=0 acc=0 m=2 astride=1 accstride=1 reset push_next\n"
+                   "store mem=acc sram=0 sstride=0 y=1 x=1 dram=0x100 dstride=0 pop_prev\n"
+                   "end\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 16u);
+  EXPECT_EQ(r[TERN_CNT_STORE_STALL], 8u);
+  EXPECT_EQ(r[TERN_CNT_STORE_BUSY], 6u);
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_BUSY], 10u);
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_STALL], 0u);
+  EXPECT_EQ(r[TERN_CNT_DRAM_WR_BYTES], 16u);
+  EXPECT_EQ(r[TERN_CNT_ACC_RD], 1u);
+  EXPECT_EQ(r[TERN_CNT_INSN_STORE], 1u);
+}
+
+TEST(IsaSim, VecDurations) {
+  // A single compute instruction X then END: X busy 1..D, END starts at D+1,
+  // done at D+2.  (Distinct src/dst so every op is valid.)
+  struct {
+    const char *insn;
+    uint64_t d;
+  } cases[] = {
+      {"vec op=add mode=vec dst=100 src1=0 src2=50 n=3 rows=2 dst_rs=3 src_rs=3", 1 + 6 + 4},
+      {"vec op=mulshr mode=const dst=100 src1=0 src2=50 n=5 rows=1 shift=3", 1 + 5 + 4},
+      {"vec op=lut dst=100 src1=0 n=2 rows=2 dst_rs=2 src_rs=2", 1 + 4 + 4},
+      {"vec op=quant mode=perrow dst=0 src1=0 src2=50 n=2 rows=2 dst_rs=2 src_rs=2", 1 + 4 + 4},
+      {"vec op=rsum dst=100 src1=0 n=4 rows=1", 1 + 4 + 4},
+      {"vec op=rmaxabs dst=100 src1=0 n=3 rows=3 dst_rs=1 src_rs=3", 1 + 9 + 4},
+      {"vec op=recip mode=perrow dst=100 src1=0 src2=50 n=1 rows=3 dst_rs=1 src_rs=1", 1 + 3 * 68},
+      {"vec op=rsqrt mode=const dst=100 src1=0 src2=50 n=1 rows=2 dst_rs=1 src_rs=1", 1 + 2 * 100},
+      {"vec op=lutld src1=0 n=64 rows=1", 1 + 64 + 4},
+      {"sync q=compute", 1},
+  };
+  for (auto &c : cases) {
+    SimRun r = run_text(cfg4(), std::string(c.insn) + "\nend\n");
+    ASSERT_EQ(r.rc, 0) << c.insn << ": " << r.err;
+    EXPECT_EQ(r[TERN_CNT_CYCLES], c.d + 2) << c.insn;
+    EXPECT_EQ(r[TERN_CNT_COMPUTE_BUSY], c.d + 1) << c.insn;
+  }
+  // SYNC in the load and store queues
+  SimRun s = run_text(cfg4(), "sync q=load\nsync q=store\nend\n");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  // t0 fetch S0, t1 S0 starts + fetch S1, t2 S1 starts + fetch END, t3 END, t4 done
+  EXPECT_EQ(s[TERN_CNT_CYCLES], 4u);
+  EXPECT_EQ(s[TERN_CNT_INSN_LOAD], 1u);
+  EXPECT_EQ(s[TERN_CNT_INSN_STORE], 1u);
+  EXPECT_EQ(s[TERN_CNT_LOAD_BUSY], 1u);
+  EXPECT_EQ(s[TERN_CNT_STORE_BUSY], 1u);
+}
+
+TEST(IsaSim, VecAfterGemmWaitsForDrain) {
+  // GEMM m=1 (no push) busy 1..2, drain = 1+1+7 = 9.  VEC (visible t3) can
+  // start at t9: compute stalls t3..8 (6).  VEC add n=1 rows=1: D = 6, busy
+  // 9..14.  END starts t15, done t16.
+  SimRun r = run_text(cfg4(),
+                   "gemm w=0 a=0 acc=0 m=1 reset\n"
+                   "vec op=add dst=10 src1=0 src2=1 n=1 rows=1\n"
+                   "end\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 16u);
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_STALL], 6u);
+}
+
+TEST(IsaSim, TokenPingPong) {
+  // L0 push_next: busy 1..10 (D = 1+1+8), pushes L2C visible t11.
+  // G1 pop_prev push_prev (visible t2): compute stalls t2..10 (9), starts t11,
+  //   D = M + GEMM_LAT = 8 (busy 11..18), drain 19, pushes C2L visible t19.
+  // L2 pop_next (visible t3): load busy until 10, stalls t11..18 (8), starts t19
+  //   (busy 19..28).  END starts t19 (drain reached), done at t29.
+  SimRun r = run_text(cfg4(),
+                   "load mem=abuf y=1 x=1 push_next\n"
+                   "gemm w=0 a=0 acc=0 m=1 reset pop_prev push_prev\n"
+                   "load mem=abuf sram=1 y=1 x=1 pop_next\n"
+                   "end\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 29u);
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_STALL], 9u);
+  EXPECT_EQ(r[TERN_CNT_LOAD_STALL], 8u);
+  EXPECT_EQ(r[TERN_CNT_LOAD_BUSY], 20u);
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_BUSY], 9u);
+  EXPECT_EQ(r[TERN_CNT_INSN_LOAD], 2u);
+  EXPECT_EQ(r[TERN_CNT_INSN_COMPUTE], 2u);
+
+  // Through all three queues and back: compute -> store -> compute.
+  // S0 sync q=compute push_next: t1 (D 1), C2S visible t2.
+  // S1 store sync pop_prev push_prev: visible t2, starts t2, S2C visible t3.
+  // S2 sync q=compute pop_next: visible t3, starts t3.  END visible t4, starts t4, done t5.
+  SimRun p = run_text(cfg4(), "sync q=compute push_next\nsync q=store pop_prev push_prev\nsync q=compute pop_next\nend\n");
+  ASSERT_EQ(p.rc, 0) << p.err;
+  EXPECT_EQ(p[TERN_CNT_CYCLES], 5u);
+  EXPECT_EQ(p[TERN_CNT_STORE_STALL] + p[TERN_CNT_COMPUTE_STALL], 0u);
+}
+
+TEST(IsaSim, FetchStallFullFifo) {
+  // QDEPTH 2, five LOADs of D = 10 each.  t0 fetch L0; t1 L0 starts, fetch L1;
+  // t2 fetch L2 (count 1); t3..11 FIFO full at cycle start (L1 pops at t11, seen
+  // at t12) -> 9 stalls; t12 fetch L3; t13..21 stall (L2 starts t21) -> 9;
+  // t22 fetch L4; t23 fetch END; loads run back to back: L4 busy 41..50, done t51.
+  tern_hwcfg c = cfg4();
+  c.qdepth = 2;
+  std::string t;
+  for (int i = 0; i < 5; i++) t += "load mem=abuf sram=" + std::to_string(i) + " y=1 x=1\n";
+  t += "end\n";
+  SimRun r = run_text(c, t);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 51u);
+  EXPECT_EQ(r[TERN_CNT_FETCH_STALL], 18u);
+  EXPECT_EQ(r[TERN_CNT_LOAD_BUSY], 50u);
+  EXPECT_EQ(r[TERN_CNT_LOAD_STALL], 0u);
+  EXPECT_EQ(r[TERN_CNT_INSN_LOAD], 5u);
+}
+
+TEST(IsaSim, StoreTiming) {
+  // STORE OUT x=3 on 4x4: WB 4, beat 4, B = 3, D = 2 + 3 = 5 (busy 1..5); END at t2; done t6.
+  SimRun r = run_text(cfg4(), "store mem=out y=1 x=3 dram=0x40\nend\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 6u);
+  EXPECT_EQ(r[TERN_CNT_OUT_RD], 3u);
+  EXPECT_EQ(r[TERN_CNT_DRAM_WR_BYTES], 12u);
+}
+
+TEST(IsaSim, GemmData) {
+  tern_hwcfg c = cfg4();
+  std::mt19937 g(7);
+  std::vector<uint8_t> dram(1 << 16, 0);
+  // two tiles at 0x0 and 0x4 (R*C/4 = 4 bytes each); activations at 0x100 (3 words of 4 int8)
+  int wv[2][4][4];
+  int nnz[2] = {0, 0};
+  for (int t = 0; t < 2; t++) {
+    for (int i = 0; i < 16; i++) {
+      unsigned code = g() % 4;  // includes the reserved 10 -> 0
+      dram[4 * t + i / 4] |= (uint8_t)(code << (2 * (i % 4)));
+      int v = code == 1 ? 1 : code == 3 ? -1 : 0;
+      wv[t][i / 4][i % 4] = v;
+      nnz[t] += v != 0;
+    }
+  }
+  int8_t a[3][4];
+  for (int m = 0; m < 3; m++)
+    for (int k = 0; k < 4; k++) {
+      a[m][k] = (int8_t)(g() % 256 - 128);
+      if (m == 0 && k == 0) a[m][k] = -128;
+      dram[0x100 + 4 * m + k] = (uint8_t)a[m][k];
+    }
+  // ACC rows 0,2,4 = a * W0 ; then += a * W1
+  SimRun r = run_text(c,
+                   "load mem=wbuf sram=0 y=1 x=2 dram=0\n"
+                   "load mem=abuf sram=0 y=1 x=3 dram=0x100 push_next\n"
+                   "gemm w=0 a=0 acc=0 m=3 astride=1 accstride=2 reset pop_prev\n"
+                   "gemm w=1 a=0 acc=0 m=3 astride=1 accstride=2 push_next\n"
+                   "gemm w=1 a=2 acc=9 m=1 astride=0 accstride=0 reset push_next\n"
+                   "store mem=acc sram=0 sstride=0 y=1 x=10 dram=0x1000 pop_prev\n"
+                   "end\n",
+                   dram);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (int m = 0; m < 3; m++)
+    for (int n = 0; n < 4; n++) {
+      int32_t e = 0;
+      for (int k = 0; k < 4; k++) e += a[m][k] * (wv[0][k][n] + wv[1][k][n]);
+      EXPECT_EQ(rd32(r.dram, 0x1000 + 16 * (2 * m) + 4 * n), e) << m << "," << n;
+      EXPECT_EQ(rd32(r.dram, 0x1000 + 16 * (2 * m + 1) + 4 * n), 0);
+    }
+  for (int n = 0; n < 4; n++) {
+    int32_t e = 0;
+    for (int k = 0; k < 4; k++) e += a[2][k] * wv[1][k][n];
+    EXPECT_EQ(rd32(r.dram, 0x1000 + 16 * 9 + 4 * n), e);
+  }
+  EXPECT_EQ(r[TERN_CNT_PE_ADDS], 3u * nnz[0] + 3u * nnz[1] + 1u * nnz[1]);
+  EXPECT_EQ(r[TERN_CNT_PE_SKIPS], 7u * 16 - r[TERN_CNT_PE_ADDS]);
+  EXPECT_EQ(r[TERN_CNT_ACC_RD], 3u + 10u);  // GEMM 2 accumulates, STORE 10 words
+  EXPECT_EQ(r[TERN_CNT_ACC_WR], 7u);
+  EXPECT_EQ(r[TERN_CNT_WBUF_WR], 2u);
+  EXPECT_EQ(r[TERN_CNT_ABUF_WR], 3u);
+}
+
+TEST(IsaSim, GemmWrapsInt32) {
+  // ACC preloaded with INT32_MAX; RESET = 0 GEMM adds +a: wraps
+  tern_hwcfg c = cfg4();
+  std::vector<uint8_t> dram(1 << 16, 0);
+  dram[0] = 0x01;  // code (k=0, n=0) = +1
+  dram[0x100] = 5; // a[0] = 5
+  for (int l = 0; l < 4; l++) wr32(dram, 0x200 + 4 * l, INT32_MAX);
+  SimRun r = run_text(c,
+                   "load mem=wbuf y=1 x=1 dram=0\n"
+                   "load mem=abuf y=1 x=1 dram=0x100\n"
+                   "load mem=acc y=1 x=1 dram=0x200 push_next\n"
+                   "gemm w=0 a=0 acc=0 m=1 pop_prev push_next\n"
+                   "store mem=acc y=1 x=1 dram=0x300 pop_prev\nend\n",
+                   dram);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(rd32(r.dram, 0x300), (int32_t)((uint32_t)INT32_MAX + 5u));
+  EXPECT_EQ(rd32(r.dram, 0x304), INT32_MAX);
+}
+
+namespace {
+int64_t rs(int64_t v, int s) { return s == 0 ? v : (v + (int64_t(1) << (s - 1))) >> s; }
+int32_t sat32(int64_t v) { return (int32_t)std::min<int64_t>(INT32_MAX, std::max<int64_t>(INT32_MIN, v)); }
+uint64_t isqrt(uint64_t v) {
+  uint64_t r = 0;
+  for (int b = 31; b >= 0; b--) {
+    uint64_t c = r | (uint64_t(1) << b);
+    if (c * c <= v) r = c;
+  }
+  return r;
+}
+uint64_t num_of(int32_t b, int s) {
+  if (b <= 0) return 0;
+  uint64_t lim = (uint64_t)INT64_MAX;
+  if ((uint64_t)b > (lim >> s)) return lim;
+  return (uint64_t)b << s;
+}
+}  // namespace
+
+TEST(IsaSim, VecData) {
+  tern_hwcfg c = cfg4();  // 4 lanes
+  const int C = 4;
+  std::mt19937 g(11);
+  std::vector<uint8_t> dram(1 << 16, 0);
+  // ACC words 0..15 at DRAM 0 (moderate values; a few extremes), LUT source words 200..263 at 0x400
+  int32_t acc[16][4];
+  for (int w = 0; w < 16; w++)
+    for (int l = 0; l < C; l++) {
+      int32_t v = (int32_t)(g() % 2000001) - 1000000;
+      if (w == 1 && l == 1) v = INT32_MAX;
+      if (w == 5 && l == 2) v = INT32_MIN + 1;
+      acc[w][l] = v;
+      wr32(dram, 16 * w + 4 * l, v);
+    }
+  acc[12][0] = 12345;  // recip denominators / numerators (lane 0)
+  acc[13][0] = 700;
+  acc[0][0] = 77;
+  acc[2][0] = -5;  // max(a,1) = 1 in recip row 1? (src1 row r = word r)
+  acc[1][0] = 3;
+  for (int w : {0, 1, 2, 12, 13}) wr32(dram, 16 * w, acc[w][0]);
+  int32_t lut[256];
+  for (int i = 0; i < 256; i++) {
+    lut[i] = (int32_t)(g() % 100000) - 50000;
+    wr32(dram, 0x400 + 4 * i, lut[i]);
+  }
+  std::string prog =
+      "load mem=acc sram=0 y=1 x=16 dram=0\n"
+      "load mem=acc sram=200 y=1 x=64 dram=0x400 push_next\n"
+      "vec op=add mode=vec dst=100 src1=0 src2=4 n=2 rows=2 dst_rs=2 src_rs=2 pop_prev\n"
+      "vec op=sub mode=bcastrow dst=104 src1=0 src2=8 n=2 rows=2 dst_rs=2 src_rs=2\n"
+      "vec op=max mode=perrow dst=108 src1=0 src2=8 n=2 rows=2 dst_rs=2 src_rs=2\n"
+      "vec op=min mode=const dst=112 src1=0 src2=9 n=2 rows=2 dst_rs=2 src_rs=2\n"
+      "vec op=mulshr mode=vec dst=116 src1=0 src2=4 n=2 rows=2 dst_rs=2 src_rs=2 shift=7\n"
+      "vec op=quant mode=perrow dst=0 src1=0 src2=12 n=2 rows=2 dst_rs=2 src_rs=2 shift=12\n"
+      "vec op=rsum dst=120 src1=0 n=2 rows=2 dst_rs=1 src_rs=2 shift=2\n"
+      "vec op=rsumsq dst=122 src1=0 n=2 rows=2 dst_rs=1 src_rs=2 shift=20\n"
+      "vec op=rmaxabs dst=124 src1=0 n=3 rows=2 dst_rs=1 src_rs=3\n"
+      "vec op=recip mode=perrow dst=126 src1=0 src2=12 n=1 rows=2 dst_rs=1 src_rs=1 shift=20\n"
+      "vec op=rsqrt mode=const dst=128 src1=0 src2=13 n=1 rows=3 dst_rs=1 src_rs=1 shift=30\n"
+      "vec op=lutld src1=200 n=64 rows=1\n"
+      "vec op=lut dst=132 src1=0 n=4 rows=1 shift=12\n"
+      "vec op=add mode=vec dst=10 src1=10 src2=10 n=2 rows=1\n"  // in place x + x
+      "vec op=add mode=const dst=136 src1=10 src2=10 n=2 rows=1 push_next\n"
+      "store mem=acc sram=100 y=1 x=40 dram=0x1000 pop_prev\n"
+      "store mem=out sram=0 y=1 x=4 dram=0x2000\n"
+      "end\n";
+  SimRun r = run_text(c, prog, dram);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto A = [&](int w, int l) { return (int64_t)acc[w][l]; };
+  auto got = [&](int w, int l) { return rd32(r.dram, 0x1000 + 16 * (w - 100) + 4 * l); };
+  for (int row = 0; row < 2; row++)
+    for (int i = 0; i < 2; i++)
+      for (int l = 0; l < C; l++) {
+        int w1 = row * 2 + i;
+        EXPECT_EQ(got(100 + w1, l), (int32_t)(uint32_t)((uint32_t)A(w1, l) + (uint32_t)A(4 + w1, l)));
+        EXPECT_EQ(got(104 + w1, l), (int32_t)(uint32_t)((uint32_t)A(w1, l) - (uint32_t)A(8 + i, l)));
+        EXPECT_EQ(got(108 + w1, l), (int32_t)std::max(A(w1, l), A(8 + row, l)));
+        EXPECT_EQ(got(112 + w1, l), (int32_t)std::min(A(w1, l), A(9, l)));
+        EXPECT_EQ(got(116 + w1, l), sat32(rs(A(w1, l) * A(4 + w1, l), 7)));
+        int64_t q = rs(A(w1, l) * A(12 + row, l), 12);
+        q = std::min<int64_t>(127, std::max<int64_t>(-128, q));
+        EXPECT_EQ((int8_t)r.dram[0x2000 + 4 * w1 + l], (int8_t)q);
+      }
+  for (int row = 0; row < 2; row++) {
+    int64_t s = 0, sq = 0, mx = 0;
+    for (int i = 0; i < 2; i++)
+      for (int l = 0; l < C; l++) {
+        s += A(2 * row + i, l);
+        sq += A(2 * row + i, l) * A(2 * row + i, l);
+      }
+    for (int i = 0; i < 3; i++)
+      for (int l = 0; l < C; l++) mx = std::max<int64_t>(mx, std::llabs(A(3 * row + i, l)));
+    for (int l = 0; l < C; l++) {
+      EXPECT_EQ(got(120 + row, l), sat32(rs(s, 2)));
+      EXPECT_EQ(got(122 + row, l), sat32(rs(sq, 20)));
+      EXPECT_EQ(got(124 + row, l), (int32_t)std::min<int64_t>(mx, INT32_MAX));
+      int64_t den = std::max<int64_t>(A(row, 0), 1);
+      EXPECT_EQ(got(126 + row, l), sat32((int64_t)(num_of(acc[12 + row][0], 20) / (uint64_t)den)));
+    }
+  }
+  EXPECT_EQ(got(124, 0), INT32_MAX);  // |INT32_MAX| in row 0's words 0..2
+  for (int row = 0; row < 3; row++) {
+    int64_t den = std::max<int64_t>(A(row, 0), 1);
+    uint64_t q = num_of(acc[13][0], 30) / (uint64_t)den;
+    for (int l = 0; l < C; l++) EXPECT_EQ(got(128 + row, l), sat32((int64_t)isqrt(q))) << row;
+  }
+  for (int i = 0; i < 4; i++)
+    for (int l = 0; l < C; l++) {
+      int64_t idx = (A(i, l) >> 12) + 128;
+      idx = std::min<int64_t>(255, std::max<int64_t>(0, idx));
+      EXPECT_EQ(got(132 + i, l), lut[idx]) << i << "," << l;
+    }
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < C; l++) {
+      int32_t twice = (int32_t)((uint32_t)acc[10 + i][l] * 2u);
+      EXPECT_EQ(got(136 + i, l), (int32_t)((uint32_t)twice + (uint32_t)(int32_t)((uint32_t)acc[10][l] * 2u)));
+    }
+  // counters
+  EXPECT_EQ(r[TERN_CNT_VOP_ADD], 4u + 2u + 2u);
+  EXPECT_EQ(r[TERN_CNT_VOP_QUANT], 4u);
+  EXPECT_EQ(r[TERN_CNT_VOP_RECIP], 2u);
+  EXPECT_EQ(r[TERN_CNT_VOP_RSQRT], 3u);
+  EXPECT_EQ(r[TERN_CNT_VOP_LUTLD], 64u);
+  EXPECT_EQ(r[TERN_CNT_VOP_RMAXABS], 6u);
+  EXPECT_EQ(r[TERN_CNT_OUT_WR], 4u);
+  EXPECT_EQ(r[TERN_CNT_OUT_RD], 4u);
+  // ACC_RD: add 4+4, sub 4+4, max 4+2, min 4+1, mulshr 4+4, quant 4+2, rsum 4,
+  // rsumsq 4, rmaxabs 6, recip 4, rsqrt 6, lutld 64, lut 4, add 2+2, add 2+1, store 40
+  EXPECT_EQ(r[TERN_CNT_ACC_RD], 8u + 8 + 6 + 5 + 8 + 6 + 4 + 4 + 6 + 4 + 6 + 64 + 4 + 4 + 3 + 40);
+  // ACC_WR: loads 16+64, E ops 4*5 + 4 (lut) + 2 + 2, R 2*3, S 2+3
+  EXPECT_EQ(r[TERN_CNT_ACC_WR], 80u + 20 + 4 + 4 + 6 + 5);
+}
+
+TEST(IsaSim, DeadlockIsAnError) {
+  SimRun r = run_text(cfg4(), "gemm w=0 a=0 acc=0 m=1 reset pop_prev\nend\n");
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.err.find("deadlock"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("compute queue waits at pc 0"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("L2C"), std::string::npos) << r.err;
+  // store waits for C2S that never comes
+  SimRun s = run_text(cfg4(), "store mem=out y=1 x=1 pop_prev\nend\n");
+  EXPECT_EQ(s.rc, -1);
+  EXPECT_NE(s.err.find("store queue waits at pc 0"), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("C2S"), std::string::npos) << s.err;
+  // fetch blocked behind a full FIFO whose head waits forever
+  tern_hwcfg c = cfg4();
+  c.qdepth = 1;
+  SimRun f = run_text(c, "load mem=abuf y=1 x=1 pop_next\nload mem=abuf y=1 x=1\nsync q=compute push_prev\nend\n");
+  EXPECT_EQ(f.rc, -1);
+  EXPECT_NE(f.err.find("fetch blocked at pc 1"), std::string::npos) << f.err;
+  EXPECT_NE(f.err.find("C2L"), std::string::npos) << f.err;
+}
+
+TEST(IsaSim, WatchdogMaxCyclesAndInvalid) {
+  tern_run_opts o;
+  memset(&o, 0, sizeof o);
+  o.watchdog = 5;
+  // LOAD D = 11: no start/finish for 10 cycles
+  SimRun r = run_text(cfg4(), "load mem=abuf y=1 x=2\nend\n", {}, &o);
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.err.find("watchdog"), std::string::npos) << r.err;
+  o.watchdog = 0;
+  o.max_cycles = 11;  // needs 12
+  r = run_text(cfg4(), "load mem=abuf y=1 x=2\nend\n", {}, &o);
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.err.find("max_cycles"), std::string::npos) << r.err;
+  o.max_cycles = 12;
+  r = run_text(cfg4(), "load mem=abuf y=1 x=2\nend\n", {}, &o);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  // invalid program is rejected before running
+  r = run_text(cfg4(), "load mem=abuf y=1 x=2 dram=0xffff\nend\n");
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.err.find("DRAM range"), std::string::npos) << r.err;
+}
+
+TEST(IsaSim, LongTransferIsFast) {
+  // ~16.7 M-cycle LOAD: fast-forward makes this instantaneous.
+  tern_run_opts o;
+  memset(&o, 0, sizeof o);
+  o.watchdog = uint64_t(1) << 30;
+  tern_hwcfg c = tern_hwcfg_default();
+  c.acc_depth = 65536;
+  c.dram_bw = 1;
+  std::vector<uint8_t> dram(4u << 20, 0);
+  SimRun r = run_text(c, "load mem=acc sram=0 sstride=0 y=1 x=65535 dram=0\nend\n", dram, &o);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  uint64_t B = 65535ull * 64;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 1 + 1 + B + 32);
+}
+
+namespace {
+// Random race-free, deadlock-free programs: loads push L2C, some compute
+// instructions pop it and push C2S, stores pop C2S (every pop after its push
+// in program order, no back-pressure tokens), random sizes and SYNCs.
+std::string random_program(std::mt19937 &g, const tern_hwcfg &c, int n) {
+  std::string t;
+  int l2c = 0, c2s = 0;
+  auto R = [&](int lo, int hi) { return lo + (int)(g() % (unsigned)(hi - lo + 1)); };
+  for (int i = 0; i < n; i++) {
+    int k = R(0, 9);
+    if (k <= 2) {
+      const char *mem[] = {"wbuf", "abuf", "acc"};
+      int m = R(0, 2);
+      int depth = m == 0 ? c.wbuf_depth : m == 1 ? c.abuf_depth : 256;
+      int x = R(1, 8);
+      t += std::string("load mem=") + mem[m] + " sram=" + std::to_string(R(0, depth - x)) + " y=1 x=" +
+           std::to_string(x) + " dram=" + std::to_string(R(0, 1000) * 4);
+      if (R(0, 1)) { t += " push_next"; l2c++; }
+    } else if (k <= 4) {
+      int m = R(1, 6);
+      t += "gemm w=" + std::to_string(R(0, c.wbuf_depth - 1)) + " a=" + std::to_string(R(0, 100)) +
+           " acc=" + std::to_string(R(300, 400)) + " m=" + std::to_string(m) + " astride=1 accstride=1";
+      if (R(0, 1)) t += " reset";
+      if (l2c && R(0, 1)) { t += " pop_prev"; l2c--; }
+      if (R(0, 2) == 0) { t += " push_next"; c2s++; }
+    } else if (k <= 6) {
+      const char *ops[] = {"add", "mulshr", "rsum", "recip", "quant", "max"};
+      int o = R(0, 5);
+      std::string op = ops[o];
+      int rows = R(1, 3), n2 = (op == "recip") ? 1 : R(1, 4);
+      t += "vec op=" + op + " mode=" + std::to_string(R(0, 3)) + " dst=" + std::to_string(R(0, 50)) +
+           " src1=" + std::to_string(R(100, 150)) + " src2=" + std::to_string(R(200, 250)) + " n=" +
+           std::to_string(n2) + " rows=" + std::to_string(rows) + " dst_rs=" + std::to_string(n2) +
+           " src_rs=" + std::to_string(n2) + " shift=" + std::to_string(R(0, 20));
+      if (l2c && R(0, 1)) { t += " pop_prev"; l2c--; }
+      if (R(0, 2) == 0) { t += " push_next"; c2s++; }
+    } else if (k <= 8) {
+      int m = R(0, 1);
+      t += std::string("store mem=") + (m ? "out" : "acc") + " sram=" + std::to_string(R(0, 100)) +
+           " y=" + std::to_string(R(1, 2)) + " sstride=3 x=" + std::to_string(R(1, 3)) +
+           " dram=" + std::to_string(0x8000 + R(0, 1000) * 4) + " dstride=64";
+      if (c2s && R(0, 1)) { t += " pop_prev"; c2s--; }
+    } else {
+      t += "sync q=" + std::to_string(R(0, 2));
+    }
+    t += "\n";
+  }
+  return t + "end\n";
+}
+}  // namespace
+
+TEST(IsaSim, FastForwardEqualsStepping) {
+  std::mt19937 g(2024);
+  for (int it = 0; it < 60; it++) {
+    tern_hwcfg c = it % 2 ? tern_hwcfg_small(4, 4) : tern_hwcfg_small(8, 8);
+    c.qdepth = 1 + it % 4;
+    std::string prog = random_program(g, c, 5 + it % 40);
+    std::vector<uint8_t> dram(1 << 16);
+    for (auto &b : dram) b = (uint8_t)g();
+    unsetenv("TERN_ISASIM_NOSKIP");
+    SimRun a = run_text(c, prog, dram);
+    setenv("TERN_ISASIM_NOSKIP", "1", 1);
+    SimRun b = run_text(c, prog, dram);
+    unsetenv("TERN_ISASIM_NOSKIP");
+    ASSERT_EQ(a.rc, 0) << a.err << "\n" << prog;
+    ASSERT_EQ(b.rc, 0) << b.err;
+    for (int i = 0; i < TERN_NCOUNTERS; i++)
+      ASSERT_EQ(a[i], b[i]) << tern_counter_name(i) << "\n" << prog;
+    ASSERT_TRUE(a.dram == b.dram);
+    // conservation: busy + stall <= cycles per unit
+    EXPECT_LE(a[TERN_CNT_LOAD_BUSY] + a[TERN_CNT_LOAD_STALL], a[TERN_CNT_CYCLES]);
+    EXPECT_LE(a[TERN_CNT_COMPUTE_BUSY] + a[TERN_CNT_COMPUTE_STALL], a[TERN_CNT_CYCLES]);
+    EXPECT_LE(a[TERN_CNT_STORE_BUSY] + a[TERN_CNT_STORE_STALL], a[TERN_CNT_CYCLES]);
+  }
+}

@@ -1,0 +1,584 @@
+// RTL (Verilated tern_top through sim/rtl_shim.cpp) against the golden ISA
+// simulator: DRAM results bit for bit and every counter, cycle for cycle.
+// The shared libraries for the 4x4 and 8x8 test configurations are built by
+// `make rtl-test-libs` (sim/rtl.mk) and loaded here with dlopen.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tern/backend.h"
+#include "tern/compiler.h"
+#include "tern/counters.h"
+#include "tern/hwcfg.h"
+#include "tern/isa.h"
+#include "tern/program.h"
+
+namespace {
+
+// ---------------------------------------------------------------- library access
+struct RtlLib {
+  void *h = nullptr;
+  std::string path, err;
+  void (*built_config)(tern_hwcfg *) = nullptr;
+  tern_rtl *(*create)(const tern_hwcfg *, char *, size_t) = nullptr;
+  int (*load)(tern_rtl *, const tern_word *, size_t, char *, size_t) = nullptr;
+  int (*run)(tern_rtl *, uint8_t *, uint64_t, const tern_run_opts *, tern_counters *, char *,
+             size_t) = nullptr;
+  void (*destroy)(tern_rtl *) = nullptr;
+};
+
+// Loaded once per configuration and never closed (Verilator's static state).
+const RtlLib &rtl_lib(const tern_hwcfg &cfg) {
+  static std::map<std::string, RtlLib> cache;
+  char name[256];
+  tern_hwcfg_rtl_name(&cfg, name, sizeof name);
+  auto it = cache.find(name);
+  if (it != cache.end()) return it->second;
+  RtlLib L;
+  const char *dir = getenv("TERN_RTL_DIR");
+  L.path = std::string(dir && *dir ? dir : TERN_ROOT "/build/rtl") + "/" + name + "/libtern_rtl.so";
+  L.h = dlopen(L.path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!L.h) {
+    const char *de = dlerror();
+    L.err = "cannot load " + L.path + " (build it with `make rtl-test-libs`): " +
+            (de ? de : "dlopen failed");
+  } else {
+    L.built_config = (void (*)(tern_hwcfg *))dlsym(L.h, "tern_rtl_built_config");
+    L.create = (tern_rtl * (*)(const tern_hwcfg *, char *, size_t)) dlsym(L.h, "tern_rtl_create");
+    L.load = (int (*)(tern_rtl *, const tern_word *, size_t, char *, size_t))dlsym(L.h, "tern_rtl_load");
+    L.run = (int (*)(tern_rtl *, uint8_t *, uint64_t, const tern_run_opts *, tern_counters *,
+                     char *, size_t))dlsym(L.h, "tern_rtl_run");
+    L.destroy = (void (*)(tern_rtl *))dlsym(L.h, "tern_rtl_destroy");
+    if (!L.built_config || !L.create || !L.load || !L.run || !L.destroy)
+      L.err = L.path + ": a tern_rtl_* symbol is missing";
+  }
+  return cache.emplace(name, L).first->second;
+}
+
+struct Result {
+  int rc = -1;
+  std::string err;
+  std::vector<uint8_t> dram;
+  tern_counters cnt{};
+};
+
+std::vector<tern_word> encode_all(const std::vector<tern_insn> &prog) {
+  std::vector<tern_word> w(prog.size());
+  char err[256];
+  for (size_t i = 0; i < prog.size(); i++) {
+    if (tern_encode(&prog[i], &w[i], err, sizeof err) != 0) {
+      ADD_FAILURE() << "encode insn " << i << ": " << err;
+      return {};
+    }
+  }
+  return w;
+}
+
+Result run_rtl_words(const tern_hwcfg &cfg, const std::vector<tern_word> &words,
+                     const std::vector<uint8_t> &dram0, const tern_run_opts *opts) {
+  Result r;
+  r.dram = dram0;
+  const RtlLib &L = rtl_lib(cfg);
+  if (!L.err.empty()) {
+    r.err = L.err;
+    return r;
+  }
+  char err[1024] = "";
+  tern_rtl *h = L.create(&cfg, err, sizeof err);
+  if (!h) {
+    r.err = std::string("create: ") + err;
+    return r;
+  }
+  if (L.load(h, words.data(), words.size(), err, sizeof err) != 0) {
+    r.err = std::string("load: ") + err;
+  } else {
+    r.rc = L.run(h, r.dram.data(), r.dram.size(), opts, &r.cnt, err, sizeof err);
+    if (r.rc != 0) r.err = err;
+  }
+  L.destroy(h);
+  return r;
+}
+
+Result run_rtl(const tern_hwcfg &cfg, const std::vector<tern_insn> &prog,
+               const std::vector<uint8_t> &dram0, const tern_run_opts *opts = nullptr) {
+  return run_rtl_words(cfg, encode_all(prog), dram0, opts);
+}
+
+Result run_isa(const tern_hwcfg &cfg, const std::vector<tern_insn> &prog,
+               const std::vector<uint8_t> &dram0, const tern_run_opts *opts = nullptr) {
+  Result r;
+  r.dram = dram0;
+  char err[1024] = "";
+  r.rc = tern_isasim_run(&cfg, prog.data(), prog.size(), r.dram.data(), r.dram.size(), opts,
+                         &r.cnt, err, sizeof err);
+  if (r.rc != 0) r.err = err;
+  return r;
+}
+
+// Compare DRAM and every counter; returns "" or a description of the differences.
+std::string diff(const Result &isa, const Result &rtl) {
+  std::string d;
+  char buf[256];
+  for (int i = 0; i < TERN_NCOUNTERS; i++) {
+    if (isa.cnt.v[i] != rtl.cnt.v[i]) {
+      snprintf(buf, sizeof buf, "  counter %s: isasim %llu, rtl %llu\n", tern_counter_name(i),
+               (unsigned long long)isa.cnt.v[i], (unsigned long long)rtl.cnt.v[i]);
+      d += buf;
+    }
+  }
+  size_t ndiff = 0, first = 0;
+  for (size_t i = 0; i < isa.dram.size() && i < rtl.dram.size(); i++) {
+    if (isa.dram[i] != rtl.dram[i]) {
+      if (!ndiff) first = i;
+      ndiff++;
+    }
+  }
+  if (ndiff) {
+    snprintf(buf, sizeof buf, "  DRAM: %zu bytes differ, first at 0x%zx: isasim 0x%02x, rtl 0x%02x\n",
+             ndiff, first, isa.dram[first], rtl.dram[first]);
+    d += buf;
+  }
+  return d;
+}
+
+// Validate, run on both backends, compare.  Returns the RTL result.
+Result check_same(const tern_hwcfg &cfg, const std::vector<tern_insn> &prog,
+                  const std::vector<uint8_t> &dram0, const std::string &label) {
+  char err[1024];
+  if (tern_validate(&cfg, prog.data(), prog.size(), dram0.size(), err, sizeof err) != 0) {
+    ADD_FAILURE() << label << ": test program does not validate: " << err;
+    return Result();
+  }
+  Result isa = run_isa(cfg, prog, dram0);
+  Result rtl = run_rtl(cfg, prog, dram0);
+  EXPECT_EQ(isa.rc, 0) << label << ": isasim: " << isa.err;
+  EXPECT_EQ(rtl.rc, 0) << label << ": rtl: " << rtl.err;
+  if (isa.rc == 0 && rtl.rc == 0) {
+    std::string d = diff(isa, rtl);
+    EXPECT_EQ(d, "") << label << ": RTL and ISA simulator disagree (" << prog.size()
+                     << " instructions, CYCLES isasim " << isa.cnt.v[TERN_CNT_CYCLES] << " rtl "
+                     << rtl.cnt.v[TERN_CNT_CYCLES] << "):\n"
+                     << d;
+  }
+  return rtl;
+}
+
+// ---------------------------------------------------------------- program building
+enum { PP = 1, PN = 2, UP = 4, UN = 8 };  // pop_prev, pop_next, push_prev, push_next
+
+tern_insn base(int op, int flags) {
+  tern_insn in;
+  memset(&in, 0, sizeof in);
+  in.op = (uint8_t)op;
+  in.pop_prev = (flags & PP) != 0;
+  in.pop_next = (flags & PN) != 0;
+  in.push_prev = (flags & UP) != 0;
+  in.push_next = (flags & UN) != 0;
+  return in;
+}
+tern_insn dma(int op, int mem, int sram, int sstride, int y, int x, uint32_t dram, int dstride,
+              int flags) {
+  tern_insn in = base(op, flags);
+  in.mem = (uint8_t)mem;
+  in.sram_addr = (uint16_t)sram;
+  in.sram_stride = (uint16_t)sstride;
+  in.y_size = (uint16_t)y;
+  in.x_size = (uint16_t)x;
+  in.dram_addr = dram;
+  in.dram_stride = (uint16_t)dstride;
+  return in;
+}
+tern_insn ld(int mem, int sram, int sstride, int y, int x, uint32_t dram, int dstride, int flags) {
+  return dma(TERN_OP_LOAD, mem, sram, sstride, y, x, dram, dstride, flags);
+}
+tern_insn st(int mem, int sram, int sstride, int y, int x, uint32_t dram, int dstride, int flags) {
+  return dma(TERN_OP_STORE, mem, sram, sstride, y, x, dram, dstride, flags);
+}
+tern_insn gemm(int w, int a, int acc, int m, int astride, int accstride, int reset, int flags) {
+  tern_insn in = base(TERN_OP_GEMM, flags);
+  in.wbuf_addr = (uint16_t)w;
+  in.abuf_addr = (uint16_t)a;
+  in.acc_addr = (uint16_t)acc;
+  in.m = (uint16_t)m;
+  in.abuf_stride = (uint16_t)astride;
+  in.acc_stride = (uint16_t)accstride;
+  in.reset = (uint8_t)reset;
+  return in;
+}
+tern_insn vec(int vop, int mode, int dst, int src1, int src2, int n, int rows, int dst_rs,
+              int src_rs, int shift, int flags) {
+  tern_insn in = base(TERN_OP_VEC, flags);
+  in.vop = (uint8_t)vop;
+  in.mode = (uint8_t)mode;
+  in.dst = (uint16_t)dst;
+  in.src1 = (uint16_t)src1;
+  in.src2 = (uint16_t)src2;
+  in.n = (uint16_t)n;
+  in.rows = (uint16_t)rows;
+  in.dst_rs = (uint16_t)dst_rs;
+  in.src_rs = (uint16_t)src_rs;
+  in.shift = (uint8_t)shift;
+  return in;
+}
+tern_insn sync(int q, int flags) {
+  tern_insn in = base(TERN_OP_SYNC, flags);
+  in.queue = (uint8_t)q;
+  return in;
+}
+tern_insn end() { return base(TERN_OP_END, 0); }
+
+std::vector<uint8_t> random_dram(size_t n, uint32_t seed, int lo = 0, int hi = 255) {
+  std::mt19937 g(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<uint8_t> v(n);
+  for (auto &b : v) b = (uint8_t)d(g);
+  return v;
+}
+
+// ACC words of small int32 values (so that products do not saturate trivially)
+void fill_i32(std::vector<uint8_t> &dram, uint32_t addr, size_t count, uint32_t seed, int lo,
+              int hi) {
+  std::mt19937 g(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  for (size_t i = 0; i < count; i++) {
+    int32_t v = d(g);
+    memcpy(&dram[addr + 4 * i], &v, 4);
+  }
+}
+
+// random ternary codes (never the reserved 10)
+void fill_codes(std::vector<uint8_t> &dram, uint32_t addr, size_t bytes, uint32_t seed) {
+  std::mt19937 g(seed);
+  static const uint8_t codes[3] = {0, 1, 3};
+  for (size_t i = 0; i < bytes; i++) {
+    uint8_t b = 0;
+    for (int k = 0; k < 4; k++) b |= (uint8_t)(codes[g() % 3] << (2 * k));
+    dram[addr + i] = b;
+  }
+}
+
+std::vector<tern_hwcfg> test_cfgs() { return {tern_hwcfg_small(4, 4), tern_hwcfg_small(8, 8)}; }
+
+std::string cfg_label(const tern_hwcfg &c) {
+  return std::to_string(c.rows) + "x" + std::to_string(c.cols);
+}
+
+const uint32_t DRAM_TEST = 1u << 16;
+
+// ---------------------------------------------------------------- tests
+
+// Hand-computed timing from docs/ISA.md (independent of the ISA simulator).
+TEST(Rtl, LoadSyncStoreTimingByHand) {
+  tern_hwcfg cfg = tern_hwcfg_small(4, 4);  // BW 4, ACC word 16 bytes -> 4 beats/word
+  cfg.dram_lat = 8;
+  std::vector<uint8_t> dram = random_dram(DRAM_TEST, 1);
+  std::vector<tern_insn> p = {
+      ld(TERN_MEM_ACC, 10, 5, 2, 3, 0x100, 200, UN),     // B = 24, D = 33: cycles 1..33
+      sync(TERN_Q_COMPUTE, PP | UN),                     // starts 34
+      st(TERN_MEM_ACC, 10, 5, 2, 3, 0x4000, 48, PP),     // starts 35, D = 26: 35..60
+      end(),                                             // starts 35
+  };
+  Result r = check_same(cfg, p, dram, "timing");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const uint64_t want[][2] = {
+      {TERN_CNT_CYCLES, 61},       {TERN_CNT_LOAD_BUSY, 33},      {TERN_CNT_LOAD_STALL, 0},
+      {TERN_CNT_COMPUTE_BUSY, 2},  {TERN_CNT_COMPUTE_STALL, 32},  {TERN_CNT_STORE_BUSY, 26},
+      {TERN_CNT_STORE_STALL, 32},  {TERN_CNT_FETCH_STALL, 0},     {TERN_CNT_INSN_LOAD, 1},
+      {TERN_CNT_INSN_COMPUTE, 2},  {TERN_CNT_INSN_STORE, 1},      {TERN_CNT_ACC_WR, 6},
+      {TERN_CNT_ACC_RD, 6},        {TERN_CNT_DRAM_RD_BYTES, 96},  {TERN_CNT_DRAM_WR_BYTES, 96},
+  };
+  for (auto &w : want)
+    EXPECT_EQ(r.cnt.v[w[0]], w[1]) << "counter " << tern_counter_name((int)w[0]);
+  // the data moved: rows of 48 bytes from 0x100 (stride 200) to 0x4000 (stride 48)
+  for (int row = 0; row < 2; row++)
+    for (int b = 0; b < 48; b++)
+      ASSERT_EQ(r.dram[0x4000 + 48 * row + b], dram[0x100 + 200 * row + b])
+          << "row " << row << " byte " << b;
+}
+
+// DMA of every memory with strides, through GEMM where the memory has no STORE path.
+TEST(Rtl, DmaStrides) {
+  for (const tern_hwcfg &cfg : test_cfgs()) {
+    const int R = cfg.rows, C = cfg.cols;
+    std::vector<uint8_t> dram = random_dram(DRAM_TEST, 2);
+    fill_codes(dram, 0x1000, 4 * (size_t)R * C / 4 * 3, 3);
+    // ACC round trip with strides on both sides, several shapes
+    std::vector<tern_insn> p = {
+        ld(TERN_MEM_ACC, 3, 7, 3, 2, 0x200, 300, 0),
+        ld(TERN_MEM_ACC, 40, 1, 1, 5, 0x900, 0, UN),
+        sync(TERN_Q_COMPUTE, PP | UN),
+        st(TERN_MEM_ACC, 3, 7, 3, 2, 0x8000, 1000, 0),
+        st(TERN_MEM_ACC, 40, 2, 2, 2, 0xA000, 64 * C, UP),
+        // WBUF (tile) and ABUF with strides, then GEMM results stored
+        ld(TERN_MEM_WBUF, 1, 3, 2, 1, 0x1000, R * C / 4 + 8, 0),
+        ld(TERN_MEM_ABUF, 5, 4, 3, 1, 0x3000, 3 * R, UN),
+        sync(TERN_Q_COMPUTE, PN),
+        gemm(1, 5, 100, 3, 4, 2, 1, PP),
+        gemm(4, 5, 100, 3, 4, 2, 0, UN),
+        st(TERN_MEM_ACC, 100, 2, 3, 1, 0xC000, 5 * 4 * C, PP),
+        end(),
+    };
+    check_same(cfg, p, dram, "dma " + cfg_label(cfg));
+  }
+}
+
+TEST(Rtl, GemmBackToBackAndAccumulate) {
+  for (const tern_hwcfg &cfg : test_cfgs()) {
+    const int R = cfg.rows, C = cfg.cols;
+    std::vector<uint8_t> dram = random_dram(DRAM_TEST, 4);
+    fill_codes(dram, 0x1000, 4 * (size_t)R * C / 4, 5);
+    std::vector<tern_insn> p = {
+        ld(TERN_MEM_WBUF, 0, 1, 1, 4, 0x1000, 0, 0),
+        ld(TERN_MEM_ABUF, 0, 1, 1, 8, 0x3000, 0, UN),
+        gemm(0, 0, 0, 8, 1, 1, 1, PP),   // 8 rows, reset
+        gemm(1, 0, 0, 8, 1, 1, 0, 0),    // back to back, accumulate into the same words
+        gemm(2, 7, 16, 1, 1, 1, 1, 0),   // M = 1
+        gemm(3, 0, 0, 4, 2, 1, 0, 0),    // strided activations
+        gemm(3, 1, 16, 3, 0, 0, 0, 0),   // the same ACC word three times (forwarding)
+        gemm(0, 0, 20, 2, 1, 1, 1, UN),  // push: D = M + GEMM_LAT
+        st(TERN_MEM_ACC, 0, 1, 1, 8, 0x8000, 0, PP),
+        st(TERN_MEM_ACC, 16, 1, 1, 6, 0x9000, 0, 0),
+        end(),
+    };
+    check_same(cfg, p, dram, "gemm " + cfg_label(cfg));
+  }
+}
+
+// Every VEC op, with every src2 mode for the E ops.
+TEST(Rtl, EachVecOp) {
+  for (const tern_hwcfg &cfg : test_cfgs()) {
+    const int C = cfg.cols;
+    const int ACCW = 4 * C;  // bytes per ACC word
+    std::vector<uint8_t> dram(DRAM_TEST, 0);
+    // 0..63: data a, 64..127: data b, 128..: LUT source (256/C words), 200..: results
+    fill_i32(dram, 0x0, 64 * C, 6, -300000, 300000);
+    fill_i32(dram, 64 * ACCW, 64 * C, 7, -4000, 4000);
+    fill_i32(dram, 128 * ACCW, 256, 8, -2000000000, 2000000000);
+    for (int vop = 0; vop < TERN_VOP_COUNT; vop++) {
+      char kind = tern_vop_kind(vop);
+      int modes = (kind == 'E' && vop != TERN_VOP_LUT) || kind == 'Q' ? 4 : 1;
+      for (int mode = 0; mode < modes; mode++) {
+        std::vector<tern_insn> p;
+        p.push_back(ld(TERN_MEM_ACC, 0, 1, 1, 128 + 256 / C, 0, 0, UN));
+        if (vop == TERN_VOP_LUT)
+          p.push_back(vec(TERN_VOP_LUTLD, 0, 0, 128, 0, 256 / C, 1, 0, 0, 0, PP));
+        int shift = vop == TERN_VOP_RECIP || vop == TERN_VOP_RSQRT ? 20
+                    : vop == TERN_VOP_LUT                         ? 12
+                    : vop == TERN_VOP_MULSHR || vop == TERN_VOP_QUANT ? 9
+                                                                      : 3;
+        const int rows = 3, n = (kind == 'S') ? 1 : 4;
+        int flags = vop == TERN_VOP_LUT ? UN : PP | UN;
+        if (kind == 'L') {
+          p.push_back(vec(vop, 0, 0, 128, 0, 256 / C, 1, 0, 0, 0, PP));
+          // LUTLD writes no ACC: make the LUT visible through a LUT op
+          p.push_back(vec(TERN_VOP_LUT, 0, 200, 0, 0, 8, 2, 8, 8, 11, UN));
+        } else {
+          p.push_back(vec(vop, mode, 200, 0, 64, n, rows, n, n, shift, flags));
+        }
+        if (kind == 'Q')
+          p.push_back(st(TERN_MEM_OUT, 200, 1, 1, rows * n, 0x8000, 0, PP));
+        else if (kind == 'L')
+          p.push_back(st(TERN_MEM_ACC, 200, 1, 1, 16, 0x8000, 0, PP));
+        else if (kind == 'E')
+          p.push_back(st(TERN_MEM_ACC, 200, n, rows, n, 0x8000, 4 * C * n, PP));
+        else  // R, S: one word per row at dst + r*dst_rs
+          p.push_back(st(TERN_MEM_ACC, 200, n, rows, 1, 0x8000, ACCW, PP));
+        p.push_back(end());
+        check_same(cfg, p, dram,
+                   std::string("vec ") + tern_vop_name(vop) + " mode " + std::to_string(mode) +
+                       " " + cfg_label(cfg));
+      }
+    }
+  }
+}
+
+// Double-buffered load -> compute -> store loop using all four token queues.
+TEST(Rtl, TokenPingPong) {
+  for (const tern_hwcfg &cfg : test_cfgs()) {
+    const int R = cfg.rows, C = cfg.cols;
+    std::vector<uint8_t> dram = random_dram(DRAM_TEST, 9);
+    fill_codes(dram, 0x1000, (size_t)R * C / 4, 10);
+    std::vector<tern_insn> p;
+    p.push_back(ld(TERN_MEM_ACC, 16, 1, 1, 1, 0x2000, 0, 0));
+    p.push_back(ld(TERN_MEM_WBUF, 0, 1, 1, 1, 0x1000, 0, 0));
+    // prime: compute gives the load two free buffers, the store side one
+    p.push_back(sync(TERN_Q_COMPUTE, UP));
+    p.push_back(sync(TERN_Q_COMPUTE, UP));
+    p.push_back(sync(TERN_Q_STORE, UP));
+    p.push_back(sync(TERN_Q_STORE, UP));
+    const int iters = 6;
+    for (int i = 0; i < iters; i++) {
+      int buf = i % 2;
+      p.push_back(ld(TERN_MEM_ABUF, 8 * buf, 1, 1, 4, 0x3000 + 64 * R * i, 0, PN | UN));
+      p.push_back(gemm(0, 8 * buf, 8 * buf, 4, 1, 1, 1, PP | PN));
+      p.push_back(vec(TERN_VOP_ADD, TERN_VMODE_CONST, 8 * buf, 8 * buf, 16, 4, 1, 4, 4, 0,
+                      UP | UN));
+      p.push_back(st(TERN_MEM_ACC, 8 * buf, 1, 1, 4, 0x8000 + 16 * C * i, 0, PP | UP));
+    }
+    // drain the primed tokens so the counters end balanced
+    p.push_back(sync(TERN_Q_LOAD, PN));
+    p.push_back(sync(TERN_Q_LOAD, PN));
+    p.push_back(sync(TERN_Q_COMPUTE, PN));
+    p.push_back(sync(TERN_Q_COMPUTE, PN));
+    p.push_back(end());
+    check_same(cfg, p, dram, "pingpong " + cfg_label(cfg));
+  }
+}
+
+// SYNC in each queue, fetch stalls on a full FIFO, and several DRAM latencies.
+TEST(Rtl, SyncQueuesFetchStallAndLatencies) {
+  for (tern_hwcfg cfg : test_cfgs()) {
+    for (int lat : {1, 2, 8, 33}) {
+      cfg.dram_lat = lat;
+      std::vector<uint8_t> dram = random_dram(DRAM_TEST, 11);
+      std::vector<tern_insn> p;
+      for (int i = 0; i < 7; i++) p.push_back(ld(TERN_MEM_ACC, i, 1, 1, 1, 64 * i, 0, 0));
+      p.push_back(sync(TERN_Q_LOAD, UN));
+      p.push_back(sync(TERN_Q_COMPUTE, PP | UN));
+      p.push_back(sync(TERN_Q_COMPUTE, UN));
+      for (int i = 0; i < 7; i++)
+        p.push_back(st(TERN_MEM_ACC, i, 1, 1, 1, 0x8000 + 256 * i, 0, i == 0 ? PP : 0));
+      p.push_back(sync(TERN_Q_STORE, PP | UP));
+      p.push_back(sync(TERN_Q_COMPUTE, PN));
+      p.push_back(end());
+      check_same(cfg, p, dram, "sync " + cfg_label(cfg) + " lat " + std::to_string(lat));
+    }
+  }
+}
+
+TEST(Rtl, WatchdogOnDeadlock) {
+  tern_hwcfg cfg = tern_hwcfg_small(4, 4);
+  std::vector<uint8_t> dram(DRAM_TEST, 0);
+  // compute waits for an L2C token that the load queue never pushes
+  std::vector<tern_insn> p = {ld(TERN_MEM_ACC, 0, 1, 1, 1, 0, 0, 0), sync(TERN_Q_COMPUTE, PP),
+                              end()};
+  tern_run_opts o;
+  memset(&o, 0, sizeof o);
+  o.watchdog = 500;
+  Result r = run_rtl(cfg, p, dram, &o);
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.err.find("watchdog"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("L2C=0"), std::string::npos) << r.err;
+  // max_cycles too
+  o.watchdog = 0;
+  o.max_cycles = 300;
+  r = run_rtl(cfg, p, dram, &o);
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.err.find("max_cycles"), std::string::npos) << r.err;
+}
+
+TEST(Rtl, ErrorsAreReported) {
+  tern_hwcfg cfg = tern_hwcfg_small(4, 4);
+  std::vector<uint8_t> dram(4096, 0);
+  // DRAM out of range (not validated on purpose)
+  Result r = run_rtl(cfg, {ld(TERN_MEM_ACC, 0, 1, 1, 1, 4090, 0, 0), end()}, dram);
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.err.find("DRAM read out of range"), std::string::npos) << r.err;
+  // invalid opcode in IMEM -> error code 3
+  std::vector<tern_word> w = encode_all({sync(TERN_Q_LOAD, 0), end()});
+  ASSERT_EQ(w.size(), 2u);
+  w[0].w[0] = (w[0].w[0] & ~0xfull) | 0x7;
+  r = run_rtl_words(cfg, w, dram, nullptr);
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.err.find("RTL error 3"), std::string::npos) << r.err;
+  // configuration mismatch is refused by create
+  const RtlLib &L = rtl_lib(cfg);
+  ASSERT_EQ(L.err, "");
+  tern_hwcfg bad = cfg;
+  bad.acc_depth *= 2;
+  char err[512] = "";
+  EXPECT_EQ(L.create(&bad, err, sizeof err), nullptr);
+  EXPECT_NE(std::string(err).find("acc_depth"), std::string::npos) << err;
+  tern_hwcfg built;
+  L.built_config(&built);
+  EXPECT_EQ(built.rows, 4);
+  EXPECT_EQ(built.acc_depth, cfg.acc_depth);
+}
+
+TEST(Rtl, TraceWritesFst) {
+  tern_hwcfg cfg = tern_hwcfg_small(4, 4);
+  std::vector<uint8_t> dram = random_dram(DRAM_TEST, 12);
+  std::string path = std::string(TERN_ROOT) + "/build/test_rtl_trace.fst";
+  remove(path.c_str());
+  tern_run_opts o;
+  memset(&o, 0, sizeof o);
+  o.trace_path = path.c_str();
+  std::vector<tern_insn> p = {ld(TERN_MEM_ACC, 0, 1, 1, 2, 0x100, 0, UN),
+                              sync(TERN_Q_COMPUTE, PP | UN), st(TERN_MEM_ACC, 0, 1, 1, 2, 0x800, 0, PP),
+                              end()};
+  Result r = run_rtl(cfg, p, dram, &o);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  struct stat sb;
+  ASSERT_EQ(stat(path.c_str(), &sb), 0) << "no FST file at " << path;
+  EXPECT_GT(sb.st_size, 200) << path;
+  FILE *f = fopen(path.c_str(), "rb");
+  ASSERT_NE(f, nullptr);
+  int first = fgetc(f);
+  fclose(f);
+  EXPECT_EQ(first, 0) << "FST files start with a header block (type 0)";
+  // the same run without tracing gives the same result
+  Result r2 = run_rtl(cfg, p, dram);
+  ASSERT_EQ(r2.rc, 0) << r2.err;
+  EXPECT_EQ(diff(r, r2), "");
+  remove(path.c_str());
+  // an unwritable path is an error, not a crash
+  o.trace_path = "/nonexistent-dir/x.fst";
+  r = run_rtl(cfg, p, dram, &o);
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.err.find("trace"), std::string::npos) << r.err;
+}
+
+// Random valid programs from tern_random_program on both sizes.
+void random_programs(const tern_hwcfg &cfg0, int count, uint64_t seed0) {
+  int failures = 0;
+  for (int i = 0; i < count && failures < 3; i++) {
+    tern_hwcfg cfg = cfg0;
+    uint64_t seed = seed0 + (uint64_t)i;
+    cfg.dram_lat = 1 + (int)(seed % 13);
+    tern_program prog;
+    tern_program_init(&prog);
+    char err[1024] = "";
+    int n_insns = 8 + (int)(seed * 7 % 40);
+    if (tern_random_program(&cfg, seed, n_insns, &prog, err, sizeof err) != 0) {
+      ADD_FAILURE() << "tern_random_program(seed " << seed << "): " << err;
+      tern_program_free(&prog);
+      failures++;
+      continue;
+    }
+    uint64_t bytes = prog.dram_size ? prog.dram_size : 4096;
+    bytes = (bytes + 4095) & ~(uint64_t)4095;
+    std::vector<uint8_t> dram(bytes, 0);
+    if (tern_program_init_dram(&prog, dram.data(), bytes, err, sizeof err) != 0) {
+      ADD_FAILURE() << "init dram (seed " << seed << "): " << err;
+      tern_program_free(&prog);
+      failures++;
+      continue;
+    }
+    std::vector<tern_insn> p(prog.insns, prog.insns + prog.n_insns);
+    tern_program_free(&prog);
+    int before = ::testing::Test::HasFailure();
+    check_same(cfg, p, dram,
+               "random " + cfg_label(cfg) + " seed " + std::to_string(seed) + " lat " +
+                   std::to_string(cfg.dram_lat));
+    if (!before && ::testing::Test::HasFailure()) failures++;
+  }
+}
+
+int fuzz_count(int normal, int long_count) {
+  const char *e = getenv("TERN_FUZZ_LONG");
+  return e && *e && strcmp(e, "0") != 0 ? long_count : normal;
+}
+
+TEST(RtlRandom, Programs4x4) { random_programs(tern_hwcfg_small(4, 4), fuzz_count(200, 3000), 1000); }
+TEST(RtlRandom, Programs8x8) { random_programs(tern_hwcfg_small(8, 8), fuzz_count(120, 2000), 50000); }
+
+}  // namespace
