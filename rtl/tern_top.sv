@@ -70,7 +70,7 @@ module tern_top #(
   logic [7:0] error_code_q;
   logic [PCW-1:0] pc_q, pc_d;
   logic [127:0] fetch_insn_q;  // IMEM[pc_q] (synchronous read with address pc_d)
-  logic [15:0] tok_q[0:3];
+  logic [63:0] tok_q;  // counter k at [16*k +: 16]
 
   logic run_en;  // running, no error
   assign run_en = running_q && !error_q;
@@ -84,8 +84,8 @@ module tern_top #(
 
   // ------------------------------------------------------------------ FIFOs
   logic [2:0] fifo_push, fifo_pop;
-  logic [127:0] fifo_head[0:2];
-  logic [QCW-1:0] fifo_count[0:2];
+  logic [3*128-1:0] fifo_head;  // queue q at [128*q +: 128]
+  logic [3*QCW-1:0] fifo_count;  // queue q at [QCW*q +: QCW]
   genvar gq;
   generate
     for (gq = 0; gq < 3; gq = gq + 1) begin : g_fifo
@@ -98,14 +98,14 @@ module tern_top #(
           .push_i (fifo_push[gq]),
           .data_i (fetch_insn_q),
           .pop_i  (fifo_pop[gq]),
-          .data_o (fifo_head[gq]),
-          .count_o(fifo_count[gq])
+          .data_o (fifo_head[128*gq+:128]),
+          .count_o(fifo_count[QCW*gq+:QCW])
       );
     end
   endgenerate
 
   logic fifos_empty;
-  assign fifos_empty = (fifo_count[0] == '0) && (fifo_count[1] == '0) && (fifo_count[2] == '0);
+  assign fifos_empty = (fifo_count[0*QCW+:QCW] == '0) && (fifo_count[1*QCW+:QCW] == '0) && (fifo_count[2*QCW+:QCW] == '0);
 
   // ------------------------------------------------------------------ fetch
   logic [3:0] f_op;
@@ -142,9 +142,9 @@ module tern_top #(
   logic [QCW-1:0] f_qcount;
   always_comb begin
     case (f_queue)
-      2'd0:    f_qcount = fifo_count[0];
-      2'd1:    f_qcount = fifo_count[1];
-      default: f_qcount = fifo_count[2];
+      2'd0:    f_qcount = fifo_count[0*QCW+:QCW];
+      2'd1:    f_qcount = fifo_count[1*QCW+:QCW];
+      default: f_qcount = fifo_count[2*QCW+:QCW];
     endcase
   end
   assign fetch_active = run_en && !done_cond && !end_fetched_q;
@@ -164,18 +164,18 @@ module tern_top #(
   // ------------------------------------------------------------------ tokens
   logic [3:0] tok_pop, tok_push;
   logic [3:0] tok_nz;
-  assign tok_nz[0] = tok_q[0] != 16'd0;
-  assign tok_nz[1] = tok_q[1] != 16'd0;
-  assign tok_nz[2] = tok_q[2] != 16'd0;
-  assign tok_nz[3] = tok_q[3] != 16'd0;
+  assign tok_nz[0] = tok_q[0*16+:16] != 16'd0;
+  assign tok_nz[1] = tok_q[1*16+:16] != 16'd0;
+  assign tok_nz[2] = tok_q[2*16+:16] != 16'd0;
+  assign tok_nz[3] = tok_q[3*16+:16] != 16'd0;
 
   // ------------------------------------------------------------------ load queue
   logic [127:0] l_insn;
   logic l_valid, l_is_sync, l_tokens_ok, l_start, l_finish, l_busy, l_stall, l_push_next;
   logic l_push_next_q;
   logic ld_busy, ld_finish;
-  assign l_insn      = fifo_head[0];
-  assign l_valid     = run_en && (fifo_count[0] != '0);
+  assign l_insn      = fifo_head[0*128+:128];
+  assign l_valid     = run_en && (fifo_count[0*QCW+:QCW] != '0);
   assign l_is_sync   = l_insn[F_ALL_OP_LSB+:F_ALL_OP_W] == OP_SYNC;
   assign l_tokens_ok = !l_insn[F_ALL_POP_NEXT_LSB] || tok_nz[TOK_C2L];
   assign l_start     = l_valid && !ld_busy && l_tokens_ok;
@@ -230,8 +230,8 @@ module tern_top #(
   logic s_valid, s_is_sync, s_tokens_ok, s_start, s_finish, s_busy, s_stall, s_push_prev;
   logic s_push_prev_q;
   logic st_busy, st_finish, st_word_rd;
-  assign s_insn      = fifo_head[2];
-  assign s_valid     = run_en && (fifo_count[2] != '0);
+  assign s_insn      = fifo_head[2*128+:128];
+  assign s_valid     = run_en && (fifo_count[2*QCW+:QCW] != '0);
   assign s_is_sync   = s_insn[F_ALL_OP_LSB+:F_ALL_OP_W] == OP_SYNC;
   assign s_tokens_ok = !s_insn[F_ALL_POP_PREV_LSB] || tok_nz[TOK_C2S];
   assign s_start     = s_valid && !st_busy && s_tokens_ok;
@@ -278,8 +278,8 @@ module tern_top #(
   logic c_valid, c_tokens_ok, c_start, c_finish, c_push_prev, c_push_next, c_busy, c_stall;
   logic c_end_done, c_gemm_empty;
   logic [64*NCOUNTERS-1:0] c_cnt;
-  assign c_insn = fifo_head[1];
-  assign c_valid = run_en && (fifo_count[1] != '0);
+  assign c_insn = fifo_head[1*128+:128];
+  assign c_valid = run_en && (fifo_count[1*QCW+:QCW] != '0);
   assign c_tokens_ok = (!c_insn[F_ALL_POP_PREV_LSB] || tok_nz[TOK_L2C]) &&
                        (!c_insn[F_ALL_POP_NEXT_LSB] || tok_nz[TOK_S2C]);
 
@@ -337,14 +337,14 @@ module tern_top #(
   assign tok_push[TOK_S2C] = run_en && s_finish && s_push_prev;
 
   logic tok_overflow, tok_underflow;
-  logic [16:0] tok_d[0:3];
+  logic [4*17-1:0] tok_d;
   always_comb begin
     tok_overflow  = 1'b0;
     tok_underflow = 1'b0;
     for (int k = 0; k < 4; k++) begin
-      tok_d[k] = {1'b0, tok_q[k]} + {16'd0, tok_push[k]} - {16'd0, tok_pop[k]};
+      tok_d[17*k+:17] = {1'b0, tok_q[16*k+:16]} + {16'd0, tok_push[k]} - {16'd0, tok_pop[k]};
       if (tok_pop[k] && !tok_nz[k]) tok_underflow = 1'b1;
-      else if (tok_d[k][16]) tok_overflow = 1'b1;
+      else if (tok_d[17*k+16]) tok_overflow = 1'b1;
     end
   end
 
@@ -362,7 +362,7 @@ module tern_top #(
       pc_q          <= '0;
       l_push_next_q <= 1'b0;
       s_push_prev_q <= 1'b0;
-      for (int k = 0; k < 4; k++) tok_q[k] <= '0;
+      tok_q         <= '0;
     end else begin
       pc_q <= pc_d;
       if (start_i && !running_q) begin
@@ -390,7 +390,7 @@ module tern_top #(
           error_code_q <= ERR_TOKEN_OVERFLOW;
           running_q    <= 1'b0;
         end
-        for (int k = 0; k < 4; k++) tok_q[k] <= tok_d[k][15:0];
+        for (int k = 0; k < 4; k++) tok_q[16*k+:16] <= tok_d[17*k+:16];
       end
       if (l_start && !l_is_sync) l_push_next_q <= l_insn[F_ALL_PUSH_NEXT_LSB];
       if (s_start && !s_is_sync) s_push_prev_q <= s_insn[F_ALL_PUSH_PREV_LSB];
@@ -398,8 +398,7 @@ module tern_top #(
   end
 
   // ------------------------------------------------------------------ counters owned by tern_top
-  logic [63:0] cnt_q[0:NCOUNTERS-1];
-  logic [63:0] cnt_inc[0:NCOUNTERS-1];
+  logic [64*NCOUNTERS-1:0] cnt_q, cnt_inc;  // counter k at [64*k +: 64]
   logic [7:0] dram_rd_bytes, dram_wr_bytes;
   assign dram_rd_bytes = rd_req_o ? rd_len_o : 8'd0;
   assign dram_wr_bytes = wr_req_o ? wr_len_o : 8'd0;
@@ -407,29 +406,29 @@ module tern_top #(
   assign counting = run_en && !done_cond;
 
   always_comb begin
-    for (int k = 0; k < NCOUNTERS; k++) cnt_inc[k] = 64'd0;
-    cnt_inc[CNT_CYCLES]        = 64'(counting);
-    cnt_inc[CNT_LOAD_BUSY]     = 64'(counting && l_busy);
-    cnt_inc[CNT_LOAD_STALL]    = 64'(counting && l_stall);
-    cnt_inc[CNT_STORE_BUSY]    = 64'(counting && s_busy);
-    cnt_inc[CNT_STORE_STALL]   = 64'(counting && s_stall);
-    cnt_inc[CNT_FETCH_STALL]   = 64'(fetch_stall);
-    cnt_inc[CNT_INSN_LOAD]     = 64'(l_start);
-    cnt_inc[CNT_INSN_STORE]    = 64'(s_start);
-    cnt_inc[CNT_WBUF_WR]       = 64'(ld_wbuf_we);
-    cnt_inc[CNT_ABUF_WR]       = 64'(ld_abuf_we);
-    cnt_inc[CNT_ACC_WR]        = 64'(ld_acc_we);
-    cnt_inc[CNT_ACC_RD]        = 64'(st_word_rd && st_acc_re);
-    cnt_inc[CNT_OUT_RD]        = 64'(st_word_rd && st_out_re);
-    cnt_inc[CNT_DRAM_RD_BYTES] = 64'(dram_rd_bytes);
-    cnt_inc[CNT_DRAM_WR_BYTES] = 64'(dram_wr_bytes);
+    cnt_inc = '0;
+    cnt_inc[64*CNT_CYCLES+:64] = 64'(counting);
+    cnt_inc[64*CNT_LOAD_BUSY+:64] = 64'(counting && l_busy);
+    cnt_inc[64*CNT_LOAD_STALL+:64] = 64'(counting && l_stall);
+    cnt_inc[64*CNT_STORE_BUSY+:64] = 64'(counting && s_busy);
+    cnt_inc[64*CNT_STORE_STALL+:64] = 64'(counting && s_stall);
+    cnt_inc[64*CNT_FETCH_STALL+:64] = 64'(fetch_stall);
+    cnt_inc[64*CNT_INSN_LOAD+:64] = 64'(l_start);
+    cnt_inc[64*CNT_INSN_STORE+:64] = 64'(s_start);
+    cnt_inc[64*CNT_WBUF_WR+:64] = 64'(ld_wbuf_we);
+    cnt_inc[64*CNT_ABUF_WR+:64] = 64'(ld_abuf_we);
+    cnt_inc[64*CNT_ACC_WR+:64] = 64'(ld_acc_we);
+    cnt_inc[64*CNT_ACC_RD+:64] = 64'(st_word_rd && st_acc_re);
+    cnt_inc[64*CNT_OUT_RD+:64] = 64'(st_word_rd && st_out_re);
+    cnt_inc[64*CNT_DRAM_RD_BYTES+:64] = 64'(dram_rd_bytes);
+    cnt_inc[64*CNT_DRAM_WR_BYTES+:64] = 64'(dram_wr_bytes);
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      for (int k = 0; k < NCOUNTERS; k++) cnt_q[k] <= 64'd0;
+      cnt_q <= '0;
     end else begin
-      for (int k = 0; k < NCOUNTERS; k++) cnt_q[k] <= cnt_q[k] + cnt_inc[k];
+      for (int k = 0; k < NCOUNTERS; k++) cnt_q[64*k+:64] <= cnt_q[64*k+:64] + cnt_inc[64*k+:64];
     end
   end
 
@@ -442,7 +441,7 @@ module tern_top #(
     for (int k = 0; k < NCOUNTERS; k++) begin
       if (cnt_sel_i == 6'(k)) begin
         c_cnt_sel = c_cnt[64*k+:64];
-        t_cnt_sel = cnt_q[k];
+        t_cnt_sel = cnt_q[64*k+:64];
       end
     end
   end
@@ -457,7 +456,7 @@ module tern_top #(
                         (c_valid && c_start) || c_finish;
 
   assign dbg_pc_o     = 32'(pc_q);
-  assign dbg_tokens_o = {tok_q[3], tok_q[2], tok_q[1], tok_q[0]};
-  assign dbg_fifo_o   = {8'(fifo_count[2]), 8'(fifo_count[1]), 8'(fifo_count[0])};
+  assign dbg_tokens_o = tok_q;
+  assign dbg_fifo_o   = {8'(fifo_count[2*QCW+:QCW]), 8'(fifo_count[QCW+:QCW]), 8'(fifo_count[0+:QCW])};
   assign dbg_state_o  = {c_stall, end_fetched_q, st_busy, c_busy, ld_busy};
 endmodule

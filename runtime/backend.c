@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "tern/backend.h"
 
@@ -54,16 +55,23 @@ static int file_exists(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int build_lib(const tern_hwcfg *cfg, const char *path, char *err, size_t errlen) {
-  char params[512];
+static int build_lib(const tern_hwcfg *cfg, const char *dir, const char *path, char *err,
+                     size_t errlen) {
+  char params[512], out[1400] = "";
   snprintf(params, sizeof params,
            "ROWS=%d COLS=%d WBUF=%d ABUF=%d ACC=%d OUT=%d QD=%d IMEM=%d BW=%d", cfg->rows,
            cfg->cols, cfg->wbuf_depth, cfg->abuf_depth, cfg->acc_depth, cfg->out_depth,
            cfg->qdepth, cfg->imem_depth, cfg->dram_bw);
-  char cmd[2048];
+  if (getenv("TERN_RTL_DIR") && *getenv("TERN_RTL_DIR")) {
+    /* sim/rtl.mk writes to RTL_OUT; make -C changes directory, so make it absolute */
+    char cwd[1024] = "";
+    if (dir[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    snprintf(out, sizeof out, " RTL_OUT='%s%s%s'", cwd, cwd[0] ? "/" : "", dir);
+  }
+  char cmd[3000];
   /* build output goes to stderr so stdout stays the program's report */
-  snprintf(cmd, sizeof cmd, "make --no-print-directory -C '%s' rtl-lib RTL_PARAMS=\"%s\" 1>&2",
-           TERN_ROOT, params);
+  snprintf(cmd, sizeof cmd, "make --no-print-directory -C '%s' rtl-lib RTL_PARAMS=\"%s\"%s 1>&2",
+           TERN_ROOT, params, out);
   fprintf(stderr, "tern: RTL library %s not found; building it: %s\n", path, cmd);
   fflush(stderr);
   int rc = system(cmd);
@@ -109,7 +117,7 @@ static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {
     set_err(err, errlen, "too many RTL configurations loaded in one process (max %d)", MAX_LIBS);
     return NULL;
   }
-  if (!file_exists(path) && build_lib(cfg, path, err, errlen) != 0) return NULL;
+  if (!file_exists(path) && build_lib(cfg, dir, path, err, errlen) != 0) return NULL;
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *de = dlerror();

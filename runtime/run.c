@@ -360,8 +360,11 @@ const char *tern_cli_cmd_name(tern_cli_cmd c) {
   "  --act relu2|silu   activation\n"                                                 \
   "  --seed N           weight generation seed\n"
 #define HW_FLAGS_HELP                                                                 \
-  "  --array RxC        array rows x columns (powers of two, 2..64; default 16x16;\n" \
-  "                     changes only rows/cols of the default configuration)\n"     \
+  "  --array RxC        array rows x columns (powers of two, 2..64; default 16x16).\n" \
+  "                     4x4 and 8x8 select the whole RTL test configurations\n"    \
+  "                     (tern_hwcfg_small: depths, qdepth, imem, dram_bw); any other\n" \
+  "                     size changes only rows/cols of the default configuration.\n" \
+  "                     Use --array before --set: it replaces those fields.\n"     \
   "  --set key=value    hardware config override (rows, cols, wbuf_depth, abuf_depth,\n" \
   "                     acc_depth, out_depth, qdepth, imem_depth, dram_bw, dram_lat,\n" \
   "                     dram_bytes, clock_mhz); repeatable, applied in order\n"
@@ -574,8 +577,13 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
         set_err(err, errlen, "--array: %s", e2);
         return -1;
       }
-      rc->hw.rows = r;
-      rc->hw.cols = cc;
+      if ((r == 4 && cc == 4) || (r == 8 && cc == 8)) {
+        /* the RTL test configurations (make rtl-test-libs) */
+        rc->hw = tern_hwcfg_small(r, cc);
+      } else {
+        rc->hw.rows = r;
+        rc->hw.cols = cc;
+      }
       if (tern_hwcfg_check(&rc->hw, e2, sizeof e2) != 0) {
         set_err(err, errlen, "--array %s: %s", val, e2);
         return -1;

@@ -15,7 +15,7 @@
  *
  * Fast-forward: when a cycle t changes no state (no start, no finish, no
  * fetch), every following cycle is identical until the next time-driven
- * event (a busy unit's last cycle + 1, or the GEMM drain point); those
+ * event (a busy unit's last cycle, or the GEMM drain point); those
  * cycles are skipped while their stall counters are added.  If there is no
  * such event the machine is deadlocked. */
 #include <inttypes.h>
@@ -470,10 +470,13 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
       t++;
       continue;
     }
-    /* Nothing changed in cycle t: cycles t+1 .. T-1 are identical to t. */
+    /* Nothing changed in cycle t: cycles t+1 .. T-1 are identical to t,
+     * where T is the next cycle in which something can happen: a busy
+     * unit's last cycle (it pushes its tokens and goes idle at its end) or
+     * the GEMM drain point (a non-GEMM compute instruction may start). */
     uint64_t T = UINT64_MAX;
     for (int q = 0; q < 3; q++)
-      if (u[q].busy && u[q].last + 1 < T) T = u[q].last + 1;
+      if (u[q].busy && u[q].last < T) T = u[q].last;
     if (gemm_drain > t && gemm_drain < T) T = gemm_drain;
     if (T == UINT64_MAX) {
       char w[3][160];
@@ -493,6 +496,10 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
               "isasim: watchdog: no instruction started or finished for %" PRIu64
               " cycles after cycle %" PRIu64 " (pc %zu)",
               watchdog, last_event, pc);
+      goto fail;
+    }
+    if (T <= t) { /* cannot happen: a unit whose last cycle is t made an event */
+      set_err(err, errlen, "isasim: internal error: no progress at cycle %" PRIu64, t);
       goto fail;
     }
     if (noskip) {

@@ -316,7 +316,7 @@ TEST(Rtl, DmaStrides) {
         ld(TERN_MEM_ACC, 3, 7, 3, 2, 0x200, 300, 0),
         ld(TERN_MEM_ACC, 40, 1, 1, 5, 0x900, 0, UN),
         sync(TERN_Q_COMPUTE, PP | UN),
-        st(TERN_MEM_ACC, 3, 7, 3, 2, 0x8000, 1000, 0),
+        st(TERN_MEM_ACC, 3, 7, 3, 2, 0x8000, 1000, PP),
         st(TERN_MEM_ACC, 40, 2, 2, 2, 0xA000, 64 * C, UP),
         // WBUF (tile) and ABUF with strides, then GEMM results stored
         ld(TERN_MEM_WBUF, 1, 3, 2, 1, 0x1000, R * C / 4 + 8, 0),
@@ -539,7 +539,9 @@ TEST(Rtl, TraceWritesFst) {
 
 // Random valid programs from tern_random_program on both sizes.
 void random_programs(const tern_hwcfg &cfg0, int count, uint64_t seed0) {
-  int failures = 0;
+  int failures = 0, ran = 0;
+  size_t total_insns = 0;
+  uint64_t total_cycles = 0;
   for (int i = 0; i < count && failures < 3; i++) {
     tern_hwcfg cfg = cfg0;
     uint64_t seed = seed0 + (uint64_t)i;
@@ -547,7 +549,7 @@ void random_programs(const tern_hwcfg &cfg0, int count, uint64_t seed0) {
     tern_program prog;
     tern_program_init(&prog);
     char err[1024] = "";
-    int n_insns = 8 + (int)(seed * 7 % 40);
+    int n_insns = 8 + (int)(seed * 7 % 64);
     if (tern_random_program(&cfg, seed, n_insns, &prog, err, sizeof err) != 0) {
       ADD_FAILURE() << "tern_random_program(seed " << seed << "): " << err;
       tern_program_free(&prog);
@@ -566,11 +568,16 @@ void random_programs(const tern_hwcfg &cfg0, int count, uint64_t seed0) {
     std::vector<tern_insn> p(prog.insns, prog.insns + prog.n_insns);
     tern_program_free(&prog);
     int before = ::testing::Test::HasFailure();
-    check_same(cfg, p, dram,
+    total_insns += p.size();
+    Result r = check_same(cfg, p, dram,
                "random " + cfg_label(cfg) + " seed " + std::to_string(seed) + " lat " +
                    std::to_string(cfg.dram_lat));
     if (!before && ::testing::Test::HasFailure()) failures++;
+    total_cycles += r.cnt.v[TERN_CNT_CYCLES];
+    ran++;
   }
+  printf("[ rtl      ] %s: %d random programs, %zu instructions, %llu cycles compared\n",
+         cfg_label(cfg0).c_str(), ran, total_insns, (unsigned long long)total_cycles);
 }
 
 int fuzz_count(int normal, int long_count) {
@@ -578,7 +585,7 @@ int fuzz_count(int normal, int long_count) {
   return e && *e && strcmp(e, "0") != 0 ? long_count : normal;
 }
 
-TEST(RtlRandom, Programs4x4) { random_programs(tern_hwcfg_small(4, 4), fuzz_count(200, 3000), 1000); }
-TEST(RtlRandom, Programs8x8) { random_programs(tern_hwcfg_small(8, 8), fuzz_count(120, 2000), 50000); }
+TEST(RtlRandom, Programs4x4) { random_programs(tern_hwcfg_small(4, 4), fuzz_count(400, 5000), 1000); }
+TEST(RtlRandom, Programs8x8) { random_programs(tern_hwcfg_small(8, 8), fuzz_count(300, 4000), 50000); }
 
 }  // namespace

@@ -61,7 +61,8 @@ TEST(RuntimeCli, GoodArguments) {
   EXPECT_STREQ(cli.run.backend, "isa");
   EXPECT_EQ(cli.run.hw.rows, 8);
   EXPECT_EQ(cli.run.hw.cols, 8);
-  EXPECT_EQ(cli.run.hw.dram_bw, 32);
+  EXPECT_EQ(cli.run.hw.dram_bw, 32);  // --set after --array 8x8 (the small test config) wins
+  EXPECT_EQ(cli.run.hw.wbuf_depth, tern_hwcfg_small(8, 8).wbuf_depth);
   EXPECT_DOUBLE_EQ(cli.run.hw.clock_mhz, 500.0);
   EXPECT_EQ(cli.run.tokens, 4);
   EXPECT_EQ(cli.run.model.d, 64);
@@ -81,6 +82,10 @@ TEST(RuntimeCli, GoodArguments) {
   EXPECT_EQ(cli.gemm_m, 64);
   EXPECT_EQ(cli.gemm_k, 768);
   EXPECT_EQ(cli.gemm_n, 768);
+  ASSERT_EQ(Parse({"run", "--array", "32x16"}, &cli, &msg), 0) << msg;
+  EXPECT_EQ(cli.run.hw.rows, 32);
+  EXPECT_EQ(cli.run.hw.cols, 16);
+  EXPECT_EQ(cli.run.hw.wbuf_depth, tern_hwcfg_default().wbuf_depth);
   ASSERT_EQ(Parse({"disasm", "prog.tbin"}, &cli, &msg), 0) << msg;
   EXPECT_STREQ(cli.in, "prog.tbin");
   ASSERT_EQ(Parse({"asm", "in.s", "-o", "out.bin"}, &cli, &msg), 0) << msg;
@@ -238,4 +243,89 @@ TEST(RuntimeRun, Errors) {
   EXPECT_NE(tern_backend_run("gpu", &hw, nullptr, 0, nullptr, 0, nullptr, &c, err, sizeof err), 0);
   EXPECT_NE(std::string(err).find("expected isa or rtl"), std::string::npos) << err;
   delete r;
+}
+
+// tern_backend_run("rtl") error paths, with stand-in libraries built by gcc in a
+// private $TERN_RTL_DIR: a missing symbol and a configuration mismatch.
+namespace {
+bool BuildFakeRtl(const std::string &dir, const tern_hwcfg &cfg, bool all_symbols, int built_rows) {
+  char name[256];
+  tern_hwcfg_rtl_name(&cfg, name, sizeof name);
+  std::string sub = dir + "/" + name;
+  std::string src = dir + "/fake_" + name + ".c";
+  FILE *f = fopen(src.c_str(), "w");
+  if (!f) return false;
+  fprintf(f,
+          "#include \"tern/backend.h\"\n"
+          "void tern_rtl_built_config(tern_hwcfg *c) {\n"
+          "  c->rows = %d; c->cols = %d; c->wbuf_depth = %d; c->abuf_depth = %d;\n"
+          "  c->acc_depth = %d; c->out_depth = %d; c->qdepth = %d; c->imem_depth = %d;\n"
+          "  c->dram_bw = %d; }\n",
+          built_rows, cfg.cols, cfg.wbuf_depth, cfg.abuf_depth, cfg.acc_depth, cfg.out_depth,
+          cfg.qdepth, cfg.imem_depth, cfg.dram_bw);
+  if (all_symbols)
+    fprintf(f,
+            "tern_rtl *tern_rtl_create(const tern_hwcfg *c, char *e, size_t n) { (void)c; (void)e; (void)n; return 0; }\n"
+            "int tern_rtl_load(tern_rtl *h, const tern_word *w, size_t n, char *e, size_t l) { (void)h; (void)w; (void)n; (void)e; (void)l; return -1; }\n"
+            "int tern_rtl_run(tern_rtl *h, uint8_t *d, uint64_t b, const tern_run_opts *o, tern_counters *c, char *e, size_t l) { (void)h; (void)d; (void)b; (void)o; (void)c; (void)e; (void)l; return -1; }\n"
+            "void tern_rtl_destroy(tern_rtl *h) { (void)h; }\n");
+  fclose(f);
+  std::string cmd = "mkdir -p '" + sub + "' && gcc -shared -fPIC -I" TERN_ROOT "/include -o '" +
+                    sub + "/libtern_rtl.so' '" + src + "'";
+  return system(cmd.c_str()) == 0;
+}
+}  // namespace
+
+TEST(RuntimeBackend, RtlLibraryErrors) {
+  char dir[] = "/tmp/tern_rtlfake_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  tern_hwcfg a = tern_hwcfg_small(4, 4);
+  a.qdepth = 5;  // names no real build
+  tern_hwcfg b = a;
+  b.qdepth = 6;
+  ASSERT_TRUE(BuildFakeRtl(dir, a, false, a.rows));
+  ASSERT_TRUE(BuildFakeRtl(dir, b, true, 8));
+  const char *old = getenv("TERN_RTL_DIR");
+  std::string saved = old ? old : "";
+  setenv("TERN_RTL_DIR", dir, 1);
+  tern_insn end = {};
+  end.op = TERN_OP_END;
+  uint8_t dram[64] = {};
+  tern_counters c;
+  char err[2048] = "";
+  EXPECT_NE(tern_backend_run("rtl", &a, &end, 1, dram, sizeof dram, nullptr, &c, err, sizeof err), 0);
+  EXPECT_NE(std::string(err).find("symbol tern_rtl_create missing"), std::string::npos) << err;
+  EXPECT_NE(tern_backend_run("rtl", &b, &end, 1, dram, sizeof dram, nullptr, &c, err, sizeof err), 0);
+  EXPECT_NE(std::string(err).find("was built for rows=8"), std::string::npos) << err;
+  EXPECT_NE(std::string(err).find("expected rows=4"), std::string::npos) << err;
+  if (old) setenv("TERN_RTL_DIR", saved.c_str(), 1);
+  else unsetenv("TERN_RTL_DIR");
+  std::string rm = std::string("rm -rf '") + dir + "'";
+  EXPECT_EQ(system(rm.c_str()), 0);
+}
+
+// The same run on the RTL (4x4 test library, built by `make rtl-test-libs` or on demand)
+// and on the ISA simulator: same outputs (both bit-exact) and every counter equal.
+TEST(RuntimeRun, RtlAndIsaAgree) {
+  tern_run_config rc;
+  tern_run_config_default(&rc);
+  rc.hw = tern_hwcfg_small(4, 4);
+  rc.tokens = 2;
+  rc.model.d = 16;
+  rc.model.f = 32;
+  rc.model.layers = 1;
+  rc.model.seed = 3;
+  tern_run_result *ri = new tern_run_result, *rr = new tern_run_result;
+  char err[2048] = "";
+  rc.backend = "isa";
+  ASSERT_EQ(tern_run(&rc, ri, err, sizeof err), 0) << err;
+  rc.backend = "rtl";
+  ASSERT_EQ(tern_run(&rc, rr, err, sizeof err), 0) << err;
+  EXPECT_TRUE(ri->bit_exact);
+  EXPECT_TRUE(rr->bit_exact);
+  for (int i = 0; i < TERN_NCOUNTERS; i++)
+    EXPECT_EQ(rr->cnt.v[i], ri->cnt.v[i]) << tern_counter_name(i);
+  EXPECT_DOUBLE_EQ(rr->energy.total_pj, ri->energy.total_pj);
+  delete ri;
+  delete rr;
 }
