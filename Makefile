@@ -21,7 +21,7 @@ TEST_SRCS := $(wildcard tests/*.cc)
 TEST_OBJS := $(TEST_SRCS:%.cc=$(B)/obj/%.o)
 
 # RTL configurations built as shared libraries (sim/rtl.mk).  The names must
-# match tern_hwcfg_rtl_name(); runtime/backend_rtl.c builds missing ones itself.
+# match tern_hwcfg_rtl_name(); runtime/backend.c builds missing ones itself.
 RTL_T4      := ROWS=4 COLS=4 WBUF=64 ABUF=256 ACC=512 OUT=256 QD=4 IMEM=8192 BW=4
 RTL_T8      := ROWS=8 COLS=8 WBUF=64 ABUF=512 ACC=1024 OUT=512 QD=4 IMEM=8192 BW=8
 RTL_DEFAULT := ROWS=16 COLS=16 WBUF=256 ABUF=4096 ACC=4096 OUT=2048 QD=8 IMEM=65536 BW=16

@@ -376,6 +376,17 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
       tern_program_free(&q);
       return -1;
     }
+    const uint8_t *nul = memchr(d + off, 0, TERN_NAME_LEN);
+    for (const uint8_t *z = nul; z < d + off + TERN_NAME_LEN; z++) {
+      if (*z != 0) {
+        set_err(err, errlen,
+                "%s: tensor %" PRIu32 " name (byte offset %zu): byte %zu after the terminating NUL "
+                "is 0x%02x, expected 0 padding",
+                path, i, off, (size_t)(z - (d + off)), *z);
+        tern_program_free(&q);
+        return -1;
+      }
+    }
     memcpy(t->name, d + off, TERN_NAME_LEN);
     t->dram_addr = get_u32(d + off + 32);
     t->dtype = get_u32(d + off + 36);

@@ -649,6 +649,15 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
       }
       cli->report_dir = val;
     } else if (!strcmp(name, "--dump-after")) {
+      /* the pass list of compiler/compile.c (docs/ARCHITECTURE.md) */
+      static const char *const passes[] = {"build", "pad", "tile", "alloc", "emit", "sync", "validate"};
+      int ok = 0;
+      for (size_t k = 0; k < sizeof passes / sizeof passes[0]; k++) ok |= !strcmp(val, passes[k]);
+      if (!ok) {
+        set_err(err, errlen,
+                "--dump-after: '%s', expected build, pad, tile, alloc, emit, sync or validate", val);
+        return -1;
+      }
       cli->dump_after = val;
     } else if (!strcmp(name, "-o")) {
       if (!*val) {

@@ -7,7 +7,7 @@
 # Every figure is a ratio of cycle counts, not wall-clock time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-T=build/tern
+T=${TERN_BIN:-build/tern}
 LOGDIR=build/bench
 mkdir -p "$LOGDIR"
 [ -x "$T" ] || { echo "bench: $T missing (run make bench, which builds it)" >&2; exit 1; }
@@ -35,15 +35,15 @@ bench() { # name M K N
   local classic=$(( (2*R + C + M - 2) * ((K + R - 1) / R) * ((N + C - 1) / C) ))
   echo "== $name: M=$M K=$K N=$N on ${R}x${C}, dram_bw $BW B/cycle =="
   grep '^result:' "$L" | sed 's/^/  RTL /'
-  printf '  %-44s %12s  (%s)\n' "cycles, RTL" "$cyc_rtl" "RTL counters"
-  printf '  %-44s %12s  (%s)\n' "cycles, ISA simulator" "$cyc_isa" "ISA simulator cycle model"
-  printf '  %-44s %12s  (%s)\n' "ideal M*K*N/(R*C)" "$ideal" "formula"
-  printf '  %-44s %11s%%  (%s)\n' "utilisation = ideal / cycles" "$util" "RTL counters + formula"
-  printf '  %-44s %12s  (%s)\n' "DRAM bound = K*N/4 weight bytes / dram_bw" "$bound" "formula"
-  printf '  %-44s %12s  (%s)\n' "cycles / DRAM bound" "$ratio" "RTL counters + formula"
-  printf '  %-44s %12s  (%s)\n' "classic row-by-row WS (2R+C+M-2)*ceil(K/R)*ceil(N/C)" "$classic" \
+  printf '  %-54s %12s  (%s)\n' "cycles, RTL" "$cyc_rtl" "RTL counters"
+  printf '  %-54s %12s  (%s)\n' "cycles, ISA simulator" "$cyc_isa" "ISA simulator cycle model"
+  printf '  %-54s %12s  (%s)\n' "ideal M*K*N/(R*C)" "$ideal" "formula"
+  printf '  %-54s %11s%%  (%s)\n' "utilisation = ideal / cycles" "$util" "RTL counters + formula"
+  printf '  %-54s %12s  (%s)\n' "DRAM bound = K*N/4 weight bytes / dram_bw" "$bound" "formula"
+  printf '  %-54s %12s  (%s)\n' "cycles / DRAM bound" "$ratio" "RTL counters + formula"
+  printf '  %-54s %12s  (%s)\n' "classic row-by-row WS (2R+C+M-2)*ceil(K/R)*ceil(N/C)" "$classic" \
     "formula, for comparison"
-  printf '  %-44s %12s  (%s)\n' "speed-up over the classic estimate" \
+  printf '  %-54s %12s  (%s)\n' "speed-up over the classic estimate" \
     "$(awk -v a="$classic" -v b="$cyc_rtl" 'BEGIN { printf "%.2fx", a / b }')" "ratio of cycles"
   if [ "$cyc_rtl" != "$cyc_isa" ]; then
     echo "  FAIL: RTL ($cyc_rtl) and ISA simulator ($cyc_isa) cycle counts differ"; fail=1

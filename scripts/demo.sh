@@ -5,7 +5,7 @@
 # the same cycle count and the same per-unit busy/stall counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-T=build/tern
+T=${TERN_BIN:-build/tern}
 OUT=reports/out/demo
 LOGDIR=build/demo
 mkdir -p "$LOGDIR"

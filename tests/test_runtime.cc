@@ -122,6 +122,7 @@ TEST(RuntimeCli, BadArguments) {
   ExpectBad({"run", "stray"}, "unexpected argument 'stray'");
   ExpectBad({"gen-weights"}, "-o FILE is required");
   ExpectBad({"compile", "--dump-after"}, "--dump-after needs a value");
+  ExpectBad({"compile", "--dump-after", "bogus", "-o", "p.tbin"}, "--dump-after", "expected build");
   ExpectBad({"asm", "in.s"}, "-o FILE is required");
   ExpectBad({"disasm"}, "input file is required");
   ExpectBad({"exec"}, "input file is required");
