@@ -346,3 +346,12 @@ TEST(Compiler, GemmScheduleEfficiency) {
          (unsigned long long)gemv.cnt.v[TERN_CNT_CYCLES], bound, ratio);
   EXPECT_LE(ratio, 1.25);
 }
+
+// The built-in demo model on the default 16x16 configuration (fits IMEM,
+// bit-exact, decode and prefill).
+TEST(Compiler, DefaultModelDefaultConfig) {
+  tern_mlp_config d = tern_mlp_default_config();
+  tern_hwcfg c = tern_hwcfg_default();
+  for (int M : {1, 64}) check_mlp(c, d.d, d.f, d.layers, d.act, M, d.seed);
+  check_mlp(c, d.d, d.f, 1, TERN_ACT_SILU, 130, 3);
+}
