@@ -81,7 +81,7 @@ isa-vh-check: $(B)/gen_isa_vh
 	@$(B)/gen_isa_vh | diff -u rtl/tern_isa.vh - && echo "rtl/tern_isa.vh matches include/tern/isa_table.h"
 
 synth-check: | deps
-	@./rtl/synth/check_nomul.sh 4 4
+	@TERN_SYNTH_FULL=1 ./rtl/synth/check_nomul.sh 4 4
 
 test: deps tern tests rtl-test-libs $(B)/gen_isa_vh
 	@./scripts/run_tests.sh

@@ -19,7 +19,7 @@ check() { # name, command...
 
 check isa-vh-up-to-date make --no-print-directory isa-vh-check
 check verilator-lint-wall make --no-print-directory lint
-check yosys-synth-no-multiplier ./rtl/synth/check_nomul.sh 4 4
+check yosys-synth-clean-no-multiplier env TERN_SYNTH_FULL=1 ./rtl/synth/check_nomul.sh 4 4
 
 rm -f $B/gtest.json
 $B/tern_tests --gtest_output=json:$B/gtest.json "$@"

@@ -77,7 +77,11 @@ sed 's/^/  /' "$OUT/array_cells.txt"
 muls=$( (awk -v re="$MULRE" '/^=== / { mod=$2; arr = (mod ~ /tern_array|tern_pe/); next }
           arr && $0 ~ re { print mod " (coarse): " $0 }' "$OUT/stat_coarse.txt";
         grep -E "$MULRE" "$OUT/array_cells.txt") )
-echo "whole design (tern_top, elaborated; cells before technology mapping):"
+if [ "${TERN_SYNTH_FULL:-0}" = 1 ]; then
+  echo "whole design (tern_top, full generic synth; multipliers are mapped to gates by now):"
+else
+  echo "whole design (tern_top, elaborated; cells before technology mapping):"
+fi
 awk '/design hierarchy/ {h=1} h && /Number of cells/ {print "  " $0; exit}' "$OUT/stat_top.txt"
 echo "  multiply cells in the whole design: $(grep -E "^ +($MULRE)" "$OUT/stat_top.txt" | awk '{s+=$NF} END {print s+0}') (allowed outside the array, e.g. the vector unit)"
 if [ -n "$muls" ]; then
