@@ -71,15 +71,9 @@ unsigned tern_wcode_of(int v) {
 
 /* ---- vector unit -------------------------------------------------------- */
 
-int32_t tern_v_add(int32_t a, int32_t b) {
-  uint32_t r = (uint32_t)a + (uint32_t)b;
-  return (int32_t)(r <= (uint32_t)INT32_MAX ? (int64_t)r : (int64_t)r - 4294967296LL);
-}
+int32_t tern_v_add(int32_t a, int32_t b) { return tern_sat32((int64_t)a + (int64_t)b); }
 
-int32_t tern_v_sub(int32_t a, int32_t b) {
-  uint32_t r = (uint32_t)a - (uint32_t)b;
-  return (int32_t)(r <= (uint32_t)INT32_MAX ? (int64_t)r : (int64_t)r - 4294967296LL);
-}
+int32_t tern_v_sub(int32_t a, int32_t b) { return tern_sat32((int64_t)a - (int64_t)b); }
 
 int32_t tern_v_max(int32_t a, int32_t b) { return a > b ? a : b; }
 int32_t tern_v_min(int32_t a, int32_t b) { return a < b ? a : b; }

@@ -364,17 +364,20 @@ module tern_vec #(
       logic signed [33:0] idx_w;
       logic [7:0]         idx;
       logic [31:0]        r;
+      logic signed [32:0] sum33, dif33;      // exact a + b, a - b (saturated below)
       assign a = a2_q[l*32 +: 32];
       assign b = b2_q[l*32 +: 32];
       assign rnd = (shift_q == 6'd0) ? 66'sd0 : (66'sd1 <<< (shift_q - 6'd1));
       assign rsv = ($signed({{2{p2_q[l*64+63]}}, p2_q[l*64 +: 64]}) + rnd) >>> shift_q;
+      assign sum33 = {a[31], a} + {b[31], b};
+      assign dif33 = {a[31], a} - {b[31], b};
       assign ash = a >>> shift_q;
       assign idx_w = {{2{ash[31]}}, ash} + 34'sd128;
       assign idx = (idx_w < 34'sd0) ? 8'd0 : (idx_w > 34'sd255) ? 8'd255 : idx_w[7:0];
       always_comb begin
         case (vop_q)
-          VOP_ADD:    r = a + b;
-          VOP_SUB:    r = a - b;
+          VOP_ADD:    r = (sum33[32] != sum33[31]) ? {sum33[32], {31{~sum33[32]}}} : sum33[31:0];
+          VOP_SUB:    r = (dif33[32] != dif33[31]) ? {dif33[32], {31{~dif33[32]}}} : dif33[31:0];
           VOP_MAX:    r = (a > b) ? a : b;
           VOP_MIN:    r = (a < b) ? a : b;
           VOP_MULSHR: r = (rsv > 66'sh7fffffff) ? 32'h7fffffff :

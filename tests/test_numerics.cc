@@ -74,10 +74,15 @@ TEST(Numerics, WeightCodes) {
 }
 
 TEST(Numerics, ElementWise) {
-  EXPECT_EQ(tern_v_add(INT32_MAX, 1), INT32_MIN);  // wraps
+  EXPECT_EQ(tern_v_add(INT32_MAX, 1), INT32_MAX);  // saturates
   EXPECT_EQ(tern_v_add(-3, 5), 2);
-  EXPECT_EQ(tern_v_sub(INT32_MIN, 1), INT32_MAX);  // wraps
+  EXPECT_EQ(tern_v_sub(INT32_MIN, 1), INT32_MIN);  // saturates
   EXPECT_EQ(tern_v_sub(3, 5), -2);
+  EXPECT_EQ(tern_v_add(INT32_MIN, -1), INT32_MIN);
+  EXPECT_EQ(tern_v_add(INT32_MAX, INT32_MIN), -1);
+  EXPECT_EQ(tern_v_sub(INT32_MAX, -1), INT32_MAX);
+  EXPECT_EQ(tern_v_sub(0, INT32_MIN), INT32_MAX);
+  EXPECT_EQ(tern_v_sub(-1, INT32_MIN), INT32_MAX);
   EXPECT_EQ(tern_v_max(-3, 5), 5);
   EXPECT_EQ(tern_v_max(INT32_MIN, -1), -1);
   EXPECT_EQ(tern_v_min(-3, 5), -3);

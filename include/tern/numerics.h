@@ -33,8 +33,8 @@ unsigned tern_wcode_of(int v); /* v in {-1,0,1} */
 
 /* ---- vector-unit operations, one lane ---------------------------------- */
 /* Element-wise: dst = f(a, b).  LUT uses tern_lut_index and a table. */
-int32_t tern_v_add(int32_t a, int32_t b);    /* wrapping */
-int32_t tern_v_sub(int32_t a, int32_t b);    /* wrapping */
+int32_t tern_v_add(int32_t a, int32_t b);    /* sat32(a + b) */
+int32_t tern_v_sub(int32_t a, int32_t b);    /* sat32(a - b) */
 int32_t tern_v_max(int32_t a, int32_t b);
 int32_t tern_v_min(int32_t a, int32_t b);
 int32_t tern_v_mulshr(int32_t a, int32_t b, int shift); /* sat32(rshift_round(a*b, shift)) */
