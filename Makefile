@@ -10,7 +10,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Iinclude -D_POSIX_C_SOURCE=200809L -DTERN_ROOT='"$(ROOT)"' -MMD -MP
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Iinclude -DTERN_ROOT='"$(ROOT)"' -MMD -MP
-LDLIBS   := -ljansson -lz -lm -ldl -lpthread
+LDLIBS   := -ljansson -lz -linih -lm -ldl -lpthread
 
 # libtern: everything in models/ compiler/ runtime/ reports/ and the ISA simulator.
 # runtime/tern.c holds main() of the CLI and is not part of the library.
@@ -89,7 +89,12 @@ test: deps tern tests rtl-test-libs $(B)/gen_isa_vh
 demo: deps tern rtl-default-lib
 	@./scripts/demo.sh
 
-bench: deps tern rtl-default-lib
+# CPU backend ternary GEMV bench (tools/bench_cpu.c): links only the kernels.
+$(B)/bench_cpu: tools/bench_cpu.c $(B)/obj/runtime/cpu_kernels.o $(B)/obj/runtime/cpu_kernels_x86.o | deps
+	@mkdir -p $(B)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $^ -o $@ $(LDLIBS)
+
+bench: deps tern rtl-default-lib $(B)/bench_cpu
 	@./scripts/bench.sh
 
 fuzz: deps tern tests rtl-test-libs

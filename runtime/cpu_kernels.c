@@ -195,8 +195,10 @@ int tern_cpu_variant_resolve(tern_cpu_variant v, char *err, size_t errlen) {
 }
 
 /* ---- portable kernel ------------------------------------------------------------ */
-/* Plain C: per byte, four 2-bit offset codes u in {0,1,2}; acc += u * x, then
- * y = acc - sum(x).  Same formulation as the SIMD kernels (and exact). */
+/* Plain C, no intrinsics: per byte, four 2-bit offset codes u in {0,1,2};
+ * acc += u * x over 64 lane accumulators (a fixed-length loop with no
+ * dependence between lanes, which compilers vectorise when they can), then
+ * y = sum(acc) - sum(x).  Same formulation as the SIMD kernels, exact. */
 static void gemm_portable(const tern_cpu_wmat *w, const int8_t *xp, size_t m,
                           const int32_t *sumx, int32_t *y, size_t ldy) {
   const size_t nb = w->kp / TERN_CPU_KBLOCK;
@@ -204,18 +206,16 @@ static void gemm_portable(const tern_cpu_wmat *w, const int8_t *xp, size_t m,
     const uint8_t *wr = w->data + n * w->row_bytes;
     for (size_t i = 0; i < m; i++) {
       const int8_t *xr = xp + i * w->kp;
-      int32_t acc = 0;
+      int32_t lane[64] = {0};
       for (size_t b = 0; b < nb; b++) {
         const uint8_t *wb = wr + b * TERN_CPU_BLOCK_BYTES;
         const int8_t *xb = xr + b * TERN_CPU_KBLOCK;
-        int32_t a = 0;
-        for (int j = 0; j < 64; j++) {
-          unsigned c = wb[j];
-          a += (int32_t)(c & 3u) * xb[j] + (int32_t)((c >> 2) & 3u) * xb[64 + j] +
-               (int32_t)((c >> 4) & 3u) * xb[128 + j] + (int32_t)(c >> 6) * xb[192 + j];
-        }
-        acc += a;
+        for (int s = 0; s < 4; s++)
+          for (int j = 0; j < 64; j++)
+            lane[j] += (int32_t)((wb[j] >> (2 * s)) & 3u) * (int32_t)xb[64 * s + j];
       }
+      int32_t acc = 0;
+      for (int j = 0; j < 64; j++) acc += lane[j];
       y[i * ldy + n] = acc - sumx[i];
     }
   }

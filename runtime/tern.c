@@ -15,6 +15,7 @@
 #include "tern/program.h"
 #include "tern/report.h"
 #include "tern/runtime.h"
+#include "tern/tfm.h"
 
 #define ERRLEN 2048
 
@@ -456,7 +457,9 @@ static int cmd_models(void) {
   printf("\n    %" PRIu64 " ternary weights, %" PRIu64 " MACs per token\n", tern_mlp_weight_count(&c),
          tern_mlp_macs(&c, 1));
   printf("  change it with --d --f --layers --act --seed, or load a .twt with --weights\n");
-  return 0;
+  printf("\n(the compiler lowers only the MLP graph so far; the transformer presets below have\n"
+         " configs, seeded weights and a float reference: docs/MODELS.md)\n");
+  return tern_tfm_list_presets(stdout);
 }
 
 int main(int argc, char **argv) {

@@ -65,5 +65,17 @@ bench() { # name M K N
 
 bench prefill 64 768 768
 bench decode 1 768 768
+# CPU backend: ternary GEMV kernels (portable, AVX2, AVX-VNNI, AVX-512) against
+# this machine's measured DRAM read bandwidth at 2 bits per weight.  Wall-clock
+# figures from tools/bench_cpu.c, each printed with where it comes from.
+CPUB=${TERN_BENCH_CPU:-build/bench_cpu}
+if [ -x "$CPUB" ]; then
+  if "$CPUB" >"$LOGDIR/cpu-gemv.log" 2>&1; then cat "$LOGDIR/cpu-gemv.log"
+  else cat "$LOGDIR/cpu-gemv.log"; echo "bench: FAIL: cpu GEMV kernels (log: $LOGDIR/cpu-gemv.log)"; fail=1; fi
+  echo
+else
+  echo "bench: FAIL: $CPUB missing (make bench builds it)"; fail=1
+fi
+
 if [ $fail -ne 0 ]; then echo "bench: FAIL (logs in $LOGDIR/)"; exit 1; fi
 echo "bench: all targets met (logs in $LOGDIR/)"

@@ -195,6 +195,13 @@ int tern_tfm_ctx_pos(const tern_tfm_ctx *ctx); /* positions in the cache */
  * block pass p (0 .. layers*repeat-1) with the n rows (n x dim) just computed. */
 typedef void (*tern_tfm_trace_fn)(void *user, int pass, int n, const float *x);
 void tern_tfm_ctx_set_trace(tern_tfm_ctx *ctx, tern_tfm_trace_fn fn, void *user);
+/* Same for the attention output of every block pass (n x heads*head_dim,
+ * before SubLN and the output projection). */
+void tern_tfm_ctx_set_attn_trace(tern_tfm_ctx *ctx, tern_tfm_trace_fn fn, void *user);
+/* The float KV cache of block pass p: K and V rows [position][kv_heads*head_dim]
+ * (K after RoPE).  NULL if p is out of range. */
+const float *tern_tfm_ctx_k(const tern_tfm_ctx *ctx, int pass);
+const float *tern_tfm_ctx_v(const tern_tfm_ctx *ctx, int pass);
 
 /* Runs n tokens at positions pos .. pos+n-1 (layer by layer, all n rows at
  * once, as a prefill).  logits: vocab floats of the last position, or n*vocab
