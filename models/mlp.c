@@ -2,6 +2,7 @@
  *   x -> [RMSNorm -> BitLinear(d->f) -> act -> BitLinear(f->d) -> +x] x L
  * Weight generation, the .twt weight file, the float32 BitNet b1.58
  * reference, the integer constants and the bit-exact integer reference. */
+#include "prng.h"
 #include "tern/mlp.h"
 
 #include <errno.h>
@@ -64,26 +65,7 @@ tern_mlp_config tern_mlp_default_config(void) {
   return c;
 }
 
-/* ---- PRNG: splitmix64 -> uniform doubles -> Box-Muller ------------------ */
-
-typedef struct { uint64_t s; } rng_t;
-
-static uint64_t splitmix64(rng_t *r) {
-  uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-/* uniform in [0, 1): top 53 bits */
-static double uniform01(rng_t *r) { return (double)(splitmix64(r) >> 11) * 0x1p-53; }
-
-/* One N(0,1) sample from two consecutive uniforms (cosine branch only). */
-static double normal01(rng_t *r) {
-  double u1 = 1.0 - uniform01(r); /* (0, 1] */
-  double u2 = uniform01(r);
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
+/* PRNG: splitmix64 -> uniform doubles -> Box-Muller (models/prng.h). */
 
 #define INPUT_STREAM_XOR 0x5445524E494E5054ull /* "TERNINPT" */
 
@@ -137,16 +119,16 @@ int tern_mlp_generate(const tern_mlp_config *cfg, tern_mlp_model *m, char *err, 
     tern_mlp_free(m);
     return fail(err, errlen, "out of memory (master weights %zu x %zu)", d, f);
   }
-  rng_t r = {cfg->seed};
+  tern_rng r = {cfg->seed};
   /* one stream, fixed order: per layer g[d], W1[d][f], W2[f][d] */
   for (int l = 0; l < cfg->layers; l++) {
     tern_mlp_layer *L = &m->layer[l];
-    for (size_t i = 0; i < d; i++) L->g[i] = (float)(1.0 + 0.1 * normal01(&r));
+    for (size_t i = 0; i < d; i++) L->g[i] = (float)(1.0 + 0.1 * tern_normal01(&r));
     double s1 = 1.0 / sqrt((double)d);
-    for (size_t i = 0; i < d * f; i++) master[i] = (float)(s1 * normal01(&r));
+    for (size_t i = 0; i < d * f; i++) master[i] = (float)(s1 * tern_normal01(&r));
     L->w1.beta = tern_ternarize(master, d * f, L->w1.w);
     double s2 = 1.0 / sqrt((double)f);
-    for (size_t i = 0; i < f * d; i++) master[i] = (float)(s2 * normal01(&r));
+    for (size_t i = 0; i < f * d; i++) master[i] = (float)(s2 * tern_normal01(&r));
     L->w2.beta = tern_ternarize(master, f * d, L->w2.w);
   }
   free(master);
@@ -155,9 +137,9 @@ int tern_mlp_generate(const tern_mlp_config *cfg, tern_mlp_model *m, char *err, 
 
 void tern_mlp_input(const tern_mlp_config *cfg, int M, uint64_t seed, float *x) {
   if (!cfg || !x || M <= 0 || cfg->d <= 0) return;
-  rng_t r = {seed ^ INPUT_STREAM_XOR};
+  tern_rng r = {seed ^ INPUT_STREAM_XOR};
   size_t n = (size_t)M * (size_t)cfg->d;
-  for (size_t i = 0; i < n; i++) x[i] = (float)normal01(&r);
+  for (size_t i = 0; i < n; i++) x[i] = (float)tern_normal01(&r);
 }
 
 /* ---- weight file (.twt) ---------------------------------------------------- */

@@ -1,7 +1,6 @@
 /* Internal: the documented PRNG of docs/NUMERICS.md "Weight generation"
- * (splitmix64 -> uniform doubles -> Box-Muller, cosine branch).  The same
- * definitions as the static helpers of models/mlp.c (which keeps its own
- * copy untouched); used by the transformer models (models/tfm_*.c). */
+ * (splitmix64 -> uniform doubles -> Box-Muller, cosine branch), shared by
+ * the MLP (models/mlp.c) and the transformer models (models/tfm_*.c). */
 #ifndef TERN_MODELS_PRNG_H
 #define TERN_MODELS_PRNG_H
 
