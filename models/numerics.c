@@ -188,3 +188,11 @@ void tern_sigmoid_table(int32_t table[256]) {
     table[i] = (int32_t)floor(s * (double)(1 << TERN_SIGMOID_FRAC) + 0.5);
   }
 }
+
+/* ---- proposed ISA v2 vector op ------------------------------------------- */
+
+int32_t tern_v_dot8(const int8_t *a, size_t sa, const int8_t *b, size_t sb, size_t n) {
+  int64_t s = 0; /* |sum| <= n * 2^14: no int64 overflow for any size_t n < 2^49 */
+  for (size_t i = 0; i < n; i++) s += (int64_t)a[i * sa] * (int64_t)b[i * sb];
+  return tern_sat32(s);
+}

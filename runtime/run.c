@@ -347,7 +347,8 @@ void tern_run_print(const tern_run_result *r, void *file) {
 /* ---- CLI parsing ------------------------------------------------------------ */
 
 static const char *const cmd_names[TERN_CMD_COUNT] = {
-    "", "run", "gen-weights", "compile", "exec", "asm", "disasm", "bench-gemm", "models"};
+    "", "run", "gen-weights", "compile", "exec", "asm", "disasm", "bench-gemm", "models",
+    "fidelity"};
 
 const char *tern_cli_cmd_name(tern_cli_cmd c) {
   return c >= 0 && c < TERN_CMD_COUNT ? cmd_names[c] : "?";
@@ -415,7 +416,15 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "(weight bytes / dram_bw) and the ratio of cycles to it.\n"
              "  --M m --K k --N n  dimensions (>= 1)\n" HW_FLAGS_HELP;
     case TERN_CMD_MODELS:
-      return "usage: tern models\nList the built-in model and its parameters.\n";
+      return "usage: tern models\nList the built-in MLP and the transformer presets with their parameters.\n";
+    case TERN_CMD_FIDELITY:
+      return "usage: tern fidelity MODEL [--prompts N]\n"
+             "Integer reference vs float reference of a transformer preset (or a model\n"
+             "description file): per fixed byte prompt, logit cosine similarity and top-1\n"
+             "agreement after prefill + decode steps, and the max abs error of the residual\n"
+             "stream per block pass (docs/NUMERICS.md).  Seeded weights.\n"
+             "  MODEL              a preset name (tern models) or a .tern file\n"
+             "  --prompts N        how many of the 8 fixed prompts (default 8)\n";
     default:
       return "usage: tern COMMAND [options]     (tern COMMAND --help for details)\n"
              "commands:\n"
@@ -426,7 +435,8 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  asm          assemble text to instruction words\n"
              "  disasm       disassemble instruction words or a program file\n"
              "  bench-gemm   one GEMM: cycles vs ideal and the DRAM bound\n"
-             "  models       list the built-in model\n";
+             "  models       list the built-in MLP and the transformer presets\n"
+             "  fidelity     integer vs float reference of a transformer preset\n";
   }
 }
 
@@ -439,6 +449,7 @@ enum {
   F_DISASM = 1 << TERN_CMD_DISASM,
   F_BENCH = 1 << TERN_CMD_BENCH_GEMM,
   F_MODELS = 1 << TERN_CMD_MODELS,
+  F_FID = 1 << TERN_CMD_FIDELITY,
 };
 
 typedef struct flag_spec {
@@ -466,6 +477,7 @@ static const flag_spec flags[] = {
     {"--M", F_BENCH},
     {"--K", F_BENCH},
     {"--N", F_BENCH},
+    {"--prompts", F_FID},
 };
 
 static int parse_int(const char *flag, const char *s, long lo, long hi, int *out, char *err,
@@ -501,6 +513,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   memset(cli, 0, sizeof *cli);
   tern_run_config_default(&cli->run);
   cli->gemm_m = cli->gemm_k = cli->gemm_n = 0;
+  cli->prompts = 8;
   if (argc < 2) return 0; /* no command: top-level usage */
   const char *c = argv[1];
   if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
@@ -512,7 +525,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   if (cli->cmd == TERN_CMD_NONE) {
     set_err(err, errlen,
             "unknown command '%s', expected one of: run, gen-weights, compile, exec, asm, disasm, "
-            "bench-gemm, models (tern --help)",
+            "bench-gemm, models, fidelity (tern --help)",
             c);
     return -1;
   }
@@ -527,7 +540,8 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
     }
     if (a[0] != '-' || a[1] == 0) {
       /* positional */
-      if ((cli->cmd == TERN_CMD_EXEC || cli->cmd == TERN_CMD_ASM || cli->cmd == TERN_CMD_DISASM) &&
+      if ((cli->cmd == TERN_CMD_EXEC || cli->cmd == TERN_CMD_ASM || cli->cmd == TERN_CMD_DISASM ||
+           cli->cmd == TERN_CMD_FIDELITY) &&
           !cli->in) {
         cli->in = a;
         continue;
@@ -671,6 +685,8 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
     } else if (!strcmp(name, "--K")) {
       if (parse_int(name, val, 1, 1 << 20, &cli->gemm_k, err, errlen)) return -1;
       have_k = 1;
+    } else if (!strcmp(name, "--prompts")) {
+      if (parse_int(name, val, 1, 8, &cli->prompts, err, errlen)) return -1;
     } else if (!strcmp(name, "--N")) {
       if (parse_int(name, val, 1, 1 << 20, &cli->gemm_n, err, errlen)) return -1;
       have_n = 1;
@@ -687,6 +703,10 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   }
   if ((mask & (F_GEN | F_COMPILE | F_ASM)) && !cli->out) {
     set_err(err, errlen, "tern %s: -o FILE is required", cmd);
+    return -1;
+  }
+  if (cli->cmd == TERN_CMD_FIDELITY && !cli->in) {
+    set_err(err, errlen, "tern fidelity: MODEL is required (a preset name from tern models, or a file)");
     return -1;
   }
   if ((mask & (F_EXEC | F_ASM | F_DISASM)) && !cli->in) {

@@ -16,6 +16,7 @@
 #include "tern/report.h"
 #include "tern/runtime.h"
 #include "tern/tfm.h"
+#include "tern/tfm_int.h"
 
 #define ERRLEN 2048
 
@@ -462,6 +463,19 @@ static int cmd_models(void) {
   return tern_tfm_list_presets(stdout);
 }
 
+static int cmd_fidelity(const tern_cli *cli) {
+  tern_tfm_fidelity_result res;
+  char err[ERRLEN];
+  memset(&res, 0, sizeof res);
+  if (tern_tfm_fidelity(cli->in, cli->prompts, stdout, &res, err, sizeof err) != 0) {
+    fprintf(stderr, "tern fidelity: %s\n", err);
+    tern_tfm_fidelity_result_free(&res);
+    return 1;
+  }
+  tern_tfm_fidelity_result_free(&res);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   tern_cli cli;
   char err[ERRLEN];
@@ -486,6 +500,7 @@ int main(int argc, char **argv) {
     case TERN_CMD_DISASM: return cmd_disasm(&cli);
     case TERN_CMD_BENCH_GEMM: return cmd_bench_gemm(&cli);
     case TERN_CMD_MODELS: return cmd_models();
+    case TERN_CMD_FIDELITY: return cmd_fidelity(&cli);
     default: break;
   }
   fputs(tern_cli_usage(TERN_CMD_NONE), stderr);

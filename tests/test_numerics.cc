@@ -252,3 +252,27 @@ TEST(Numerics, SigmoidTable) {
   EXPECT_EQ(t[0], 11);       // sigmoid(-7.96875) * 2^15 = 11.3
   EXPECT_EQ(t[255], 32757);
 }
+
+// ---- proposed ISA v2: DOT8 (int8 x int8 dot product) ---------------------------------
+
+TEST(Numerics, Dot8KnownValues) {
+  const int8_t a[4] = {1, -2, 3, 127};
+  const int8_t b[4] = {4, 5, -6, 127};
+  EXPECT_EQ(tern_v_dot8(a, 1, b, 1, 4), 4 - 10 - 18 + 16129);
+  EXPECT_EQ(tern_v_dot8(a, 1, b, 1, 0), 0);  // empty: 0
+  EXPECT_EQ(tern_v_dot8(a, 1, b, 1, 1), 4);
+  // strides: a column of a row-major 3x2 matrix
+  const int8_t m[6] = {1, 10, 2, 20, 3, 30};
+  const int8_t w[3] = {1, -1, 2};
+  EXPECT_EQ(tern_v_dot8(w, 1, m + 1, 2, 3), 10 - 20 + 60);
+  EXPECT_EQ(tern_v_dot8(m, 2, m, 2, 3), 1 + 4 + 9);
+  // extremes: (-128)^2 is the largest product
+  std::vector<int8_t> lo(131071, (int8_t)-128);
+  EXPECT_EQ(tern_v_dot8(lo.data(), 1, lo.data(), 1, lo.size()), 131071 * 16384);  // < 2^31
+  std::vector<int8_t> lo2(131072, (int8_t)-128);
+  EXPECT_EQ(tern_v_dot8(lo2.data(), 1, lo2.data(), 1, lo2.size()), INT32_MAX);  // saturates
+  std::vector<int8_t> hi(200000, (int8_t)127);
+  EXPECT_EQ(tern_v_dot8(lo2.data(), 1, hi.data(), 1, 131072), -2130706432);  // -131072*16256
+  std::vector<int8_t> big(140000, (int8_t)-128);
+  EXPECT_EQ(tern_v_dot8(big.data(), 1, hi.data(), 1, big.size()), INT32_MIN);  // saturates low
+}

@@ -77,6 +77,17 @@ float tern_from_fx(int32_t x);
  * program's DRAM image: the RTL never recomputes it. */
 void tern_sigmoid_table(int32_t table[256]);
 
+
+/* ---- proposed ISA v2 vector op (issue 3, docs/NUMERICS.md "Transformer
+ * operations (integer, v2)") ------------------------------------------------ */
+
+/* DOT8 (proposed ISA v2 vector op): int8 x int8 dot product of n pairs,
+ * a[i*sa] * b[i*sb], summed exactly (int64) and saturated to int32.  With
+ * n <= 131071 the exact sum always fits an int32 accumulator (|a*b| <= 2^14),
+ * so the hardware needs no saturation logic in that range.  Used for the
+ * activation-by-activation products (Q.K^T, P.V) and the 8-bit LM head. */
+int32_t tern_v_dot8(const int8_t *a, size_t sa, const int8_t *b, size_t sb, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

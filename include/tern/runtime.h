@@ -81,6 +81,7 @@ typedef enum tern_cli_cmd {
   TERN_CMD_DISASM,
   TERN_CMD_BENCH_GEMM,
   TERN_CMD_MODELS,
+  TERN_CMD_FIDELITY,
   TERN_CMD_COUNT
 } tern_cli_cmd;
 
@@ -94,6 +95,7 @@ typedef struct tern_cli {
   const char *in;           /* positional input file (exec, asm, disasm) */
   const char *dump_after;   /* --dump-after */
   int gemm_m, gemm_k, gemm_n; /* bench-gemm */
+  int prompts;              /* fidelity: fixed prompts to run (1..8) */
 } tern_cli;
 
 /* argv[0] is the program, argv[1] the command.  Returns 0, or -1 with a

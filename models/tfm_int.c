@@ -1,0 +1,870 @@
+/* Integer reference of the transformer LMs (include/tern/tfm_int.h,
+ * docs/NUMERICS.md "Transformer operations (integer, v2)").
+ *
+ * Every value computed at run time goes through one of the vector-unit
+ * primitives of models/numerics.c (tern_v_*, tern_r_*, tern_lut_index), the
+ * ternary GEMM, or the proposed ISA v2 op tern_v_dot8.  Floating point is
+ * used only at model-build time (constants and tables) and in the fidelity
+ * tool's comparison. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/numerics.h"
+#include "tern/tfm_int.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+static int floor_log2(int v) {
+  int L = 0;
+  while ((v >> (L + 1)) > 0) L++;
+  return L;
+}
+
+/* round half away from zero, saturating, NaN -> 0 (build-time constants only) */
+static int32_t round_sat32(double v) {
+  if (!(v == v)) return 0;
+  double r = round(v);
+  if (r >= 2147483647.0) return INT32_MAX;
+  if (r <= -2147483648.0) return INT32_MIN;
+  return (int32_t)r;
+}
+
+/* ---- tables -------------------------------------------------------------------- */
+
+void tern_gelu_table(int32_t table[256]) {
+  for (int i = 0; i < 256; i++) {
+    double x = ((double)(i - 128) + 0.5) / 16.0;
+    double p = 0.5 * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    table[i] = (int32_t)floor(p * 32768.0 + 0.5);
+  }
+}
+
+void tern_exp_hi_table(int32_t table[256]) {
+  int32_t lo[256];
+  tern_exp_lo_table(lo);
+  for (int i = 0; i < 256; i++)
+    table[i] = i > 128 ? (1 << TERN_TFM_EXP_HI_FRAC)
+                       : (int32_t)floor(ldexp(exp((double)(i - 128) / 4.0), TERN_TFM_EXP_HI_FRAC) +
+                                        0.5);
+  /* monotone clamp (integer): hi[k] * lo[255] <= hi[k+1] * lo[0], so that
+   * e = rs(hi * lo, 24) never decreases across a coarse bucket boundary */
+  for (int k = 127; k >= 0; k--) {
+    int64_t cap = (int64_t)table[k + 1] * lo[0] / lo[255];
+    if (table[k] > cap) table[k] = (int32_t)cap;
+  }
+}
+
+void tern_exp_lo_table(int32_t table[256]) {
+  for (int i = 0; i < 256; i++)
+    table[i] = (int32_t)floor(32768.0 * exp(((double)i + 0.5) / 1024.0) + 0.5);
+}
+
+void tern_tfm_rope_table(double theta, int head_dim, int npos, int32_t *cos_q, int32_t *sin_q) {
+  int half = head_dim / 2;
+  for (int p = 0; p < npos; p++)
+    for (int i = 0; i < half; i++) {
+      double ang = (double)p * pow(theta, -2.0 * (double)i / (double)head_dim);
+      size_t k = (size_t)p * (size_t)half + (size_t)i;
+      cos_q[k] = (int32_t)floor(cos(ang) * 16384.0 + 0.5);
+      sin_q[k] = (int32_t)floor(sin(ang) * 16384.0 + 0.5);
+    }
+}
+
+/* ---- the integer definitions ------------------------------------------------------ */
+
+void tern_tfm_norm_int(const tern_tfm_qnorm *q, const int32_t *x, int32_t *y) {
+  int n = q->n;
+  const int32_t *src = x;
+  if (q->layer) {
+    /* L1 */ int32_t S1 = tern_r_sum(x, (size_t)n, 1, 0);
+    /* L2 */ int32_t mu = tern_v_mulshr(S1, q->inv_n, 30);
+    /* L3 */ for (int i = 0; i < n; i++) y[i] = tern_v_sub(x[i], mu);
+    src = y;
+  }
+  /* N1 */ int32_t S = tern_r_sumsq(src, (size_t)n, 1, q->ss_shift);
+  /* N2 */ S = tern_v_add(S, q->eps_c);
+  /* N3 */ int32_t r = tern_v_rsqrt(S, q->rs_num, q->rs_shift);
+  for (int i = 0; i < n; i++) {
+    /* N4 */ int32_t t = tern_v_mulshr(src[i], r, 12);
+    /* N5 */ y[i] = tern_v_mulshr(t, q->g_q[i], 22);
+  }
+  if (q->b_q)
+    /* N6 */ for (int i = 0; i < n; i++) y[i] = tern_v_add(y[i], q->b_q[i]);
+}
+
+int32_t tern_tfm_quant_row(const int32_t *x, int n, int8_t *q) {
+  int32_t A = tern_v_max(tern_r_maxabs(x, (size_t)n, 1), TERN_AMIN);
+  int32_t R = tern_v_recip(A, 127, TERN_QSHIFT);
+  for (int i = 0; i < n; i++) q[i] = tern_v_quant(x[i], R, TERN_QSHIFT);
+  return A;
+}
+
+/* acc[n] = sum_k q[k] * W[k][n], int32 wrap-around (the PE array's adders). */
+static void gemm_packed(const int8_t *q, const tern_tpacked *w, int32_t *acc) {
+  int K = w->k, N = w->n;
+  uint32_t *a = (uint32_t *)acc;
+  for (int n = 0; n < N; n++) a[n] = 0;
+  for (int k = 0; k < K; k++) {
+    int v = q[k];
+    if (!v) continue;
+    size_t base = (size_t)k * (size_t)N;
+    for (int n = 0; n < N; n++) {
+      int c = tern_tpacked_get(w->codes, base + (size_t)n);
+      if (c > 0) a[n] += (uint32_t)v;
+      else if (c < 0) a[n] -= (uint32_t)v;
+    }
+  }
+}
+
+void tern_tfm_bitlinear_int(const tern_tfm_qlinear *l, const int8_t *q, int32_t A, int32_t *acc,
+                            int32_t *y) {
+  int32_t D = tern_v_mulshr(A, l->beta_c, l->s_d);
+  gemm_packed(q, l->w, acc);
+  for (int n = 0; n < l->w->n; n++) y[n] = tern_v_mulshr(acc[n], D, 16);
+}
+
+void tern_tfm_rope_int(int32_t *v, int head_dim, const int32_t *cos_q, const int32_t *sin_q) {
+  int half = head_dim / 2;
+  for (int i = 0; i < half; i++) {
+    int32_t x0 = v[i], x1 = v[i + half];
+    v[i] = tern_v_sub(tern_v_mulshr(x0, cos_q[i], TERN_TFM_ROPE_FRAC),
+                      tern_v_mulshr(x1, sin_q[i], TERN_TFM_ROPE_FRAC));
+    v[i + half] = tern_v_add(tern_v_mulshr(x0, sin_q[i], TERN_TFM_ROPE_FRAC),
+                             tern_v_mulshr(x1, cos_q[i], TERN_TFM_ROPE_FRAC));
+  }
+}
+
+int32_t tern_tfm_softmax_exp(const int32_t *exp_hi, const int32_t *exp_lo, const int32_t *s, int n,
+                             int32_t *e) {
+  if (n <= 0) return 0;
+  /* S1 */ int32_t M = tern_r_maxabs(s, (size_t)n, 1);
+  /* S2 */ for (int j = 0; j < n; j++) e[j] = tern_v_add(s[j], M); /* >= 0 */
+  /* S3 */ int32_t mx = tern_r_maxabs(e, (size_t)n, 1);              /* = max(s) + M */
+  for (int j = 0; j < n; j++) {
+    /* S4 */ int32_t z = tern_v_sub(e[j], mx); /* s - max(s) <= 0, Q12 */
+    /* S5 */ int32_t hi = exp_hi[tern_lut_index(z, 10)];
+    /* S6 */ int32_t zc = tern_v_mulshr(tern_v_sub(z, 512), 1, 10); /* floor(z / 1024) */
+    /* S7 */ int32_t f = tern_v_sub(z, tern_v_mulshr(zc, 1024, 0));  /* z mod 1024 */
+    /* S8 */ int32_t lo = exp_lo[tern_lut_index(tern_v_sub(f, 512), 2)];
+    /* S9 */ e[j] = tern_v_mulshr(hi, lo, TERN_TFM_EXP_HI_FRAC);
+  }
+  /* S10 */ return tern_r_sum(e, (size_t)n, 1, 0);
+}
+
+int32_t tern_tfm_softmax_recip(int32_t E) { return tern_v_recip(E, 1, 46); }
+
+/* ---- constants -------------------------------------------------------------------- */
+
+static int qlinear(const tern_tpacked *w, int K, int N, tern_tfm_qlinear *ql, const char *what,
+                   char *err, size_t errlen) {
+  memset(ql, 0, sizeof *ql);
+  if (!w->codes) return fail(err, errlen, "%s: no weights", what);
+  if (w->k != K || w->n != N)
+    return fail(err, errlen, "%s: shape %dx%d, expected %dx%d", what, w->k, w->n, K, N);
+  ql->w = w;
+  double b = (double)w->beta / 127.0;
+  if (!(isfinite(b) && b > 0.0))
+    return fail(err, errlen, "%s: beta is %g, expected a finite value > 0", what, (double)w->beta);
+  int bf = -1;
+  double c = 0.0;
+  for (int s = 62; s >= 0; s--) {
+    c = round(ldexp(b, s));
+    if (c < 1073741824.0) {
+      bf = s;
+      break;
+    }
+  }
+  if (bf < 16)
+    return fail(err, errlen, "%s: beta = %g is too large: beta_frac = %d, expected >= 16", what,
+                (double)w->beta, bf);
+  ql->beta_c = (int32_t)c;
+  ql->beta_frac = bf;
+  ql->s_d = bf - 16;
+  return 0;
+}
+
+static void qnorm_free(tern_tfm_qnorm *n) {
+  free(n->g_q);
+  free(n->b_q);
+  n->g_q = n->b_q = NULL;
+}
+
+static int qnorm(const tern_tfm_config *c, const tern_tfm_norm *nm, int n, tern_tfm_qnorm *q,
+                 const char *what, char *err, size_t errlen) {
+  memset(q, 0, sizeof *q);
+  if (!nm->g) return fail(err, errlen, "%s: no gains", what);
+  int L = floor_log2(n);
+  q->n = n;
+  q->layer = c->norm == TERN_NORM_LAYER;
+  q->inv_n = round_sat32(ldexp(1.0, 30) / (double)n);
+  q->ss_shift = TERN_TFM_NORM_SS + L;
+  double eps_c = round((double)c->eps * ldexp(1.0, 18) * (double)n / ldexp(1.0, L));
+  if (eps_c < 1.0) eps_c = 1.0;
+  q->eps_c = round_sat32(eps_c);
+  q->rs_num = n;
+  q->rs_shift = 58 - L;
+  q->g_q = malloc((size_t)n * sizeof(int32_t));
+  if (!q->g_q) return fail(err, errlen, "%s: out of memory", what);
+  for (int i = 0; i < n; i++) {
+    if (!isfinite(nm->g[i]) || fabs((double)nm->g[i]) >= 131072.0) {
+      qnorm_free(q);
+      return fail(err, errlen, "%s: gain %d is %g, expected a finite value with |g| < 2^17", what,
+                  i, (double)nm->g[i]);
+    }
+    q->g_q[i] = round_sat32((double)nm->g[i] * 16384.0);
+  }
+  if (nm->b) {
+    q->b_q = malloc((size_t)n * sizeof(int32_t));
+    if (!q->b_q) {
+      qnorm_free(q);
+      return fail(err, errlen, "%s: out of memory", what);
+    }
+    for (int i = 0; i < n; i++) q->b_q[i] = tern_to_fx(nm->b[i]);
+  }
+  return 0;
+}
+
+static void qffn_free(tern_tfm_qffn *f) { qnorm_free(&f->subln); }
+
+static int qffn(const tern_tfm_config *c, const tern_tfm_ffn *f, tern_tfm_qffn *q,
+                const char *who, char *err, size_t errlen) {
+  char what[96];
+  memset(q, 0, sizeof *q);
+  if (tern_ffn_is_glu(c->ffn_type)) {
+    snprintf(what, sizeof what, "%s gate", who);
+    if (qlinear(&f->gate, c->dim, c->ffn, &q->gate, what, err, errlen)) return -1;
+  }
+  snprintf(what, sizeof what, "%s up", who);
+  if (qlinear(&f->up, c->dim, c->ffn, &q->up, what, err, errlen)) return -1;
+  snprintf(what, sizeof what, "%s down", who);
+  if (qlinear(&f->down, c->ffn, c->dim, &q->down, what, err, errlen)) return -1;
+  if (c->subln) {
+    snprintf(what, sizeof what, "%s subln", who);
+    if (qnorm(c, &f->subln, c->ffn, &q->subln, what, err, errlen)) return -1;
+  }
+  return 0;
+}
+
+void tern_tfm_qmodel_free(tern_tfm_qmodel *q) {
+  if (!q) return;
+  if (q->block) {
+    for (int b = 0; b < q->cfg.layers; b++) {
+      tern_tfm_qblock *B = &q->block[b];
+      qnorm_free(&B->attn_norm);
+      qnorm_free(&B->attn_subln);
+      qnorm_free(&B->ffn_norm);
+      qffn_free(&B->own_ffn);
+    }
+  }
+  free(q->block);
+  qffn_free(&q->shared_ffn);
+  qnorm_free(&q->final_norm);
+  if (q->head_c != q->embed_c) free(q->head_c);
+  free(q->embed_c);
+  memset(q, 0, sizeof *q);
+}
+
+static int row_consts(const tern_i8rows *r, int vocab, int dim, int32_t **out, const char *what,
+                      char *err, size_t errlen) {
+  if (!r->q || !r->scale || r->rows != vocab || r->cols != dim)
+    return fail(err, errlen, "%s: expected %dx%d int8 rows", what, vocab, dim);
+  int32_t *c = malloc((size_t)vocab * sizeof(int32_t));
+  if (!c) return fail(err, errlen, "%s: out of memory", what);
+  for (int v = 0; v < vocab; v++) {
+    double s = (double)r->scale[v];
+    if (!(isfinite(s) && s >= 0.0 && s < 8.0)) {
+      free(c);
+      return fail(err, errlen, "%s: row %d scale is %g, expected a finite value in [0, 8)", what,
+                  v, s);
+    }
+    c[v] = round_sat32(ldexp(s, TERN_TFM_EMB_FRAC));
+  }
+  *out = c;
+  return 0;
+}
+
+int tern_tfm_quantize(const tern_tfm_model *m, tern_tfm_qmodel *q, char *err, size_t errlen) {
+  if (!m || !q) return fail(err, errlen, "tern_tfm_quantize: null argument");
+  memset(q, 0, sizeof *q);
+  if (!m->block || !m->embed.q) return fail(err, errlen, "tern_tfm_quantize: model not generated");
+  const tern_tfm_config *c = &m->cfg;
+  if (tern_tfm_check(c, c->name, err, errlen)) return -1;
+  q->cfg = *c;
+  q->m = m;
+  int d = c->dim, qd = c->heads * c->head_dim, kvd = c->kv_heads * c->head_dim;
+  char what[96];
+  if (row_consts(&m->embed, c->vocab, d, &q->embed_c, "embedding", err, errlen)) goto bad;
+  if (c->tie_embeddings) {
+    q->head_c = q->embed_c;
+  } else if (row_consts(&m->lm_head, c->vocab, d, &q->head_c, "lm_head", err, errlen)) {
+    goto bad;
+  }
+  if (qnorm(c, &m->final_norm, d, &q->final_norm, "final norm", err, errlen)) goto bad;
+  if (c->share_ffn && qffn(c, &m->shared_ffn, &q->shared_ffn, "shared ffn", err, errlen))
+    goto bad;
+  q->block = calloc((size_t)c->layers, sizeof *q->block);
+  if (!q->block) {
+    fail(err, errlen, "out of memory (%d blocks)", c->layers);
+    goto bad;
+  }
+  for (int b = 0; b < c->layers; b++) {
+    const tern_tfm_block *MB = &m->block[b];
+    tern_tfm_qblock *B = &q->block[b];
+#define BL(field, K, N, name)                                                  \
+  do {                                                                         \
+    snprintf(what, sizeof what, "block %d %s", b, name);                       \
+    if (qlinear(&MB->field, K, N, &B->field, what, err, errlen)) goto bad;     \
+  } while (0)
+#define NM(field, n, name)                                                     \
+  do {                                                                         \
+    snprintf(what, sizeof what, "block %d %s", b, name);                       \
+    if (qnorm(c, &MB->field, n, &B->field, what, err, errlen)) goto bad;       \
+  } while (0)
+    NM(attn_norm, d, "attn norm");
+    NM(ffn_norm, d, "ffn norm");
+    if (c->subln) NM(attn_subln, qd, "attn subln");
+    BL(wq, d, qd, "wq");
+    BL(wk, d, kvd, "wk");
+    BL(wv, d, kvd, "wv");
+    BL(wo, qd, d, "wo");
+#undef BL
+#undef NM
+    if (c->share_ffn) {
+      B->ffn = &q->shared_ffn;
+    } else {
+      snprintf(what, sizeof what, "block %d ffn", b);
+      if (qffn(c, &MB->own_ffn, &B->own_ffn, what, err, errlen)) goto bad;
+      B->ffn = &B->own_ffn;
+    }
+  }
+  q->att_c = round_sat32(ldexp(1.0, 36) / (16129.0 * sqrt((double)c->head_dim)));
+  q->head_dq_c = round_sat32(ldexp(1.0, 30) / 127.0);
+  q->pv_c = round_sat32(ldexp(1.0, 30) / 16129.0);
+  tern_sigmoid_table(q->sigmoid_lut);
+  tern_gelu_table(q->gelu_lut);
+  tern_exp_hi_table(q->exp_hi);
+  tern_exp_lo_table(q->exp_lo);
+  return 0;
+bad:
+  tern_tfm_qmodel_free(q);
+  return -1;
+}
+
+/* ---- context -------------------------------------------------------------------------- */
+
+struct tern_tfm_ictx {
+  const tern_tfm_qmodel *q;
+  int max_seq, pos, passes, qd, kvd;
+  int8_t *kc, *vc;          /* [passes][max_seq][kvd] */
+  int32_t *ks, *vs;         /* [passes][max_seq][kv_heads] */
+  int32_t *rcos, *rsin;     /* [max_seq][head_dim/2], Q14 */
+  tern_tfm_itrace_fn trace;
+  void *trace_user;
+};
+
+void tern_tfm_ictx_free(tern_tfm_ictx *x) {
+  if (!x) return;
+  free(x->kc);
+  free(x->vc);
+  free(x->ks);
+  free(x->vs);
+  free(x->rcos);
+  free(x->rsin);
+  free(x);
+}
+
+tern_tfm_ictx *tern_tfm_ictx_new(const tern_tfm_qmodel *q, int max_seq, char *err,
+                                 size_t errlen) {
+  if (!q || !q->block) {
+    fail(err, errlen, "tern_tfm_ictx_new: model not quantised");
+    return NULL;
+  }
+  const tern_tfm_config *c = &q->cfg;
+  if (max_seq <= 0) max_seq = c->max_seq;
+  if (max_seq > c->max_seq || max_seq > TERN_TFM_MAX_CTX) {
+    fail(err, errlen, "context of %d positions: expected at most %d (max_seq of '%s', and %d)",
+         max_seq, c->max_seq, c->name, TERN_TFM_MAX_CTX);
+    return NULL;
+  }
+  tern_tfm_ictx *x = calloc(1, sizeof *x);
+  if (!x) {
+    fail(err, errlen, "out of memory");
+    return NULL;
+  }
+  x->q = q;
+  x->max_seq = max_seq;
+  x->passes = c->layers * c->repeat;
+  x->qd = c->heads * c->head_dim;
+  x->kvd = c->kv_heads * c->head_dim;
+  size_t kv = (size_t)x->passes * (size_t)max_seq * (size_t)x->kvd;
+  size_t ns = (size_t)x->passes * (size_t)max_seq * (size_t)c->kv_heads;
+  size_t rt = (size_t)max_seq * (size_t)(c->head_dim / 2);
+  x->kc = malloc(kv);
+  x->vc = malloc(kv);
+  x->ks = malloc(ns * sizeof(int32_t));
+  x->vs = malloc(ns * sizeof(int32_t));
+  x->rcos = malloc(rt * sizeof(int32_t));
+  x->rsin = malloc(rt * sizeof(int32_t));
+  if (!x->kc || !x->vc || !x->ks || !x->vs || !x->rcos || !x->rsin) {
+    tern_tfm_ictx_free(x);
+    fail(err, errlen, "out of memory for the int8 KV cache (%zu bytes)", 2 * kv);
+    return NULL;
+  }
+  tern_tfm_rope_table(c->rope_theta, c->head_dim, max_seq, x->rcos, x->rsin);
+  return x;
+}
+
+void tern_tfm_ictx_reset(tern_tfm_ictx *x) {
+  if (x) x->pos = 0;
+}
+int tern_tfm_ictx_pos(const tern_tfm_ictx *x) { return x ? x->pos : 0; }
+void tern_tfm_ictx_set_trace(tern_tfm_ictx *x, tern_tfm_itrace_fn fn, void *user) {
+  if (!x) return;
+  x->trace = fn;
+  x->trace_user = user;
+}
+const int8_t *tern_tfm_ictx_k(const tern_tfm_ictx *x, int p) {
+  if (!x || p < 0 || p >= x->passes) return NULL;
+  return x->kc + (size_t)p * (size_t)x->max_seq * (size_t)x->kvd;
+}
+const int8_t *tern_tfm_ictx_v(const tern_tfm_ictx *x, int p) {
+  if (!x || p < 0 || p >= x->passes) return NULL;
+  return x->vc + (size_t)p * (size_t)x->max_seq * (size_t)x->kvd;
+}
+const int32_t *tern_tfm_ictx_kscale(const tern_tfm_ictx *x, int p) {
+  if (!x || p < 0 || p >= x->passes) return NULL;
+  return x->ks + (size_t)p * (size_t)x->max_seq * (size_t)x->q->cfg.kv_heads;
+}
+const int32_t *tern_tfm_ictx_vscale(const tern_tfm_ictx *x, int p) {
+  if (!x || p < 0 || p >= x->passes) return NULL;
+  return x->vs + (size_t)p * (size_t)x->max_seq * (size_t)x->q->cfg.kv_heads;
+}
+
+int tern_tfm_iargmax(const int32_t *l, int n) {
+  int b = 0;
+  for (int i = 1; i < n; i++)
+    if (l[i] > l[b]) b = i;
+  return b;
+}
+
+/* ---- forward ---------------------------------------------------------------------------- */
+
+/* FFN of one normed row h (Q12, dim): m (Q12, ffn) -> down -> y (Q12, dim). */
+static void ffn_row(const tern_tfm_qmodel *q, const tern_tfm_qffn *f, const int32_t *h,
+                    int32_t *u, int32_t *g, int32_t *t, int8_t *qb, int32_t *acc, int32_t *y) {
+  const tern_tfm_config *c = &q->cfg;
+  int d = c->dim, F = c->ffn;
+  /* F1 */ int32_t A = tern_tfm_quant_row(h, d, qb);
+  /* F2 */ tern_tfm_bitlinear_int(&f->up, qb, A, acc, u);
+  switch (c->ffn_type) {
+    case TERN_FFN_SWIGLU:
+      /* F3 */ tern_tfm_bitlinear_int(&f->gate, qb, A, acc, g);
+      for (int j = 0; j < F; j++) {
+        /* F4 */ int32_t s = q->sigmoid_lut[tern_lut_index(g[j], TERN_LUT_SHIFT)];
+        /* F5 */ int32_t sg = tern_v_mulshr(g[j], s, TERN_SIGMOID_FRAC);
+        /* F6 */ u[j] = tern_v_mulshr(sg, u[j], TERN_FX);
+      }
+      break;
+    case TERN_FFN_RELU2_GLU:
+      /* F3 */ tern_tfm_bitlinear_int(&f->gate, qb, A, acc, g);
+      for (int j = 0; j < F; j++) {
+        /* F4 */ int32_t r = tern_v_max(g[j], 0);
+        /* F5 */ int32_t r2 = tern_v_mulshr(r, r, TERN_FX);
+        /* F6 */ u[j] = tern_v_mulshr(r2, u[j], TERN_FX);
+      }
+      break;
+    case TERN_FFN_RELU2:
+      for (int j = 0; j < F; j++) {
+        /* F4 */ int32_t r = tern_v_max(u[j], 0);
+        /* F5 */ u[j] = tern_v_mulshr(r, r, TERN_FX);
+      }
+      break;
+    case TERN_FFN_GELU:
+      for (int j = 0; j < F; j++) {
+        /* F4 */ int32_t p = q->gelu_lut[tern_lut_index(u[j], TERN_LUT_SHIFT)];
+        /* F5 */ u[j] = tern_v_mulshr(u[j], p, TERN_SIGMOID_FRAC);
+      }
+      break;
+  }
+  const int32_t *m = u;
+  if (c->subln) {
+    /* F7 */ tern_tfm_norm_int(&f->subln, u, t);
+    m = t;
+  }
+  /* F8 */ A = tern_tfm_quant_row(m, F, qb);
+  /* F9 */ tern_tfm_bitlinear_int(&f->down, qb, A, acc, y);
+}
+
+int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *logits,
+                      int all_logits, char *err, size_t errlen) {
+  if (!ctx || !tokens || !logits) return fail(err, errlen, "tern_tfm_iprefill: null argument");
+  const tern_tfm_qmodel *Q = ctx->q;
+  const tern_tfm_config *c = &Q->cfg;
+  const tern_tfm_model *m = Q->m;
+  if (n < 1) return fail(err, errlen, "prefill of %d tokens: expected at least 1", n);
+  if (n > ctx->max_seq - ctx->pos)
+    return fail(err, errlen,
+                "KV cache full: %d positions used + %d tokens exceeds the context of %d", ctx->pos,
+                n, ctx->max_seq);
+  for (int i = 0; i < n; i++)
+    if (tokens[i] < 0 || tokens[i] >= c->vocab)
+      return fail(err, errlen, "token %d at index %d is out of range, expected 0..%d", tokens[i],
+                  i, c->vocab - 1);
+  int d = c->dim, qd = ctx->qd, kvd = ctx->kvd, hd = c->head_dim, F = c->ffn, H = c->heads;
+  int KH = c->kv_heads, half = hd / 2, group = H / KH;
+  int big = d > qd ? d : qd;
+  if (F > big) big = F;
+  if (kvd > big) big = kvd;
+  size_t nd = (size_t)n * (size_t)d, nq = (size_t)n * (size_t)qd;
+  int32_t *x = malloc(nd * sizeof(int32_t));
+  int32_t *qr = malloc(nq * sizeof(int32_t));
+  int32_t *a = malloc(nq * sizeof(int32_t));
+  int32_t *h = malloc((size_t)big * sizeof(int32_t));
+  int32_t *t1 = malloc((size_t)big * sizeof(int32_t));
+  int32_t *t2 = malloc((size_t)big * sizeof(int32_t));
+  int32_t *t3 = malloc((size_t)big * sizeof(int32_t));
+  int32_t *acc = malloc((size_t)big * sizeof(int32_t));
+  int8_t *qb = malloc((size_t)big);
+  int32_t *sc = malloc((size_t)ctx->max_seq * sizeof(int32_t));
+  int32_t *ex = malloc((size_t)ctx->max_seq * sizeof(int32_t));
+  int8_t *qw = malloc((size_t)ctx->max_seq);
+  int rc = 0;
+  if (!x || !qr || !a || !h || !t1 || !t2 || !t3 || !acc || !qb || !sc || !ex || !qw) {
+    rc = fail(err, errlen, "out of memory (prefill of %d tokens)", n);
+    goto done;
+  }
+  /* E1: embedding lookup, x = MULSHR(q8, embed_c[token], 16) (Q12) */
+  for (int i = 0; i < n; i++) {
+    const int8_t *e = m->embed.q + (size_t)tokens[i] * (size_t)d;
+    int32_t ec = Q->embed_c[tokens[i]];
+    for (int j = 0; j < d; j++) x[(size_t)i * d + j] = tern_v_mulshr(e[j], ec, 16);
+  }
+  for (int p = 0; p < ctx->passes; p++) {
+    const tern_tfm_qblock *B = &Q->block[p / c->repeat];
+    size_t cbase = (size_t)p * (size_t)ctx->max_seq;
+    int8_t *kc = ctx->kc + cbase * (size_t)kvd;
+    int8_t *vc = ctx->vc + cbase * (size_t)kvd;
+    int32_t *ks = ctx->ks + cbase * (size_t)KH;
+    int32_t *vs = ctx->vs + cbase * (size_t)KH;
+    /* A1-A6: norm, Q/K/V (one quantisation), RoPE, int8 K/V into the cache */
+    for (int i = 0; i < n; i++) {
+      int t = ctx->pos + i;
+      tern_tfm_norm_int(&B->attn_norm, x + (size_t)i * d, h);
+      int32_t A = tern_tfm_quant_row(h, d, qb);
+      int32_t *qi = qr + (size_t)i * qd;
+      tern_tfm_bitlinear_int(&B->wq, qb, A, acc, qi);
+      tern_tfm_bitlinear_int(&B->wk, qb, A, acc, t1);
+      tern_tfm_bitlinear_int(&B->wv, qb, A, acc, t2);
+      const int32_t *cs = ctx->rcos + (size_t)t * (size_t)half;
+      const int32_t *sn = ctx->rsin + (size_t)t * (size_t)half;
+      for (int hh = 0; hh < H; hh++) tern_tfm_rope_int(qi + (size_t)hh * hd, hd, cs, sn);
+      for (int kh = 0; kh < KH; kh++) {
+        tern_tfm_rope_int(t1 + (size_t)kh * hd, hd, cs, sn);
+        ks[(size_t)t * KH + kh] =
+            tern_tfm_quant_row(t1 + (size_t)kh * hd, hd, kc + (size_t)t * kvd + (size_t)kh * hd);
+        vs[(size_t)t * KH + kh] =
+            tern_tfm_quant_row(t2 + (size_t)kh * hd, hd, vc + (size_t)t * kvd + (size_t)kh * hd);
+      }
+    }
+    /* A7-A20: attention per row and head over the cached positions j0..t */
+    for (int i = 0; i < n; i++) {
+      int t = ctx->pos + i;
+      int j0 = c->window > 0 && t - c->window + 1 > 0 ? t - c->window + 1 : 0;
+      int cnt = t - j0 + 1;
+      for (int hh = 0; hh < H; hh++) {
+        int kh = hh / group;
+        /* A7 */ int32_t Aq = tern_tfm_quant_row(qr + (size_t)i * qd + (size_t)hh * hd, hd, qb);
+        /* A8 */ int32_t Sq = tern_v_mulshr(Aq, Q->att_c, 14);
+        for (int j = j0; j <= t; j++) {
+          /* A9 */ int32_t dot = tern_v_dot8(qb, 1, kc + (size_t)j * kvd + (size_t)kh * hd, 1,
+                                             (size_t)hd);
+          /* A10 */ int32_t P = tern_v_mulshr(dot, ks[(size_t)j * KH + kh], 12);
+          /* A11 */ sc[j - j0] = tern_v_mulshr(P, Sq, 22);
+        }
+        /* A12 */ int32_t E = tern_tfm_softmax_exp(Q->exp_hi, Q->exp_lo, sc, cnt, ex);
+        for (int j = j0; j <= t; j++)
+          /* A13 */ ex[j - j0] = tern_v_mulshr(ex[j - j0], vs[(size_t)j * KH + kh],
+                                               TERN_TFM_EXP_FRAC);
+        /* A14 */ int32_t Aw = tern_v_max(tern_r_maxabs(ex, (size_t)cnt, 1), TERN_AMIN);
+        /* A15 */ int32_t Rw = tern_v_recip(Aw, 127, TERN_QSHIFT);
+        /* A16 */ for (int j = 0; j < cnt; j++) qw[j] = tern_v_quant(ex[j], Rw, TERN_QSHIFT);
+        /* A17 */ int32_t G = tern_tfm_softmax_recip(E);
+        /* A18 */ int32_t Hs = tern_v_mulshr(tern_v_mulshr(Aw, Q->pv_c, 6), G, 30);
+        int32_t *ah = a + (size_t)i * qd + (size_t)hh * hd;
+        const int8_t *v0 = vc + (size_t)j0 * kvd + (size_t)kh * hd;
+        for (int e = 0; e < hd; e++) {
+          /* A19 */ int32_t o = tern_v_dot8(qw, 1, v0 + e, (size_t)kvd, (size_t)cnt);
+          /* A20 */ ah[e] = tern_v_mulshr(o, Hs, 25);
+        }
+      }
+    }
+    /* O1-O4 and the FFN, per row */
+    for (int i = 0; i < n; i++) {
+      int32_t *xr = x + (size_t)i * d;
+      const int32_t *ai = a + (size_t)i * qd;
+      if (c->subln) {
+        /* O1 */ tern_tfm_norm_int(&B->attn_subln, ai, t1);
+        ai = t1;
+      }
+      /* O2 */ int32_t A = tern_tfm_quant_row(ai, qd, qb);
+      /* O3 */ tern_tfm_bitlinear_int(&B->wo, qb, A, acc, h);
+      /* O4 */ for (int j = 0; j < d; j++) xr[j] = tern_v_add(xr[j], h[j]);
+      /* F0 */ tern_tfm_norm_int(&B->ffn_norm, xr, h);
+      ffn_row(Q, B->ffn, h, t1, t2, t3, qb, acc, h); /* h is read (F1) before y is written */
+      /* F10 */ for (int j = 0; j < d; j++) xr[j] = tern_v_add(xr[j], h[j]);
+    }
+    if (ctx->trace) ctx->trace(ctx->trace_user, p, n, x);
+  }
+  /* H1-H5: final norm, int8 quantisation, int8 LM head, Q12 logits */
+  {
+    const int8_t *W = c->tie_embeddings ? m->embed.q : m->lm_head.q;
+    for (int i = all_logits ? 0 : n - 1; i < n; i++) {
+      /* H1 */ tern_tfm_norm_int(&Q->final_norm, x + (size_t)i * d, h);
+      /* H2 */ int32_t A = tern_tfm_quant_row(h, d, qb);
+      /* H3 */ int32_t Dh = tern_v_mulshr(A, Q->head_dq_c, 12);
+      int32_t *lo = logits + (all_logits ? (size_t)i * (size_t)c->vocab : 0);
+      for (int v = 0; v < c->vocab; v++) {
+        /* H4 */ int32_t dot = tern_v_dot8(qb, 1, W + (size_t)v * (size_t)d, 1, (size_t)d);
+        /* H5 */ lo[v] = tern_v_mulshr(tern_v_mulshr(dot, Q->head_c[v], 16), Dh, 30);
+      }
+    }
+  }
+  ctx->pos += n;
+done:
+  free(x);
+  free(qr);
+  free(a);
+  free(h);
+  free(t1);
+  free(t2);
+  free(t3);
+  free(acc);
+  free(qb);
+  free(sc);
+  free(ex);
+  free(qw);
+  return rc;
+}
+
+int tern_tfm_idecode(tern_tfm_ictx *ctx, int token, int32_t *logits, char *err, size_t errlen) {
+  return tern_tfm_iprefill(ctx, &token, 1, logits, 0, err, errlen);
+}
+
+/* ---- fidelity ---------------------------------------------------------------------------- */
+
+static const char *const fid_prompts[TERN_TFM_FID_PROMPTS] = {
+    "Hello, world!",
+    "The quick brown fox",
+    "int main(void) {",
+    "1 + 1 = 2, 2 + 2 =",
+    "Once upon a time",
+    "ternary weights {-1, 0, +1}",
+    "def f(x): return x*x",
+    "tern: 1.58-bit LM",
+};
+
+const char *tern_tfm_fidelity_prompt(int i) {
+  return i >= 0 && i < TERN_TFM_FID_PROMPTS ? fid_prompts[i] : NULL;
+}
+
+int tern_tfm_fidelity_tokens(const char *text, int vocab, int *tokens, int max_tokens) {
+  int n = 0;
+  if (!text || vocab < 1) return 0;
+  for (const unsigned char *p = (const unsigned char *)text; *p && n < max_tokens; p++)
+    tokens[n++] = vocab >= 256 ? (int)*p : (int)*p % vocab;
+  return n;
+}
+
+void tern_tfm_fidelity_result_free(tern_tfm_fidelity_result *r) {
+  if (!r) return;
+  free(r->layer_max_err);
+  free(r->layer_rms);
+  r->layer_max_err = r->layer_rms = NULL;
+}
+
+/* per-pass residual rows of the current call, float and int */
+typedef struct fid_trace {
+  int dim, passes, cap;  /* cap: rows per pass */
+  float *f;              /* [passes][cap][dim] */
+  int32_t *x;            /* [passes][cap][dim] */
+  int nf, nx;            /* rows of the last call */
+} fid_trace;
+
+static void fid_ftrace(void *user, int pass, int n, const float *x) {
+  fid_trace *t = user;
+  if (pass < 0 || pass >= t->passes || n > t->cap) return;
+  memcpy(t->f + (size_t)pass * t->cap * t->dim, x, (size_t)n * t->dim * sizeof(float));
+  t->nf = n;
+}
+
+static void fid_itrace(void *user, int pass, int n, const int32_t *x) {
+  fid_trace *t = user;
+  if (pass < 0 || pass >= t->passes || n > t->cap) return;
+  memcpy(t->x + (size_t)pass * t->cap * t->dim, x, (size_t)n * t->dim * sizeof(int32_t));
+  t->nx = n;
+}
+
+static double cosine_fi(const float *f, const int32_t *x, int n) {
+  double ab = 0, aa = 0, bb = 0;
+  for (int i = 0; i < n; i++) {
+    double a = (double)f[i], b = (double)x[i] / 4096.0;
+    ab += a * b;
+    aa += a * a;
+    bb += b * b;
+  }
+  if (aa == 0.0 || bb == 0.0) return aa == bb ? 1.0 : 0.0;
+  return ab / sqrt(aa * bb);
+}
+
+int tern_tfm_fidelity_model(const tern_tfm_model *m, int n_prompts, FILE *out,
+                            tern_tfm_fidelity_result *res, char *err, size_t errlen) {
+  if (!m || !res) return fail(err, errlen, "tern_tfm_fidelity: null argument");
+  memset(res, 0, sizeof *res);
+  if (n_prompts < 1 || n_prompts > TERN_TFM_FID_PROMPTS)
+    return fail(err, errlen, "n_prompts is %d, expected 1..%d", n_prompts, TERN_TFM_FID_PROMPTS);
+  const tern_tfm_config *c = &m->cfg;
+  tern_tfm_qmodel q;
+  if (tern_tfm_quantize(m, &q, err, errlen)) return -1;
+  int steps = TERN_TFM_FID_DECODE, maxlen = 0;
+  for (int i = 0; i < n_prompts; i++) {
+    int l = (int)strlen(fid_prompts[i]);
+    if (l > maxlen) maxlen = l;
+  }
+  int ctxlen = c->max_seq < TERN_TFM_MAX_CTX ? c->max_seq : TERN_TFM_MAX_CTX;
+  if (steps > ctxlen - 1) steps = ctxlen - 1;
+  if (maxlen > ctxlen - steps) maxlen = ctxlen - steps;
+  int need = maxlen + steps;
+  int passes = c->layers * c->repeat, V = c->vocab, d = c->dim;
+  tern_tfm_ctx *fc = tern_tfm_ctx_new(m, need, err, errlen);
+  tern_tfm_ictx *ic = fc ? tern_tfm_ictx_new(&q, need, err, errlen) : NULL;
+  fid_trace tr = {d, passes, maxlen, NULL, NULL, 0, 0};
+  tr.f = malloc((size_t)passes * maxlen * d * sizeof(float));
+  tr.x = malloc((size_t)passes * maxlen * d * sizeof(int32_t));
+  float *lf = malloc((size_t)V * sizeof(float));
+  int32_t *li = malloc((size_t)V * sizeof(int32_t));
+  int *tok = malloc((size_t)(maxlen > 0 ? maxlen : 1) * sizeof(int));
+  double *sumsq = calloc((size_t)passes, sizeof(double));
+  double *cnt = calloc((size_t)passes, sizeof(double));
+  res->layer_max_err = calloc((size_t)passes, sizeof(double));
+  res->layer_rms = calloc((size_t)passes, sizeof(double));
+  int rc = 0;
+  if (!fc || !ic) {
+    rc = -1;
+    goto done;
+  }
+  if (!tr.f || !tr.x || !lf || !li || !tok || !sumsq || !cnt || !res->layer_max_err ||
+      !res->layer_rms) {
+    rc = fail(err, errlen, "out of memory (fidelity of '%s')", c->name);
+    goto done;
+  }
+  tern_tfm_ctx_set_trace(fc, fid_ftrace, &tr);
+  tern_tfm_ictx_set_trace(ic, fid_itrace, &tr);
+  res->n_prompts = n_prompts;
+  res->passes = passes;
+  res->min_cosine = 2.0;
+  if (out)
+    fprintf(out, "fidelity of '%s' (integer vs float reference): %d prompts, prefill + %d decode steps\n",
+            c->name, n_prompts, steps);
+  for (int pi = 0; pi < n_prompts; pi++) {
+    int n = tern_tfm_fidelity_tokens(fid_prompts[pi], V, tok, maxlen);
+    tern_tfm_ctx_reset(fc);
+    tern_tfm_ictx_reset(ic);
+    double mincos = 2.0;
+    int agree = 0;
+    for (int s = 0; s <= steps; s++) {
+      tr.nf = tr.nx = 0;
+      if (s == 0) {
+        if (tern_tfm_prefill(fc, tok, n, lf, 0, err, errlen) ||
+            tern_tfm_iprefill(ic, tok, n, li, 0, err, errlen)) {
+          rc = -1;
+          goto done;
+        }
+      } else {
+        int next = tern_tfm_argmax(lf, V); /* both fed the float model's greedy token */
+        if (tern_tfm_decode(fc, next, lf, err, errlen) ||
+            tern_tfm_idecode(ic, next, li, err, errlen)) {
+          rc = -1;
+          goto done;
+        }
+      }
+      int rows = tr.nf < tr.nx ? tr.nf : tr.nx;
+      for (int p = 0; p < passes; p++) {
+        const float *f = tr.f + (size_t)p * maxlen * d;
+        const int32_t *x = tr.x + (size_t)p * maxlen * d;
+        for (size_t k = 0; k < (size_t)rows * d; k++) {
+          double e = fabs((double)x[k] / 4096.0 - (double)f[k]);
+          if (e > res->layer_max_err[p]) res->layer_max_err[p] = e;
+          sumsq[p] += (double)f[k] * (double)f[k];
+          cnt[p] += 1.0;
+        }
+      }
+      double cs = cosine_fi(lf, li, V);
+      if (cs < mincos) mincos = cs;
+      if (s == steps) {
+        res->cosine[pi] = cs;
+        int fa = tern_tfm_argmax(lf, V), ia = tern_tfm_iargmax(li, V);
+        agree = fa == ia;
+        res->top1_gap[pi] = (double)lf[fa] - (double)lf[ia];
+      }
+    }
+    res->min_step_cosine[pi] = mincos;
+    res->top1[pi] = agree;
+    res->top1_agree += agree;
+    if (res->cosine[pi] < res->min_cosine) res->min_cosine = res->cosine[pi];
+    res->mean_cosine += res->cosine[pi] / n_prompts;
+    if (out)
+      fprintf(out,
+              "  prompt %d %-30s %2d tokens: logit cosine %.6f (min over steps %.6f), top-1 %s",
+              pi, fid_prompts[pi], n, res->cosine[pi], mincos, agree ? "agrees" : "differs");
+    if (out && !agree)
+      fprintf(out, " (the integer choice is %.4f below the float top-1 in float logits)",
+              res->top1_gap[pi]);
+    if (out) fputc('\n', out);
+  }
+  for (int p = 0; p < passes; p++) res->layer_rms[p] = cnt[p] > 0 ? sqrt(sumsq[p] / cnt[p]) : 0;
+  if (out) {
+    fprintf(out, "  logit cosine min %.6f mean %.6f, top-1 agreement %d/%d\n", res->min_cosine,
+            res->mean_cosine, res->top1_agree, n_prompts);
+    fprintf(out, "  residual stream after each block pass: max |int - float| (float RMS)\n");
+    for (int p = 0; p < passes; p++)
+      fprintf(out, "    pass %3d (block %3d): %.5f (%.4f)\n", p, p / c->repeat,
+              res->layer_max_err[p], res->layer_rms[p]);
+  }
+done:
+  if (rc) tern_tfm_fidelity_result_free(res);
+  tern_tfm_ctx_free(fc);
+  tern_tfm_ictx_free(ic);
+  free(tr.f);
+  free(tr.x);
+  free(lf);
+  free(li);
+  free(tok);
+  free(sumsq);
+  free(cnt);
+  tern_tfm_qmodel_free(&q);
+  return rc;
+}
+
+int tern_tfm_fidelity(const char *preset_or_file, int n_prompts, FILE *out,
+                      tern_tfm_fidelity_result *res, char *err, size_t errlen) {
+  if (!preset_or_file || !res) return fail(err, errlen, "tern_tfm_fidelity: null argument");
+  memset(res, 0, sizeof *res);
+  tern_tfm_config c;
+  if (tern_tfm_load_config(preset_or_file, &c, err, errlen)) return -1;
+  tern_tfm_model m;
+  memset(&m, 0, sizeof m);
+  if (tern_tfm_generate(&c, &m, 0, err, errlen)) return -1;
+  int rc = tern_tfm_fidelity_model(&m, n_prompts, out, res, err, errlen);
+  tern_tfm_free(&m);
+  return rc;
+}
