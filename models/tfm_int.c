@@ -80,6 +80,18 @@ void tern_tfm_rope_table(double theta, int head_dim, int npos, int32_t *cos_q, i
     }
 }
 
+/* tern_v_dot8 on contiguous rows, for the LM head: |a b| <= 2^14, so for
+ * n < 2^17 the int32 sum cannot overflow and tern_v_dot8's saturation never
+ * applies; the result is the same int32.  Written so that GCC vectorises it
+ * (no intrinsics; the same bits on every target). */
+__attribute__((optimize("tree-vectorize"))) static int32_t dot8_rows(const int8_t *a,
+                                                                     const int8_t *b, size_t n) {
+  if (n >= (1u << 17)) return tern_v_dot8(a, 1, b, 1, n);
+  int32_t s = 0;
+  for (size_t i = 0; i < n; i++) s += (int32_t)a[i] * (int32_t)b[i];
+  return s;
+}
+
 /* ---- the integer definitions ------------------------------------------------------ */
 
 void tern_tfm_norm_int(const tern_tfm_qnorm *q, const int32_t *x, int32_t *y) {
@@ -129,7 +141,13 @@ static void gemm_packed(const int8_t *q, const tern_tpacked *w, int32_t *acc) {
 void tern_tfm_bitlinear_int(const tern_tfm_qlinear *l, const int8_t *q, int32_t A, int32_t *acc,
                             int32_t *y) {
   int32_t D = tern_v_mulshr(A, l->beta_c, l->s_d);
-  gemm_packed(q, l->w, acc);
+  /* The CPU kernel's sums are exact (|acc| <= 127 K < 2^31 for K <= 2^22,
+   * checked at packing), so they equal the wrap-around sums of gemm_packed.
+   * A kernel failure (only out of memory or a variant this CPU lacks, both
+   * excluded by tern_tfm_qmodel_set_kernel) falls back to the definition. */
+  if (l->kernel == TERN_TFM_KERNEL_SCALAR || !l->pk.data ||
+      tern_cpu_gemv((tern_cpu_variant)l->kernel, &l->pk, q, acc, NULL, 0) != 0)
+    gemm_packed(q, l->w, acc);
   for (int n = 0; n < l->w->n; n++) y[n] = tern_v_mulshr(acc[n], D, 16);
 }
 
@@ -190,8 +208,16 @@ static int qlinear(const tern_tpacked *w, int K, int N, tern_tfm_qlinear *ql, co
   ql->beta_c = (int32_t)c;
   ql->beta_frac = bf;
   ql->s_d = bf - 16;
+  char e2[256];
+  if (tern_cpu_wmat_from_codes2(&ql->pk, w->codes, (size_t)K, (size_t)N, e2, sizeof e2) != 0) {
+    tern_cpu_wmat_free(&ql->pk);
+    return fail(err, errlen, "%s: packing for the CPU kernels: %s", what, e2);
+  }
+  ql->kernel = TERN_TFM_KERNEL_SCALAR; /* tern_tfm_quantize selects the kernel */
   return 0;
 }
+
+static void qlinear_free(tern_tfm_qlinear *l) { tern_cpu_wmat_free(&l->pk); }
 
 static void qnorm_free(tern_tfm_qnorm *n) {
   free(n->g_q);
@@ -234,7 +260,12 @@ static int qnorm(const tern_tfm_config *c, const tern_tfm_norm *nm, int n, tern_
   return 0;
 }
 
-static void qffn_free(tern_tfm_qffn *f) { qnorm_free(&f->subln); }
+static void qffn_free(tern_tfm_qffn *f) {
+  qnorm_free(&f->subln);
+  qlinear_free(&f->gate);
+  qlinear_free(&f->up);
+  qlinear_free(&f->down);
+}
 
 static int qffn(const tern_tfm_config *c, const tern_tfm_ffn *f, tern_tfm_qffn *q,
                 const char *who, char *err, size_t errlen) {
@@ -263,6 +294,10 @@ void tern_tfm_qmodel_free(tern_tfm_qmodel *q) {
       qnorm_free(&B->attn_norm);
       qnorm_free(&B->attn_subln);
       qnorm_free(&B->ffn_norm);
+      qlinear_free(&B->wq);
+      qlinear_free(&B->wk);
+      qlinear_free(&B->wv);
+      qlinear_free(&B->wo);
       qffn_free(&B->own_ffn);
     }
   }
@@ -354,10 +389,41 @@ int tern_tfm_quantize(const tern_tfm_model *m, tern_tfm_qmodel *q, char *err, si
   tern_gelu_table(q->gelu_lut);
   tern_exp_hi_table(q->exp_hi);
   tern_exp_lo_table(q->exp_lo);
+  q->kernel = TERN_TFM_KERNEL_SCALAR;
+  if (tern_tfm_qmodel_set_kernel(q, TERN_CPU_AUTO, err, errlen)) goto bad;
   return 0;
 bad:
   tern_tfm_qmodel_free(q);
   return -1;
+}
+
+static void qffn_set_kernel(tern_tfm_qffn *f, int k) {
+  f->gate.kernel = f->up.kernel = f->down.kernel = k;
+}
+
+int tern_tfm_qmodel_set_kernel(tern_tfm_qmodel *q, int kernel, char *err, size_t errlen) {
+  if (!q || !q->block) return fail(err, errlen, "tern_tfm_qmodel_set_kernel: model not quantised");
+  int k = kernel;
+  if (k != TERN_TFM_KERNEL_SCALAR) {
+    char e2[256];
+    if (k < 0 || k >= TERN_CPU_NVARIANTS)
+      return fail(err, errlen, "kernel %d: expected a tern_cpu_variant (0..%d) or %d (scalar)",
+                  kernel, TERN_CPU_NVARIANTS - 1, TERN_TFM_KERNEL_SCALAR);
+    k = tern_cpu_variant_resolve((tern_cpu_variant)k, e2, sizeof e2);
+    if (k < 0) return fail(err, errlen, "CPU kernel: %s", e2);
+  }
+  q->kernel = k;
+  qffn_set_kernel(&q->shared_ffn, k);
+  for (int b = 0; b < q->cfg.layers; b++) {
+    tern_tfm_qblock *B = &q->block[b];
+    B->wq.kernel = B->wk.kernel = B->wv.kernel = B->wo.kernel = k;
+    qffn_set_kernel(&B->own_ffn, k);
+  }
+  return 0;
+}
+
+const char *tern_tfm_kernel_name(int kernel) {
+  return kernel == TERN_TFM_KERNEL_SCALAR ? "scalar" : tern_cpu_variant_name((tern_cpu_variant)kernel);
 }
 
 /* ---- context -------------------------------------------------------------------------- */
@@ -634,7 +700,7 @@ int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *log
       /* H3 */ int32_t Dh = tern_v_mulshr(A, Q->head_dq_c, 12);
       int32_t *lo = logits + (all_logits ? (size_t)i * (size_t)c->vocab : 0);
       for (int v = 0; v < c->vocab; v++) {
-        /* H4 */ int32_t dot = tern_v_dot8(qb, 1, W + (size_t)v * (size_t)d, 1, (size_t)d);
+        /* H4 */ int32_t dot = dot8_rows(qb, W + (size_t)v * (size_t)d, (size_t)d);
         /* H5 */ lo[v] = tern_v_mulshr(tern_v_mulshr(dot, Q->head_c[v], 16), Dh, 30);
       }
     }

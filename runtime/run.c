@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "tern/backend.h"
 #include "tern/compiler.h"
+#include "tern/generate.h"
 #include "tern/numerics.h"
 #include "tern/program.h"
 
@@ -348,7 +350,7 @@ void tern_run_print(const tern_run_result *r, void *file) {
 
 static const char *const cmd_names[TERN_CMD_COUNT] = {
     "", "run", "gen-weights", "compile", "exec", "asm", "disasm", "bench-gemm", "models",
-    "fidelity"};
+    "fidelity", "generate"};
 
 const char *tern_cli_cmd_name(tern_cli_cmd c) {
   return c >= 0 && c < TERN_CMD_COUNT ? cmd_names[c] : "?";
@@ -425,6 +427,22 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "stream per block pass (docs/NUMERICS.md).  Seeded weights.\n"
              "  MODEL              a preset name (tern models) or a .tern file\n"
              "  --prompts N        how many of the 8 fixed prompts (default 8)\n";
+    case TERN_CMD_GENERATE:
+      return "usage: tern generate MODEL --prompt TEXT [--tokens N] [--backend cpu|isa|rtl]\n"
+             "                     [--temperature T] [--top-k K] [--seed S]\n"
+             "Prefill the prompt (bytes -> token ids) and generate N tokens on the integer\n"
+             "reference (backend cpu; BitLinear on the SIMD kernels, TERN_CPU_KERNEL picks one),\n"
+             "with the float reference in lockstep (fed the same tokens).  Prints, per token, the\n"
+             "token, the integer top-1 and its logit, and agree / differs against the float\n"
+             "top-1; then the text (non-printable bytes escaped) and the ms per decoded token.\n"
+             "  MODEL              a preset name (tern models) or a model description file\n"
+             "  --prompt TEXT      the prompt (required, at least one byte)\n"
+             "  --tokens N         tokens to generate (1..65504, default 16)\n"
+             "  --backend B        cpu (default); isa and rtl exit 2: the compiler does not\n"
+             "                     lower transformer graphs yet (issue 3)\n"
+             "  --temperature T    0 (default) = greedy; > 0 samples the integer logits / 4096\n"
+             "  --top-k K          sample among the K largest logits (default 0 = all)\n"
+             "  --seed S           sampler seed (default 0)\n";
     default:
       return "usage: tern COMMAND [options]     (tern COMMAND --help for details)\n"
              "commands:\n"
@@ -436,7 +454,8 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  disasm       disassemble instruction words or a program file\n"
              "  bench-gemm   one GEMM: cycles vs ideal and the DRAM bound\n"
              "  models       list the built-in MLP and the transformer presets\n"
-             "  fidelity     integer vs float reference of a transformer preset\n";
+             "  fidelity     integer vs float reference of a transformer preset\n"
+             "  generate     generate text with a transformer preset (cpu backend)\n";
   }
 }
 
@@ -450,6 +469,7 @@ enum {
   F_BENCH = 1 << TERN_CMD_BENCH_GEMM,
   F_MODELS = 1 << TERN_CMD_MODELS,
   F_FID = 1 << TERN_CMD_FIDELITY,
+  F_GENR = 1 << TERN_CMD_GENERATE,
 };
 
 typedef struct flag_spec {
@@ -458,15 +478,15 @@ typedef struct flag_spec {
 } flag_spec;
 
 static const flag_spec flags[] = {
-    {"--backend", F_RUN | F_EXEC | F_BENCH},
+    {"--backend", F_RUN | F_EXEC | F_BENCH | F_GENR},
     {"--array", F_RUN | F_COMPILE | F_BENCH},
-    {"--tokens", F_RUN | F_COMPILE},
+    {"--tokens", F_RUN | F_COMPILE | F_GENR},
     {"--weights", F_RUN | F_COMPILE},
     {"--d", F_RUN | F_GEN | F_COMPILE},
     {"--f", F_RUN | F_GEN | F_COMPILE},
     {"--layers", F_RUN | F_GEN | F_COMPILE},
     {"--act", F_RUN | F_GEN | F_COMPILE},
-    {"--seed", F_RUN | F_GEN | F_COMPILE | F_BENCH},
+    {"--seed", F_RUN | F_GEN | F_COMPILE | F_BENCH | F_GENR},
     {"--set", F_RUN | F_COMPILE | F_BENCH},
     {"--tech", F_RUN},
     {"--trace", F_RUN | F_EXEC},
@@ -478,6 +498,9 @@ static const flag_spec flags[] = {
     {"--K", F_BENCH},
     {"--N", F_BENCH},
     {"--prompts", F_FID},
+    {"--prompt", F_GENR},
+    {"--temperature", F_GENR},
+    {"--top-k", F_GENR},
 };
 
 static int parse_int(const char *flag, const char *s, long lo, long hi, int *out, char *err,
@@ -514,6 +537,8 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   tern_run_config_default(&cli->run);
   cli->gemm_m = cli->gemm_k = cli->gemm_n = 0;
   cli->prompts = 8;
+  cli->gen_tokens = 16;
+  cli->gen_backend = "cpu";
   if (argc < 2) return 0; /* no command: top-level usage */
   const char *c = argv[1];
   if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
@@ -525,7 +550,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   if (cli->cmd == TERN_CMD_NONE) {
     set_err(err, errlen,
             "unknown command '%s', expected one of: run, gen-weights, compile, exec, asm, disasm, "
-            "bench-gemm, models, fidelity (tern --help)",
+            "bench-gemm, models, fidelity, generate (tern --help)",
             c);
     return -1;
   }
@@ -541,7 +566,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
     if (a[0] != '-' || a[1] == 0) {
       /* positional */
       if ((cli->cmd == TERN_CMD_EXEC || cli->cmd == TERN_CMD_ASM || cli->cmd == TERN_CMD_DISASM ||
-           cli->cmd == TERN_CMD_FIDELITY) &&
+           cli->cmd == TERN_CMD_FIDELITY || cli->cmd == TERN_CMD_GENERATE) &&
           !cli->in) {
         cli->in = a;
         continue;
@@ -579,7 +604,34 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
     }
     char e2[512];
     tern_run_config *rc = &cli->run;
-    if (!strcmp(name, "--backend")) {
+    if (cli->cmd == TERN_CMD_GENERATE && !strcmp(name, "--backend")) {
+      if (strcmp(val, "cpu") && strcmp(val, "isa") && strcmp(val, "rtl")) {
+        set_err(err, errlen, "--backend: '%s', expected cpu, isa or rtl", val);
+        return -1;
+      }
+      cli->gen_backend = val;
+    } else if (cli->cmd == TERN_CMD_GENERATE && !strcmp(name, "--tokens")) {
+      if (parse_int(name, val, 1, TERN_GEN_MAX_TOKENS, &cli->gen_tokens, err, errlen)) return -1;
+    } else if (cli->cmd == TERN_CMD_GENERATE && !strcmp(name, "--seed")) {
+      if (parse_u64(name, val, &cli->gen_seed, err, errlen)) return -1;
+    } else if (!strcmp(name, "--prompt")) {
+      if (!*val) {
+        set_err(err, errlen, "--prompt: empty, expected at least one byte of text");
+        return -1;
+      }
+      cli->prompt = val;
+    } else if (!strcmp(name, "--temperature")) {
+      char *end = NULL;
+      errno = 0;
+      double t = strtod(val, &end);
+      if (!*val || end == val || *end || errno || !(t >= 0.0) || !isfinite(t)) {
+        set_err(err, errlen, "--temperature: '%s', expected a finite number >= 0 (0 = greedy)", val);
+        return -1;
+      }
+      cli->temperature = t;
+    } else if (!strcmp(name, "--top-k")) {
+      if (parse_int(name, val, 0, INT_MAX, &cli->top_k, err, errlen)) return -1;
+    } else if (!strcmp(name, "--backend")) {
       if (strcmp(val, "isa") && strcmp(val, "rtl")) {
         set_err(err, errlen, "--backend: '%s', expected isa or rtl", val);
         return -1;
@@ -707,6 +759,14 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   }
   if (cli->cmd == TERN_CMD_FIDELITY && !cli->in) {
     set_err(err, errlen, "tern fidelity: MODEL is required (a preset name from tern models, or a file)");
+    return -1;
+  }
+  if (cli->cmd == TERN_CMD_GENERATE && !cli->in) {
+    set_err(err, errlen, "tern generate: MODEL is required (a preset name from tern models, or a file)");
+    return -1;
+  }
+  if (cli->cmd == TERN_CMD_GENERATE && !cli->prompt) {
+    set_err(err, errlen, "tern generate: --prompt TEXT is required (at least one byte)");
     return -1;
   }
   if ((mask & (F_EXEC | F_ASM | F_DISASM)) && !cli->in) {

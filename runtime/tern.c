@@ -9,6 +9,7 @@
 
 #include "tern/backend.h"
 #include "tern/compiler.h"
+#include "tern/generate.h"
 #include "tern/isa.h"
 #include "tern/mlp.h"
 #include "tern/numerics.h"
@@ -476,6 +477,28 @@ static int cmd_fidelity(const tern_cli *cli) {
   return 0;
 }
 
+static int cmd_generate(const tern_cli *cli) {
+  tern_gen_config gc;
+  tern_gen_result res;
+  char err[ERRLEN];
+  tern_gen_config_default(&gc);
+  gc.model = cli->in;
+  gc.prompt = cli->prompt;
+  gc.tokens = cli->gen_tokens;
+  gc.backend = cli->gen_backend;
+  gc.temperature = cli->temperature;
+  gc.top_k = cli->top_k;
+  gc.seed = cli->gen_seed;
+  int rc = tern_generate(&gc, &res, stdout, err, sizeof err);
+  tern_gen_result_free(&res);
+  if (rc != 0) {
+    fflush(stdout);
+    fprintf(stderr, "tern generate: %s\n", err);
+    return rc == -2 ? 2 : 1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   tern_cli cli;
   char err[ERRLEN];
@@ -501,6 +524,7 @@ int main(int argc, char **argv) {
     case TERN_CMD_BENCH_GEMM: return cmd_bench_gemm(&cli);
     case TERN_CMD_MODELS: return cmd_models();
     case TERN_CMD_FIDELITY: return cmd_fidelity(&cli);
+    case TERN_CMD_GENERATE: return cmd_generate(&cli);
     default: break;
   }
   fputs(tern_cli_usage(TERN_CMD_NONE), stderr);

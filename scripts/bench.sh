@@ -77,5 +77,36 @@ else
   echo "bench: FAIL: $CPUB missing (make bench builds it)"; fail=1
 fi
 
+# tern generate on the cpu backend: decode ms/token of mobilellm-125m (integer
+# reference, BitLinear on the best SIMD kernel, int8 KV cache), wall clock from
+# runtime/generate.c, against the DRAM floor of reading every ternary weight
+# once per token at 2 bits (bytes from the model, bandwidth from bench_cpu).
+GENLOG="$LOGDIR/generate-mobilellm-125m.log"
+echo "== tern generate mobilellm-125m --backend cpu: 16 prompt tokens + 8 decoded (greedy) =="
+if "$T" generate mobilellm-125m --prompt "The quick brown " --tokens 8 --backend cpu >"$GENLOG" 2>&1; then
+  kern=$(sed -n 's/.*BitLinear kernel \([a-z0-9]*\)).*/\1/p' "$GENLOG" | head -1)
+  ms=$(sed -n 's/.*decode \([0-9.]*\) ms\/token.*/\1/p' "$GENLOG" | head -1)
+  wbytes=$(sed -n 's/.* = \([0-9]*\) bytes at 2 bits.*/\1/p' "$GENLOG" | head -1)
+  agree=$(sed -n 's/^integer vs float top-1: \(.*\) steps agree/\1/p' "$GENLOG" | head -1)
+  gbs=$(sed -n 's/.*DRAM *([0-9]* MiB buffer): *\([0-9.]*\) GB\/s.*/\1/p' "$LOGDIR/cpu-gemv.log" 2>/dev/null | head -1)
+  printf '  %-54s %12s  (%s)\n' "BitLinear kernel" "$kern" "tern generate, TERN_CPU_KERNEL or the best variant"
+  printf '  %-54s %12s  (%s)\n' "decode ms/token" "$ms" "tern generate: wall clock of the integer decode calls"
+  printf '  %-54s %12s  (%s)\n' "decode tokens/s" "$(awk -v m="$ms" 'BEGIN { printf "%.1f", 1000 / m }')" "1000 / ms per token"
+  printf '  %-54s %12s  (%s)\n' "ternary weight bytes at 2 bits" "$wbytes" "model parameter count / 4"
+  printf '  %-54s %12s  (%s)\n' "integer vs float top-1 agreement" "$agree" "float reference in lockstep"
+  if [ -n "$gbs" ]; then
+    floor=$(awk -v b="$wbytes" -v g="$gbs" 'BEGIN { printf "%.3f", b / (g * 1e9) * 1e3 }')
+    printf '  %-54s %12s  (%s)\n' "DRAM floor ms/token = weight bytes / DRAM read GB/s" "$floor" "bench_cpu DRAM bandwidth $gbs GB/s"
+    printf '  %-54s %12s  (%s)\n' "decode time / DRAM floor" "$(awk -v m="$ms" -v f="$floor" 'BEGIN { printf "%.2fx", m / f }')" \
+      "ratio; the floor ignores the int8 LM head, attention and norms"
+  else
+    echo "  (no DRAM bandwidth in $LOGDIR/cpu-gemv.log: ratio to the DRAM floor not computed)"
+  fi
+  [ -n "$ms" ] || { echo "  FAIL: no decode time in $GENLOG"; fail=1; }
+else
+  cat "$GENLOG"; echo "bench: FAIL: tern generate (log: $GENLOG)"; fail=1
+fi
+echo
+
 if [ $fail -ne 0 ]; then echo "bench: FAIL (logs in $LOGDIR/)"; exit 1; fi
 echo "bench: all targets met (logs in $LOGDIR/)"

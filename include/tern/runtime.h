@@ -82,6 +82,7 @@ typedef enum tern_cli_cmd {
   TERN_CMD_BENCH_GEMM,
   TERN_CMD_MODELS,
   TERN_CMD_FIDELITY,
+  TERN_CMD_GENERATE,
   TERN_CMD_COUNT
 } tern_cli_cmd;
 
@@ -96,6 +97,13 @@ typedef struct tern_cli {
   const char *dump_after;   /* --dump-after */
   int gemm_m, gemm_k, gemm_n; /* bench-gemm */
   int prompts;              /* fidelity: fixed prompts to run (1..8) */
+  /* generate (MODEL in `in`) */
+  const char *prompt;       /* --prompt TEXT (required) */
+  int gen_tokens;           /* --tokens N (default 16) */
+  const char *gen_backend;  /* --backend cpu|isa|rtl (default cpu) */
+  double temperature;       /* --temperature T (default 0 = greedy) */
+  int top_k;                /* --top-k K (default 0 = all) */
+  uint64_t gen_seed;        /* --seed S (default 0) */
 } tern_cli;
 
 /* argv[0] is the program, argv[1] the command.  Returns 0, or -1 with a

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tern/cpu_kernels.h"
 #include "tern/tfm.h"
 
 #ifdef __cplusplus
@@ -40,7 +41,16 @@ typedef struct tern_tfm_qlinear {
   int32_t beta_c;        /* round(beta/127 * 2^beta_frac) in [2^29, 2^30) */
   int beta_frac;
   int s_d;               /* beta_frac - 16 */
+  tern_cpu_wmat pk;      /* the same weights packed once for the CPU kernels
+                            (include/tern/cpu_kernels.h, N x K); owned */
+  int kernel;            /* tern_cpu_variant of the GEMV, or TERN_TFM_KERNEL_SCALAR */
 } tern_tfm_qlinear;
+
+/* The ternary GEMM of every BitLinear runs on the CPU kernels of
+ * include/tern/cpu_kernels.h (exact int32, bit-identical for every variant);
+ * TERN_TFM_KERNEL_SCALAR selects the original per-weight loop over the packed
+ * 2-bit codes instead (the definition the kernels are tested against). */
+#define TERN_TFM_KERNEL_SCALAR (-1)
 
 /* One norm (RMSNorm or LayerNorm, optional bias) over n values of a Q12 row. */
 typedef struct tern_tfm_qnorm {
@@ -82,12 +92,22 @@ typedef struct tern_tfm_qmodel {
   int32_t gelu_lut[256];    /* GELU (tanh form) */
   int32_t exp_hi[256];      /* softmax exp, coarse: exp(-k/4) */
   int32_t exp_lo[256];      /* softmax exp, fine: exp(f), f in [0, 1/4) */
+  int kernel;               /* GEMM kernel of every BitLinear (tern_tfm_qmodel_set_kernel) */
 } tern_tfm_qmodel;
 
 /* Integer constants of a generated model (the model is borrowed and must
  * outlive q).  Fails naming the tensor if a constant does not fit. */
 int tern_tfm_quantize(const tern_tfm_model *m, tern_tfm_qmodel *q, char *err, size_t errlen);
 void tern_tfm_qmodel_free(tern_tfm_qmodel *q);
+/* tern_tfm_quantize packs every ternary matrix once for the CPU kernels and
+ * selects TERN_CPU_AUTO resolved (the environment variable TERN_CPU_KERNEL, or
+ * the best variant of this CPU).  This changes the kernel of every BitLinear:
+ * a tern_cpu_variant (AUTO resolved the same way) or TERN_TFM_KERNEL_SCALAR.
+ * The logits do not depend on it (bit for bit).  Returns 0, or -1 with a
+ * message (unknown or unsupported variant); q is unchanged on error. */
+int tern_tfm_qmodel_set_kernel(tern_tfm_qmodel *q, int kernel, char *err, size_t errlen);
+/* Name of the kernel in use: "scalar" or tern_cpu_variant_name(). */
+const char *tern_tfm_kernel_name(int kernel);
 
 /* ---- tables (computed in double at build time, part of the DRAM image) ---- */
 

@@ -1,0 +1,260 @@
+/* `tern generate`: include/tern/generate.h. */
+#include "tern/generate.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tern/cpu_kernels.h"
+#include "tern/tfm.h"
+#include "tern/tfm_int.h"
+
+static int gfail(char *err, size_t errlen, int code, const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+void tern_gen_config_default(tern_gen_config *c) {
+  memset(c, 0, sizeof *c);
+  c->tokens = 16;
+  c->backend = "cpu";
+  c->kernel = TERN_CPU_AUTO;
+  c->float_check = 1;
+}
+
+void tern_gen_result_free(tern_gen_result *r) {
+  if (!r) return;
+  free(r->step);
+  r->step = NULL;
+}
+
+static size_t put(char *out, size_t outlen, size_t at, const char *s) {
+  size_t l = strlen(s);
+  for (size_t i = 0; i < l; i++)
+    if (at + i + 1 < outlen) out[at + i] = s[i];
+  return at + l;
+}
+
+size_t tern_gen_escape(const int *tokens, int n, char *out, size_t outlen) {
+  size_t at = 0;
+  char b[24];
+  for (int i = 0; i < n; i++) {
+    int t = tokens[i];
+    if (t >= 256 || t < 0) snprintf(b, sizeof b, "<%d>", t);
+    else if (t == '\\') snprintf(b, sizeof b, "\\\\");
+    else if (t == '\n') snprintf(b, sizeof b, "\\n");
+    else if (t == '\t') snprintf(b, sizeof b, "\\t");
+    else if (t == '\r') snprintf(b, sizeof b, "\\r");
+    else if (t >= 0x20 && t < 0x7f) snprintf(b, sizeof b, "%c", (char)t);
+    else snprintf(b, sizeof b, "\\x%02x", (unsigned)t);
+    at = put(out, outlen, at, b);
+  }
+  if (outlen) out[at < outlen ? at : outlen - 1] = 0;
+  return at;
+}
+
+int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char *err,
+                  size_t errlen) {
+  if (!c || !r) return gfail(err, errlen, -2, "tern_generate: null argument");
+  memset(r, 0, sizeof *r);
+  const char *be = c->backend ? c->backend : "cpu";
+  if (!strcmp(be, "isa") || !strcmp(be, "rtl"))
+    return gfail(err, errlen, -2,
+                 "--backend %s: the compiler does not lower transformer graphs yet (issue 3); "
+                 "only --backend cpu (the integer reference) can generate",
+                 be);
+  if (strcmp(be, "cpu"))
+    return gfail(err, errlen, -2, "--backend: '%s', expected cpu, isa or rtl", be);
+  if (!c->model || !*c->model)
+    return gfail(err, errlen, -2, "MODEL: empty, expected a preset name (tern models) or a file");
+  if (!c->prompt || !*c->prompt)
+    return gfail(err, errlen, -2, "--prompt: empty, expected at least one byte of text");
+  if (c->tokens < 1)
+    return gfail(err, errlen, -2, "--tokens: %d, expected an integer >= 1", c->tokens);
+  if (!(c->temperature >= 0.0) || !isfinite(c->temperature))
+    return gfail(err, errlen, -2, "--temperature: %g, expected a finite number >= 0",
+                 c->temperature);
+  if (c->top_k < 0) return gfail(err, errlen, -2, "--top-k: %d, expected an integer >= 0", c->top_k);
+
+  tern_tfm_config cfg;
+  if (tern_tfm_load_config(c->model, &cfg, err, errlen)) return -2;
+  int plen = (int)strlen(c->prompt);
+  int ctxmax = cfg.max_seq < TERN_TFM_MAX_CTX ? cfg.max_seq : TERN_TFM_MAX_CTX;
+  /* positions used: the prompt plus every generated token but the last */
+  if ((long)plen + (long)c->tokens - 1 > (long)ctxmax)
+    return gfail(err, errlen, -2,
+                 "--tokens %d with a %d-byte prompt needs %ld positions, expected at most %d "
+                 "(max_seq of '%s')",
+                 c->tokens, plen, (long)plen + c->tokens - 1, ctxmax, cfg.name);
+  int need = plen + c->tokens - 1;
+
+  int rc = 0;
+  tern_tfm_model m;
+  tern_tfm_qmodel q;
+  memset(&m, 0, sizeof m);
+  memset(&q, 0, sizeof q);
+  tern_tfm_ctx *fc = NULL;
+  tern_tfm_ictx *ic = NULL;
+  int *prompt = NULL;
+  int *gen = NULL;
+  int32_t *li = NULL;
+  float *lf = NULL, *ls = NULL;
+  char *text = NULL;
+  if (tern_tfm_generate(&cfg, &m, 0, err, errlen)) return -1;
+  if (tern_tfm_quantize(&m, &q, err, errlen)) {
+    tern_tfm_free(&m);
+    return -1;
+  }
+  if (c->kernel != TERN_CPU_AUTO && tern_tfm_qmodel_set_kernel(&q, c->kernel, err, errlen)) {
+    rc = -2;
+    goto done;
+  }
+  int V = cfg.vocab;
+  prompt = malloc((size_t)plen * sizeof(int));
+  gen = malloc((size_t)c->tokens * sizeof(int));
+  li = malloc((size_t)V * sizeof(int32_t));
+  lf = malloc((size_t)V * sizeof(float));
+  ls = malloc((size_t)V * sizeof(float));
+  r->step = calloc((size_t)c->tokens, sizeof *r->step);
+  if (!prompt || !gen || !li || !lf || !ls || !r->step) {
+    rc = gfail(err, errlen, -1, "out of memory (generate %d tokens)", c->tokens);
+    goto done;
+  }
+  int n = tern_tfm_fidelity_tokens(c->prompt, V, prompt, plen);
+  ic = tern_tfm_ictx_new(&q, need, err, errlen);
+  if (!ic) {
+    rc = -1;
+    goto done;
+  }
+  if (c->float_check) {
+    fc = tern_tfm_ctx_new(&m, need, err, errlen);
+    if (!fc) {
+      rc = -1;
+      goto done;
+    }
+  }
+  snprintf(r->model, sizeof r->model, "%s", cfg.name);
+  snprintf(r->kernel, sizeof r->kernel, "%s", tern_tfm_kernel_name(q.kernel));
+  r->vocab = V;
+  r->n_prompt = n;
+  tern_tfm_sampler smp;
+  tern_tfm_sampler_init(&smp, c->seed, (float)c->temperature, c->top_k);
+  int greedy = !(c->temperature > 0.0) || c->top_k == 1;
+  if (out) {
+    fprintf(out, "generate '%s' on the cpu backend (integer reference, BitLinear kernel %s): "
+                 "%d prompt tokens, %d new tokens, %s\n",
+            cfg.name, r->kernel, n, c->tokens, greedy ? "greedy" : "sampled");
+    if (!greedy)
+      fprintf(out, "  sampler: temperature %g, top-k %d (0 = all), seed %llu, on integer logits / 4096\n",
+              c->temperature, c->top_k, (unsigned long long)c->seed);
+    tern_tfm_params pc = tern_tfm_param_count(&cfg);
+    fprintf(out, "  ternary weights: %llu = %llu bytes at 2 bits; int8 LM head %llu bytes\n",
+            (unsigned long long)pc.ternary, (unsigned long long)(pc.ternary / 4),
+            (unsigned long long)((uint64_t)cfg.vocab * (uint64_t)cfg.dim));
+    fprintf(out, "  float reference in lockstep: %s\n",
+            c->float_check ? "yes (fed the same tokens)" : "no");
+  }
+  for (int s = 0; s < c->tokens; s++) {
+    double t0 = now_ms();
+    if (s == 0) {
+      if (tern_tfm_iprefill(ic, prompt, n, li, 0, err, errlen)) {
+        rc = -1;
+        goto done;
+      }
+      r->prefill_ms = now_ms() - t0;
+      if (fc && tern_tfm_prefill(fc, prompt, n, lf, 0, err, errlen)) {
+        rc = -1;
+        goto done;
+      }
+    } else {
+      if (tern_tfm_idecode(ic, gen[s - 1], li, err, errlen)) {
+        rc = -1;
+        goto done;
+      }
+      r->decode_ms += now_ms() - t0;
+      r->n_decode++;
+      if (fc && tern_tfm_decode(fc, gen[s - 1], lf, err, errlen)) {
+        rc = -1;
+        goto done;
+      }
+    }
+    tern_gen_step *st = &r->step[s];
+    st->int_top1 = tern_tfm_iargmax(li, V);
+    st->int_logit = li[st->int_top1];
+    if (greedy) {
+      st->token = st->int_top1;
+    } else {
+      for (int v = 0; v < V; v++) ls[v] = (float)li[v] / 4096.0f;
+      st->token = tern_tfm_sample(&smp, ls, V);
+    }
+    gen[s] = st->token;
+    st->float_top1 = -1;
+    if (fc) {
+      st->float_top1 = tern_tfm_argmax(lf, V);
+      st->agree = st->float_top1 == st->int_top1;
+      st->gap = st->agree ? 0.0 : (double)lf[st->float_top1] - (double)lf[st->int_top1];
+      r->agree += st->agree;
+    }
+    r->n_steps = s + 1;
+    if (out) {
+      char tb[32], ib[32], fb[32];
+      tern_gen_escape(&st->token, 1, tb, sizeof tb);
+      tern_gen_escape(&st->int_top1, 1, ib, sizeof ib);
+      fprintf(out, "  step %3d: token %5d '%s'  integer top-1 %5d '%s' logit %d (Q12, %.4f)", s,
+              st->token, tb, st->int_top1, ib, st->int_logit, (double)st->int_logit / 4096.0);
+      if (fc && st->agree) fprintf(out, "  float: agree\n");
+      else if (fc) {
+        tern_gen_escape(&st->float_top1, 1, fb, sizeof fb);
+        fprintf(out, "  float: differs (float top-1 %d '%s', gap %.4f)\n", st->float_top1, fb,
+                st->gap);
+      } else fputc('\n', out);
+    }
+  }
+  if (out) {
+    size_t need_p = tern_gen_escape(prompt, n, NULL, 0) + 1;
+    size_t need_g = tern_gen_escape(gen, c->tokens, NULL, 0) + 1;
+    text = malloc(need_p > need_g ? need_p : need_g);
+    if (text) {
+      tern_gen_escape(prompt, n, text, need_p);
+      fprintf(out, "prompt:    \"%s\"\n", text);
+      tern_gen_escape(gen, c->tokens, text, need_g);
+      fprintf(out, "generated: \"%s\"\n", text);
+    }
+    if (fc)
+      fprintf(out, "integer vs float top-1: %d/%d steps agree\n", r->agree, r->n_steps);
+    fprintf(out, "timing (wall clock, CLOCK_MONOTONIC, integer reference only): prefill %d tokens "
+                 "%.2f ms",
+            n, r->prefill_ms);
+    if (r->n_decode > 0)
+      fprintf(out, "; decode %.3f ms/token = %.1f tokens/s over %d decode steps",
+              r->decode_ms / r->n_decode, r->decode_ms > 0 ? 1e3 * r->n_decode / r->decode_ms : 0.0,
+              r->n_decode);
+    fputc('\n', out);
+  }
+done:
+  if (rc) tern_gen_result_free(r);
+  free(text);
+  free(prompt);
+  free(gen);
+  free(li);
+  free(lf);
+  free(ls);
+  tern_tfm_ictx_free(ic);
+  tern_tfm_ctx_free(fc);
+  tern_tfm_qmodel_free(&q);
+  tern_tfm_free(&m);
+  return rc;
+}
