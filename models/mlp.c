@@ -554,22 +554,14 @@ static int qlinear(const tern_tmatrix *w, int a_frac_shift, tern_qlinear *ql, co
                    char *err, size_t errlen) {
   memset(ql, 0, sizeof *ql);
   ql->w = w;
-  double b = (double)w->beta / 127.0;
-  if (!(isfinite(b) && b > 0.0))
+  int32_t c = 0;
+  int bf = tern_beta_const(w->beta, &c);
+  if (bf < 0)
     return fail(err, errlen, "%s: beta is %g, expected a finite value > 0", what, (double)w->beta);
-  int bf = -1;
-  double c = 0.0;
-  for (int s = 62; s >= 0; s--) {
-    c = round(ldexp(b, s));
-    if (c < 1073741824.0) {
-      bf = s;
-      break;
-    }
-  }
   if (bf < a_frac_shift)
     return fail(err, errlen, "%s: beta = %g is too large: beta_frac = %d, expected >= %d", what,
                 (double)w->beta, bf, a_frac_shift);
-  ql->beta_c = (int32_t)c;
+  ql->beta_c = c;
   ql->beta_frac = bf;
   ql->s_d = bf - a_frac_shift;
   ql->s_out = 16;

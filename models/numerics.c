@@ -196,3 +196,16 @@ int32_t tern_v_dot8(const int8_t *a, size_t sa, const int8_t *b, size_t sb, size
   for (size_t i = 0; i < n; i++) s += (int64_t)a[i * sa] * (int64_t)b[i * sb];
   return tern_sat32(s);
 }
+
+int tern_beta_const(float beta, int32_t *beta_c) {
+  double b = (double)beta / 127.0;
+  if (!(isfinite(b) && b > 0.0)) return -1;
+  for (int s = 62; s >= 0; s--) {
+    double c = round(ldexp(b, s));
+    if (c < 1073741824.0) {
+      *beta_c = (int32_t)c;
+      return s;
+    }
+  }
+  return -1;
+}

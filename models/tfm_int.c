@@ -190,22 +190,14 @@ static int qlinear(const tern_tpacked *w, int K, int N, tern_tfm_qlinear *ql, co
   if (w->k != K || w->n != N)
     return fail(err, errlen, "%s: shape %dx%d, expected %dx%d", what, w->k, w->n, K, N);
   ql->w = w;
-  double b = (double)w->beta / 127.0;
-  if (!(isfinite(b) && b > 0.0))
+  int32_t c = 0;
+  int bf = tern_beta_const(w->beta, &c);
+  if (bf < 0)
     return fail(err, errlen, "%s: beta is %g, expected a finite value > 0", what, (double)w->beta);
-  int bf = -1;
-  double c = 0.0;
-  for (int s = 62; s >= 0; s--) {
-    c = round(ldexp(b, s));
-    if (c < 1073741824.0) {
-      bf = s;
-      break;
-    }
-  }
   if (bf < 16)
     return fail(err, errlen, "%s: beta = %g is too large: beta_frac = %d, expected >= 16", what,
                 (double)w->beta, bf);
-  ql->beta_c = (int32_t)c;
+  ql->beta_c = c;
   ql->beta_frac = bf;
   ql->s_d = bf - 16;
   char e2[256];

@@ -67,6 +67,12 @@ float tern_ternarize(const float *w, size_t n, int8_t *q);
  * (Q12 LSBs): R = recip(max(A, TERN_AMIN), 127, TERN_QSHIFT). */
 int32_t tern_act_recip(int32_t amax);
 
+/* BitLinear scale constant (docs/NUMERICS.md): beta_frac = the largest integer
+ * <= 62 with round(beta/127 * 2^beta_frac) < 2^30 (in double), *beta_c that
+ * value.  Returns beta_frac, or -1 if beta is not finite and > 0 (or even
+ * 2^0 gives >= 2^30). */
+int tern_beta_const(float beta, int32_t *beta_c);
+
 /* Real value to Q(TERN_FX), round half away from zero, saturating. */
 int32_t tern_to_fx(float x);
 float tern_from_fx(int32_t x);
