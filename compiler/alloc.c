@@ -43,6 +43,10 @@ static int add_const(cc_ctx *c, const char *name, int words, const int32_t *vals
   return c->ncst++;
 }
 
+int cc_add_const(cc_ctx *c, const char *name, int words, const int32_t *vals, int32_t fill) {
+  return add_const(c, name, words, vals, fill);
+}
+
 int cc_const_addr(const cc_ctx *c, const char *name) {
   for (int i = 0; i < c->ncst; i++)
     if (!strcmp(c->cst[i].name, name)) return c->cst[i].addr;
@@ -55,6 +59,7 @@ int cc_build_consts(cc_ctx *c) {
   c->ncst = 0;
   c->const_words = 0;
   if (c->is_gemm) return 0;
+  if (c->consts_fn) return c->consts_fn(c);
   const int C = c->cfg->cols;
   const tern_qmlp *q = c->q;
   add_const(c, "zero", 1, NULL, 0);

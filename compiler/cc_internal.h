@@ -45,7 +45,12 @@ typedef enum cc_opkind {
   CC_OP_LINEAR = 2,     /* step 9/13 + GEMM + step 10/14a: in q, scale; out y; temp D */
   CC_OP_ACT = 3,        /* step 11: in y; out h */
   CC_OP_ADD = 4,        /* step 14b: x += y (in place) */
+  /* transformer FFN half (compiler/tfm_ffn.c, docs/NUMERICS.md L1-L3, N1-N6, F4-F6) */
+  CC_OP_TNORM = 5,      /* in x; out y (I32); temps S1, mu, c (LayerNorm), S, r */
+  CC_OP_FFN_ACT = 6,    /* in u[, g]; out m (I32) by ffn_type */
 } cc_opkind;
+
+struct tern_tfm_qnorm; /* include/tern/tfm_int.h */
 
 #define CC_MAX_IO 8
 typedef struct cc_op {
@@ -59,6 +64,9 @@ typedef struct cc_op {
   const tern_qlinear *lin;  /* LINEAR */
   int mat;                  /* LINEAR: matrix index */
   tern_act act;             /* ACT */
+  const struct tern_tfm_qnorm *tnorm; /* TNORM (constants named "<op name>.<const>") */
+  int ffn_type;             /* FFN_ACT: tern_ffn_type */
+  int mask;                 /* TNORM: re-zero the padding lanes after centring (-1 = none) */
 } cc_op;
 
 /* A ternary matrix placed in DRAM as WBUF tiles ordered [n_tile][k_tile]. */
@@ -123,6 +131,10 @@ typedef struct cc_ctx {
   cc_insnbuf ins;
   /* the result */
   tern_program *prog;
+  /* graphs other than the MLP (compiler/tfm_ffn.c): constant pool builder
+   * called by cc_build_consts instead of the MLP's, and its private data */
+  int (*consts_fn)(struct cc_ctx *c);
+  const void *ext;
 } cc_ctx;
 
 /* helpers (ir.c) */
@@ -160,6 +172,8 @@ int cc_assign_token_offsets(cc_ctx *c);
 int cc_acc_addr(const cc_ctx *c, int tensor);
 int cc_const_addr(const cc_ctx *c, const char *name);
 int cc_build_consts(cc_ctx *c);
+/* append a constant (words ACC words; vals = words*cols lanes, or all = fill) */
+int cc_add_const(cc_ctx *c, const char *name, int words, const int32_t *vals, int32_t fill);
 
 /* instruction emission helpers (emit.c) */
 void cc_buf_push(cc_insnbuf *b, const tern_insn *in);
@@ -176,6 +190,8 @@ void cc_emit_matrix_gemms(cc_ctx *c, int blk, int mb, int mat, int abuf, int acc
 /* pack a matrix into WBUF tiles ([n_tile][k_tile]) */
 uint8_t *cc_pack_matrix(const cc_ctx *c, const cc_matrix *m, size_t *len);
 uint32_t cc_word_bytes(const tern_hwcfg *cfg, int mem);
+/* the MLP emitter of one op (QUANT, LINEAR, ACT, ADD, NORM_QUANT) for token block blk */
+int cc_emit_op(cc_ctx *c, const cc_op *o, int blk, int mb, char *err, size_t errlen);
 int cc_insn_queue(const tern_insn *in);
 
 #endif

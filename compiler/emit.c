@@ -229,9 +229,18 @@ static int emit_op(cc_ctx *c, const cc_op *o, int blk, int mb, char *err, size_t
       V(ADD, VEC, X, X, Y, W, mb, W, W, 0); /* 14b */
       return 0;
     }
+    case CC_OP_TNORM:
+    case CC_OP_FFN_ACT:
+      cc_err(err, errlen, "compile: op %s: transformer ops are emitted by compiler/tfm_ffn.c",
+             o->name);
+      return -1;
   }
   (void)C;
   return 0;
+}
+
+int cc_emit_op(cc_ctx *c, const cc_op *o, int blk, int mb, char *err, size_t errlen) {
+  return emit_op(c, o, blk, mb, err, errlen);
 }
 
 int cc_pass_emit(cc_ctx *c, char *err, size_t errlen) {

@@ -212,6 +212,8 @@ static const char *op_name(cc_opkind k) {
     case CC_OP_LINEAR: return "LINEAR";
     case CC_OP_ACT: return "ACT";
     case CC_OP_ADD: return "ADD";
+    case CC_OP_TNORM: return "TNORM";
+    case CC_OP_FFN_ACT: return "FFN_ACT";
   }
   return "?";
 }
@@ -245,11 +247,11 @@ void cc_dump_ir(const cc_ctx *c, FILE *f, const char *title) {
         fprintf(f, "%s%s", j > o->nout - o->ntemp ? ", " : "", c->t[o->out[j]].name);
       fprintf(f, ")");
     }
-    if (o->kind == CC_OP_LINEAR)
+    if (o->kind == CC_OP_LINEAR && o->lin)
       fprintf(f, " w=%s beta_c=%d s_d=%d s_out=%d", c->mat[o->mat].name, o->lin->beta_c,
               o->lin->s_d, o->lin->s_out);
     if (o->kind == CC_OP_ACT) fprintf(f, " act=%s", o->act == TERN_ACT_SILU ? "silu" : "relu2");
-    if (o->kind == CC_OP_NORM_QUANT)
+    if (o->kind == CC_OP_NORM_QUANT && o->norm)
       fprintf(f, " ss_shift=%d eps_c=%d rs_num=%d rs_shift=%d t1_shift=%d g_frac=%d",
               o->norm->ss_shift, o->norm->eps_c, o->norm->rs_num, o->norm->rs_shift,
               o->norm->t1_shift, o->norm->g_frac);

@@ -518,9 +518,9 @@ int tern_tfm_iargmax(const int32_t *l, int n) {
 /* ---- forward ---------------------------------------------------------------------------- */
 
 /* FFN of one normed row h (Q12, dim): m (Q12, ffn) -> down -> y (Q12, dim). */
-static void ffn_row(const tern_tfm_qmodel *q, const tern_tfm_qffn *f, const int32_t *h,
-                    int32_t *u, int32_t *g, int32_t *t, int8_t *qb, int32_t *acc, int32_t *y) {
-  const tern_tfm_config *c = &q->cfg;
+static void ffn_row(const tern_tfm_config *c, const int32_t *sigmoid_lut, const int32_t *gelu_lut,
+                    const tern_tfm_qffn *f, const int32_t *h, int32_t *u, int32_t *g, int32_t *t,
+                    int8_t *qb, int32_t *acc, int32_t *y) {
   int d = c->dim, F = c->ffn;
   /* F1 */ int32_t A = tern_tfm_quant_row(h, d, qb);
   /* F2 */ tern_tfm_bitlinear_int(&f->up, qb, A, acc, u);
@@ -528,7 +528,7 @@ static void ffn_row(const tern_tfm_qmodel *q, const tern_tfm_qffn *f, const int3
     case TERN_FFN_SWIGLU:
       /* F3 */ tern_tfm_bitlinear_int(&f->gate, qb, A, acc, g);
       for (int j = 0; j < F; j++) {
-        /* F4 */ int32_t s = q->sigmoid_lut[tern_lut_index(g[j], TERN_LUT_SHIFT)];
+        /* F4 */ int32_t s = sigmoid_lut[tern_lut_index(g[j], TERN_LUT_SHIFT)];
         /* F5 */ int32_t sg = tern_v_mulshr(g[j], s, TERN_SIGMOID_FRAC);
         /* F6 */ u[j] = tern_v_mulshr(sg, u[j], TERN_FX);
       }
@@ -549,7 +549,7 @@ static void ffn_row(const tern_tfm_qmodel *q, const tern_tfm_qffn *f, const int3
       break;
     case TERN_FFN_GELU:
       for (int j = 0; j < F; j++) {
-        /* F4 */ int32_t p = q->gelu_lut[tern_lut_index(u[j], TERN_LUT_SHIFT)];
+        /* F4 */ int32_t p = gelu_lut[tern_lut_index(u[j], TERN_LUT_SHIFT)];
         /* F5 */ u[j] = tern_v_mulshr(u[j], p, TERN_SIGMOID_FRAC);
       }
       break;
@@ -561,6 +561,93 @@ static void ffn_row(const tern_tfm_qmodel *q, const tern_tfm_qffn *f, const int3
   }
   /* F8 */ A = tern_tfm_quant_row(m, F, qb);
   /* F9 */ tern_tfm_bitlinear_int(&f->down, qb, A, acc, y);
+}
+
+/* ---- the FFN half of one block on its own (compiler reference) -------------------- */
+
+int tern_tfm_ffn_half_of(const tern_tfm_qmodel *q, int block, tern_tfm_ffn_half *h, char *err,
+                         size_t errlen) {
+  if (!q || !h || !q->block) return fail(err, errlen, "tern_tfm_ffn_half_of: null argument");
+  if (block < 0 || block >= q->cfg.layers)
+    return fail(err, errlen, "block %d: expected 0..%d (field 'layers' is %d)", block,
+                q->cfg.layers - 1, q->cfg.layers);
+  h->cfg = &q->cfg;
+  h->norm = &q->block[block].ffn_norm;
+  h->ffn = q->block[block].ffn;
+  h->sigmoid_lut = q->sigmoid_lut;
+  h->gelu_lut = q->gelu_lut;
+  return 0;
+}
+
+int tern_tfm_quantize_ffn_block(const tern_tfm_config *c, const tern_tfm_block *blk, int b,
+                                tern_tfm_qffn_block *out, char *err, size_t errlen) {
+  if (!c || !blk || !out) return fail(err, errlen, "tern_tfm_quantize_ffn_block: null argument");
+  memset(out, 0, sizeof *out);
+  if (!blk->ffn)
+    return fail(err, errlen,
+                "block %d: no FFN weights (share_ffn = %d: the shared FFN is not part of a block "
+                "generated alone)",
+                b, c->share_ffn);
+  out->cfg = *c;
+  char what[96];
+  snprintf(what, sizeof what, "block %d ffn norm", b);
+  if (qnorm(c, &blk->ffn_norm, c->dim, &out->norm, what, err, errlen)) return -1;
+  snprintf(what, sizeof what, "block %d ffn", b);
+  if (qffn(c, blk->ffn, &out->ffn, what, err, errlen)) {
+    tern_tfm_qffn_block_free(out);
+    return -1;
+  }
+  tern_sigmoid_table(out->sigmoid_lut);
+  tern_gelu_table(out->gelu_lut);
+  return 0;
+}
+
+void tern_tfm_qffn_block_free(tern_tfm_qffn_block *q) {
+  if (!q) return;
+  qnorm_free(&q->norm);
+  qffn_free(&q->ffn);
+}
+
+tern_tfm_ffn_half tern_tfm_qffn_block_half(const tern_tfm_qffn_block *q) {
+  tern_tfm_ffn_half h;
+  h.cfg = &q->cfg;
+  h.norm = &q->norm;
+  h.ffn = &q->ffn;
+  h.sigmoid_lut = q->sigmoid_lut;
+  h.gelu_lut = q->gelu_lut;
+  return h;
+}
+
+int tern_tfm_ffn_half_int(const tern_tfm_ffn_half *hf, const int32_t *x, int M, int32_t *y,
+                          char *err, size_t errlen) {
+  if (!hf || !hf->cfg || !hf->norm || !hf->ffn || !x || !y || M < 0)
+    return fail(err, errlen, "tern_tfm_ffn_half_int: null argument or M < 0");
+  const tern_tfm_config *c = hf->cfg;
+  int d = c->dim, F = c->ffn;
+  size_t big = (size_t)(d > F ? d : F);
+  int32_t *h = malloc(big * sizeof(int32_t)), *t1 = malloc(big * sizeof(int32_t));
+  int32_t *t2 = malloc(big * sizeof(int32_t)), *t3 = malloc(big * sizeof(int32_t));
+  int32_t *acc = malloc(big * sizeof(int32_t));
+  int8_t *qb = malloc(big);
+  int rc = 0;
+  if (!h || !t1 || !t2 || !t3 || !acc || !qb) {
+    rc = fail(err, errlen, "tern_tfm_ffn_half_int: out of memory (dim %d, ffn %d)", d, F);
+  } else {
+    for (int i = 0; i < M; i++) {
+      const int32_t *xr = x + (size_t)i * (size_t)d;
+      int32_t *yr = y + (size_t)i * (size_t)d;
+      /* F0 */ tern_tfm_norm_int(hf->norm, xr, h);
+      ffn_row(c, hf->sigmoid_lut, hf->gelu_lut, hf->ffn, h, t1, t2, t3, qb, acc, h);
+      /* F10 */ for (int j = 0; j < d; j++) yr[j] = tern_v_add(xr[j], h[j]);
+    }
+  }
+  free(h);
+  free(t1);
+  free(t2);
+  free(t3);
+  free(acc);
+  free(qb);
+  return rc;
 }
 
 int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *logits,
@@ -678,7 +765,7 @@ int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *log
       /* O3 */ tern_tfm_bitlinear_int(&B->wo, qb, A, acc, h);
       /* O4 */ for (int j = 0; j < d; j++) xr[j] = tern_v_add(xr[j], h[j]);
       /* F0 */ tern_tfm_norm_int(&B->ffn_norm, xr, h);
-      ffn_row(Q, B->ffn, h, t1, t2, t3, qb, acc, h); /* h is read (F1) before y is written */
+      ffn_row(&Q->cfg, Q->sigmoid_lut, Q->gelu_lut, B->ffn, h, t1, t2, t3, qb, acc, h); /* h is read (F1) before y is written */
       /* F10 */ for (int j = 0; j < d; j++) xr[j] = tern_v_add(xr[j], h[j]);
     }
     if (ctx->trace) ctx->trace(ctx->trace_user, p, n, x);

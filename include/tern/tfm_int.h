@@ -151,6 +151,38 @@ int32_t tern_tfm_softmax_exp(const int32_t *exp_hi, const int32_t *exp_lo, const
  * probabilities in Q15 are p = MULSHR(e, G, 31) (sum ~ 2^15). */
 int32_t tern_tfm_softmax_recip(int32_t E);
 
+/* ---- the FFN half of one block (F0-F10), the compiler's reference --------- */
+
+/* Borrowed view of what the FFN half of one block needs. */
+typedef struct tern_tfm_ffn_half {
+  const tern_tfm_config *cfg;
+  const tern_tfm_qnorm *norm; /* ffn_norm over dim */
+  const tern_tfm_qffn *ffn;   /* the block's own FFN or the shared one */
+  const int32_t *sigmoid_lut; /* SwiGLU */
+  const int32_t *gelu_lut;    /* GELU */
+} tern_tfm_ffn_half;
+/* The FFN half of block `block` of q (q must outlive h).  0 or -1 with a message. */
+int tern_tfm_ffn_half_of(const tern_tfm_qmodel *q, int block, tern_tfm_ffn_half *h, char *err,
+                         size_t errlen);
+/* Integer constants of the FFN half of one block generated alone
+ * (tern_tfm_generate_block; the block must outlive the result).  Fails for a
+ * block without FFN weights (share_ffn). */
+typedef struct tern_tfm_qffn_block {
+  tern_tfm_config cfg;
+  tern_tfm_qnorm norm;
+  tern_tfm_qffn ffn;
+  int32_t sigmoid_lut[256];
+  int32_t gelu_lut[256];
+} tern_tfm_qffn_block;
+int tern_tfm_quantize_ffn_block(const tern_tfm_config *c, const tern_tfm_block *blk, int b,
+                                tern_tfm_qffn_block *out, char *err, size_t errlen);
+void tern_tfm_qffn_block_free(tern_tfm_qffn_block *q);
+tern_tfm_ffn_half tern_tfm_qffn_block_half(const tern_tfm_qffn_block *q);
+/* y = x + FFN(Norm_ffn(x)) for M rows (Q12, M x dim, row stride dim): exactly
+ * the steps F0-F10 the integer model runs (same step functions).  0 or -1. */
+int tern_tfm_ffn_half_int(const tern_tfm_ffn_half *h, const int32_t *x, int M, int32_t *y,
+                          char *err, size_t errlen);
+
 /* ---- integer model with an int8 KV cache ---------------------------------- */
 
 typedef struct tern_tfm_ictx tern_tfm_ictx;

@@ -1,0 +1,520 @@
+/* Lowering of the FFN half of a transformer block (issue 3, step 4) onto the
+ * MLP compiler's passes (compile.c):
+ *
+ *   build (here) -> pad -> tile -> alloc -> emit (here) -> sync -> validate
+ *
+ * Graph, per token row (docs/NUMERICS.md "Transformer operations", F0-F10):
+ *   TNORM fn (x -> hn)                      L1-L3 (LayerNorm), N1-N6
+ *   QUANT q1 (hn -> q1, A1)                 F1, shared by up and gate
+ *   LINEAR up (q1, A1 -> u)                 F2
+ *   LINEAR gate (q1, A1 -> g)               F3 (GLU types)
+ *   FFN_ACT act (u[, g] -> m)               F4-F6
+ *   TNORM sn (m -> mn)                      F7 (SubLN)
+ *   QUANT q2 (m -> q2, A2)                  F8
+ *   LINEAR down (q2, A2 -> yd)              F9
+ *   ADD (x += yd)                           F10
+ * QUANT / LINEAR / ADD are emitted by the MLP emitter (cc_emit_op); the
+ * constant pool comes from the cc_ctx.consts_fn hook; tiling, weight-chunk
+ * streaming, token blocking, the int8 QUANT->OUT->STORE->LOAD->ABUF round trip
+ * and the sync pass are the MLP compiler's, unchanged. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cc_internal.h"
+#include "tern/compiler_tfm.h"
+#include "tern/numerics.h"
+
+enum { LIN_GATE = 0, LIN_UP = 1, LIN_DOWN = 2 };
+
+typedef struct ffn_ext {
+  const tern_tfm_ffn_half *h;
+  tern_qlinear lin[3];   /* gate, up, down in the MLP's constant format */
+  int8_t *codes[3];      /* unpacked K x N codes (the compiler's matrix input) */
+  const int32_t *lut;    /* sigmoid (SwiGLU) or GELU table, NULL otherwise */
+} ffn_ext;
+
+static const ffn_ext *ext_of(const cc_ctx *c) { return (const ffn_ext *)c->ext; }
+
+static void op_io(cc_op *o, const int *in, int nin, const int *out, int nout, int ntemp) {
+  memcpy(o->in, in, sizeof(int) * (size_t)nin);
+  o->nin = nin;
+  memcpy(o->out, out, sizeof(int) * (size_t)nout);
+  o->nout = nout;
+  o->ntemp = ntemp;
+}
+
+static int check_lin(const tern_tfm_qlinear *l, int K, int N, const char *name, char *err,
+                     size_t errlen) {
+  if (!l->w || !l->w->codes) {
+    cc_err(err, errlen, "compile: ffn %s: no weights", name);
+    return -1;
+  }
+  if (l->w->k != K || l->w->n != N) {
+    cc_err(err, errlen, "compile: ffn %s: shape %d x %d, expected %d x %d", name, l->w->k,
+           l->w->n, K, N);
+    return -1;
+  }
+  if (l->s_d < 0 || l->beta_c <= 0) {
+    cc_err(err, errlen, "compile: ffn %s: beta_c = %d, s_d = %d, expected beta_c > 0, s_d >= 0",
+           name, l->beta_c, l->s_d);
+    return -1;
+  }
+  return 0;
+}
+
+static int check_norm(const tern_tfm_qnorm *n, int width, const char *name, char *err,
+                      size_t errlen) {
+  if (!n->g_q || n->n != width) {
+    cc_err(err, errlen, "compile: %s: %s, n = %d, expected gains over %d values", name,
+           n->g_q ? "gains present" : "no gains", n->n, width);
+    return -1;
+  }
+  if (n->ss_shift < 0 || n->ss_shift > 62 || n->rs_shift < 0 || n->rs_shift > 62) {
+    cc_err(err, errlen, "compile: %s: ss_shift = %d, rs_shift = %d, expected 0..62", name,
+           n->ss_shift, n->rs_shift);
+    return -1;
+  }
+  return 0;
+}
+
+/* TNORM op: out = [y, S, r] (+ [S1, mu, c] for LayerNorm) */
+static int add_norm(cc_ctx *c, const char *name, const tern_tfm_qnorm *nq, int in, int width) {
+  char nm[TERN_NAME_LEN];
+#define TT(kind, cols, sfx) (snprintf(nm, sizeof nm, "%s.%s", name, sfx), cc_add_tensor(c, nm, kind, cols))
+  int y = TT(CC_T_I32, width, "y"), S = TT(CC_T_SCALAR, 1, "S"), r = TT(CC_T_SCALAR, 1, "r");
+  cc_op o;
+  memset(&o, 0, sizeof o);
+  o.kind = CC_OP_TNORM;
+  o.tnorm = nq;
+  o.mask = -1;
+  snprintf(o.name, sizeof o.name, "%s", name);
+  if (nq->layer) {
+    int s1 = TT(CC_T_SCALAR, 1, "S1"), mu = TT(CC_T_SCALAR, 1, "mu");
+    int cc = TT(CC_T_I32, width, "c");
+    op_io(&o, (int[]){in}, 1, (int[]){y, S, r, s1, mu, cc}, 6, 5);
+  } else {
+    op_io(&o, (int[]){in}, 1, (int[]){y, S, r}, 3, 2);
+  }
+#undef TT
+  cc_add_op(c, &o);
+  return y;
+}
+
+/* QUANT op (the MLP's step 12): out = [q, A], temp R */
+static void add_quant(cc_ctx *c, const char *name, int in, int width, int *q, int *A) {
+  char nm[TERN_NAME_LEN];
+  snprintf(nm, sizeof nm, "%s", name);
+  *q = cc_add_tensor(c, nm, CC_T_I8, width);
+  snprintf(nm, sizeof nm, "%s.A", name);
+  *A = cc_add_tensor(c, nm, CC_T_SCALAR, 1);
+  snprintf(nm, sizeof nm, "%s.R", name);
+  int R = cc_add_tensor(c, nm, CC_T_SCALAR, 1);
+  cc_op o;
+  memset(&o, 0, sizeof o);
+  o.kind = CC_OP_QUANT;
+  snprintf(o.name, sizeof o.name, "%s", name);
+  op_io(&o, (int[]){in}, 1, (int[]){*q, *A, R}, 3, 1);
+  cc_add_op(c, &o);
+}
+
+/* LINEAR op (the MLP's steps 13, GEMM, 14a): out = [y], temp D */
+static int add_linear(cc_ctx *c, const char *name, const tern_qlinear *lin, const int8_t *codes,
+                      int K, int N, int q, int A) {
+  char nm[TERN_NAME_LEN];
+  int m = cc_add_matrix(c, name, codes, K, N);
+  snprintf(nm, sizeof nm, "%s.y", name);
+  int y = cc_add_tensor(c, nm, CC_T_I32, N);
+  snprintf(nm, sizeof nm, "%s.D", name);
+  int D = cc_add_tensor(c, nm, CC_T_SCALAR, 1);
+  cc_op o;
+  memset(&o, 0, sizeof o);
+  o.kind = CC_OP_LINEAR;
+  o.lin = lin;
+  o.mat = m;
+  snprintf(o.name, sizeof o.name, "%s", name);
+  op_io(&o, (int[]){q, A}, 2, (int[]){y, D}, 2, 1);
+  cc_add_op(c, &o);
+  return y;
+}
+
+static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
+  ffn_ext *e = (ffn_ext *)c->ext;
+  const tern_tfm_ffn_half *h = e->h;
+  const tern_tfm_config *tc = h->cfg;
+  int d = tc->dim, F = tc->ffn;
+  if (d < 1 || F < 1) {
+    cc_err(err, errlen, "compile: ffn config dim = %d, ffn = %d, expected both >= 1", d, F);
+    return -1;
+  }
+  if (tc->ffn_type < TERN_FFN_SWIGLU || tc->ffn_type > TERN_FFN_GELU) {
+    cc_err(err, errlen,
+           "compile: ffn config ffn_type = %d, expected 0 (swiglu), 1 (relu2_glu), 2 (relu2) or "
+           "3 (gelu)",
+           (int)tc->ffn_type);
+    return -1;
+  }
+  int glu = tern_ffn_is_glu(tc->ffn_type);
+  if (check_norm(h->norm, d, "ffn norm", err, errlen)) return -1;
+  if (tc->subln && check_norm(&h->ffn->subln, F, "ffn subln", err, errlen)) return -1;
+  const tern_tfm_qlinear *src[3] = {&h->ffn->gate, &h->ffn->up, &h->ffn->down};
+  static const char *names[3] = {"gate", "up", "down"};
+  int KN[3][2] = {{d, F}, {d, F}, {F, d}};
+  for (int i = 0; i < 3; i++) {
+    if (i == LIN_GATE && !glu) continue;
+    if (check_lin(src[i], KN[i][0], KN[i][1], names[i], err, errlen)) return -1;
+    size_t n = (size_t)KN[i][0] * (size_t)KN[i][1];
+    e->codes[i] = malloc(n ? n : 1);
+    if (!e->codes[i]) {
+      cc_err(err, errlen, "compile: ffn %s: out of memory (%zu codes)", names[i], n);
+      return -1;
+    }
+    if (tern_tunpack(src[i]->w->codes, n, e->codes[i])) {
+      cc_err(err, errlen, "compile: ffn %s: reserved weight code 10 in the packed matrix",
+             names[i]);
+      return -1;
+    }
+    e->lin[i].w = NULL;
+    e->lin[i].beta_c = src[i]->beta_c;
+    e->lin[i].beta_frac = src[i]->beta_frac;
+    e->lin[i].s_d = src[i]->s_d;
+    e->lin[i].s_out = 16;
+  }
+  if (tc->ffn_type == TERN_FFN_SWIGLU || tc->ffn_type == TERN_FFN_GELU) {
+    e->lut = tc->ffn_type == TERN_FFN_SWIGLU ? h->sigmoid_lut : h->gelu_lut;
+    if (!e->lut) {
+      cc_err(err, errlen, "compile: ffn_type %s needs its table, which is NULL",
+             tern_ffn_type_name(tc->ffn_type));
+      return -1;
+    }
+  }
+  c->d = d;
+  c->x = cc_add_tensor(c, "x", CC_T_I32, d);
+  int hn = add_norm(c, "fn", h->norm, c->x, d);
+  int q1, a1;
+  add_quant(c, "q1", hn, d, &q1, &a1);
+  int u = add_linear(c, "up", &e->lin[LIN_UP], e->codes[LIN_UP], d, F, q1, a1);
+  int g = -1;
+  if (glu) g = add_linear(c, "gate", &e->lin[LIN_GATE], e->codes[LIN_GATE], d, F, q1, a1);
+  int m = cc_add_tensor(c, "m", CC_T_I32, F);
+  cc_op o;
+  memset(&o, 0, sizeof o);
+  o.kind = CC_OP_FFN_ACT;
+  o.ffn_type = (int)tc->ffn_type;
+  snprintf(o.name, sizeof o.name, "act.%s", tern_ffn_type_name(tc->ffn_type));
+  if (glu)
+    op_io(&o, (int[]){u, g}, 2, (int[]){m}, 1, 0);
+  else
+    op_io(&o, (int[]){u}, 1, (int[]){m}, 1, 0);
+  cc_add_op(c, &o);
+  if (tc->subln) m = add_norm(c, "sn", &h->ffn->subln, m, F);
+  int q2, a2;
+  add_quant(c, "q2", m, F, &q2, &a2);
+  int yd = add_linear(c, "down", &e->lin[LIN_DOWN], e->codes[LIN_DOWN], F, d, q2, a2);
+  memset(&o, 0, sizeof o);
+  o.kind = CC_OP_ADD;
+  snprintf(o.name, sizeof o.name, "add");
+  op_io(&o, (int[]){c->x, yd}, 2, (int[]){c->x}, 1, 0);
+  cc_add_op(c, &o);
+  return 0;
+}
+
+/* padding-lane mask of a width (1 on real lanes); only when width != padded width */
+static void mask_name(char *nm, size_t n, int width) { snprintf(nm, n, "mask%d", width); }
+
+static int add_mask(cc_ctx *c, int width) {
+  int wp = cc_round_up(width, c->unit);
+  if (wp == width) return 0;
+  char nm[TERN_NAME_LEN];
+  mask_name(nm, sizeof nm, width);
+  for (int i = 0; i < c->ncst; i++)
+    if (!strcmp(c->cst[i].name, nm)) return 0;
+  int32_t *v = calloc((size_t)wp, sizeof(int32_t));
+  if (!v) return -1;
+  for (int i = 0; i < width; i++) v[i] = 1;
+  cc_add_const(c, nm, wp / c->cfg->cols, v, 0);
+  free(v);
+  return 0;
+}
+
+static int add_norm_consts(cc_ctx *c, const char *p, const tern_tfm_qnorm *nq) {
+  char nm[TERN_NAME_LEN];
+  int wp = cc_round_up(nq->n, c->unit), words = wp / c->cfg->cols;
+  if (nq->layer) {
+    snprintf(nm, sizeof nm, "%s.inv_n", p);
+    cc_add_const(c, nm, 1, NULL, nq->inv_n);
+    if (add_mask(c, nq->n)) return -1;
+  }
+  snprintf(nm, sizeof nm, "%s.eps", p);
+  cc_add_const(c, nm, 1, NULL, nq->eps_c);
+  snprintf(nm, sizeof nm, "%s.rsnum", p);
+  cc_add_const(c, nm, 1, NULL, nq->rs_num);
+  int32_t *v = calloc((size_t)wp, sizeof(int32_t));
+  if (!v) return -1;
+  for (int i = 0; i < nq->n; i++) v[i] = nq->g_q[i];
+  snprintf(nm, sizeof nm, "%s.g", p);
+  cc_add_const(c, nm, words, v, 0);
+  if (nq->b_q) {
+    for (int i = 0; i < nq->n; i++) v[i] = nq->b_q[i];
+    snprintf(nm, sizeof nm, "%s.b", p);
+    cc_add_const(c, nm, words, v, 0);
+  }
+  free(v);
+  return 0;
+}
+
+static int ffn_consts(cc_ctx *c) {
+  const ffn_ext *e = ext_of(c);
+  const tern_tfm_ffn_half *h = e->h;
+  char nm[TERN_NAME_LEN + 8];
+  cc_add_const(c, "zero", 1, NULL, 0);
+  cc_add_const(c, "amin", 1, NULL, TERN_AMIN);
+  cc_add_const(c, "c127", 1, NULL, 127);
+  if (add_mask(c, c->d)) return -1;
+  if (add_norm_consts(c, "fn", h->norm)) return -1;
+  if (h->cfg->subln && add_norm_consts(c, "sn", &h->ffn->subln)) return -1;
+  for (int i = 0; i < c->nmat; i++) {
+    int l = !strcmp(c->mat[i].name, "gate") ? LIN_GATE : !strcmp(c->mat[i].name, "up") ? LIN_UP
+                                                                                       : LIN_DOWN;
+    snprintf(nm, sizeof nm, "%s.beta", c->mat[i].name);
+    cc_add_const(c, nm, 1, NULL, e->lin[l].beta_c);
+  }
+  if (e->lut) cc_add_const(c, "lut", TERN_LUT_ENTRIES / c->cfg->cols, e->lut, 0);
+  c->acc_tok_base = c->const_words;
+  return 0;
+}
+
+#define V(vop, mode, dst, s1, s2, n, rows, drs, srs, sh)                                        \
+  do {                                                                                          \
+    if (cc_emit_vec(c, TERN_VOP_##vop, TERN_VMODE_##mode, dst, s1, s2, n, rows, drs, srs, sh, \
+                    err, errlen))                                                               \
+      return -1;                                                                                \
+  } while (0)
+
+static int emit_tnorm(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errlen) {
+  const tern_tfm_qnorm *nq = o->tnorm;
+  char nm[TERN_NAME_LEN + 8];
+  int X = cc_acc_addr(c, o->in[0]), W = c->t[o->in[0]].words;
+  int Y = cc_acc_addr(c, o->out[0]), S = cc_acc_addr(c, o->out[1]), r = cc_acc_addr(c, o->out[2]);
+  int src = X;
+  if (nq->layer) {
+    int S1 = cc_acc_addr(c, o->out[3]), mu = cc_acc_addr(c, o->out[4]);
+    int Cc = cc_acc_addr(c, o->out[5]);
+    snprintf(nm, sizeof nm, "%s.inv_n", o->name);
+    V(RSUM, VEC, S1, X, X, W, mb, 1, W, 0);                       /* L1 */
+    V(MULSHR, CONST, mu, S1, cc_const_addr(c, nm), 1, mb, 1, 1, 30); /* L2 */
+    V(SUB, PERROW, Cc, X, mu, W, mb, W, W, 0);                    /* L3 */
+    if (cc_round_up(nq->n, c->unit) != nq->n) { /* padding lanes are -mu: back to 0 */
+      mask_name(nm, sizeof nm, nq->n);
+      V(MULSHR, BCASTROW, Cc, Cc, cc_const_addr(c, nm), W, mb, W, W, 0);
+    }
+    src = Cc;
+  }
+  snprintf(nm, sizeof nm, "%s.eps", o->name);
+  int eps = cc_const_addr(c, nm);
+  snprintf(nm, sizeof nm, "%s.rsnum", o->name);
+  int rsn = cc_const_addr(c, nm);
+  snprintf(nm, sizeof nm, "%s.g", o->name);
+  int g = cc_const_addr(c, nm);
+  V(RSUMSQ, VEC, S, src, src, W, mb, 1, W, nq->ss_shift);   /* N1 */
+  V(ADD, CONST, S, S, eps, 1, mb, 1, 1, 0);                 /* N2 */
+  V(RSQRT, CONST, r, S, rsn, 1, mb, 1, 1, nq->rs_shift);    /* N3 */
+  V(MULSHR, PERROW, Y, src, r, W, mb, W, W, 12);            /* N4 */
+  V(MULSHR, BCASTROW, Y, Y, g, W, mb, W, W, 22);            /* N5 */
+  if (nq->b_q) {
+    snprintf(nm, sizeof nm, "%s.b", o->name);
+    V(ADD, BCASTROW, Y, Y, cc_const_addr(c, nm), W, mb, W, W, 0); /* N6 */
+  }
+  return 0;
+}
+
+static int emit_ffn_act(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errlen) {
+  int U = cc_acc_addr(c, o->in[0]), W = c->t[o->in[0]].words;
+  int G = o->nin > 1 ? cc_acc_addr(c, o->in[1]) : -1;
+  int Mo = cc_acc_addr(c, o->out[0]);
+  int zero = cc_const_addr(c, "zero");
+  switch ((tern_ffn_type)o->ffn_type) {
+    case TERN_FFN_SWIGLU:
+      V(LUT, VEC, Mo, G, G, W, mb, W, W, TERN_LUT_SHIFT);          /* F4 s = sigmoid(g) */
+      V(MULSHR, VEC, Mo, Mo, G, W, mb, W, W, TERN_SIGMOID_FRAC);   /* F5 sg = g*s */
+      V(MULSHR, VEC, Mo, Mo, U, W, mb, W, W, TERN_FX);             /* F6 m = sg*u */
+      return 0;
+    case TERN_FFN_RELU2_GLU:
+      V(MAX, CONST, G, G, zero, W, mb, W, W, 0);                   /* F4 r = max(g, 0) */
+      V(MULSHR, VEC, Mo, G, G, W, mb, W, W, TERN_FX);              /* F5 r2 = r*r */
+      V(MULSHR, VEC, Mo, Mo, U, W, mb, W, W, TERN_FX);             /* F6 m = r2*u */
+      return 0;
+    case TERN_FFN_RELU2:
+      V(MAX, CONST, U, U, zero, W, mb, W, W, 0);                   /* F4 r = max(u, 0) */
+      V(MULSHR, VEC, Mo, U, U, W, mb, W, W, TERN_FX);              /* F5 m = r*r */
+      return 0;
+    case TERN_FFN_GELU:
+      V(LUT, VEC, Mo, U, U, W, mb, W, W, TERN_LUT_SHIFT);          /* F4 p = Phi(u) */
+      V(MULSHR, VEC, Mo, Mo, U, W, mb, W, W, TERN_SIGMOID_FRAC);   /* F5 m = u*p */
+      return 0;
+  }
+  cc_err(err, errlen, "compile: op %s: ffn_type %d unknown", o->name, o->ffn_type);
+  return -1;
+}
+
+static int emit_ffn(cc_ctx *c, char *err, size_t errlen) {
+  const ffn_ext *e = ext_of(c);
+  const int C = c->cfg->cols;
+  int dW = c->d_pad / C;
+  for (int i = 0; i < c->nt; i++)
+    if ((c->t[i].kind == CC_T_I8 && c->t[i].cols_pad > 65535) ||
+        (i == c->x && (long)c->d_pad * 4 > 65535)) {
+      cc_err(err, errlen,
+             "compile: tensor %s: DRAM row of %ld bytes exceeds the 16-bit DRAM_STRIDE",
+             c->t[i].name, (long)c->t[i].cols_pad * (c->t[i].kind == CC_T_I8 ? 1 : 4));
+      return -1;
+    }
+  c->ins.n = 0;
+  if (c->const_words)
+    cc_emit_dma(c, TERN_OP_LOAD, TERN_MEM_ACC, 0, 0, 1, c->const_words, c->dram_const, 0);
+  if (e->lut)
+    V(LUTLD, VEC, 0, cc_const_addr(c, "lut"), cc_const_addr(c, "lut"), TERN_LUT_ENTRIES / C, 1,
+      0, 0, 0);
+  if (c->nchunk) cc_emit_chunk_load(c, 0, 0);
+  int X = cc_acc_addr(c, c->x);
+  char nm[TERN_NAME_LEN];
+  mask_name(nm, sizeof nm, c->d);
+  for (int b = 0; b < c->nblocks; b++) {
+    int m0 = b * c->Mb, mb = c->M - m0 < c->Mb ? c->M - m0 : c->Mb;
+    uint32_t row = (uint32_t)c->d_pad * 4;
+    cc_emit_dma(c, TERN_OP_LOAD, TERN_MEM_ACC, X, dW, mb, dW, c->dram_x + (uint32_t)m0 * row,
+                (int)row);
+    if (c->d_pad != c->d) /* zero the padding lanes whatever the runtime left there */
+      V(MULSHR, BCASTROW, X, X, cc_const_addr(c, nm), dW, mb, dW, dW, 0);
+    for (int o = 0; o < c->nop; o++) {
+      const cc_op *op = &c->op[o];
+      int rc = op->kind == CC_OP_TNORM     ? emit_tnorm(c, op, mb, err, errlen)
+               : op->kind == CC_OP_FFN_ACT ? emit_ffn_act(c, op, mb, err, errlen)
+                                           : cc_emit_op(c, op, b, mb, err, errlen);
+      if (rc) return -1;
+    }
+    cc_emit_dma(c, TERN_OP_STORE, TERN_MEM_ACC, X, dW, mb, dW, c->dram_y + (uint32_t)m0 * row,
+                (int)row);
+  }
+  return 0;
+}
+#undef V
+
+/* ---- driver (the pass list of compile.c with this graph's build / emit) ---- */
+
+/* the sync pass, then the IMEM budget with a message that says why (the
+ * validate pass would call an oversized program a compiler bug) */
+static int sync_ffn(cc_ctx *c, char *err, size_t errlen) {
+  if (cc_pass_sync(c, err, errlen)) return -1;
+  if (c->ins.n > (size_t)c->cfg->imem_depth) {
+    long gemms = 0;
+    for (size_t i = 0; i < c->ins.n; i++) gemms += c->ins.v[i].op == TERN_OP_GEMM;
+    cc_err(err, errlen,
+           "compile: ffn program needs %zu instructions, imem_depth = %d (%ld GEMMs: one per "
+           "%dx%d weight tile per token block, %d block(s) of <= %d tokens); use a larger array "
+           "or split the FFN into several programs",
+           c->ins.n, c->cfg->imem_depth, gemms, c->cfg->rows, c->cfg->cols, c->nblocks, c->Mb);
+    return -1;
+  }
+  return 0;
+}
+
+typedef struct ffn_pass {
+  const char *name;
+  int (*run)(cc_ctx *c, char *err, size_t errlen);
+  int dump; /* 0 IR, 1 tile, 2 alloc, 3 instructions */
+} ffn_pass;
+
+static void dump_pass(const cc_ctx *c, const ffn_pass *p, FILE *f) {
+  switch (p->dump) {
+    case 0: cc_dump_ir(c, f, p->name); break;
+    case 1: cc_dump_tile(c, f); break;
+    case 2: cc_dump_alloc(c, f); break;
+    default:
+      fprintf(f, "# %zu instructions\n", c->ins.n);
+      cc_dump_insns(c->ins.v, c->ins.n, f);
+  }
+}
+
+int tern_compile_tfm_ffn_half(const tern_tfm_ffn_half *h, const tern_hwcfg *cfg,
+                              const tern_compile_opts *opts, tern_program *out, char *err,
+                              size_t errlen) {
+  static const ffn_pass ps[] = {
+      {"build", build_ffn, 0},     {"pad", cc_pass_pad, 0},   {"tile", cc_pass_tile, 1},
+      {"alloc", cc_pass_alloc, 2}, {"emit", emit_ffn, 3},     {"sync", sync_ffn, 3},
+      {"validate", cc_pass_validate, 3},
+  };
+  const int np = (int)(sizeof ps / sizeof ps[0]);
+  char e2[256];
+  if (!out) {
+    cc_err(err, errlen, "compile: output program is NULL");
+    return -1;
+  }
+  tern_program_init(out);
+  if (!h || !h->cfg || !h->norm || !h->ffn) {
+    cc_err(err, errlen, "compile: ffn half is NULL or incomplete (cfg, norm, ffn)");
+    return -1;
+  }
+  if (!cfg) {
+    cc_err(err, errlen, "compile: hardware config is NULL");
+    return -1;
+  }
+  if (tern_hwcfg_check(cfg, e2, sizeof e2)) {
+    cc_err(err, errlen, "compile: bad hardware config: %s", e2);
+    return -1;
+  }
+  if (!opts) {
+    cc_err(err, errlen, "compile: opts is NULL (need tokens >= 1)");
+    return -1;
+  }
+  const char *want = opts->dump_after;
+  FILE *df = opts->dump_to ? opts->dump_to : stderr;
+  if (want) {
+    int ok = 0;
+    for (int i = 0; i < np; i++) ok |= !strcmp(want, ps[i].name);
+    if (!ok) {
+      cc_err(err, errlen,
+             "compile: --dump-after %s: unknown pass, expected build, pad, tile, alloc, emit, "
+             "sync or validate",
+             want);
+      return -1;
+    }
+  }
+  cc_ctx c;
+  memset(&c, 0, sizeof c);
+  ffn_ext ext;
+  memset(&ext, 0, sizeof ext);
+  ext.h = h;
+  c.cfg = cfg;
+  c.M = opts->tokens;
+  c.x = c.y = -1;
+  c.ext = &ext;
+  c.consts_fn = ffn_consts;
+  out->cfg = *cfg;
+  c.prog = out;
+  int rc = 0;
+  for (int i = 0; i < np && !rc; i++) {
+    rc = ps[i].run(&c, err, errlen);
+    if (!rc && want && !strcmp(want, ps[i].name)) dump_pass(&c, &ps[i], df);
+  }
+  for (int i = 0; i < 3; i++) free(ext.codes[i]);
+  cc_ctx_free(&c);
+  if (rc) tern_program_free(out);
+  return rc;
+}
+
+int tern_compile_tfm_ffn(const tern_tfm_qmodel *q, int block, const tern_hwcfg *cfg,
+                         const tern_compile_opts *opts, tern_program *out, char *err,
+                         size_t errlen) {
+  tern_tfm_ffn_half h;
+  char e2[256];
+  if (out) tern_program_init(out);
+  if (!q) {
+    cc_err(err, errlen, "compile: model is NULL");
+    return -1;
+  }
+  if (tern_tfm_ffn_half_of(q, block, &h, e2, sizeof e2)) {
+    cc_err(err, errlen, "compile: %s", e2);
+    return -1;
+  }
+  return tern_compile_tfm_ffn_half(&h, cfg, opts, out, err, errlen);
+}
