@@ -90,7 +90,8 @@ demo: deps tern rtl-default-lib
 	@./scripts/demo.sh
 
 # CPU backend ternary GEMV bench (tools/bench_cpu.c): links only the kernels.
-$(B)/bench_cpu: tools/bench_cpu.c $(B)/obj/runtime/cpu_kernels.o $(B)/obj/runtime/cpu_kernels_x86.o | deps
+$(B)/bench_cpu: tools/bench_cpu.c $(B)/obj/runtime/cpu_kernels.o $(B)/obj/runtime/cpu_kernels_x86.o \
+                $(B)/obj/runtime/err.o | deps
 	@mkdir -p $(B)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $^ -o $@ $(LDLIBS)
 

@@ -217,7 +217,7 @@ int cc_pass_alloc(cc_ctx *c, char *err, size_t errlen) {
     m->dram = (uint32_t)pos;
     if (pos + len > 0xffffffffu) {
       free(b);
-      cc_err(err, errlen, "compile: DRAM image exceeds 4 GiB (32-bit DRAM_ADDR)");
+      tern_err(err, errlen, "compile: DRAM image exceeds 4 GiB (32-bit DRAM_ADDR)");
       return -1;
     }
     tern_program_add_segment(p, m->dram, b, (uint32_t)len);
@@ -256,12 +256,12 @@ int cc_pass_alloc(cc_ctx *c, char *err, size_t errlen) {
     }
   }
   if (pos > 0xffffffffu) {
-    cc_err(err, errlen, "compile: DRAM image of %llu bytes exceeds 4 GiB (32-bit DRAM_ADDR)",
+    tern_err(err, errlen, "compile: DRAM image of %llu bytes exceeds 4 GiB (32-bit DRAM_ADDR)",
            (unsigned long long)pos);
     return -1;
   }
   if (h->dram_bytes && pos > h->dram_bytes) {
-    cc_err(err, errlen, "compile: program needs %llu bytes of DRAM, hwcfg dram_bytes = %llu",
+    tern_err(err, errlen, "compile: program needs %llu bytes of DRAM, hwcfg dram_bytes = %llu",
            (unsigned long long)pos, (unsigned long long)h->dram_bytes);
     return -1;
   }

@@ -10,15 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tern/err.h"
 #include "tern/program.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* Width of a table field by name (0 if unknown). */
 static int field_width(const char *name) {
@@ -138,7 +131,7 @@ typedef struct line_ctx {
   do {                                                                 \
     char m_[256];                                                      \
     snprintf(m_, sizeof m_, __VA_ARGS__);                              \
-    set_err((c)->err, (c)->errlen, "%s:%zu: %s", (c)->fname, (c)->line, m_); \
+    tern_err((c)->err, (c)->errlen, "%s:%zu: %s", (c)->fname, (c)->line, m_); \
     return -1;                                                         \
   } while (0)
 
@@ -247,7 +240,7 @@ int tern_asm_text(const char *text, const char *fname, tern_insn **out, size_t *
     char *ln = malloc(len + 1);
     if (!ln) {
       free(v);
-      set_err(err, errlen, "%s:%zu: out of memory", fname, c.line);
+      tern_err(err, errlen, "%s:%zu: out of memory", fname, c.line);
       return -1;
     }
     memcpy(ln, p, len);
@@ -268,7 +261,7 @@ int tern_asm_text(const char *text, const char *fname, tern_insn **out, size_t *
         tern_insn *nv = realloc(v, cap * sizeof *v);
         if (!nv) {
           free(v);
-          set_err(err, errlen, "%s:%zu: out of memory", fname, c.line);
+          tern_err(err, errlen, "%s:%zu: out of memory", fname, c.line);
           return -1;
         }
         v = nv;
@@ -358,7 +351,7 @@ int tern_words_decode(const uint8_t *bytes, size_t len, tern_insn **out, size_t 
   *out = NULL;
   *n = 0;
   if (len % 16 != 0) {
-    set_err(err, errlen,
+    tern_err(err, errlen,
             "truncated instruction at byte offset %zu: %zu bytes is not a multiple of 16 (%zu bytes "
             "left over)",
             len - len % 16, len, len % 16);
@@ -367,7 +360,7 @@ int tern_words_decode(const uint8_t *bytes, size_t len, tern_insn **out, size_t 
   size_t cnt = len / 16;
   tern_insn *v = malloc((cnt ? cnt : 1) * sizeof *v);
   if (!v) {
-    set_err(err, errlen, "out of memory for %zu instructions", cnt);
+    tern_err(err, errlen, "out of memory for %zu instructions", cnt);
     return -1;
   }
   for (size_t i = 0; i < cnt; i++) {
@@ -378,7 +371,7 @@ int tern_words_decode(const uint8_t *bytes, size_t len, tern_insn **out, size_t 
     }
     char e2[200];
     if (tern_decode(&w, &v[i], e2, sizeof e2) != 0) {
-      set_err(err, errlen, "byte offset %zu (instruction %zu): %s", 16 * i, i, e2);
+      tern_err(err, errlen, "byte offset %zu (instruction %zu): %s", 16 * i, i, e2);
       free(v);
       return -1;
     }

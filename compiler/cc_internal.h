@@ -144,7 +144,7 @@ int cc_add_matrix(cc_ctx *c, const char *name, const int8_t *codes, int K, int N
 void cc_ctx_free(cc_ctx *c);
 int cc_round_up(int v, int m);
 int cc_lcm(int a, int b);
-void cc_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#include "tern/err.h" /* errors: tern_err */
 int cc_ilog2(int v);
 
 /* passes */

@@ -44,7 +44,7 @@ int cc_pass_sync(cc_ctx *c, char *err, size_t errlen) {
 int cc_pass_validate(cc_ctx *c, char *err, size_t errlen) {
   char e[512];
   if (tern_validate(c->cfg, c->ins.v, c->ins.n, c->prog->dram_size, e, sizeof e)) {
-    cc_err(err, errlen, "compile: generated program invalid (compiler bug): %s", e);
+    tern_err(err, errlen, "compile: generated program invalid (compiler bug): %s", e);
     return -1;
   }
   for (size_t i = 0; i < c->ins.n; i++) tern_program_add_insn(c->prog, &c->ins.v[i]);
@@ -59,7 +59,7 @@ static int run_passes(cc_ctx *c, const pass *ps, int np, const tern_compile_opts
     int ok = 0;
     for (int i = 0; i < np; i++) ok |= !strcmp(want, ps[i].name);
     if (!ok) {
-      cc_err(err, errlen,
+      tern_err(err, errlen,
              "compile: --dump-after %s: unknown pass, expected build, pad, tile, alloc, emit, "
              "sync or validate",
              want);
@@ -78,15 +78,15 @@ static int compile_common(cc_ctx *c, const tern_hwcfg *cfg, const tern_compile_o
   char e[256];
   tern_program_init(out);
   if (!cfg) {
-    cc_err(err, errlen, "compile: hardware config is NULL");
+    tern_err(err, errlen, "compile: hardware config is NULL");
     return -1;
   }
   if (tern_hwcfg_check(cfg, e, sizeof e)) {
-    cc_err(err, errlen, "compile: bad hardware config: %s", e);
+    tern_err(err, errlen, "compile: bad hardware config: %s", e);
     return -1;
   }
   if (!opts) {
-    cc_err(err, errlen, "compile: opts is NULL (need tokens >= 1)");
+    tern_err(err, errlen, "compile: opts is NULL (need tokens >= 1)");
     return -1;
   }
   memset(c, 0, sizeof *c);
@@ -108,7 +108,7 @@ int tern_compile_mlp(const tern_qmlp *q, const tern_hwcfg *cfg, const tern_compi
   };
   cc_ctx c;
   if (!q) {
-    cc_err(err, errlen, "compile: model is NULL");
+    tern_err(err, errlen, "compile: model is NULL");
     return -1;
   }
   if (compile_common(&c, cfg, opts, out, err, errlen)) return -1;

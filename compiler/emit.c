@@ -89,7 +89,7 @@ int cc_emit_vec(cc_ctx *c, int vop, int mode, int dst, int src1, int src2, int n
   }
   if (n > MX) {
     if (kind != 'E' && kind != 'Q') {
-      cc_err(err, errlen, "compile: VEC %s over %d words per row exceeds the N field (max %d)",
+      tern_err(err, errlen, "compile: VEC %s over %d words per row exceeds the N field (max %d)",
              tern_vop_name(vop), n, MX);
       return -1;
     }
@@ -231,7 +231,7 @@ static int emit_op(cc_ctx *c, const cc_op *o, int blk, int mb, char *err, size_t
     }
     case CC_OP_TNORM:
     case CC_OP_FFN_ACT:
-      cc_err(err, errlen, "compile: op %s: transformer ops are emitted by compiler/tfm_ffn.c",
+      tern_err(err, errlen, "compile: op %s: transformer ops are emitted by compiler/tfm_ffn.c",
              o->name);
       return -1;
   }
@@ -248,7 +248,7 @@ int cc_pass_emit(cc_ctx *c, char *err, size_t errlen) {
   const int C = h->cols;
   int dW = c->d_pad / C;
   if ((long)c->d_pad * 4 > 65535) {
-    cc_err(err, errlen, "compile: d_pad = %d: row of %d bytes exceeds the 16-bit DRAM_STRIDE",
+    tern_err(err, errlen, "compile: d_pad = %d: row of %d bytes exceeds the 16-bit DRAM_STRIDE",
            c->d_pad, c->d_pad * 4);
     return -1;
   }

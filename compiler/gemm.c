@@ -9,13 +9,13 @@
 
 int cc_pass_build_gemm(cc_ctx *c, const int8_t *codes, int K, int N, char *err, size_t errlen) {
   if (!codes || K < 1 || N < 1) {
-    cc_err(err, errlen, "compile_gemm: K = %d, N = %d, codes %s; expected K, N >= 1 and codes", K,
+    tern_err(err, errlen, "compile_gemm: K = %d, N = %d, codes %s; expected K, N >= 1 and codes", K,
            N, codes ? "given" : "NULL");
     return -1;
   }
   for (long i = 0; i < (long)K * N; i++)
     if (codes[i] < -1 || codes[i] > 1) {
-      cc_err(err, errlen, "compile_gemm: codes[%ld] = %d, expected -1, 0 or 1", i, codes[i]);
+      tern_err(err, errlen, "compile_gemm: codes[%ld] = %d, expected -1, 0 or 1", i, codes[i]);
       return -1;
     }
   c->x = cc_add_tensor(c, "a", CC_T_I8, K);
@@ -37,7 +37,7 @@ int cc_pass_build_gemm(cc_ctx *c, const int8_t *codes, int K, int N, char *err, 
 int cc_pass_emit_gemm(cc_ctx *c, char *err, size_t errlen) {
   const cc_matrix *m = &c->mat[0];
   if (m->K_pad > 65535 || (long)m->N_pad * 4 > 65535) {
-    cc_err(err, errlen,
+    tern_err(err, errlen,
            "compile_gemm: K_pad = %d bytes or N_pad*4 = %d bytes exceeds the 16-bit DRAM_STRIDE",
            m->K_pad, m->N_pad * 4);
     return -1;

@@ -9,13 +9,6 @@
 
 #include "cc_internal.h"
 
-void cc_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 int cc_round_up(int v, int m) { return (v + m - 1) / m * m; }
 
@@ -102,12 +95,12 @@ int cc_pass_build_mlp(cc_ctx *c, char *err, size_t errlen) {
   const tern_qmlp *q = c->q;
   const tern_mlp_config *mc = &q->cfg;
   if (mc->d < 1 || mc->f < 1 || mc->layers < 1) {
-    cc_err(err, errlen, "compile: model config d = %d, f = %d, layers = %d, expected all >= 1",
+    tern_err(err, errlen, "compile: model config d = %d, f = %d, layers = %d, expected all >= 1",
            mc->d, mc->f, mc->layers);
     return -1;
   }
   if (mc->act != TERN_ACT_RELU2 && mc->act != TERN_ACT_SILU) {
-    cc_err(err, errlen, "compile: model config act = %d, expected 0 (relu2) or 1 (silu)",
+    tern_err(err, errlen, "compile: model config act = %d, expected 0 (relu2) or 1 (silu)",
            (int)mc->act);
     return -1;
   }
@@ -122,14 +115,14 @@ int cc_pass_build_mlp(cc_ctx *c, char *err, size_t errlen) {
     for (int i = 0; i < 2; i++) {
       if (!lins[i]->w || !lins[i]->w->w || lins[i]->w->k != want[i][0] ||
           lins[i]->w->n != want[i][1]) {
-        cc_err(err, errlen, "compile: layer %d w%d shape %d x %d, expected %d x %d", l, i + 1,
+        tern_err(err, errlen, "compile: layer %d w%d shape %d x %d, expected %d x %d", l, i + 1,
                lins[i]->w ? lins[i]->w->k : -1, lins[i]->w ? lins[i]->w->n : -1, want[i][0],
                want[i][1]);
         return -1;
       }
     }
     if (!ql->norm.g_q) {
-      cc_err(err, errlen, "compile: layer %d norm gains g_q missing", l);
+      tern_err(err, errlen, "compile: layer %d norm gains g_q missing", l);
       return -1;
     }
     int q1 = T(CC_T_I8, mc->d, "q1"), t1 = T(CC_T_SCALAR, 1, "T");

@@ -1,6 +1,7 @@
 /* tern ISA v1: encode / decode / names, all driven by the X-macro table in
  * include/tern/isa_table.h (no bit positions are written here).  The static
  * program validator tern_validate lives here too. */
+#include "tern/err.h"
 #include "tern/isa.h"
 
 #include <inttypes.h>
@@ -62,14 +63,6 @@ static int fmt_applies(int fmt, int op) {
     case FMT_VEC: return op == TERN_OP_VEC;
     default: return 0;
   }
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
 }
 
 static uint64_t get_bits(const tern_word *w, int lsb, int width) {
@@ -167,12 +160,12 @@ uint32_t tern_mem_depth(const tern_hwcfg *cfg, int mem) {
 int tern_encode(const tern_insn *in, tern_word *out, char *err, size_t errlen) {
   tern_word w = {{0, 0}};
   if (in->op >= TERN_OP_COUNT) {
-    set_err(err, errlen, "field OP = %u out of range: expected an opcode 0..%d", in->op,
+    tern_err(err, errlen, "field OP = %u out of range: expected an opcode 0..%d", in->op,
             TERN_OP_COUNT - 1);
     return -1;
   }
   if (in->op == TERN_OP_VEC && in->vop >= TERN_VOP_COUNT) {
-    set_err(err, errlen, "field VOP = %u: unknown vector sub-opcode (expected 0..%d)", in->vop,
+    tern_err(err, errlen, "field VOP = %u: unknown vector sub-opcode (expected 0..%d)", in->vop,
             TERN_VOP_COUNT - 1);
     return -1;
   }
@@ -182,7 +175,7 @@ int tern_encode(const tern_insn *in, tern_word *out, char *err, size_t errlen) {
     uint64_t v = (uint64_t)in->TF_MEMBER(name);                                                 \
     if (fmt_applies(FMT_##fmt, in->op)) {                                                       \
       if (v > field_max(width)) {                                                               \
-        set_err(err, errlen, "%s: value %" PRIu64 " out of range for field %s (0..%" PRIu64 ")", \
+        tern_err(err, errlen, "%s: value %" PRIu64 " out of range for field %s (0..%" PRIu64 ")", \
                 opn, v, #name, field_max(width));                                               \
         return -1;                                                                              \
       }                                                                                         \
@@ -196,7 +189,7 @@ int tern_encode(const tern_insn *in, tern_word *out, char *err, size_t errlen) {
    * Every field name appears in exactly one format of the table. */
 #define X(fmt, name, lsb, width)                                                            \
   if (!fmt_applies(FMT_##fmt, in->op) && in->TF_MEMBER(name) != 0) {                        \
-    set_err(err, errlen, "%s: field %s = %" PRIu64 " is not used by %s and must be 0", opn, \
+    tern_err(err, errlen, "%s: field %s = %" PRIu64 " is not used by %s and must be 0", opn, \
             #name, (uint64_t)in->TF_MEMBER(name), opn);                                     \
     return -1;                                                                              \
   }
@@ -212,7 +205,7 @@ int tern_decode(const tern_word *in, tern_insn *out, char *err, size_t errlen) {
   tern_word used = {{0, 0}};
   uint64_t op = get_bits(in, 0, 4);
   if (op >= TERN_OP_COUNT) {
-    set_err(err, errlen, "unknown opcode %" PRIu64 " (expected 0..%d)", op, TERN_OP_COUNT - 1);
+    tern_err(err, errlen, "unknown opcode %" PRIu64 " (expected 0..%d)", op, TERN_OP_COUNT - 1);
     return -1;
   }
 #define X(fmt, name, lsb, width)                                \
@@ -225,16 +218,16 @@ int tern_decode(const tern_word *in, tern_insn *out, char *err, size_t errlen) {
   uint64_t r0 = in->w[0] & ~used.w[0], r1 = in->w[1] & ~used.w[1];
   if (r0 || r1) {
     int bit = r0 ? __builtin_ctzll(r0) : 64 + __builtin_ctzll(r1);
-    set_err(err, errlen, "%s: reserved bit %d is set (must be 0)", tern_op_name((int)op), bit);
+    tern_err(err, errlen, "%s: reserved bit %d is set (must be 0)", tern_op_name((int)op), bit);
     return -1;
   }
   if (d.op == TERN_OP_VEC && d.vop >= TERN_VOP_COUNT) {
-    set_err(err, errlen, "VEC: unknown sub-opcode VOP = %u (expected 0..%d)", d.vop,
+    tern_err(err, errlen, "VEC: unknown sub-opcode VOP = %u (expected 0..%d)", d.vop,
             TERN_VOP_COUNT - 1);
     return -1;
   }
   if ((d.op == TERN_OP_LOAD || d.op == TERN_OP_STORE) && d.mem >= TERN_MEM_COUNT) {
-    set_err(err, errlen, "%s: unknown memory MEM = %u (expected 0..%d)", tern_op_name(d.op), d.mem,
+    tern_err(err, errlen, "%s: unknown memory MEM = %u (expected 0..%d)", tern_op_name(d.op), d.mem,
             TERN_MEM_COUNT - 1);
     return -1;
   }
@@ -322,7 +315,7 @@ static const char *insn_label(const tern_insn *in, char *buf, size_t len) {
     char msg_[256];                                                      \
     char lab_[32];                                                       \
     snprintf(msg_, sizeof msg_, __VA_ARGS__);                            \
-    set_err(err, errlen, "insn %zu (%s): %s", idx, insn_label(in, lab_, sizeof lab_), msg_); \
+    tern_err(err, errlen, "insn %zu (%s): %s", idx, insn_label(in, lab_, sizeof lab_), msg_); \
     return -1;                                                           \
   } while (0)
 
@@ -446,11 +439,11 @@ int tern_validate(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint64
                   char *err, size_t errlen) {
   if (tern_hwcfg_check(cfg, err, errlen) != 0) return -1;
   if (n == 0) {
-    set_err(err, errlen, "empty program: expected at least an END instruction");
+    tern_err(err, errlen, "empty program: expected at least an END instruction");
     return -1;
   }
   if (n > (size_t)cfg->imem_depth) {
-    set_err(err, errlen, "program has %zu instructions, exceeds IMEM depth %d", n, cfg->imem_depth);
+    tern_err(err, errlen, "program has %zu instructions, exceeds IMEM depth %d", n, cfg->imem_depth);
     return -1;
   }
   for (size_t idx = 0; idx < n; idx++) {
@@ -460,7 +453,7 @@ int tern_validate(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint64
       VFAIL("END must be the last instruction (program has %zu instructions)", n);
   }
   if (prog[n - 1].op != TERN_OP_END) {
-    set_err(err, errlen, "insn %zu (%s): the last instruction must be END", n - 1,
+    tern_err(err, errlen, "insn %zu (%s): the last instruction must be END", n - 1,
             tern_op_name(prog[n - 1].op) ? tern_op_name(prog[n - 1].op) : "?");
     return -1;
   }

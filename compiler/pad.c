@@ -7,7 +7,7 @@
 int cc_pass_pad(cc_ctx *c, char *err, size_t errlen) {
   const tern_hwcfg *h = c->cfg;
   if (h->rows < 1 || h->cols < 1) {
-    cc_err(err, errlen, "compile: hwcfg rows = %d, cols = %d, expected >= 1", h->rows, h->cols);
+    tern_err(err, errlen, "compile: hwcfg rows = %d, cols = %d, expected >= 1", h->rows, h->cols);
     return -1;
   }
   c->unit = cc_lcm(h->rows, h->cols);

@@ -1,6 +1,7 @@
 /* The tern_program container and the .tbin file format (docs/ISA.md
  * "Program files").  The reader never trusts a length field: every count is
  * checked against the bytes actually present before anything is allocated. */
+#include "tern/err.h"
 #include "tern/program.h"
 
 #include <errno.h>
@@ -10,14 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static void *xrealloc(void *p, size_t n) {
   void *q = realloc(p, n ? n : 1);
@@ -81,7 +74,7 @@ int tern_program_init_dram(const tern_program *p, uint8_t *dram, uint64_t dram_b
   for (size_t i = 0; i < p->n_segs; i++) {
     const tern_segment *s = &p->segs[i];
     if ((uint64_t)s->dram_addr + s->len > dram_bytes) {
-      set_err(err, errlen,
+      tern_err(err, errlen,
               "segment %zu (DRAM 0x%" PRIx32 "..+%" PRIu32 ") does not fit in DRAM of %" PRIu64
               " bytes",
               i, s->dram_addr, s->len, dram_bytes);
@@ -147,7 +140,7 @@ int tern_program_write(const tern_program *p, const char *path, char *err, size_
   for (int i = 0; i < HDR_CFG_FIELDS; i++) put_u32(&b, (uint32_t)cf[i]);
   put_u64(&b, p->dram_size);
   if (p->n_insns > UINT32_MAX || p->n_segs > UINT32_MAX || p->n_tensors > UINT32_MAX) {
-    set_err(err, errlen, "%s: too many instructions/segments/tensors for the format", path);
+    tern_err(err, errlen, "%s: too many instructions/segments/tensors for the format", path);
     free(b.p);
     return -1;
   }
@@ -158,7 +151,7 @@ int tern_program_write(const tern_program *p, const char *path, char *err, size_
     tern_word w;
     char e2[200];
     if (tern_encode(&p->insns[i], &w, e2, sizeof e2) != 0) {
-      set_err(err, errlen, "%s: cannot encode insn %zu: %s", path, i, e2);
+      tern_err(err, errlen, "%s: cannot encode insn %zu: %s", path, i, e2);
       free(b.p);
       return -1;
     }
@@ -197,7 +190,7 @@ int tern_program_write(const tern_program *p, const char *path, char *err, size_
   put_u32(&b, crc);
   FILE *f = fopen(path, "wb");
   if (!f) {
-    set_err(err, errlen, "%s: cannot open for writing: %s", path, strerror(errno));
+    tern_err(err, errlen, "%s: cannot open for writing: %s", path, strerror(errno));
     free(b.p);
     return -1;
   }
@@ -205,7 +198,7 @@ int tern_program_write(const tern_program *p, const char *path, char *err, size_
   int cl = fclose(f);
   free(b.p);
   if (wr != b.n || cl != 0) {
-    set_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
+    tern_err(err, errlen, "%s: write failed: %s", path, strerror(errno));
     return -1;
   }
   return 0;
@@ -215,23 +208,23 @@ int tern_program_write(const tern_program *p, const char *path, char *err, size_
 static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char *path, char *err,
                       size_t errlen) {
   if (len < 8 || memcmp(d, TERN_PROG_MAGIC, 8) != 0) {
-    set_err(err, errlen, "%s: bad magic at byte offset 0: expected \"%s\"%s", path, TERN_PROG_MAGIC,
+    tern_err(err, errlen, "%s: bad magic at byte offset 0: expected \"%s\"%s", path, TERN_PROG_MAGIC,
             len < 8 ? " (file shorter than 8 bytes)" : "");
     return -1;
   }
   if (len < 12) {
-    set_err(err, errlen, "%s: truncated at byte offset %zu: version (u32 at offset 8) missing", path,
+    tern_err(err, errlen, "%s: truncated at byte offset %zu: version (u32 at offset 8) missing", path,
             len);
     return -1;
   }
   uint32_t ver = get_u32(d + 8);
   if (ver != TERN_PROG_VERSION) {
-    set_err(err, errlen, "%s: field version (byte offset 8) = %" PRIu32 ", expected %d", path, ver,
+    tern_err(err, errlen, "%s: field version (byte offset 8) = %" PRIu32 ", expected %d", path, ver,
             TERN_PROG_VERSION);
     return -1;
   }
   if (len < HDR_BYTES + 4) {
-    set_err(err, errlen, "%s: truncated: file has %zu bytes, header and CRC need %d", path, len,
+    tern_err(err, errlen, "%s: truncated: file has %zu bytes, header and CRC need %d", path, len,
             HDR_BYTES + 4);
     return -1;
   }
@@ -243,7 +236,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
   for (int i = 0; i < HDR_CFG_FIELDS; i++) {
     uint32_t v = get_u32(d + 12 + 4 * i);
     if (v > 0x7fffffffu) {
-      set_err(err, errlen, "%s: field %s (byte offset %d) = %" PRIu32 " out of range", path,
+      tern_err(err, errlen, "%s: field %s (byte offset %d) = %" PRIu32 " out of range", path,
               cfg_field_names[i], 12 + 4 * i, v);
       return -1;
     }
@@ -256,7 +249,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
   off += 12;
   /* counts against the file length */
   if ((uint64_t)ni * 16 > body - off) {
-    set_err(err, errlen,
+    tern_err(err, errlen,
             "%s: field n_insns (byte offset %d) = %" PRIu32 " needs %" PRIu64
             " bytes of instructions but only %zu remain before the CRC",
             path, HDR_BYTES - 12, ni, (uint64_t)ni * 16, body - off);
@@ -268,7 +261,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
   size_t seg_off = off;
   for (uint32_t i = 0; i < ns; i++) {
     if (body - off < 8) {
-      set_err(err, errlen,
+      tern_err(err, errlen,
               "%s: truncated: segment %" PRIu32 " header at byte offset %zu needs 8 bytes, %zu "
               "remain (field n_segs = %" PRIu32 ")",
               path, i, off, body - off, ns);
@@ -276,7 +269,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
     }
     uint32_t sl = get_u32(d + off + 4);
     if ((uint64_t)sl > body - off - 8) {
-      set_err(err, errlen,
+      tern_err(err, errlen,
               "%s: segment %" PRIu32 " length field (byte offset %zu) = %" PRIu32
               " exceeds the %zu bytes that remain before the CRC",
               path, i, off + 4, sl, body - off - 8);
@@ -286,7 +279,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
   }
   size_t ten_off = off;
   if ((uint64_t)nt * TENSOR_BYTES != body - off) {
-    set_err(err, errlen,
+    tern_err(err, errlen,
             "%s: field n_tensors (byte offset %d) = %" PRIu32 " needs %" PRIu64
             " bytes of tensor records, but %zu bytes remain before the CRC",
             path, HDR_BYTES - 4, nt, (uint64_t)nt * TENSOR_BYTES, body - off);
@@ -300,14 +293,14 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
     o += chunk;
   }
   if ((uint32_t)c != want) {
-    set_err(err, errlen, "%s: CRC mismatch (byte offset %zu): file says 0x%08" PRIx32
+    tern_err(err, errlen, "%s: CRC mismatch (byte offset %zu): file says 0x%08" PRIx32
             ", contents give 0x%08" PRIx32,
             path, body, want, (uint32_t)c);
     return -1;
   }
   char e2[200];
   if (tern_hwcfg_check(&cfg, e2, sizeof e2) != 0) {
-    set_err(err, errlen, "%s: bad hardware config in header: %s", path, e2);
+    tern_err(err, errlen, "%s: bad hardware config in header: %s", path, e2);
     return -1;
   }
   cfg.dram_bytes = dram_size ? dram_size : tern_hwcfg_default().dram_bytes;
@@ -319,7 +312,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
   if (ni) {
     q.insns = malloc((size_t)ni * sizeof *q.insns);
     if (!q.insns) {
-      set_err(err, errlen, "%s: out of memory for %" PRIu32 " instructions", path, ni);
+      tern_err(err, errlen, "%s: out of memory for %" PRIu32 " instructions", path, ni);
       return -1;
     }
   }
@@ -329,7 +322,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
     w.w[0] = get_u64(src);
     w.w[1] = get_u64(src + 8);
     if (tern_decode(&w, &q.insns[i], e2, sizeof e2) != 0) {
-      set_err(err, errlen, "%s: instruction %" PRIu32 " (byte offset %zu): %s", path, i,
+      tern_err(err, errlen, "%s: instruction %" PRIu32 " (byte offset %zu): %s", path, i,
               insn_off + 16 * (size_t)i, e2);
       free(q.insns);
       return -1;
@@ -340,7 +333,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
     q.segs = calloc(ns, sizeof *q.segs);
     if (!q.segs) {
       tern_program_free(&q);
-      set_err(err, errlen, "%s: out of memory for %" PRIu32 " segments", path, ns);
+      tern_err(err, errlen, "%s: out of memory for %" PRIu32 " segments", path, ns);
       return -1;
     }
   }
@@ -352,7 +345,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
     s->data = malloc(s->len ? s->len : 1);
     if (!s->data) {
       tern_program_free(&q);
-      set_err(err, errlen, "%s: out of memory for segment %" PRIu32, path, i);
+      tern_err(err, errlen, "%s: out of memory for segment %" PRIu32, path, i);
       return -1;
     }
     q.n_segs = i + 1;
@@ -363,7 +356,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
     q.tensors = calloc(nt, sizeof *q.tensors);
     if (!q.tensors) {
       tern_program_free(&q);
-      set_err(err, errlen, "%s: out of memory for %" PRIu32 " tensors", path, nt);
+      tern_err(err, errlen, "%s: out of memory for %" PRIu32 " tensors", path, nt);
       return -1;
     }
   }
@@ -371,7 +364,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
   for (uint32_t i = 0; i < nt; i++, off += TENSOR_BYTES) {
     tern_tensor_ref *t = &q.tensors[i];
     if (memchr(d + off, 0, TERN_NAME_LEN) == NULL) {
-      set_err(err, errlen, "%s: tensor %" PRIu32 " name (byte offset %zu) is not NUL-terminated within %d bytes",
+      tern_err(err, errlen, "%s: tensor %" PRIu32 " name (byte offset %zu) is not NUL-terminated within %d bytes",
               path, i, off, TERN_NAME_LEN);
       tern_program_free(&q);
       return -1;
@@ -379,7 +372,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
     const uint8_t *nul = memchr(d + off, 0, TERN_NAME_LEN);
     for (const uint8_t *z = nul; z < d + off + TERN_NAME_LEN; z++) {
       if (*z != 0) {
-        set_err(err, errlen,
+        tern_err(err, errlen,
                 "%s: tensor %" PRIu32 " name (byte offset %zu): byte %zu after the terminating NUL "
                 "is 0x%02x, expected 0 padding",
                 path, i, off, (size_t)(z - (d + off)), *z);
@@ -394,7 +387,7 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
     t->cols = get_u32(d + off + 44);
     t->row_stride = get_u32(d + off + 48);
     if (t->dtype > TERN_DT_RAW) {
-      set_err(err, errlen, "%s: tensor '%s' field dtype (byte offset %zu) = %" PRIu32 ", expected 0..%d",
+      tern_err(err, errlen, "%s: tensor '%s' field dtype (byte offset %zu) = %" PRIu32 ", expected 0..%d",
               path, t->name, off + 36, t->dtype, TERN_DT_RAW);
       tern_program_free(&q);
       return -1;
@@ -408,30 +401,30 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
 int tern_program_read(tern_program *p, const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     return -1;
   }
   if (fseek(f, 0, SEEK_END) != 0) {
-    set_err(err, errlen, "%s: cannot seek: %s", path, strerror(errno));
+    tern_err(err, errlen, "%s: cannot seek: %s", path, strerror(errno));
     fclose(f);
     return -1;
   }
   long sz = ftell(f);
   if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    set_err(err, errlen, "%s: cannot determine file size", path);
+    tern_err(err, errlen, "%s: cannot determine file size", path);
     fclose(f);
     return -1;
   }
   uint8_t *d = malloc(sz ? (size_t)sz : 1);
   if (!d) {
-    set_err(err, errlen, "%s: out of memory reading %ld bytes", path, sz);
+    tern_err(err, errlen, "%s: out of memory reading %ld bytes", path, sz);
     fclose(f);
     return -1;
   }
   size_t got = fread(d, 1, (size_t)sz, f);
   fclose(f);
   if (got != (size_t)sz) {
-    set_err(err, errlen, "%s: short read (%zu of %ld bytes)", path, got, sz);
+    tern_err(err, errlen, "%s: short read (%zu of %ld bytes)", path, got, sz);
     free(d);
     return -1;
   }

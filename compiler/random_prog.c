@@ -177,15 +177,15 @@ int tern_random_program(const tern_hwcfg *cfg, uint64_t seed, int n_insns, tern_
   char e[256];
   tern_program_init(out);
   if (!cfg || tern_hwcfg_check(cfg, e, sizeof e)) {
-    cc_err(err, errlen, "random_program: bad hardware config: %s", cfg ? e : "NULL");
+    tern_err(err, errlen, "random_program: bad hardware config: %s", cfg ? e : "NULL");
     return -1;
   }
   if (n_insns < 1) {
-    cc_err(err, errlen, "random_program: n_insns = %d, expected >= 1", n_insns);
+    tern_err(err, errlen, "random_program: n_insns = %d, expected >= 1", n_insns);
     return -1;
   }
   if (cfg->acc_depth < 16 || cfg->wbuf_depth < 1 || cfg->abuf_depth < 8 || cfg->out_depth < 8) {
-    cc_err(err, errlen, "random_program: buffers too small (acc_depth >= 16, abuf/out >= 8)");
+    tern_err(err, errlen, "random_program: buffers too small (acc_depth >= 16, abuf/out >= 8)");
     return -1;
   }
   rp r = {seed * 0x2545f4914f6cdd1dull + 1};
@@ -224,7 +224,7 @@ int tern_random_program(const tern_hwcfg *cfg, uint64_t seed, int n_insns, tern_
   end.op = TERN_OP_END;
   tern_program_add_insn(out, &end);
   if (tern_validate(cfg, out->insns, out->n_insns, dram, e, sizeof e)) {
-    cc_err(err, errlen, "random_program: seed %llu: generated program invalid (generator bug): %s",
+    tern_err(err, errlen, "random_program: seed %llu: generated program invalid (generator bug): %s",
            (unsigned long long)seed, e);
     tern_program_free(out);
     return -1;

@@ -234,7 +234,7 @@ static void walk(st *s, const rng *r, int phase, int32_t oi) {
     uint64_t last = r->base + (r->rows - 1) * r->stride + r->len - 1;
     if (last >= s->sp[r->sp].n) {
       if (!s->bad)
-        cc_err(s->err, s->errlen, "sync: insn %zu: word %llu beyond the memory (%llu words)",
+        tern_err(s->err, s->errlen, "sync: insn %zu: word %llu beyond the memory (%llu words)",
                s->idx, (unsigned long long)last, (unsigned long long)s->sp[r->sp].n);
       s->bad = 1;
       return;
@@ -290,13 +290,13 @@ int tern_insert_sync(const tern_hwcfg *cfg, const tern_insn *in, size_t n, tern_
   for (size_t i = 0; i < n; i++) {
     const tern_insn *x = &in[i];
     if (x->pop_prev || x->pop_next || x->push_prev || x->push_next) {
-      cc_err(err, errlen, "sync: insn %zu (%s) already has token flags, expected none", i,
+      tern_err(err, errlen, "sync: insn %zu (%s) already has token flags, expected none", i,
              tern_op_name(x->op));
       st_free(&s);
       return -1;
     }
     if (x->op == TERN_OP_END && i + 1 != n) {
-      cc_err(err, errlen, "sync: insn %zu is END but not the last instruction", i);
+      tern_err(err, errlen, "sync: insn %zu is END but not the last instruction", i);
       st_free(&s);
       return -1;
     }
@@ -368,7 +368,7 @@ int tern_insert_sync(const tern_hwcfg *cfg, const tern_insn *in, size_t n, tern_
         require(&s, queue_dir(TERN_Q_COMPUTE, s.q), s.dep[TERN_Q_COMPUTE], &I);
     }
     if (s.out.n >= 0x7fffffff) {
-      cc_err(err, errlen, "sync: program too long");
+      tern_err(err, errlen, "sync: program too long");
       s.bad = 1;
       break;
     }

@@ -46,16 +46,16 @@ static void op_io(cc_op *o, const int *in, int nin, const int *out, int nout, in
 static int check_lin(const tern_tfm_qlinear *l, int K, int N, const char *name, char *err,
                      size_t errlen) {
   if (!l->w || !l->w->codes) {
-    cc_err(err, errlen, "compile: ffn %s: no weights", name);
+    tern_err(err, errlen, "compile: ffn %s: no weights", name);
     return -1;
   }
   if (l->w->k != K || l->w->n != N) {
-    cc_err(err, errlen, "compile: ffn %s: shape %d x %d, expected %d x %d", name, l->w->k,
+    tern_err(err, errlen, "compile: ffn %s: shape %d x %d, expected %d x %d", name, l->w->k,
            l->w->n, K, N);
     return -1;
   }
   if (l->s_d < 0 || l->beta_c <= 0) {
-    cc_err(err, errlen, "compile: ffn %s: beta_c = %d, s_d = %d, expected beta_c > 0, s_d >= 0",
+    tern_err(err, errlen, "compile: ffn %s: beta_c = %d, s_d = %d, expected beta_c > 0, s_d >= 0",
            name, l->beta_c, l->s_d);
     return -1;
   }
@@ -65,12 +65,12 @@ static int check_lin(const tern_tfm_qlinear *l, int K, int N, const char *name, 
 static int check_norm(const tern_tfm_qnorm *n, int width, const char *name, char *err,
                       size_t errlen) {
   if (!n->g_q || n->n != width) {
-    cc_err(err, errlen, "compile: %s: %s, n = %d, expected gains over %d values", name,
+    tern_err(err, errlen, "compile: %s: %s, n = %d, expected gains over %d values", name,
            n->g_q ? "gains present" : "no gains", n->n, width);
     return -1;
   }
   if (n->ss_shift < 0 || n->ss_shift > 62 || n->rs_shift < 0 || n->rs_shift > 62) {
-    cc_err(err, errlen, "compile: %s: ss_shift = %d, rs_shift = %d, expected 0..62", name,
+    tern_err(err, errlen, "compile: %s: ss_shift = %d, rs_shift = %d, expected 0..62", name,
            n->ss_shift, n->rs_shift);
     return -1;
   }
@@ -143,11 +143,11 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
   const tern_tfm_config *tc = h->cfg;
   int d = tc->dim, F = tc->ffn;
   if (d < 1 || F < 1) {
-    cc_err(err, errlen, "compile: ffn config dim = %d, ffn = %d, expected both >= 1", d, F);
+    tern_err(err, errlen, "compile: ffn config dim = %d, ffn = %d, expected both >= 1", d, F);
     return -1;
   }
   if (tc->ffn_type < TERN_FFN_SWIGLU || tc->ffn_type > TERN_FFN_GELU) {
-    cc_err(err, errlen,
+    tern_err(err, errlen,
            "compile: ffn config ffn_type = %d, expected 0 (swiglu), 1 (relu2_glu), 2 (relu2) or "
            "3 (gelu)",
            (int)tc->ffn_type);
@@ -165,11 +165,11 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
     size_t n = (size_t)KN[i][0] * (size_t)KN[i][1];
     e->codes[i] = malloc(n ? n : 1);
     if (!e->codes[i]) {
-      cc_err(err, errlen, "compile: ffn %s: out of memory (%zu codes)", names[i], n);
+      tern_err(err, errlen, "compile: ffn %s: out of memory (%zu codes)", names[i], n);
       return -1;
     }
     if (tern_tunpack(src[i]->w->codes, n, e->codes[i])) {
-      cc_err(err, errlen, "compile: ffn %s: reserved weight code 10 in the packed matrix",
+      tern_err(err, errlen, "compile: ffn %s: reserved weight code 10 in the packed matrix",
              names[i]);
       return -1;
     }
@@ -182,7 +182,7 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
   if (tc->ffn_type == TERN_FFN_SWIGLU || tc->ffn_type == TERN_FFN_GELU) {
     e->lut = tc->ffn_type == TERN_FFN_SWIGLU ? h->sigmoid_lut : h->gelu_lut;
     if (!e->lut) {
-      cc_err(err, errlen, "compile: ffn_type %s needs its table, which is NULL",
+      tern_err(err, errlen, "compile: ffn_type %s needs its table, which is NULL",
              tern_ffn_type_name(tc->ffn_type));
       return -1;
     }
@@ -352,7 +352,7 @@ static int emit_ffn_act(cc_ctx *c, const cc_op *o, int mb, char *err, size_t err
       V(MULSHR, VEC, Mo, Mo, U, W, mb, W, W, TERN_SIGMOID_FRAC);   /* F5 m = u*p */
       return 0;
   }
-  cc_err(err, errlen, "compile: op %s: ffn_type %d unknown", o->name, o->ffn_type);
+  tern_err(err, errlen, "compile: op %s: ffn_type %d unknown", o->name, o->ffn_type);
   return -1;
 }
 
@@ -363,7 +363,7 @@ static int emit_ffn(cc_ctx *c, char *err, size_t errlen) {
   for (int i = 0; i < c->nt; i++)
     if ((c->t[i].kind == CC_T_I8 && c->t[i].cols_pad > 65535) ||
         (i == c->x && (long)c->d_pad * 4 > 65535)) {
-      cc_err(err, errlen,
+      tern_err(err, errlen,
              "compile: tensor %s: DRAM row of %ld bytes exceeds the 16-bit DRAM_STRIDE",
              c->t[i].name, (long)c->t[i].cols_pad * (c->t[i].kind == CC_T_I8 ? 1 : 4));
       return -1;
@@ -408,7 +408,7 @@ static int sync_ffn(cc_ctx *c, char *err, size_t errlen) {
   if (c->ins.n > (size_t)c->cfg->imem_depth) {
     long gemms = 0;
     for (size_t i = 0; i < c->ins.n; i++) gemms += c->ins.v[i].op == TERN_OP_GEMM;
-    cc_err(err, errlen,
+    tern_err(err, errlen,
            "compile: ffn program needs %zu instructions, imem_depth = %d (%ld GEMMs: one per "
            "%dx%d weight tile per token block, %d block(s) of <= %d tokens); use a larger array "
            "or split the FFN into several programs",
@@ -446,24 +446,24 @@ int tern_compile_tfm_ffn_half(const tern_tfm_ffn_half *h, const tern_hwcfg *cfg,
   const int np = (int)(sizeof ps / sizeof ps[0]);
   char e2[256];
   if (!out) {
-    cc_err(err, errlen, "compile: output program is NULL");
+    tern_err(err, errlen, "compile: output program is NULL");
     return -1;
   }
   tern_program_init(out);
   if (!h || !h->cfg || !h->norm || !h->ffn) {
-    cc_err(err, errlen, "compile: ffn half is NULL or incomplete (cfg, norm, ffn)");
+    tern_err(err, errlen, "compile: ffn half is NULL or incomplete (cfg, norm, ffn)");
     return -1;
   }
   if (!cfg) {
-    cc_err(err, errlen, "compile: hardware config is NULL");
+    tern_err(err, errlen, "compile: hardware config is NULL");
     return -1;
   }
   if (tern_hwcfg_check(cfg, e2, sizeof e2)) {
-    cc_err(err, errlen, "compile: bad hardware config: %s", e2);
+    tern_err(err, errlen, "compile: bad hardware config: %s", e2);
     return -1;
   }
   if (!opts) {
-    cc_err(err, errlen, "compile: opts is NULL (need tokens >= 1)");
+    tern_err(err, errlen, "compile: opts is NULL (need tokens >= 1)");
     return -1;
   }
   const char *want = opts->dump_after;
@@ -472,7 +472,7 @@ int tern_compile_tfm_ffn_half(const tern_tfm_ffn_half *h, const tern_hwcfg *cfg,
     int ok = 0;
     for (int i = 0; i < np; i++) ok |= !strcmp(want, ps[i].name);
     if (!ok) {
-      cc_err(err, errlen,
+      tern_err(err, errlen,
              "compile: --dump-after %s: unknown pass, expected build, pad, tile, alloc, emit, "
              "sync or validate",
              want);
@@ -509,11 +509,11 @@ int tern_compile_tfm_ffn(const tern_tfm_qmodel *q, int block, const tern_hwcfg *
   char e2[256];
   if (out) tern_program_init(out);
   if (!q) {
-    cc_err(err, errlen, "compile: model is NULL");
+    tern_err(err, errlen, "compile: model is NULL");
     return -1;
   }
   if (tern_tfm_ffn_half_of(q, block, &h, e2, sizeof e2)) {
-    cc_err(err, errlen, "compile: %s", e2);
+    tern_err(err, errlen, "compile: %s", e2);
     return -1;
   }
   return tern_compile_tfm_ffn_half(&h, cfg, opts, out, err, errlen);

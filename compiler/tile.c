@@ -12,11 +12,11 @@
 int cc_pass_tile(cc_ctx *c, char *err, size_t errlen) {
   const tern_hwcfg *h = c->cfg;
   if (c->M < 1) {
-    cc_err(err, errlen, "compile: tokens = %d, expected >= 1", c->M);
+    tern_err(err, errlen, "compile: tokens = %d, expected >= 1", c->M);
     return -1;
   }
   if (cc_build_consts(c) != 0) {
-    cc_err(err, errlen, "compile: constant pool construction failed");
+    tern_err(err, errlen, "compile: constant pool construction failed");
     return -1;
   }
   cc_assign_token_offsets(c);
@@ -29,7 +29,7 @@ int cc_pass_tile(cc_ctx *c, char *err, size_t errlen) {
       max_out = t->cols_pad / h->cols;
     /* reductions run over a whole row in one VEC instruction */
     if (t->kind == CC_T_I32 && t->cols_pad / h->cols > CC_VEC_FIELD_MAX && !c->is_gemm) {
-      cc_err(err, errlen,
+      tern_err(err, errlen,
              "compile: tensor %s has %d ACC words per token; row reductions need <= %d (VEC field N)",
              t->name, t->cols_pad / h->cols, CC_VEC_FIELD_MAX);
       return -1;
@@ -37,26 +37,26 @@ int cc_pass_tile(cc_ctx *c, char *err, size_t errlen) {
   }
   long acc_free = (long)h->acc_depth - c->const_words;
   if (acc_free < c->tok_words) {
-    cc_err(err, errlen,
+    tern_err(err, errlen,
            "compile: ACC too small for one token: needs %ld words (%d constants + %d per token), "
            "acc_depth = %d",
            (long)c->const_words + c->tok_words, c->const_words, c->tok_words, h->acc_depth);
     return -1;
   }
   if (h->abuf_depth < max_abuf) {
-    cc_err(err, errlen,
+    tern_err(err, errlen,
            "compile: ABUF too small for one token: needs %d words (K_pad/rows), abuf_depth = %d",
            max_abuf, h->abuf_depth);
     return -1;
   }
   if (max_out && h->out_depth < max_out) {
-    cc_err(err, errlen,
+    tern_err(err, errlen,
            "compile: OUT too small for one token: needs %d words (K_pad/cols), out_depth = %d",
            max_out, h->out_depth);
     return -1;
   }
   if (h->wbuf_depth < 2) {
-    cc_err(err, errlen,
+    tern_err(err, errlen,
            "compile: WBUF too small for double buffering: needs 2 tiles, wbuf_depth = %d",
            h->wbuf_depth);
     return -1;

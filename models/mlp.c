@@ -2,6 +2,7 @@
  *   x -> [RMSNorm -> BitLinear(d->f) -> act -> BitLinear(f->d) -> +x] x L
  * Weight generation, the .twt weight file, the float32 BitNet b1.58
  * reference, the integer constants and the bit-exact integer reference. */
+#include "tern/err.h"
 #include "prng.h"
 #include "tern/mlp.h"
 
@@ -21,34 +22,24 @@
 #define MLP_MAX_LAYERS 1024
 #define MLP_MAX_WEIGHTS (1ull << 31) /* total ternary weights, 2*d*f*layers */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 /* Validates cfg; `who` prefixes the message (e.g. "config" or a file name). */
 static int check_config(const tern_mlp_config *cfg, const char *who, char *err, size_t errlen) {
   if (cfg->d < 1 || cfg->d > MLP_MAX_DIM)
-    return fail(err, errlen, "%s: field 'd' is %d, expected 1..%d", who, cfg->d, MLP_MAX_DIM);
+    return tern_err(err, errlen, "%s: field 'd' is %d, expected 1..%d", who, cfg->d, MLP_MAX_DIM);
   if (cfg->f < 1 || cfg->f > MLP_MAX_DIM)
-    return fail(err, errlen, "%s: field 'f' is %d, expected 1..%d", who, cfg->f, MLP_MAX_DIM);
+    return tern_err(err, errlen, "%s: field 'f' is %d, expected 1..%d", who, cfg->f, MLP_MAX_DIM);
   if (cfg->layers < 1 || cfg->layers > MLP_MAX_LAYERS)
-    return fail(err, errlen, "%s: field 'layers' is %d, expected 1..%d", who, cfg->layers,
+    return tern_err(err, errlen, "%s: field 'layers' is %d, expected 1..%d", who, cfg->layers,
                 MLP_MAX_LAYERS);
   if (cfg->act != TERN_ACT_RELU2 && cfg->act != TERN_ACT_SILU)
-    return fail(err, errlen, "%s: field 'act' is %d, expected 0 (relu2) or 1 (silu)", who,
+    return tern_err(err, errlen, "%s: field 'act' is %d, expected 0 (relu2) or 1 (silu)", who,
                 (int)cfg->act);
   if (!(cfg->eps > 0.0f && cfg->eps <= 1.0f))
-    return fail(err, errlen, "%s: field 'eps' is %g, expected a number in (0, 1]", who,
+    return tern_err(err, errlen, "%s: field 'eps' is %g, expected a number in (0, 1]", who,
                 (double)cfg->eps);
   uint64_t nw = 2ull * (uint64_t)cfg->d * (uint64_t)cfg->f * (uint64_t)cfg->layers;
   if (nw > MLP_MAX_WEIGHTS)
-    return fail(err, errlen,
+    return tern_err(err, errlen,
                 "%s: fields 'd', 'f', 'layers' give %llu ternary weights, expected at most %llu",
                 who, (unsigned long long)nw, (unsigned long long)MLP_MAX_WEIGHTS);
   return 0;
@@ -89,7 +80,7 @@ static int alloc_model(tern_mlp_model *m, const tern_mlp_config *cfg, char *err,
   memset(m, 0, sizeof *m);
   m->cfg = *cfg;
   m->layer = calloc((size_t)cfg->layers, sizeof *m->layer);
-  if (!m->layer) return fail(err, errlen, "out of memory (%d layers)", cfg->layers);
+  if (!m->layer) return tern_err(err, errlen, "out of memory (%d layers)", cfg->layers);
   size_t d = (size_t)cfg->d, f = (size_t)cfg->f;
   for (int l = 0; l < cfg->layers; l++) {
     tern_mlp_layer *L = &m->layer[l];
@@ -102,14 +93,14 @@ static int alloc_model(tern_mlp_model *m, const tern_mlp_config *cfg, char *err,
     L->w2.w = malloc(f * d);
     if (!L->g || !L->w1.w || !L->w2.w) {
       tern_mlp_free(m);
-      return fail(err, errlen, "out of memory (layer %d, d=%d, f=%d)", l, cfg->d, cfg->f);
+      return tern_err(err, errlen, "out of memory (layer %d, d=%d, f=%d)", l, cfg->d, cfg->f);
     }
   }
   return 0;
 }
 
 int tern_mlp_generate(const tern_mlp_config *cfg, tern_mlp_model *m, char *err, size_t errlen) {
-  if (!cfg || !m) return fail(err, errlen, "tern_mlp_generate: null argument");
+  if (!cfg || !m) return tern_err(err, errlen, "tern_mlp_generate: null argument");
   memset(m, 0, sizeof *m);
   if (check_config(cfg, "config", err, errlen)) return -1;
   if (alloc_model(m, cfg, err, errlen)) return -1;
@@ -117,7 +108,7 @@ int tern_mlp_generate(const tern_mlp_config *cfg, tern_mlp_model *m, char *err, 
   float *master = malloc(d * f * sizeof(float));
   if (!master) {
     tern_mlp_free(m);
-    return fail(err, errlen, "out of memory (master weights %zu x %zu)", d, f);
+    return tern_err(err, errlen, "out of memory (master weights %zu x %zu)", d, f);
   }
   tern_rng r = {cfg->seed};
   /* one stream, fixed order: per layer g[d], W1[d][f], W2[f][d] */
@@ -240,13 +231,13 @@ static uint64_t twt_size(const tern_mlp_config *c) {
 }
 
 int tern_mlp_save(const tern_mlp_model *m, const char *path, char *err, size_t errlen) {
-  if (!m || !path || !m->layer) return fail(err, errlen, "tern_mlp_save: null argument");
+  if (!m || !path || !m->layer) return tern_err(err, errlen, "tern_mlp_save: null argument");
   if (check_config(&m->cfg, path, err, errlen)) return -1;
   const tern_mlp_config *c = &m->cfg;
   for (int l = 0; l < c->layers; l++) {
     const tern_mlp_layer *L = &m->layer[l];
     if (L->w1.k != c->d || L->w1.n != c->f || L->w2.k != c->f || L->w2.n != c->d)
-      return fail(err, errlen, "%s: layer %d: matrix shapes %dx%d, %dx%d, expected %dx%d, %dx%d",
+      return tern_err(err, errlen, "%s: layer %d: matrix shapes %dx%d, %dx%d, expected %dx%d, %dx%d",
                   path, l, L->w1.k, L->w1.n, L->w2.k, L->w2.n, c->d, c->f, c->f, c->d);
   }
   wbuf b = {0};
@@ -271,19 +262,19 @@ int tern_mlp_save(const tern_mlp_model *m, const char *path, char *err, size_t e
   if (!b.oom) put_u32(&b, (uint32_t)crc32(0L, b.p, (uInt)(b.n)));
   if (b.oom) {
     free(b.p);
-    return fail(err, errlen, "%s: out of memory building the weight file", path);
+    return tern_err(err, errlen, "%s: out of memory building the weight file", path);
   }
   FILE *fp = fopen(path, "wb");
   if (!fp) {
     int e = errno;
     free(b.p);
-    return fail(err, errlen, "%s: cannot open for writing: %s", path, strerror(e));
+    return tern_err(err, errlen, "%s: cannot open for writing: %s", path, strerror(e));
   }
   size_t wr = fwrite(b.p, 1, b.n, fp);
   int cl = fclose(fp);
   size_t n = b.n;
   free(b.p);
-  if (wr != n || cl != 0) return fail(err, errlen, "%s: write failed (%zu of %zu bytes)", path, wr, n);
+  if (wr != n || cl != 0) return tern_err(err, errlen, "%s: write failed (%zu of %zu bytes)", path, wr, n);
   return 0;
 }
 
@@ -295,32 +286,32 @@ static int read_file(const char *path, uint64_t cap, const char *what, unsigned 
   *out = NULL;
   *len = 0;
   FILE *fp = fopen(path, "rb");
-  if (!fp) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  if (!fp) return tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
   if (fseek(fp, 0, SEEK_END) != 0) {
     fclose(fp);
-    return fail(err, errlen, "%s: cannot seek", path);
+    return tern_err(err, errlen, "%s: cannot seek", path);
   }
   long sz = ftell(fp);
   if (sz < 0 || fseek(fp, 0, SEEK_SET) != 0) {
     fclose(fp);
-    return fail(err, errlen, "%s: cannot determine the file size", path);
+    return tern_err(err, errlen, "%s: cannot determine the file size", path);
   }
   if ((uint64_t)sz != cap) {
     fclose(fp);
-    return fail(err, errlen, "%s: %s: file is %ld bytes, expected %llu (%s)", path,
+    return tern_err(err, errlen, "%s: %s: file is %ld bytes, expected %llu (%s)", path,
                 (uint64_t)sz < cap ? "truncated" : "trailing bytes", sz, (unsigned long long)cap,
                 what);
   }
   unsigned char *p = malloc(sz ? (size_t)sz : 1);
   if (!p) {
     fclose(fp);
-    return fail(err, errlen, "%s: out of memory (%ld bytes)", path, sz);
+    return tern_err(err, errlen, "%s: out of memory (%ld bytes)", path, sz);
   }
   size_t rd = fread(p, 1, (size_t)sz, fp);
   fclose(fp);
   if (rd != (size_t)sz) {
     free(p);
-    return fail(err, errlen, "%s: read %zu of %ld bytes", path, rd, sz);
+    return tern_err(err, errlen, "%s: read %zu of %ld bytes", path, rd, sz);
   }
   *out = p;
   *len = (size_t)sz;
@@ -328,33 +319,33 @@ static int read_file(const char *path, uint64_t cap, const char *what, unsigned 
 }
 
 int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen) {
-  if (!m || !path) return fail(err, errlen, "tern_mlp_load: null argument");
+  if (!m || !path) return tern_err(err, errlen, "tern_mlp_load: null argument");
   memset(m, 0, sizeof *m);
   /* The header is read first (TWT_HEADER bytes), the whole file only once its
    * length matches what the validated header implies. */
   FILE *fp = fopen(path, "rb");
-  if (!fp) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  if (!fp) return tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
   unsigned char h[TWT_HEADER];
   size_t got = fread(h, 1, TWT_HEADER, fp);
   fclose(fp);
   if (got < 8 || memcmp(h, TWT_MAGIC, 8) != 0) {
     char seen[9] = {0};
     for (size_t i = 0; i < 8 && i < got; i++) seen[i] = (h[i] >= 32 && h[i] < 127) ? (char)h[i] : '?';
-    return fail(err, errlen, "%s: field 'magic' is \"%s\" (%zu bytes), expected \"%s\"", path, seen,
+    return tern_err(err, errlen, "%s: field 'magic' is \"%s\" (%zu bytes), expected \"%s\"", path, seen,
                 got < 8 ? got : (size_t)8, TWT_MAGIC);
   }
   if (got < TWT_HEADER)
-    return fail(err, errlen, "%s: truncated header: file is %zu bytes, expected at least %u", path,
+    return tern_err(err, errlen, "%s: truncated header: file is %zu bytes, expected at least %u", path,
                 got, TWT_HEADER);
   uint32_t version = get_u32(h + 8);
   if (version != TWT_VERSION)
-    return fail(err, errlen, "%s: field 'version' is %u, expected %u", path, version, TWT_VERSION);
+    return tern_err(err, errlen, "%s: field 'version' is %u, expected %u", path, version, TWT_VERSION);
   uint32_t ud = get_u32(h + 12), uf = get_u32(h + 16), ul = get_u32(h + 20), ua = get_u32(h + 24);
   if (ud > MLP_MAX_DIM || uf > MLP_MAX_DIM || ul > MLP_MAX_LAYERS || ua > 1) {
     const char *fld = ud > MLP_MAX_DIM ? "d" : uf > MLP_MAX_DIM ? "f" : ul > MLP_MAX_LAYERS ? "layers" : "act";
     uint32_t val = ud > MLP_MAX_DIM ? ud : uf > MLP_MAX_DIM ? uf : ul > MLP_MAX_LAYERS ? ul : ua;
     uint32_t mx = ud > MLP_MAX_DIM ? MLP_MAX_DIM : uf > MLP_MAX_DIM ? MLP_MAX_DIM : ul > MLP_MAX_LAYERS ? MLP_MAX_LAYERS : 1;
-    return fail(err, errlen, "%s: field '%s' is %u, expected 0..%u", path, fld, val, mx);
+    return tern_err(err, errlen, "%s: field '%s' is %u, expected 0..%u", path, fld, val, mx);
   }
   tern_mlp_config cfg;
   cfg.d = (int)ud;
@@ -366,7 +357,7 @@ int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen)
   if (check_config(&cfg, path, err, errlen)) return -1;
   uint32_t nt = get_u32(h + 40);
   if (nt != 3u * ul)
-    return fail(err, errlen, "%s: field 'ntensors' is %u, expected %u (3 per layer)", path, nt, 3u * ul);
+    return tern_err(err, errlen, "%s: field 'ntensors' is %u, expected %u (3 per layer)", path, nt, 3u * ul);
   uint64_t want = twt_size(&cfg);
 
   unsigned char *p;
@@ -391,7 +382,7 @@ int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen)
           seen[i] = ch == 0 ? 0 : (ch >= 32 && ch < 127) ? (char)ch : '?';
         }
         seen[TWT_NAME] = 0;
-        rc = fail(err, errlen, "%s: tensor %d at offset %zu: field 'name' is \"%s\", expected \"%s\" (NUL padded)",
+        rc = tern_err(err, errlen, "%s: tensor %d at offset %zu: field 'name' is \"%s\", expected \"%s\" (NUL padded)",
                   path, 3 * l + which, off, seen, name);
         break;
       }
@@ -400,12 +391,12 @@ int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen)
       uint32_t wr = which == 0 ? 1u : which == 1 ? ud : uf;
       uint32_t wc = which == 0 ? ud : which == 1 ? uf : ud;
       if (dtype != wdt) {
-        rc = fail(err, errlen, "%s: tensor '%s': field 'dtype' is %u, expected %u (%s)", path, name,
+        rc = tern_err(err, errlen, "%s: tensor '%s': field 'dtype' is %u, expected %u (%s)", path, name,
                   dtype, wdt, wdt == TWT_F32 ? "f32" : "ternary2");
         break;
       }
       if (rows != wr || cols != wc) {
-        rc = fail(err, errlen, "%s: tensor '%s': field 'shape' is %ux%u, expected %ux%u", path, name,
+        rc = tern_err(err, errlen, "%s: tensor '%s': field 'shape' is %ux%u, expected %ux%u", path, name,
                   rows, cols, wr, wc);
         break;
       }
@@ -415,7 +406,7 @@ int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen)
         for (uint32_t i = 0; i < ud; i++) {
           float g = get_f32(p + off + 4 * (size_t)i);
           if (!isfinite(g)) {
-            rc = fail(err, errlen, "%s: tensor '%s': element %u is not finite, expected a finite f32",
+            rc = tern_err(err, errlen, "%s: tensor '%s': element %u is not finite, expected a finite f32",
                       path, name, i);
             break;
           }
@@ -427,7 +418,7 @@ int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen)
       tern_tmatrix *t = which == 1 ? &L->w1 : &L->w2;
       float beta = get_f32(p + off);
       if (!(isfinite(beta) && beta > 0.0f)) {
-        rc = fail(err, errlen, "%s: tensor '%s': field 'beta' is %g, expected a finite value > 0",
+        rc = tern_err(err, errlen, "%s: tensor '%s': field 'beta' is %g, expected a finite value > 0",
                   path, name, (double)beta);
         break;
       }
@@ -437,7 +428,7 @@ int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen)
       for (size_t i = 0; i < n; i++) {
         unsigned code = (p[off + i / 4] >> (2 * (i % 4))) & 3u;
         if (code == 2u) {
-          rc = fail(err, errlen, "%s: tensor '%s': code %zu (row %zu, col %zu) is the reserved value 10 (binary), expected 00, 01 or 11",
+          rc = tern_err(err, errlen, "%s: tensor '%s': code %zu (row %zu, col %zu) is the reserved value 10 (binary), expected 00, 01 or 11",
                     path, name, i, i / cols, i % cols);
           break;
         }
@@ -445,7 +436,7 @@ int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen)
       }
       if (rc) break;
       if (n % 4 && (p[off + nb - 1] >> (2 * (n % 4))) != 0) {
-        rc = fail(err, errlen, "%s: tensor '%s': padding bits of the last byte are 0x%02x, expected 0",
+        rc = tern_err(err, errlen, "%s: tensor '%s': padding bits of the last byte are 0x%02x, expected 0",
                   path, name, p[off + nb - 1] >> (2 * (n % 4)));
         break;
       }
@@ -455,7 +446,7 @@ int tern_mlp_load(tern_mlp_model *m, const char *path, char *err, size_t errlen)
   if (rc == 0) {
     uint32_t stored = get_u32(p + off), calc = (uint32_t)crc32(0L, p, (uInt)off);
     if (stored != calc)
-      rc = fail(err, errlen, "%s: field 'crc32' is 0x%08x, expected 0x%08x (CRC-32 of bytes 0..%zu)",
+      rc = tern_err(err, errlen, "%s: field 'crc32' is 0x%08x, expected 0x%08x (CRC-32 of bytes 0..%zu)",
                 path, stored, calc, off - 1);
   }
   free(p);
@@ -557,9 +548,9 @@ static int qlinear(const tern_tmatrix *w, int a_frac_shift, tern_qlinear *ql, co
   int32_t c = 0;
   int bf = tern_beta_const(w->beta, &c);
   if (bf < 0)
-    return fail(err, errlen, "%s: beta is %g, expected a finite value > 0", what, (double)w->beta);
+    return tern_err(err, errlen, "%s: beta is %g, expected a finite value > 0", what, (double)w->beta);
   if (bf < a_frac_shift)
-    return fail(err, errlen, "%s: beta = %g is too large: beta_frac = %d, expected >= %d", what,
+    return tern_err(err, errlen, "%s: beta = %g is too large: beta_frac = %d, expected >= %d", what,
                 (double)w->beta, bf, a_frac_shift);
   ql->beta_c = c;
   ql->beta_frac = bf;
@@ -578,13 +569,13 @@ void tern_qmlp_free(tern_qmlp *q) {
 }
 
 int tern_mlp_quantize(const tern_mlp_model *m, tern_qmlp *q, char *err, size_t errlen) {
-  if (!m || !q || !m->layer) return fail(err, errlen, "tern_mlp_quantize: null argument");
+  if (!m || !q || !m->layer) return tern_err(err, errlen, "tern_mlp_quantize: null argument");
   memset(q, 0, sizeof *q);
   const tern_mlp_config *c = &m->cfg;
   if (check_config(c, "model config", err, errlen)) return -1;
   q->cfg = *c;
   q->layer = calloc((size_t)c->layers, sizeof *q->layer);
-  if (!q->layer) return fail(err, errlen, "out of memory (%d layers)", c->layers);
+  if (!q->layer) return tern_err(err, errlen, "out of memory (%d layers)", c->layers);
   int d = c->d, L2 = floor_log2(d);
   double eps_c = round((double)c->eps * 4096.0 * (double)d / ldexp(1.0, L2));
   if (eps_c < 1.0) eps_c = 1.0;
@@ -594,14 +585,14 @@ int tern_mlp_quantize(const tern_mlp_model *m, tern_qmlp *q, char *err, size_t e
     tern_qlayer *ql = &q->layer[l];
     if (ml->w1.k != d || ml->w1.n != c->f || ml->w2.k != c->f || ml->w2.n != d) {
       tern_qmlp_free(q);
-      return fail(err, errlen, "layer %d: matrix shapes %dx%d, %dx%d, expected %dx%d, %dx%d", l,
+      return tern_err(err, errlen, "layer %d: matrix shapes %dx%d, %dx%d, expected %dx%d, %dx%d", l,
                   ml->w1.k, ml->w1.n, ml->w2.k, ml->w2.n, d, c->f, c->f, d);
     }
     tern_qnorm *n = &ql->norm;
     n->g_q = malloc((size_t)d * sizeof(int32_t));
     if (!n->g_q) {
       tern_qmlp_free(q);
-      return fail(err, errlen, "out of memory (gains of layer %d)", l);
+      return tern_err(err, errlen, "out of memory (gains of layer %d)", l);
     }
     for (int i = 0; i < d; i++) n->g_q[i] = round_sat32((double)ml->g[i] * 16384.0);
     n->g_frac = 14;

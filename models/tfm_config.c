@@ -1,6 +1,7 @@
 /* Transformer model description: the INI text format (libinih), its printer,
  * the shape checks and the parameter count (include/tern/tfm.h,
  * docs/MODELS.md). */
+#include "tern/err.h"
 #include "tern/tfm.h"
 
 #include <ctype.h>
@@ -22,16 +23,6 @@
 #define MAX_SEQ (1 << 24)
 #define MAX_FILE (1 << 20)
 #define SOURCE_CHARS (TERN_TFM_SOURCE_MAX - 1)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 const char *tern_ffn_type_name(tern_ffn_type t) {
   switch (t) {
@@ -85,19 +76,19 @@ static int source_ok(const char *s) {
 #define RANGE(field, lo, hi)                                                                  \
   do {                                                                                        \
     if (c->field < (lo) || c->field > (hi))                                                   \
-      return fail(err, errlen, "%s: field '%s' is %d, expected %d..%d", what, #field,         \
+      return tern_err(err, errlen, "%s: field '%s' is %d, expected %d..%d", what, #field,         \
                   (int)c->field, (int)(lo), (int)(hi));                                       \
   } while (0)
 
 int tern_tfm_check(const tern_tfm_config *c, const char *what, char *err, size_t errlen) {
   if (!what) what = "config";
-  if (!c) return fail(err, errlen, "%s: null config", what);
+  if (!c) return tern_err(err, errlen, "%s: null config", what);
   if (memchr(c->name, 0, sizeof c->name) == NULL || !name_ok(c->name))
-    return fail(err, errlen,
+    return tern_err(err, errlen,
                 "%s: field 'name' is invalid, expected 1..%d characters of [A-Za-z0-9._-]", what,
                 TERN_TFM_NAME_MAX - 1);
   if (memchr(c->source, 0, sizeof c->source) == NULL || !source_ok(c->source))
-    return fail(err, errlen,
+    return tern_err(err, errlen,
                 "%s: field 'source' is invalid, expected at most %d printable characters "
                 "without ';'",
                 what, SOURCE_CHARS);
@@ -107,27 +98,27 @@ int tern_tfm_check(const tern_tfm_config *c, const char *what, char *err, size_t
   RANGE(heads, 1, MAX_HEADS);
   RANGE(kv_heads, 1, c->heads);
   if (c->heads % c->kv_heads != 0)
-    return fail(err, errlen, "%s: field 'kv_heads' is %d, expected a divisor of heads = %d",
+    return tern_err(err, errlen, "%s: field 'kv_heads' is %d, expected a divisor of heads = %d",
                 what, c->kv_heads, c->heads);
   RANGE(head_dim, 2, MAX_HEAD_DIM);
   if (c->head_dim % 2 != 0)
-    return fail(err, errlen, "%s: field 'head_dim' is %d, expected an even number (RoPE pairs)",
+    return tern_err(err, errlen, "%s: field 'head_dim' is %d, expected an even number (RoPE pairs)",
                 what, c->head_dim);
   if ((int64_t)c->heads * c->head_dim > MAX_DIM)
-    return fail(err, errlen, "%s: fields 'heads' x 'head_dim' = %lld, expected at most %d", what,
+    return tern_err(err, errlen, "%s: fields 'heads' x 'head_dim' = %lld, expected at most %d", what,
                 (long long)c->heads * c->head_dim, MAX_DIM);
   RANGE(ffn, 1, MAX_FFN);
   if ((int)c->ffn_type < 0 || (int)c->ffn_type > 3)
-    return fail(err, errlen,
+    return tern_err(err, errlen,
                 "%s: field 'ffn_type' is %d, expected swiglu, relu2_glu, relu2 or gelu", what,
                 (int)c->ffn_type);
   if ((int)c->norm < 0 || (int)c->norm > 1)
-    return fail(err, errlen, "%s: field 'norm' is %d, expected rmsnorm or layernorm", what,
+    return tern_err(err, errlen, "%s: field 'norm' is %d, expected rmsnorm or layernorm", what,
                 (int)c->norm);
   RANGE(norm_bias, 0, 1);
   RANGE(subln, 0, 1);
   if (!(c->rope_theta > 1.0 && c->rope_theta <= 1e12))
-    return fail(err, errlen, "%s: field 'rope_theta' is %g, expected a number in (1, 1e12]",
+    return tern_err(err, errlen, "%s: field 'rope_theta' is %g, expected a number in (1, 1e12]",
                 what, c->rope_theta);
   RANGE(max_seq, 1, MAX_SEQ);
   RANGE(window, 0, MAX_SEQ);
@@ -135,7 +126,7 @@ int tern_tfm_check(const tern_tfm_config *c, const char *what, char *err, size_t
   RANGE(repeat, 1, MAX_REPEAT);
   RANGE(share_ffn, 0, 1);
   if (!(c->eps > 0.0f && c->eps <= 1.0f))
-    return fail(err, errlen, "%s: field 'eps' is %g, expected a number in (0, 1]", what,
+    return tern_err(err, errlen, "%s: field 'eps' is %g, expected a number in (0, 1]", what,
                 (double)c->eps);
   return 0;
 }
@@ -177,7 +168,7 @@ static char *reader(char *str, int num, void *stream) {
   size_t cap = (size_t)(num > 3 ? num - 3 : 0);
   if (len > cap + 1 || (len == cap + 1 && !nl)) {
     if (!s->failed)
-      fail(s->err, s->errlen, "%s:%d: line is longer than %zu characters", s->what, s->line,
+      tern_err(s->err, s->errlen, "%s:%d: line is longer than %zu characters", s->what, s->line,
            cap);
     s->failed = 1;
     str[0] = '\n';
@@ -337,7 +328,7 @@ static int handler(void *user, const char *section, const char *name, const char
 int tern_tfm_parse_string(const char *text, const char *what, tern_tfm_config *c, char *err,
                           size_t errlen) {
   if (!what) what = "<string>";
-  if (!text || !c) return fail(err, errlen, "%s: null argument", what);
+  if (!text || !c) return tern_err(err, errlen, "%s: null argument", what);
   if (err && errlen) err[0] = 0;
   tern_tfm_config_init(c);
   parse_state s;
@@ -351,22 +342,22 @@ int tern_tfm_parse_string(const char *text, const char *what, tern_tfm_config *c
   if (rc != 0 || s.failed) {
     if (!s.failed) {
       if (rc > 0)
-        fail(err, errlen, "%s:%d: syntax error, expected 'field = value', '[model]' or a comment",
+        tern_err(err, errlen, "%s:%d: syntax error, expected 'field = value', '[model]' or a comment",
              what, rc);
       else
-        fail(err, errlen, "%s: parser error %d", what, rc);
+        tern_err(err, errlen, "%s: parser error %d", what, rc);
     }
     return -1;
   }
   for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
     if (!s.have[required[i]])
-      return fail(err, errlen, "%s: field '%s' is missing (required: name, vocab, dim, layers, "
+      return tern_err(err, errlen, "%s: field '%s' is missing (required: name, vocab, dim, layers, "
                                "heads, ffn, ffn_type)",
                   what, field_names[required[i]]);
   if (!s.have[F_KV_HEADS]) c->kv_heads = c->heads;
   if (!s.have[F_HEAD_DIM]) {
     if (c->dim % c->heads != 0)
-      return fail(err, errlen,
+      return tern_err(err, errlen,
                   "%s: field 'heads' is %d, expected a divisor of dim = %d (or give head_dim)",
                   what, c->heads, c->dim);
     c->head_dim = c->dim / c->heads;
@@ -375,24 +366,24 @@ int tern_tfm_parse_string(const char *text, const char *what, tern_tfm_config *c
 }
 
 int tern_tfm_parse_file(const char *path, tern_tfm_config *c, char *err, size_t errlen) {
-  if (!path || !c) return fail(err, errlen, "tern_tfm_parse_file: null argument");
+  if (!path || !c) return tern_err(err, errlen, "tern_tfm_parse_file: null argument");
   FILE *f = fopen(path, "rb");
-  if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  if (!f) return tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
   char *buf = malloc(MAX_FILE + 1);
   if (!buf) {
     fclose(f);
-    return fail(err, errlen, "%s: out of memory", path);
+    return tern_err(err, errlen, "%s: out of memory", path);
   }
   size_t n = fread(buf, 1, MAX_FILE + 1, f);
   int rerr = ferror(f);
   fclose(f);
   int rc;
-  if (rerr) rc = fail(err, errlen, "%s: read error", path);
+  if (rerr) rc = tern_err(err, errlen, "%s: read error", path);
   else if (n > MAX_FILE)
-    rc = fail(err, errlen, "%s: file is larger than %d bytes, expected a model description", path,
+    rc = tern_err(err, errlen, "%s: file is larger than %d bytes, expected a model description", path,
               MAX_FILE);
   else if (memchr(buf, 0, n))
-    rc = fail(err, errlen, "%s: file contains a NUL byte, expected text", path);
+    rc = tern_err(err, errlen, "%s: file contains a NUL byte, expected text", path);
   else {
     buf[n] = 0;
     rc = tern_tfm_parse_string(buf, path, c, err, errlen);

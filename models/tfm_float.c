@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/err.h"
 #include "prng.h"
 #include "tern/tfm.h"
 
@@ -21,16 +22,6 @@ struct tern_tfm_ctx {
   tern_tfm_trace_fn trace, attn_trace;
   void *trace_user, *attn_user;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* ---- context ----------------------------------------------------------------- */
 
@@ -45,19 +36,19 @@ void tern_tfm_ctx_free(tern_tfm_ctx *ctx) {
 
 tern_tfm_ctx *tern_tfm_ctx_new(const tern_tfm_model *m, int max_seq, char *err, size_t errlen) {
   if (!m || !m->block || !m->embed.q) {
-    fail(err, errlen, "tern_tfm_ctx_new: model not generated");
+    tern_err(err, errlen, "tern_tfm_ctx_new: model not generated");
     return NULL;
   }
   const tern_tfm_config *c = &m->cfg;
   if (max_seq <= 0) max_seq = c->max_seq;
   if (max_seq > c->max_seq) {
-    fail(err, errlen, "context of %d positions: expected at most max_seq = %d of '%s'", max_seq,
+    tern_err(err, errlen, "context of %d positions: expected at most max_seq = %d of '%s'", max_seq,
          c->max_seq, c->name);
     return NULL;
   }
   tern_tfm_ctx *x = calloc(1, sizeof *x);
   if (!x) {
-    fail(err, errlen, "out of memory");
+    tern_err(err, errlen, "out of memory");
     return NULL;
   }
   x->m = m;
@@ -73,7 +64,7 @@ tern_tfm_ctx *tern_tfm_ctx_new(const tern_tfm_model *m, int max_seq, char *err, 
   x->rope_sin = malloc((size_t)max_seq * half * sizeof(float));
   if (!x->kc || !x->vc || !x->rope_cos || !x->rope_sin) {
     tern_tfm_ctx_free(x);
-    fail(err, errlen, "out of memory for the KV cache (%zu floats)", 2 * kv);
+    tern_err(err, errlen, "out of memory for the KV cache (%zu floats)", 2 * kv);
     return NULL;
   }
   /* RoPE, rotate-half convention: pair (i, i + hd/2) rotates by pos * theta^(-2i/hd) */
@@ -185,17 +176,17 @@ static float gelu_tanh(float x) {
 
 int tern_tfm_prefill(tern_tfm_ctx *ctx, const int *tokens, int n, float *logits, int all_logits,
                      char *err, size_t errlen) {
-  if (!ctx || !tokens || !logits) return fail(err, errlen, "tern_tfm_prefill: null argument");
+  if (!ctx || !tokens || !logits) return tern_err(err, errlen, "tern_tfm_prefill: null argument");
   const tern_tfm_model *m = ctx->m;
   const tern_tfm_config *c = &m->cfg;
-  if (n < 1) return fail(err, errlen, "prefill of %d tokens: expected at least 1", n);
+  if (n < 1) return tern_err(err, errlen, "prefill of %d tokens: expected at least 1", n);
   if (n > ctx->max_seq - ctx->pos)
-    return fail(err, errlen,
+    return tern_err(err, errlen,
                 "KV cache full: %d positions used + %d tokens exceeds the context of %d", ctx->pos,
                 n, ctx->max_seq);
   for (int i = 0; i < n; i++)
     if (tokens[i] < 0 || tokens[i] >= c->vocab)
-      return fail(err, errlen, "token %d at index %d is out of range, expected 0..%d", tokens[i],
+      return tern_err(err, errlen, "token %d at index %d is out of range, expected 0..%d", tokens[i],
                   i, c->vocab - 1);
   int d = c->dim, qd = ctx->qd, kvd = ctx->kvd, hd = c->head_dim, F = c->ffn;
   int big = d > qd ? d : qd;
@@ -212,7 +203,7 @@ int tern_tfm_prefill(tern_tfm_ctx *ctx, const int *tokens, int n, float *logits,
   bl_scratch bs = {malloc((size_t)big * sizeof(int32_t))};
   int rc = 0;
   if (!x || !q || !a || !h || !t1 || !t2 || !sc || !bs.acc) {
-    rc = fail(err, errlen, "out of memory (prefill of %d tokens)", n);
+    rc = tern_err(err, errlen, "out of memory (prefill of %d tokens)", n);
     goto done;
   }
   /* embedding lookup: the int8 rows dequantised */
@@ -432,16 +423,16 @@ int tern_tfm_generate_tokens(tern_tfm_ctx *ctx, const int *prompt, int n_prompt,
                              tern_tfm_sampler *sampler, int *out_tokens, char *err,
                              size_t errlen) {
   if (!ctx || !prompt || (n_new > 0 && !out_tokens))
-    return fail(err, errlen, "tern_tfm_generate_tokens: null argument");
-  if (n_prompt < 1) return fail(err, errlen, "empty prompt: expected at least 1 token");
-  if (n_new < 0) return fail(err, errlen, "%d new tokens: expected >= 0", n_new);
+    return tern_err(err, errlen, "tern_tfm_generate_tokens: null argument");
+  if (n_prompt < 1) return tern_err(err, errlen, "empty prompt: expected at least 1 token");
+  if (n_new < 0) return tern_err(err, errlen, "%d new tokens: expected >= 0", n_new);
   if ((int64_t)n_prompt + n_new > ctx->max_seq)
-    return fail(err, errlen, "prompt %d + %d new tokens exceeds the context of %d", n_prompt,
+    return tern_err(err, errlen, "prompt %d + %d new tokens exceeds the context of %d", n_prompt,
                 n_new, ctx->max_seq);
   tern_tfm_ctx_reset(ctx);
   int V = ctx->m->cfg.vocab;
   float *lg = malloc((size_t)V * sizeof(float));
-  if (!lg) return fail(err, errlen, "out of memory");
+  if (!lg) return tern_err(err, errlen, "out of memory");
   int rc = tern_tfm_prefill(ctx, prompt, n_prompt, lg, 0, err, errlen);
   for (int i = 0; rc == 0 && i < n_new; i++) {
     int t = sampler ? tern_tfm_sample(sampler, lg, V) : tern_tfm_argmax(lg, V);

@@ -11,18 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/err.h"
 #include "tern/numerics.h"
 #include "tern/tfm_int.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 static int floor_log2(int v) {
   int L = 0;
@@ -186,16 +177,16 @@ int32_t tern_tfm_softmax_recip(int32_t E) { return tern_v_recip(E, 1, 46); }
 static int qlinear(const tern_tpacked *w, int K, int N, tern_tfm_qlinear *ql, const char *what,
                    char *err, size_t errlen) {
   memset(ql, 0, sizeof *ql);
-  if (!w->codes) return fail(err, errlen, "%s: no weights", what);
+  if (!w->codes) return tern_err(err, errlen, "%s: no weights", what);
   if (w->k != K || w->n != N)
-    return fail(err, errlen, "%s: shape %dx%d, expected %dx%d", what, w->k, w->n, K, N);
+    return tern_err(err, errlen, "%s: shape %dx%d, expected %dx%d", what, w->k, w->n, K, N);
   ql->w = w;
   int32_t c = 0;
   int bf = tern_beta_const(w->beta, &c);
   if (bf < 0)
-    return fail(err, errlen, "%s: beta is %g, expected a finite value > 0", what, (double)w->beta);
+    return tern_err(err, errlen, "%s: beta is %g, expected a finite value > 0", what, (double)w->beta);
   if (bf < 16)
-    return fail(err, errlen, "%s: beta = %g is too large: beta_frac = %d, expected >= 16", what,
+    return tern_err(err, errlen, "%s: beta = %g is too large: beta_frac = %d, expected >= 16", what,
                 (double)w->beta, bf);
   ql->beta_c = c;
   ql->beta_frac = bf;
@@ -203,7 +194,7 @@ static int qlinear(const tern_tpacked *w, int K, int N, tern_tfm_qlinear *ql, co
   char e2[256];
   if (tern_cpu_wmat_from_codes2(&ql->pk, w->codes, (size_t)K, (size_t)N, e2, sizeof e2) != 0) {
     tern_cpu_wmat_free(&ql->pk);
-    return fail(err, errlen, "%s: packing for the CPU kernels: %s", what, e2);
+    return tern_err(err, errlen, "%s: packing for the CPU kernels: %s", what, e2);
   }
   ql->kernel = TERN_TFM_KERNEL_SCALAR; /* tern_tfm_quantize selects the kernel */
   return 0;
@@ -220,7 +211,7 @@ static void qnorm_free(tern_tfm_qnorm *n) {
 static int qnorm(const tern_tfm_config *c, const tern_tfm_norm *nm, int n, tern_tfm_qnorm *q,
                  const char *what, char *err, size_t errlen) {
   memset(q, 0, sizeof *q);
-  if (!nm->g) return fail(err, errlen, "%s: no gains", what);
+  if (!nm->g) return tern_err(err, errlen, "%s: no gains", what);
   int L = floor_log2(n);
   q->n = n;
   q->layer = c->norm == TERN_NORM_LAYER;
@@ -232,11 +223,11 @@ static int qnorm(const tern_tfm_config *c, const tern_tfm_norm *nm, int n, tern_
   q->rs_num = n;
   q->rs_shift = 58 - L;
   q->g_q = malloc((size_t)n * sizeof(int32_t));
-  if (!q->g_q) return fail(err, errlen, "%s: out of memory", what);
+  if (!q->g_q) return tern_err(err, errlen, "%s: out of memory", what);
   for (int i = 0; i < n; i++) {
     if (!isfinite(nm->g[i]) || fabs((double)nm->g[i]) >= 131072.0) {
       qnorm_free(q);
-      return fail(err, errlen, "%s: gain %d is %g, expected a finite value with |g| < 2^17", what,
+      return tern_err(err, errlen, "%s: gain %d is %g, expected a finite value with |g| < 2^17", what,
                   i, (double)nm->g[i]);
     }
     q->g_q[i] = round_sat32((double)nm->g[i] * 16384.0);
@@ -245,7 +236,7 @@ static int qnorm(const tern_tfm_config *c, const tern_tfm_norm *nm, int n, tern_
     q->b_q = malloc((size_t)n * sizeof(int32_t));
     if (!q->b_q) {
       qnorm_free(q);
-      return fail(err, errlen, "%s: out of memory", what);
+      return tern_err(err, errlen, "%s: out of memory", what);
     }
     for (int i = 0; i < n; i++) q->b_q[i] = tern_to_fx(nm->b[i]);
   }
@@ -304,14 +295,14 @@ void tern_tfm_qmodel_free(tern_tfm_qmodel *q) {
 static int row_consts(const tern_i8rows *r, int vocab, int dim, int32_t **out, const char *what,
                       char *err, size_t errlen) {
   if (!r->q || !r->scale || r->rows != vocab || r->cols != dim)
-    return fail(err, errlen, "%s: expected %dx%d int8 rows", what, vocab, dim);
+    return tern_err(err, errlen, "%s: expected %dx%d int8 rows", what, vocab, dim);
   int32_t *c = malloc((size_t)vocab * sizeof(int32_t));
-  if (!c) return fail(err, errlen, "%s: out of memory", what);
+  if (!c) return tern_err(err, errlen, "%s: out of memory", what);
   for (int v = 0; v < vocab; v++) {
     double s = (double)r->scale[v];
     if (!(isfinite(s) && s >= 0.0 && s < 8.0)) {
       free(c);
-      return fail(err, errlen, "%s: row %d scale is %g, expected a finite value in [0, 8)", what,
+      return tern_err(err, errlen, "%s: row %d scale is %g, expected a finite value in [0, 8)", what,
                   v, s);
     }
     c[v] = round_sat32(ldexp(s, TERN_TFM_EMB_FRAC));
@@ -321,9 +312,9 @@ static int row_consts(const tern_i8rows *r, int vocab, int dim, int32_t **out, c
 }
 
 int tern_tfm_quantize(const tern_tfm_model *m, tern_tfm_qmodel *q, char *err, size_t errlen) {
-  if (!m || !q) return fail(err, errlen, "tern_tfm_quantize: null argument");
+  if (!m || !q) return tern_err(err, errlen, "tern_tfm_quantize: null argument");
   memset(q, 0, sizeof *q);
-  if (!m->block || !m->embed.q) return fail(err, errlen, "tern_tfm_quantize: model not generated");
+  if (!m->block || !m->embed.q) return tern_err(err, errlen, "tern_tfm_quantize: model not generated");
   const tern_tfm_config *c = &m->cfg;
   if (tern_tfm_check(c, c->name, err, errlen)) return -1;
   q->cfg = *c;
@@ -341,7 +332,7 @@ int tern_tfm_quantize(const tern_tfm_model *m, tern_tfm_qmodel *q, char *err, si
     goto bad;
   q->block = calloc((size_t)c->layers, sizeof *q->block);
   if (!q->block) {
-    fail(err, errlen, "out of memory (%d blocks)", c->layers);
+    tern_err(err, errlen, "out of memory (%d blocks)", c->layers);
     goto bad;
   }
   for (int b = 0; b < c->layers; b++) {
@@ -394,15 +385,15 @@ static void qffn_set_kernel(tern_tfm_qffn *f, int k) {
 }
 
 int tern_tfm_qmodel_set_kernel(tern_tfm_qmodel *q, int kernel, char *err, size_t errlen) {
-  if (!q || !q->block) return fail(err, errlen, "tern_tfm_qmodel_set_kernel: model not quantised");
+  if (!q || !q->block) return tern_err(err, errlen, "tern_tfm_qmodel_set_kernel: model not quantised");
   int k = kernel;
   if (k != TERN_TFM_KERNEL_SCALAR) {
     char e2[256];
     if (k < 0 || k >= TERN_CPU_NVARIANTS)
-      return fail(err, errlen, "kernel %d: expected a tern_cpu_variant (0..%d) or %d (scalar)",
+      return tern_err(err, errlen, "kernel %d: expected a tern_cpu_variant (0..%d) or %d (scalar)",
                   kernel, TERN_CPU_NVARIANTS - 1, TERN_TFM_KERNEL_SCALAR);
     k = tern_cpu_variant_resolve((tern_cpu_variant)k, e2, sizeof e2);
-    if (k < 0) return fail(err, errlen, "CPU kernel: %s", e2);
+    if (k < 0) return tern_err(err, errlen, "CPU kernel: %s", e2);
   }
   q->kernel = k;
   qffn_set_kernel(&q->shared_ffn, k);
@@ -444,19 +435,19 @@ void tern_tfm_ictx_free(tern_tfm_ictx *x) {
 tern_tfm_ictx *tern_tfm_ictx_new(const tern_tfm_qmodel *q, int max_seq, char *err,
                                  size_t errlen) {
   if (!q || !q->block) {
-    fail(err, errlen, "tern_tfm_ictx_new: model not quantised");
+    tern_err(err, errlen, "tern_tfm_ictx_new: model not quantised");
     return NULL;
   }
   const tern_tfm_config *c = &q->cfg;
   if (max_seq <= 0) max_seq = c->max_seq;
   if (max_seq > c->max_seq || max_seq > TERN_TFM_MAX_CTX) {
-    fail(err, errlen, "context of %d positions: expected at most %d (max_seq of '%s', and %d)",
+    tern_err(err, errlen, "context of %d positions: expected at most %d (max_seq of '%s', and %d)",
          max_seq, c->max_seq, c->name, TERN_TFM_MAX_CTX);
     return NULL;
   }
   tern_tfm_ictx *x = calloc(1, sizeof *x);
   if (!x) {
-    fail(err, errlen, "out of memory");
+    tern_err(err, errlen, "out of memory");
     return NULL;
   }
   x->q = q;
@@ -475,7 +466,7 @@ tern_tfm_ictx *tern_tfm_ictx_new(const tern_tfm_qmodel *q, int max_seq, char *er
   x->rsin = malloc(rt * sizeof(int32_t));
   if (!x->kc || !x->vc || !x->ks || !x->vs || !x->rcos || !x->rsin) {
     tern_tfm_ictx_free(x);
-    fail(err, errlen, "out of memory for the int8 KV cache (%zu bytes)", 2 * kv);
+    tern_err(err, errlen, "out of memory for the int8 KV cache (%zu bytes)", 2 * kv);
     return NULL;
   }
   tern_tfm_rope_table(c->rope_theta, c->head_dim, max_seq, x->rcos, x->rsin);
@@ -567,9 +558,9 @@ static void ffn_row(const tern_tfm_config *c, const int32_t *sigmoid_lut, const 
 
 int tern_tfm_ffn_half_of(const tern_tfm_qmodel *q, int block, tern_tfm_ffn_half *h, char *err,
                          size_t errlen) {
-  if (!q || !h || !q->block) return fail(err, errlen, "tern_tfm_ffn_half_of: null argument");
+  if (!q || !h || !q->block) return tern_err(err, errlen, "tern_tfm_ffn_half_of: null argument");
   if (block < 0 || block >= q->cfg.layers)
-    return fail(err, errlen, "block %d: expected 0..%d (field 'layers' is %d)", block,
+    return tern_err(err, errlen, "block %d: expected 0..%d (field 'layers' is %d)", block,
                 q->cfg.layers - 1, q->cfg.layers);
   h->cfg = &q->cfg;
   h->norm = &q->block[block].ffn_norm;
@@ -581,10 +572,10 @@ int tern_tfm_ffn_half_of(const tern_tfm_qmodel *q, int block, tern_tfm_ffn_half 
 
 int tern_tfm_quantize_ffn_block(const tern_tfm_config *c, const tern_tfm_block *blk, int b,
                                 tern_tfm_qffn_block *out, char *err, size_t errlen) {
-  if (!c || !blk || !out) return fail(err, errlen, "tern_tfm_quantize_ffn_block: null argument");
+  if (!c || !blk || !out) return tern_err(err, errlen, "tern_tfm_quantize_ffn_block: null argument");
   memset(out, 0, sizeof *out);
   if (!blk->ffn)
-    return fail(err, errlen,
+    return tern_err(err, errlen,
                 "block %d: no FFN weights (share_ffn = %d: the shared FFN is not part of a block "
                 "generated alone)",
                 b, c->share_ffn);
@@ -621,7 +612,7 @@ tern_tfm_ffn_half tern_tfm_qffn_block_half(const tern_tfm_qffn_block *q) {
 int tern_tfm_ffn_half_int(const tern_tfm_ffn_half *hf, const int32_t *x, int M, int32_t *y,
                           char *err, size_t errlen) {
   if (!hf || !hf->cfg || !hf->norm || !hf->ffn || !x || !y || M < 0)
-    return fail(err, errlen, "tern_tfm_ffn_half_int: null argument or M < 0");
+    return tern_err(err, errlen, "tern_tfm_ffn_half_int: null argument or M < 0");
   const tern_tfm_config *c = hf->cfg;
   int d = c->dim, F = c->ffn;
   size_t big = (size_t)(d > F ? d : F);
@@ -631,7 +622,7 @@ int tern_tfm_ffn_half_int(const tern_tfm_ffn_half *hf, const int32_t *x, int M, 
   int8_t *qb = malloc(big);
   int rc = 0;
   if (!h || !t1 || !t2 || !t3 || !acc || !qb) {
-    rc = fail(err, errlen, "tern_tfm_ffn_half_int: out of memory (dim %d, ffn %d)", d, F);
+    rc = tern_err(err, errlen, "tern_tfm_ffn_half_int: out of memory (dim %d, ffn %d)", d, F);
   } else {
     for (int i = 0; i < M; i++) {
       const int32_t *xr = x + (size_t)i * (size_t)d;
@@ -652,18 +643,18 @@ int tern_tfm_ffn_half_int(const tern_tfm_ffn_half *hf, const int32_t *x, int M, 
 
 int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *logits,
                       int all_logits, char *err, size_t errlen) {
-  if (!ctx || !tokens || !logits) return fail(err, errlen, "tern_tfm_iprefill: null argument");
+  if (!ctx || !tokens || !logits) return tern_err(err, errlen, "tern_tfm_iprefill: null argument");
   const tern_tfm_qmodel *Q = ctx->q;
   const tern_tfm_config *c = &Q->cfg;
   const tern_tfm_model *m = Q->m;
-  if (n < 1) return fail(err, errlen, "prefill of %d tokens: expected at least 1", n);
+  if (n < 1) return tern_err(err, errlen, "prefill of %d tokens: expected at least 1", n);
   if (n > ctx->max_seq - ctx->pos)
-    return fail(err, errlen,
+    return tern_err(err, errlen,
                 "KV cache full: %d positions used + %d tokens exceeds the context of %d", ctx->pos,
                 n, ctx->max_seq);
   for (int i = 0; i < n; i++)
     if (tokens[i] < 0 || tokens[i] >= c->vocab)
-      return fail(err, errlen, "token %d at index %d is out of range, expected 0..%d", tokens[i],
+      return tern_err(err, errlen, "token %d at index %d is out of range, expected 0..%d", tokens[i],
                   i, c->vocab - 1);
   int d = c->dim, qd = ctx->qd, kvd = ctx->kvd, hd = c->head_dim, F = c->ffn, H = c->heads;
   int KH = c->kv_heads, half = hd / 2, group = H / KH;
@@ -685,7 +676,7 @@ int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *log
   int8_t *qw = malloc((size_t)ctx->max_seq);
   int rc = 0;
   if (!x || !qr || !a || !h || !t1 || !t2 || !t3 || !acc || !qb || !sc || !ex || !qw) {
-    rc = fail(err, errlen, "out of memory (prefill of %d tokens)", n);
+    rc = tern_err(err, errlen, "out of memory (prefill of %d tokens)", n);
     goto done;
   }
   /* E1: embedding lookup, x = MULSHR(q8, embed_c[token], 16) (Q12) */
@@ -873,10 +864,10 @@ static double cosine_fi(const float *f, const int32_t *x, int n) {
 
 int tern_tfm_fidelity_model(const tern_tfm_model *m, int n_prompts, FILE *out,
                             tern_tfm_fidelity_result *res, char *err, size_t errlen) {
-  if (!m || !res) return fail(err, errlen, "tern_tfm_fidelity: null argument");
+  if (!m || !res) return tern_err(err, errlen, "tern_tfm_fidelity: null argument");
   memset(res, 0, sizeof *res);
   if (n_prompts < 1 || n_prompts > TERN_TFM_FID_PROMPTS)
-    return fail(err, errlen, "n_prompts is %d, expected 1..%d", n_prompts, TERN_TFM_FID_PROMPTS);
+    return tern_err(err, errlen, "n_prompts is %d, expected 1..%d", n_prompts, TERN_TFM_FID_PROMPTS);
   const tern_tfm_config *c = &m->cfg;
   tern_tfm_qmodel q;
   if (tern_tfm_quantize(m, &q, err, errlen)) return -1;
@@ -909,7 +900,7 @@ int tern_tfm_fidelity_model(const tern_tfm_model *m, int n_prompts, FILE *out,
   }
   if (!tr.f || !tr.x || !lf || !li || !tok || !sumsq || !cnt || !res->layer_max_err ||
       !res->layer_rms) {
-    rc = fail(err, errlen, "out of memory (fidelity of '%s')", c->name);
+    rc = tern_err(err, errlen, "out of memory (fidelity of '%s')", c->name);
     goto done;
   }
   tern_tfm_ctx_set_trace(fc, fid_ftrace, &tr);
@@ -1002,7 +993,7 @@ done:
 
 int tern_tfm_fidelity(const char *preset_or_file, int n_prompts, FILE *out,
                       tern_tfm_fidelity_result *res, char *err, size_t errlen) {
-  if (!preset_or_file || !res) return fail(err, errlen, "tern_tfm_fidelity: null argument");
+  if (!preset_or_file || !res) return tern_err(err, errlen, "tern_tfm_fidelity: null argument");
   memset(res, 0, sizeof *res);
   tern_tfm_config c;
   if (tern_tfm_load_config(preset_or_file, &c, err, errlen)) return -1;

@@ -4,6 +4,7 @@
  * exactly what a user would write.  They are C strings rather than files
  * under models/presets/ so that the library needs no data directory at run
  * time (the CLI and the tests work from any working directory). */
+#include "tern/err.h"
 #include "tern/tfm.h"
 
 #include <inttypes.h>
@@ -99,18 +100,8 @@ const char *tern_tfm_preset_text(int i) {
 
 const char *tern_tfm_default_preset(void) { return "tiny"; }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 int tern_tfm_preset(const char *name, tern_tfm_config *c, char *err, size_t errlen) {
-  if (!name || !c) return fail(err, errlen, "tern_tfm_preset: null argument");
+  if (!name || !c) return tern_err(err, errlen, "tern_tfm_preset: null argument");
   for (int i = 0; i < NPRESETS; i++) {
     if (strcmp(presets[i].name, name) != 0) continue;
     char what[96];
@@ -122,13 +113,13 @@ int tern_tfm_preset(const char *name, tern_tfm_config *c, char *err, size_t errl
   list[0] = 0;
   for (int i = 0; i < NPRESETS && n < sizeof list; i++)
     n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", presets[i].name);
-  return fail(err, errlen, "unknown model '%s', expected a preset (%s) or a model file", name,
+  return tern_err(err, errlen, "unknown model '%s', expected a preset (%s) or a model file", name,
               list);
 }
 
 int tern_tfm_load_config(const char *name_or_path, tern_tfm_config *c, char *err,
                          size_t errlen) {
-  if (!name_or_path || !c) return fail(err, errlen, "tern_tfm_load_config: null argument");
+  if (!name_or_path || !c) return tern_err(err, errlen, "tern_tfm_load_config: null argument");
   for (int i = 0; i < NPRESETS; i++)
     if (!strcmp(presets[i].name, name_or_path)) return tern_tfm_preset(name_or_path, c, err, errlen);
   if (strchr(name_or_path, '/') || strchr(name_or_path, '.'))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/err.h"
 #include "prng.h"
 #include "tern/numerics.h"
 #include "tern/tfm.h"
@@ -17,16 +18,6 @@ enum { T_EMBED = 0, T_LM_HEAD = 1, T_FINAL_G = 2, T_FINAL_B = 3, T_SHARED_FFN = 
 /* offsets within a block (and, for the FFN part, within the shared FFN at T_SHARED_FFN - 10) */
 enum { B_ATTN_G = 0, B_ATTN_B, B_WQ, B_WK, B_WV, B_WO, B_ASUB_G, B_ASUB_B, B_FFN_G, B_FFN_B,
        B_GATE, B_UP, B_DOWN, B_FSUB_G, B_FSUB_B };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 uint64_t tern_tfm_stream_seed(uint64_t seed, uint32_t tensor_id) {
   /* output number tensor_id + 1 of the splitmix64 stream seeded with seed ^ "TERNTFMW" */
@@ -194,11 +185,11 @@ void tern_tfm_block_free(tern_tfm_block *b) {
 
 int tern_tfm_generate_block(const tern_tfm_config *c, int bi, tern_tfm_block *b, char *err,
                             size_t errlen) {
-  if (!c || !b) return fail(err, errlen, "tern_tfm_generate_block: null argument");
+  if (!c || !b) return tern_err(err, errlen, "tern_tfm_generate_block: null argument");
   memset(b, 0, sizeof *b);
   if (tern_tfm_check(c, "config", err, errlen)) return -1;
   if (bi < 0 || bi >= c->layers)
-    return fail(err, errlen, "block %d: expected 0..%d (field 'layers' is %d)", bi, c->layers - 1,
+    return tern_err(err, errlen, "block %d: expected 0..%d (field 'layers' is %d)", bi, c->layers - 1,
                 c->layers);
   uint32_t base = T_BLOCK + (uint32_t)T_PER_BLOCK * (uint32_t)bi;
   int qd = c->heads * c->head_dim, kvd = c->kv_heads * c->head_dim;
@@ -215,7 +206,7 @@ int tern_tfm_generate_block(const tern_tfm_config *c, int bi, tern_tfm_block *b,
   }
   if (bad) {
     tern_tfm_block_free(b);
-    return fail(err, errlen, "out of memory generating block %d of '%s'", bi, c->name);
+    return tern_err(err, errlen, "out of memory generating block %d of '%s'", bi, c->name);
   }
   return 0;
 }
@@ -236,12 +227,12 @@ void tern_tfm_free(tern_tfm_model *m) {
 
 int tern_tfm_generate(const tern_tfm_config *c, tern_tfm_model *m, uint64_t max_bytes, char *err,
                       size_t errlen) {
-  if (!c || !m) return fail(err, errlen, "tern_tfm_generate: null argument");
+  if (!c || !m) return tern_err(err, errlen, "tern_tfm_generate: null argument");
   memset(m, 0, sizeof *m);
   if (tern_tfm_check(c, "config", err, errlen)) return -1;
   uint64_t bytes = tern_tfm_model_bytes(c);
   if (max_bytes && bytes > max_bytes)
-    return fail(err, errlen,
+    return tern_err(err, errlen,
                 "model '%s' needs %llu bytes of weights, more than the limit of %llu "
                 "(generate it block by block with tern_tfm_generate_block)",
                 c->name, (unsigned long long)bytes, (unsigned long long)max_bytes);
@@ -264,6 +255,6 @@ int tern_tfm_generate(const tern_tfm_config *c, tern_tfm_model *m, uint64_t max_
   return 0;
 oom:
   tern_tfm_free(m);
-  return fail(err, errlen, "out of memory generating '%s' (%llu bytes)", c->name,
+  return tern_err(err, errlen, "out of memory generating '%s' (%llu bytes)", c->name,
               (unsigned long long)bytes);
 }

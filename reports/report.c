@@ -1,4 +1,5 @@
 /* Run report writer (include/tern/report.h). */
+#include "tern/err.h"
 #include "tern/report.h"
 
 #include <errno.h>
@@ -10,36 +11,28 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
 static int mkdir_p(const char *dir, char *err, size_t errlen) {
   char buf[1024];
   if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
-    set_err(err, errlen, "report directory name too long");
+    tern_err(err, errlen, "report directory name too long");
     return -1;
   }
   for (char *p = buf + 1; *p; p++) {
     if (*p != '/') continue;
     *p = 0;
     if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-      set_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
+      tern_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
       return -1;
     }
     *p = '/';
   }
   if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-    set_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
+    tern_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
     return -1;
   }
   struct stat st;
   if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    set_err(err, errlen, "%s: exists and is not a directory", buf);
+    tern_err(err, errlen, "%s: exists and is not a directory", buf);
     return -1;
   }
   return 0;
@@ -49,7 +42,7 @@ static FILE *open_in(const char *dir, const char *name, char *err, size_t errlen
   char path[1200];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
-  if (!f) set_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+  if (!f) tern_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
   return f;
 }
 
@@ -138,7 +131,7 @@ static int run_gnuplot(const char *dir, const char *script, char *err, size_t er
   snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s' 2>'%s.log'", dir, script, script);
   int rc = system(cmd);
   if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-    set_err(err, errlen, "%s/%s: gnuplot failed (status %d; see %s/%s.log)", dir, script,
+    tern_err(err, errlen, "%s/%s: gnuplot failed (status %d; see %s/%s.log)", dir, script,
             rc == -1 ? -1 : (WIFEXITED(rc) ? WEXITSTATUS(rc) : 128), dir, script);
     return -1;
   }
@@ -147,7 +140,7 @@ static int run_gnuplot(const char *dir, const char *script, char *err, size_t er
 
 int tern_report_write(const char *dir, const tern_run_result *r, char *err, size_t errlen) {
   if (!dir || !*dir) {
-    set_err(err, errlen, "report: empty directory name");
+    tern_err(err, errlen, "report: empty directory name");
     return -1;
   }
   if (mkdir_p(dir, err, errlen) != 0) return -1;
@@ -417,7 +410,7 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
   fclose(e.md);
   fclose(e.html);
   if (bad) {
-    set_err(err, errlen, "%s: write error in report.md / report.html", dir);
+    tern_err(err, errlen, "%s: write error in report.md / report.html", dir);
     return -1;
   }
   if (run_gnuplot(dir, "cycles.gp", err, errlen) != 0) return -1;

@@ -13,19 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tern/err.h"
 #include "tern/backend.h"
 
 #ifndef TERN_ROOT
 #define TERN_ROOT "."
 #endif
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 typedef void (*fn_built_config)(tern_hwcfg *);
 typedef tern_rtl *(*fn_create)(const tern_hwcfg *, char *, size_t);
@@ -76,14 +69,14 @@ static int build_lib(const tern_hwcfg *cfg, const char *dir, const char *path, c
   fflush(stderr);
   int rc = system(cmd);
   if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-    set_err(err, errlen,
+    tern_err(err, errlen,
             "RTL library %s is missing and building it failed (make rtl-lib RTL_PARAMS=\"%s\" "
             "exited with status %d)",
             path, params, rc == -1 ? -1 : (WIFEXITED(rc) ? WEXITSTATUS(rc) : 128));
     return -1;
   }
   if (!file_exists(path)) {
-    set_err(err, errlen,
+    tern_err(err, errlen,
             "RTL library %s is still missing after make rtl-lib RTL_PARAMS=\"%s\" succeeded "
             "(does $TERN_RTL_DIR point somewhere else than the build writes to?)",
             path, params);
@@ -114,14 +107,14 @@ static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {
   for (int i = 0; i < n_libs; i++)
     if (strcmp(libs[i].path, path) == 0) return &libs[i];
   if (n_libs >= MAX_LIBS) {
-    set_err(err, errlen, "too many RTL configurations loaded in one process (max %d)", MAX_LIBS);
+    tern_err(err, errlen, "too many RTL configurations loaded in one process (max %d)", MAX_LIBS);
     return NULL;
   }
   if (!file_exists(path) && build_lib(cfg, dir, path, err, errlen) != 0) return NULL;
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *de = dlerror();
-    set_err(err, errlen, "cannot load RTL library %s: %s", path, de ? de : "dlopen failed");
+    tern_err(err, errlen, "cannot load RTL library %s: %s", path, de ? de : "dlopen failed");
     return NULL;
   }
   rtl_lib L;
@@ -142,7 +135,7 @@ static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {
     dlerror();
     void *p = dlsym(h, syms[i].sym);
     if (!p) {
-      set_err(err, errlen, "RTL library %s: symbol %s missing (expected the tern_rtl_* API of "
+      tern_err(err, errlen, "RTL library %s: symbol %s missing (expected the tern_rtl_* API of "
                            "include/tern/backend.h)",
               path, syms[i].sym);
       dlclose(h);
@@ -159,7 +152,7 @@ static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {
     char a[256], b[256];
     describe(&built, a, sizeof a);
     describe(cfg, b, sizeof b);
-    set_err(err, errlen, "RTL library %s was built for %s, expected %s", path, a, b);
+    tern_err(err, errlen, "RTL library %s was built for %s, expected %s", path, a, b);
     dlclose(h);
     return NULL;
   }
@@ -174,34 +167,34 @@ static int run_rtl(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint8
   if (!L) return -1;
   tern_word *words = calloc(n ? n : 1, sizeof *words);
   if (!words) {
-    set_err(err, errlen, "out of memory encoding %zu instructions", n);
+    tern_err(err, errlen, "out of memory encoding %zu instructions", n);
     return -1;
   }
   char e2[512];
   for (size_t i = 0; i < n; i++) {
     if (tern_encode(&prog[i], &words[i], e2, sizeof e2) != 0) {
-      set_err(err, errlen, "insn %zu (%s): cannot encode: %s", i, tern_op_name(prog[i].op), e2);
+      tern_err(err, errlen, "insn %zu (%s): cannot encode: %s", i, tern_op_name(prog[i].op), e2);
       free(words);
       return -1;
     }
   }
   tern_rtl *h = L->create(cfg, e2, sizeof e2);
   if (!h) {
-    set_err(err, errlen, "RTL (%s): create failed: %s", L->path, e2);
+    tern_err(err, errlen, "RTL (%s): create failed: %s", L->path, e2);
     free(words);
     return -1;
   }
   int rc = L->load(h, words, n, e2, sizeof e2);
   free(words);
   if (rc != 0) {
-    set_err(err, errlen, "RTL: program load failed: %s", e2);
+    tern_err(err, errlen, "RTL: program load failed: %s", e2);
     L->destroy(h);
     return -1;
   }
   rc = L->run(h, dram, dram_bytes, opts, out, e2, sizeof e2);
   L->destroy(h);
   if (rc != 0) {
-    set_err(err, errlen, "RTL: run failed: %s", e2);
+    tern_err(err, errlen, "RTL: run failed: %s", e2);
     return -1;
   }
   return 0;
@@ -214,13 +207,13 @@ int tern_backend_run(const char *backend, const tern_hwcfg *cfg, const tern_insn
   memset(out, 0, sizeof *out);
   char e2[512];
   if (tern_hwcfg_check(cfg, e2, sizeof e2) != 0) {
-    set_err(err, errlen, "hardware configuration: %s", e2);
+    tern_err(err, errlen, "hardware configuration: %s", e2);
     return -1;
   }
   if (strcmp(backend, "isa") == 0)
     return tern_isasim_run(cfg, prog, n, dram, dram_bytes, opts, out, err, errlen);
   if (strcmp(backend, "rtl") == 0)
     return run_rtl(cfg, prog, n, dram, dram_bytes, opts, out, err, errlen);
-  set_err(err, errlen, "backend '%s', expected isa or rtl", backend);
+  tern_err(err, errlen, "backend '%s', expected isa or rtl", backend);
   return -1;
 }

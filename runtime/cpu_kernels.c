@@ -1,6 +1,7 @@
 /* CPU backend ternary GEMV / GEMM kernels: packing, variant selection,
  * the portable C kernel and the driver.  The SIMD kernels live in
  * runtime/cpu_kernels_x86.c.  Layout and exactness: include/tern/cpu_kernels.h. */
+#include "tern/err.h"
 #include "tern/cpu_kernels.h"
 
 #include <stdarg.h>
@@ -10,30 +11,20 @@
 
 #include "cpu_kernels_impl.h"
 
-static int kerr(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 /* ---- packing ----------------------------------------------------------------- */
 
 static int wmat_alloc(tern_cpu_wmat *w, size_t n, size_t k, const char *who, char *err,
                       size_t errlen) {
   memset(w, 0, sizeof *w);
   if (n == 0 || n > TERN_CPU_MAX_N)
-    return kerr(err, errlen, "%s: N = %zu, expected 1..%u", who, n, (unsigned)TERN_CPU_MAX_N);
+    return tern_err(err, errlen, "%s: N = %zu, expected 1..%u", who, n, (unsigned)TERN_CPU_MAX_N);
   if (k == 0 || k > TERN_CPU_MAX_K)
-    return kerr(err, errlen, "%s: K = %zu, expected 1..%u", who, k, (unsigned)TERN_CPU_MAX_K);
+    return tern_err(err, errlen, "%s: K = %zu, expected 1..%u", who, k, (unsigned)TERN_CPU_MAX_K);
   size_t kp = (k + TERN_CPU_KBLOCK - 1) / TERN_CPU_KBLOCK * TERN_CPU_KBLOCK;
   size_t rb = kp / 4;
   size_t bytes = n * rb; /* n <= 2^26, rb <= 2^20: no overflow in 64-bit size_t */
   uint8_t *d = aligned_alloc(64, bytes);
-  if (!d) return kerr(err, errlen, "%s: out of memory for %zu x %zu weights (%zu bytes)", who, n, k, bytes);
+  if (!d) return tern_err(err, errlen, "%s: out of memory for %zu x %zu weights (%zu bytes)", who, n, k, bytes);
   memset(d, 0x55, bytes); /* every 2-bit field = 1 = offset code of weight 0 */
   w->n = n;
   w->k = k;
@@ -61,10 +52,10 @@ int tern_cpu_wmat_get(const tern_cpu_wmat *w, size_t n, size_t k) {
 
 int tern_cpu_wmat_pack(tern_cpu_wmat *w, const int8_t *codes, size_t n, size_t k, char *err,
                        size_t errlen) {
-  if (!w) return kerr(err, errlen, "tern_cpu_wmat_pack: NULL matrix");
+  if (!w) return tern_err(err, errlen, "tern_cpu_wmat_pack: NULL matrix");
   if (!codes) {
     memset(w, 0, sizeof *w);
-    return kerr(err, errlen, "tern_cpu_wmat_pack: NULL codes");
+    return tern_err(err, errlen, "tern_cpu_wmat_pack: NULL codes");
   }
   if (wmat_alloc(w, n, k, "tern_cpu_wmat_pack", err, errlen)) return -1;
   for (size_t i = 0; i < n; i++)
@@ -72,7 +63,7 @@ int tern_cpu_wmat_pack(tern_cpu_wmat *w, const int8_t *codes, size_t n, size_t k
       int v = codes[i * k + j];
       if (v < -1 || v > 1) {
         tern_cpu_wmat_free(w);
-        return kerr(err, errlen,
+        return tern_err(err, errlen,
                     "tern_cpu_wmat_pack: code[%zu] (row %zu, col %zu) = %d, expected -1, 0 or 1",
                     i * k + j, i, j, v);
       }
@@ -83,10 +74,10 @@ int tern_cpu_wmat_pack(tern_cpu_wmat *w, const int8_t *codes, size_t n, size_t k
 
 int tern_cpu_wmat_pack_kn(tern_cpu_wmat *w, const int8_t *codes, size_t k, size_t n, char *err,
                           size_t errlen) {
-  if (!w) return kerr(err, errlen, "tern_cpu_wmat_pack_kn: NULL matrix");
+  if (!w) return tern_err(err, errlen, "tern_cpu_wmat_pack_kn: NULL matrix");
   if (!codes) {
     memset(w, 0, sizeof *w);
-    return kerr(err, errlen, "tern_cpu_wmat_pack_kn: NULL codes");
+    return tern_err(err, errlen, "tern_cpu_wmat_pack_kn: NULL codes");
   }
   if (wmat_alloc(w, n, k, "tern_cpu_wmat_pack_kn", err, errlen)) return -1;
   for (size_t kk = 0; kk < k; kk++)
@@ -94,7 +85,7 @@ int tern_cpu_wmat_pack_kn(tern_cpu_wmat *w, const int8_t *codes, size_t k, size_
       int v = codes[kk * n + nn];
       if (v < -1 || v > 1) {
         tern_cpu_wmat_free(w);
-        return kerr(err, errlen,
+        return tern_err(err, errlen,
                     "tern_cpu_wmat_pack_kn: code[%zu] (k %zu, n %zu) = %d, expected -1, 0 or 1",
                     kk * n + nn, kk, nn, v);
       }
@@ -105,10 +96,10 @@ int tern_cpu_wmat_pack_kn(tern_cpu_wmat *w, const int8_t *codes, size_t k, size_
 
 int tern_cpu_wmat_from_codes2(tern_cpu_wmat *w, const uint8_t *codes2, size_t k, size_t n,
                               char *err, size_t errlen) {
-  if (!w) return kerr(err, errlen, "tern_cpu_wmat_from_codes2: NULL matrix");
+  if (!w) return tern_err(err, errlen, "tern_cpu_wmat_from_codes2: NULL matrix");
   if (!codes2) {
     memset(w, 0, sizeof *w);
-    return kerr(err, errlen, "tern_cpu_wmat_from_codes2: NULL codes");
+    return tern_err(err, errlen, "tern_cpu_wmat_from_codes2: NULL codes");
   }
   if (wmat_alloc(w, n, k, "tern_cpu_wmat_from_codes2", err, errlen)) return -1;
   for (size_t kk = 0; kk < k; kk++)
@@ -117,7 +108,7 @@ int tern_cpu_wmat_from_codes2(tern_cpu_wmat *w, const uint8_t *codes2, size_t k,
       unsigned c = (codes2[i / 4] >> (2 * (i % 4))) & 3u;
       if (c == 2) {
         tern_cpu_wmat_free(w);
-        return kerr(err, errlen,
+        return tern_err(err, errlen,
                     "tern_cpu_wmat_from_codes2: code %zu (k %zu, n %zu) is the reserved code 10, "
                     "expected 00, 01 or 11",
                     i, kk, nn);
@@ -174,14 +165,14 @@ tern_cpu_variant tern_cpu_variant_best(void) {
 
 int tern_cpu_variant_resolve(tern_cpu_variant v, char *err, size_t errlen) {
   if ((int)v < 0 || v >= TERN_CPU_NVARIANTS)
-    return kerr(err, errlen, "cpu kernel: variant %d, expected 0..%d", (int)v,
+    return tern_err(err, errlen, "cpu kernel: variant %d, expected 0..%d", (int)v,
                 TERN_CPU_NVARIANTS - 1);
   if (v == TERN_CPU_AUTO) {
     const char *e = getenv("TERN_CPU_KERNEL");
     if (!e || !*e) return (int)tern_cpu_variant_best();
     int p = tern_cpu_variant_parse(e);
     if (p < 0)
-      return kerr(err, errlen,
+      return tern_err(err, errlen,
                   "TERN_CPU_KERNEL='%s': unknown kernel, expected auto, portable, avx2, avxvnni, "
                   "avx512bw or avx512vnni",
                   e);
@@ -189,7 +180,7 @@ int tern_cpu_variant_resolve(tern_cpu_variant v, char *err, size_t errlen) {
     v = (tern_cpu_variant)p;
   }
   if (!tern_cpu_variant_supported(v))
-    return kerr(err, errlen, "cpu kernel '%s' is not supported by this CPU (best: %s)",
+    return tern_err(err, errlen, "cpu kernel '%s' is not supported by this CPU (best: %s)",
                 tern_cpu_variant_name(v), tern_cpu_variant_name(tern_cpu_variant_best()));
   return (int)v;
 }
@@ -227,15 +218,15 @@ int tern_cpu_gemm(tern_cpu_variant v, const tern_cpu_wmat *w, const int8_t *x, s
                   size_t ldx, int32_t *y, size_t ldy, char *err, size_t errlen) {
   if (!w || !w->data || w->n == 0 || w->k == 0 || w->kp % TERN_CPU_KBLOCK ||
       w->row_bytes != w->kp / 4 || w->kp < w->k)
-    return kerr(err, errlen, "cpu gemm: weight matrix is empty or not packed by tern_cpu_wmat_*");
+    return tern_err(err, errlen, "cpu gemm: weight matrix is empty or not packed by tern_cpu_wmat_*");
   if (m == 0) return 0;
-  if (!x || !y) return kerr(err, errlen, "cpu gemm: NULL %s", !x ? "activations" : "output");
+  if (!x || !y) return tern_err(err, errlen, "cpu gemm: NULL %s", !x ? "activations" : "output");
   if (ldx < w->k)
-    return kerr(err, errlen, "cpu gemm: ldx = %zu, expected >= K = %zu", ldx, w->k);
+    return tern_err(err, errlen, "cpu gemm: ldx = %zu, expected >= K = %zu", ldx, w->k);
   if (ldy < w->n)
-    return kerr(err, errlen, "cpu gemm: ldy = %zu, expected >= N = %zu", ldy, w->n);
+    return tern_err(err, errlen, "cpu gemm: ldy = %zu, expected >= N = %zu", ldy, w->n);
   if (m > ((size_t)1 << 40) / w->kp)
-    return kerr(err, errlen, "cpu gemm: M = %zu too large for K = %zu", m, w->k);
+    return tern_err(err, errlen, "cpu gemm: M = %zu too large for K = %zu", m, w->k);
   int rv = tern_cpu_variant_resolve(v, err, errlen);
   if (rv < 0) return -1;
 
@@ -247,7 +238,7 @@ int tern_cpu_gemm(tern_cpu_variant v, const tern_cpu_wmat *w, const int8_t *x, s
   if (!xp || !sumx) {
     free(xp);
     free(sumx);
-    return kerr(err, errlen, "cpu gemm: out of memory for %zu padded activation bytes", xbytes);
+    return tern_err(err, errlen, "cpu gemm: out of memory for %zu padded activation bytes", xbytes);
   }
   for (size_t i = 0; i < m; i++) {
     const int8_t *xr = x + i * ldx;

@@ -1,4 +1,5 @@
 /* Energy model: counters x technology table (include/tern/energy.h). */
+#include "tern/err.h"
 #include "tern/energy.h"
 
 #include <ctype.h>
@@ -14,14 +15,6 @@
 #ifndef TERN_ROOT
 #define TERN_ROOT "."
 #endif
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static const char *const key_names[TERN_TK_COUNT] = {
 #define X(e, k, u) k,
@@ -71,7 +64,7 @@ int tern_tech_parse(const char *text, const char *fname, tern_tech *t, char *err
     size_t len = nl ? (size_t)(nl - p) : strlen(p);
     lineno++;
     if (take_line(p, len, line, sizeof line) < 0) {
-      set_err(err, errlen, "%s:%d: line longer than %zu characters", fn, lineno, sizeof line - 1);
+      tern_err(err, errlen, "%s:%d: line longer than %zu characters", fn, lineno, sizeof line - 1);
       return -1;
     }
     p = nl ? nl + 1 : p + len;
@@ -100,7 +93,7 @@ int tern_tech_parse(const char *text, const char *fname, tern_tech *t, char *err
       }
     }
     if (nf != 4) {
-      set_err(err, errlen,
+      tern_err(err, errlen,
               "%s:%d: expected 4 TAB-separated fields (key, value, unit, source), got %d", fn,
               lineno, nf > 4 ? 5 : nf);
       return -1;
@@ -114,12 +107,12 @@ int tern_tech_parse(const char *text, const char *fname, tern_tech *t, char *err
         strncat(known, key_names[k], sizeof known - strlen(known) - 1);
         if (k + 1 < TERN_TK_COUNT) strncat(known, ", ", sizeof known - strlen(known) - 1);
       }
-      set_err(err, errlen, "%s:%d: unknown key '%s', expected one of: %s", fn, lineno, f[0],
+      tern_err(err, errlen, "%s:%d: unknown key '%s', expected one of: %s", fn, lineno, f[0],
               known);
       return -1;
     }
     if (seen[key]) {
-      set_err(err, errlen, "%s:%d: duplicate key '%s' (first on line %d)", fn, lineno, f[0],
+      tern_err(err, errlen, "%s:%d: duplicate key '%s' (first on line %d)", fn, lineno, f[0],
               t->line[key]);
       return -1;
     }
@@ -127,19 +120,19 @@ int tern_tech_parse(const char *text, const char *fname, tern_tech *t, char *err
     errno = 0;
     double v = strtod(f[1], &end);
     if (f[1][0] == 0 || end == f[1] || *end != 0 || errno != 0 || !isfinite(v) || v < 0) {
-      set_err(err, errlen, "%s:%d: key '%s': value '%s', expected a finite number >= 0 (pJ)", fn,
+      tern_err(err, errlen, "%s:%d: key '%s': value '%s', expected a finite number >= 0 (pJ)", fn,
               lineno, f[0], f[1]);
       return -1;
     }
     if (strcmp(f[2], key_units[key]) != 0) {
-      set_err(err, errlen, "%s:%d: key '%s': unit '%s', expected '%s'", fn, lineno, f[0], f[2],
+      tern_err(err, errlen, "%s:%d: key '%s': unit '%s', expected '%s'", fn, lineno, f[0], f[2],
               key_units[key]);
       return -1;
     }
     const char *src = f[3];
     while (isspace((unsigned char)*src)) src++;
     if (*src == 0) {
-      set_err(err, errlen, "%s:%d: key '%s': empty source, expected where the number comes from",
+      tern_err(err, errlen, "%s:%d: key '%s': empty source, expected where the number comes from",
               fn, lineno, f[0]);
       return -1;
     }
@@ -150,7 +143,7 @@ int tern_tech_parse(const char *text, const char *fname, tern_tech *t, char *err
   }
   for (int k = 0; k < TERN_TK_COUNT; k++) {
     if (!seen[k]) {
-      set_err(err, errlen, "%s:%d: end of file: missing key '%s' (unit %s)", fn, lineno + 1,
+      tern_err(err, errlen, "%s:%d: end of file: missing key '%s' (unit %s)", fn, lineno + 1,
               key_names[k], key_units[k]);
       return -1;
     }
@@ -161,14 +154,14 @@ int tern_tech_parse(const char *text, const char *fname, tern_tech *t, char *err
 int tern_tech_load(const char *path, tern_tech *t, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    set_err(err, errlen, "%s: cannot open technology table: %s", path, strerror(errno));
+    tern_err(err, errlen, "%s: cannot open technology table: %s", path, strerror(errno));
     return -1;
   }
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);
   if (!buf) {
     fclose(f);
-    set_err(err, errlen, "%s: out of memory", path);
+    tern_err(err, errlen, "%s: out of memory", path);
     return -1;
   }
   size_t r;
@@ -178,14 +171,14 @@ int tern_tech_load(const char *path, tern_tech *t, char *err, size_t errlen) {
       if (cap > (1u << 24)) {
         free(buf);
         fclose(f);
-        set_err(err, errlen, "%s: file larger than 16 MB, expected a small TSV table", path);
+        tern_err(err, errlen, "%s: file larger than 16 MB, expected a small TSV table", path);
         return -1;
       }
       char *nb = realloc(buf, cap * 2);
       if (!nb) {
         free(buf);
         fclose(f);
-        set_err(err, errlen, "%s: out of memory", path);
+        tern_err(err, errlen, "%s: out of memory", path);
         return -1;
       }
       buf = nb;
@@ -196,7 +189,7 @@ int tern_tech_load(const char *path, tern_tech *t, char *err, size_t errlen) {
   buf[n] = 0;
   if (memchr(buf, 0, n)) {
     free(buf);
-    set_err(err, errlen, "%s: contains a NUL byte, expected a text TSV table", path);
+    tern_err(err, errlen, "%s: contains a NUL byte, expected a text TSV table", path);
     return -1;
   }
   int rc = tern_tech_parse(buf, path, t, err, errlen);
@@ -206,7 +199,7 @@ int tern_tech_load(const char *path, tern_tech *t, char *err, size_t errlen) {
 
 int tern_tech_path(const char *node, char *buf, size_t len, char *err, size_t errlen) {
   if (!node || !*node || strchr(node, '/') || strchr(node, '.')) {
-    set_err(err, errlen, "--tech: '%s', expected a node name such as 45nm or 7nm",
+    tern_err(err, errlen, "--tech: '%s', expected a node name such as 45nm or 7nm",
             node ? node : "");
     return -1;
   }
@@ -214,7 +207,7 @@ int tern_tech_path(const char *node, char *buf, size_t len, char *err, size_t er
   if (!dir || !*dir) dir = TERN_ROOT "/reports/tech";
   int n = snprintf(buf, len, "%s/%s.tsv", dir, node);
   if (n < 0 || (size_t)n >= len) {
-    set_err(err, errlen, "technology table path too long");
+    tern_err(err, errlen, "technology table path too long");
     return -1;
   }
   return 0;
@@ -235,12 +228,12 @@ int tern_energy_compute(const tern_tech *t, const tern_hwcfg *cfg, const tern_co
                         size_t errlen) {
   memset(e, 0, sizeof *e);
   if (cfg->rows <= 0 || cfg->cols <= 0) {
-    set_err(err, errlen, "energy: configuration rows = %d, cols = %d, expected >= 1", cfg->rows,
+    tern_err(err, errlen, "energy: configuration rows = %d, cols = %d, expected >= 1", cfg->rows,
             cfg->cols);
     return -1;
   }
   if (tokens <= 0) {
-    set_err(err, errlen, "energy: tokens = %d, expected >= 1", tokens);
+    tern_err(err, errlen, "energy: tokens = %d, expected >= 1", tokens);
     return -1;
   }
   const uint64_t *v = c->v;

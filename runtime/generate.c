@@ -8,16 +8,16 @@
 #include <time.h>
 
 #include "tern/cpu_kernels.h"
+#include "tern/err.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
 
+/* tern_err with a caller-chosen return code (-2: bad configuration) */
 static int gfail(char *err, size_t errlen, int code, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  tern_verr(err, errlen, fmt, ap);
+  va_end(ap);
   return code;
 }
 

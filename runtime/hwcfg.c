@@ -1,5 +1,6 @@
 /* Hardware configurations: defaults, the small RTL test sizes, checks,
  * the canonical RTL build name and key=value overrides. */
+#include "tern/err.h"
 #include "tern/hwcfg.h"
 
 #include <errno.h>
@@ -8,14 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 tern_hwcfg tern_hwcfg_default(void) {
   tern_hwcfg c;
@@ -63,15 +56,15 @@ static int is_pow2(long v) { return v > 0 && (v & (v - 1)) == 0; }
 
 int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
   if (!is_pow2(c->rows) || c->rows < 2 || c->rows > 64) {
-    set_err(err, errlen, "rows = %d, expected a power of two in 2..64", c->rows);
+    tern_err(err, errlen, "rows = %d, expected a power of two in 2..64", c->rows);
     return -1;
   }
   if (!is_pow2(c->cols) || c->cols < 2 || c->cols > 64) {
-    set_err(err, errlen, "cols = %d, expected a power of two in 2..64", c->cols);
+    tern_err(err, errlen, "cols = %d, expected a power of two in 2..64", c->cols);
     return -1;
   }
   if (256 % c->cols != 0) {
-    set_err(err, errlen, "cols = %d, expected a divisor of 256 (LUT load)", c->cols);
+    tern_err(err, errlen, "cols = %d, expected a divisor of 256 (LUT load)", c->cols);
     return -1;
   }
   struct {
@@ -82,28 +75,28 @@ int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
                 {"imem_depth", c->imem_depth}};
   for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
     if (depths[i].v < 1 || depths[i].v > 65536) {
-      set_err(err, errlen, "%s = %d, expected 1..65536", depths[i].name, depths[i].v);
+      tern_err(err, errlen, "%s = %d, expected 1..65536", depths[i].name, depths[i].v);
       return -1;
     }
   }
   if (c->qdepth < 1) {
-    set_err(err, errlen, "qdepth = %d, expected >= 1", c->qdepth);
+    tern_err(err, errlen, "qdepth = %d, expected >= 1", c->qdepth);
     return -1;
   }
   if (!is_pow2(c->dram_bw) || c->dram_bw > 128) {
-    set_err(err, errlen, "dram_bw = %d, expected a power of two in 1..128", c->dram_bw);
+    tern_err(err, errlen, "dram_bw = %d, expected a power of two in 1..128", c->dram_bw);
     return -1;
   }
   if (c->dram_lat < 1) {
-    set_err(err, errlen, "dram_lat = %d, expected >= 1", c->dram_lat);
+    tern_err(err, errlen, "dram_lat = %d, expected >= 1", c->dram_lat);
     return -1;
   }
   if (c->dram_bytes < 1) {
-    set_err(err, errlen, "dram_bytes = %" PRIu64 ", expected >= 1", c->dram_bytes);
+    tern_err(err, errlen, "dram_bytes = %" PRIu64 ", expected >= 1", c->dram_bytes);
     return -1;
   }
   if (!(c->clock_mhz > 0.0)) {
-    set_err(err, errlen, "clock_mhz = %g, expected > 0", c->clock_mhz);
+    tern_err(err, errlen, "clock_mhz = %g, expected > 0", c->clock_mhz);
     return -1;
   }
   return 0;
@@ -136,7 +129,7 @@ int tern_parse_array(const char *s, int *rows, int *cols, char *err, size_t errl
   unsigned r = 0, c = 0;
   char extra;
   if (!s || sscanf(s, "%ux%u%c", &r, &c, &extra) != 2 || r == 0 || c == 0 || r > 4096 || c > 4096) {
-    set_err(err, errlen, "array '%s': expected RxC, e.g. 16x16", s ? s : "(null)");
+    tern_err(err, errlen, "array '%s': expected RxC, e.g. 16x16", s ? s : "(null)");
     return -1;
   }
   *rows = (int)r;
@@ -158,7 +151,7 @@ int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err,
     if (strcmp(key, ints[i].name) != 0) continue;
     uint64_t v;
     if (parse_u64(value, &v) != 0 || v > 0x7fffffff) {
-      set_err(err, errlen, "%s = '%s': expected a non-negative integer", key, value ? value : "");
+      tern_err(err, errlen, "%s = '%s': expected a non-negative integer", key, value ? value : "");
       return -1;
     }
     *ints[i].field = (int)v;
@@ -167,7 +160,7 @@ int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err,
   if (!strcmp(key, "dram_bytes")) {
     uint64_t v;
     if (parse_u64(value, &v) != 0) {
-      set_err(err, errlen, "dram_bytes = '%s': expected a byte count (e.g. 16777216, 0x1000000, 16M)",
+      tern_err(err, errlen, "dram_bytes = '%s': expected a byte count (e.g. 16777216, 0x1000000, 16M)",
               value ? value : "");
       return -1;
     }
@@ -179,13 +172,13 @@ int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err,
     errno = 0;
     double v = value ? strtod(value, &end) : 0.0;
     if (!value || errno || end == value || *end != '\0' || !(v > 0.0) || v > 1e6) {
-      set_err(err, errlen, "clock_mhz = '%s': expected a positive number", value ? value : "");
+      tern_err(err, errlen, "clock_mhz = '%s': expected a positive number", value ? value : "");
       return -1;
     }
     c->clock_mhz = v;
     return 0;
   }
-  set_err(err, errlen,
+  tern_err(err, errlen,
           "unknown hardware config key '%s' (expected rows, cols, wbuf_depth, abuf_depth, acc_depth, "
           "out_depth, qdepth, imem_depth, dram_bw, dram_lat, dram_bytes, clock_mhz)",
           key);

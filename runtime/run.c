@@ -1,5 +1,6 @@
 /* The library behind `tern run` (include/tern/runtime.h): model -> compile
  * -> backend -> compare -> metrics -> energy; plus the CLI argument parser. */
+#include "tern/err.h"
 #include "tern/runtime.h"
 
 #include <errno.h>
@@ -17,14 +18,6 @@
 #include "tern/generate.h"
 #include "tern/numerics.h"
 #include "tern/program.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 void tern_run_config_default(tern_run_config *rc) {
   memset(rc, 0, sizeof *rc);
@@ -61,13 +54,13 @@ static int check_tensor(const tern_program *p, const char *name, uint32_t dtype,
                         size_t errlen) {
   const tern_tensor_ref *t = tern_program_find_tensor(p, name);
   if (!t) {
-    set_err(err, errlen, "program has no tensor '%s' in its tensor map", name);
+    tern_err(err, errlen, "program has no tensor '%s' in its tensor map", name);
     return -1;
   }
   uint32_t eb = dtype == TERN_DT_I32 ? 4 : 1;
   if (t->dtype != dtype || (int64_t)t->rows < rows || (int64_t)t->cols < cols ||
       t->row_stride < (uint64_t)cols * eb) {
-    set_err(err, errlen,
+    tern_err(err, errlen,
             "tensor '%s': dtype %u, %u x %u, row stride %u bytes; expected dtype %u, at least %d x "
             "%d, stride >= %u",
             name, t->dtype, t->rows, t->cols, t->row_stride, dtype, rows, cols, (unsigned)(cols * eb));
@@ -75,7 +68,7 @@ static int check_tensor(const tern_program *p, const char *name, uint32_t dtype,
   }
   uint64_t end = (uint64_t)t->dram_addr + (uint64_t)(rows - 1) * t->row_stride + (uint64_t)cols * eb;
   if (end > dram_bytes) {
-    set_err(err, errlen, "tensor '%s' ends at byte %" PRIu64 ", beyond DRAM of %" PRIu64 " bytes",
+    tern_err(err, errlen, "tensor '%s' ends at byte %" PRIu64 ", beyond DRAM of %" PRIu64 " bytes",
             name, end, dram_bytes);
     return -1;
   }
@@ -101,15 +94,15 @@ int tern_run(const tern_run_config *rc, tern_run_result *res, char *err, size_t 
   char e2[1024];
   const char *backend = rc->backend ? rc->backend : "isa";
   if (strcmp(backend, "isa") != 0 && strcmp(backend, "rtl") != 0) {
-    set_err(err, errlen, "backend '%s', expected isa or rtl", backend);
+    tern_err(err, errlen, "backend '%s', expected isa or rtl", backend);
     return -1;
   }
   if (rc->tokens < 1 || rc->tokens > 65535) {
-    set_err(err, errlen, "tokens = %d, expected 1..65535", rc->tokens);
+    tern_err(err, errlen, "tokens = %d, expected 1..65535", rc->tokens);
     return -1;
   }
   if (tern_hwcfg_check(&rc->hw, e2, sizeof e2) != 0) {
-    set_err(err, errlen, "hardware configuration: %s", e2);
+    tern_err(err, errlen, "hardware configuration: %s", e2);
     return -1;
   }
   /* technology table first: a bad table should fail before a long run */
@@ -137,12 +130,12 @@ int tern_run(const tern_run_config *rc, tern_run_result *res, char *err, size_t 
 
   if (rc->weights_path) {
     if (tern_mlp_load(&model, rc->weights_path, e2, sizeof e2) != 0) {
-      set_err(err, errlen, "%s", e2);
+      tern_err(err, errlen, "%s", e2);
       goto out;
     }
   } else {
     if (tern_mlp_generate(&rc->model, &model, e2, sizeof e2) != 0) {
-      set_err(err, errlen, "model: %s", e2);
+      tern_err(err, errlen, "model: %s", e2);
       goto out;
     }
   }
@@ -150,7 +143,7 @@ int tern_run(const tern_run_config *rc, tern_run_result *res, char *err, size_t 
   res->model = model.cfg;
   const int d = model.cfg.d;
   if (tern_mlp_quantize(&model, &q, e2, sizeof e2) != 0) {
-    set_err(err, errlen, "quantise: %s", e2);
+    tern_err(err, errlen, "quantise: %s", e2);
     goto out;
   }
   have_q = 1;
@@ -158,13 +151,13 @@ int tern_run(const tern_run_config *rc, tern_run_result *res, char *err, size_t 
   memset(&co, 0, sizeof co);
   co.tokens = M;
   if (tern_compile_mlp(&q, &rc->hw, &co, &prog, e2, sizeof e2) != 0) {
-    set_err(err, errlen, "compile: %s", e2);
+    tern_err(err, errlen, "compile: %s", e2);
     goto out;
   }
   res->n_insns = prog.n_insns;
   uint64_t need = program_dram_need(&prog);
   if (need > rc->hw.dram_bytes) {
-    set_err(err, errlen, "the program needs %" PRIu64 " bytes of DRAM; dram_bytes = %" PRIu64
+    tern_err(err, errlen, "the program needs %" PRIu64 " bytes of DRAM; dram_bytes = %" PRIu64
                          ", expected >= %" PRIu64 " (--set dram_bytes=...)",
             need, rc->hw.dram_bytes, need);
     goto out;
@@ -177,11 +170,11 @@ int tern_run(const tern_run_config *rc, tern_run_result *res, char *err, size_t 
   yi = malloc(sizeof *yi * (size_t)M * d);
   yi_ref = malloc(sizeof *yi_ref * (size_t)M * d);
   if (!dram || !xf || !yf_ref || !xi || !yi || !yi_ref) {
-    set_err(err, errlen, "out of memory (DRAM %" PRIu64 " bytes, %d x %d activations)", need, M, d);
+    tern_err(err, errlen, "out of memory (DRAM %" PRIu64 " bytes, %d x %d activations)", need, M, d);
     goto out;
   }
   if (tern_program_init_dram(&prog, dram, need, e2, sizeof e2) != 0) {
-    set_err(err, errlen, "DRAM image: %s", e2);
+    tern_err(err, errlen, "DRAM image: %s", e2);
     goto out;
   }
   const tern_tensor_ref *tx, *ty;
@@ -194,7 +187,7 @@ int tern_run(const tern_run_config *rc, tern_run_result *res, char *err, size_t 
       put_i32(dram + tx->dram_addr + (uint64_t)t * tx->row_stride + 4u * i, xi[(size_t)t * d + i]);
     }
   if (tern_validate(&rc->hw, prog.insns, prog.n_insns, need, e2, sizeof e2) != 0) {
-    set_err(err, errlen, "compiled program does not validate: %s", e2);
+    tern_err(err, errlen, "compiled program does not validate: %s", e2);
     goto out;
   }
   tern_run_opts ro;
@@ -202,7 +195,7 @@ int tern_run(const tern_run_config *rc, tern_run_result *res, char *err, size_t 
   ro.trace_path = rc->trace_path;
   if (tern_backend_run(backend, &rc->hw, prog.insns, prog.n_insns, dram, need, &ro, &res->cnt, e2,
                        sizeof e2) != 0) {
-    set_err(err, errlen, "%s backend: %s", backend, e2);
+    tern_err(err, errlen, "%s backend: %s", backend, e2);
     goto out;
   }
   for (int t = 0; t < M; t++)
@@ -509,7 +502,7 @@ static int parse_int(const char *flag, const char *s, long lo, long hi, int *out
   errno = 0;
   long v = s ? strtol(s, &end, 10) : 0;
   if (!s || !*s || end == s || *end || errno || v < lo || v > hi) {
-    set_err(err, errlen, "%s: '%s', expected an integer in %ld..%ld", flag, s ? s : "", lo, hi);
+    tern_err(err, errlen, "%s: '%s', expected an integer in %ld..%ld", flag, s ? s : "", lo, hi);
     return -1;
   }
   *out = (int)v;
@@ -520,12 +513,12 @@ static int parse_u64(const char *flag, const char *s, uint64_t *out, char *err, 
   char *end = NULL;
   errno = 0;
   if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') {
-    set_err(err, errlen, "%s: '%s', expected an unsigned integer", flag, s ? s : "");
+    tern_err(err, errlen, "%s: '%s', expected an unsigned integer", flag, s ? s : "");
     return -1;
   }
   unsigned long long v = strtoull(s, &end, 0);
   if (end == s || *end || errno) {
-    set_err(err, errlen, "%s: '%s', expected an unsigned integer", flag, s);
+    tern_err(err, errlen, "%s: '%s', expected an unsigned integer", flag, s);
     return -1;
   }
   *out = (uint64_t)v;
@@ -548,7 +541,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   for (int i = 1; i < TERN_CMD_COUNT; i++)
     if (!strcmp(c, cmd_names[i])) cli->cmd = (tern_cli_cmd)i;
   if (cli->cmd == TERN_CMD_NONE) {
-    set_err(err, errlen,
+    tern_err(err, errlen,
             "unknown command '%s', expected one of: run, gen-weights, compile, exec, asm, disasm, "
             "bench-gemm, models, fidelity, generate (tern --help)",
             c);
@@ -571,7 +564,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
         cli->in = a;
         continue;
       }
-      set_err(err, errlen, "tern %s: unexpected argument '%s' (tern %s --help)", cmd, a, cmd);
+      tern_err(err, errlen, "tern %s: unexpected argument '%s' (tern %s --help)", cmd, a, cmd);
       return -1;
     }
     /* --flag=value or --flag value */
@@ -591,13 +584,13 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
       if (!strcmp(name, flags[k].name)) fs = &flags[k];
     if (!fs || !(fs->cmds & mask)) {
-      set_err(err, errlen, "tern %s: unknown flag '%s' (tern %s --help lists the flags)", cmd, name,
+      tern_err(err, errlen, "tern %s: unknown flag '%s' (tern %s --help lists the flags)", cmd, name,
               cmd);
       return -1;
     }
     if (!val) {
       if (i + 1 >= argc) {
-        set_err(err, errlen, "tern %s: flag %s needs a value", cmd, name);
+        tern_err(err, errlen, "tern %s: flag %s needs a value", cmd, name);
         return -1;
       }
       val = argv[++i];
@@ -606,7 +599,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
     tern_run_config *rc = &cli->run;
     if (cli->cmd == TERN_CMD_GENERATE && !strcmp(name, "--backend")) {
       if (strcmp(val, "cpu") && strcmp(val, "isa") && strcmp(val, "rtl")) {
-        set_err(err, errlen, "--backend: '%s', expected cpu, isa or rtl", val);
+        tern_err(err, errlen, "--backend: '%s', expected cpu, isa or rtl", val);
         return -1;
       }
       cli->gen_backend = val;
@@ -616,7 +609,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
       if (parse_u64(name, val, &cli->gen_seed, err, errlen)) return -1;
     } else if (!strcmp(name, "--prompt")) {
       if (!*val) {
-        set_err(err, errlen, "--prompt: empty, expected at least one byte of text");
+        tern_err(err, errlen, "--prompt: empty, expected at least one byte of text");
         return -1;
       }
       cli->prompt = val;
@@ -625,7 +618,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
       errno = 0;
       double t = strtod(val, &end);
       if (!*val || end == val || *end || errno || !(t >= 0.0) || !isfinite(t)) {
-        set_err(err, errlen, "--temperature: '%s', expected a finite number >= 0 (0 = greedy)", val);
+        tern_err(err, errlen, "--temperature: '%s', expected a finite number >= 0 (0 = greedy)", val);
         return -1;
       }
       cli->temperature = t;
@@ -633,14 +626,14 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
       if (parse_int(name, val, 0, INT_MAX, &cli->top_k, err, errlen)) return -1;
     } else if (!strcmp(name, "--backend")) {
       if (strcmp(val, "isa") && strcmp(val, "rtl")) {
-        set_err(err, errlen, "--backend: '%s', expected isa or rtl", val);
+        tern_err(err, errlen, "--backend: '%s', expected isa or rtl", val);
         return -1;
       }
       rc->backend = val;
     } else if (!strcmp(name, "--array")) {
       int r, cc;
       if (tern_parse_array(val, &r, &cc, e2, sizeof e2) != 0) {
-        set_err(err, errlen, "--array: %s", e2);
+        tern_err(err, errlen, "--array: %s", e2);
         return -1;
       }
       if ((r == 4 && cc == 4) || (r == 8 && cc == 8)) {
@@ -651,7 +644,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
         rc->hw.cols = cc;
       }
       if (tern_hwcfg_check(&rc->hw, e2, sizeof e2) != 0) {
-        set_err(err, errlen, "--array %s: %s", val, e2);
+        tern_err(err, errlen, "--array %s: %s", val, e2);
         return -1;
       }
     } else if (!strcmp(name, "--tokens")) {
@@ -668,7 +661,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
       if (!strcmp(val, "relu2")) rc->model.act = TERN_ACT_RELU2;
       else if (!strcmp(val, "silu")) rc->model.act = TERN_ACT_SILU;
       else {
-        set_err(err, errlen, "--act: '%s', expected relu2 or silu", val);
+        tern_err(err, errlen, "--act: '%s', expected relu2 or silu", val);
         return -1;
       }
     } else if (!strcmp(name, "--seed")) {
@@ -679,7 +672,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
     } else if (!strcmp(name, "--set")) {
       const char *e = strchr(val, '=');
       if (!e || e == val) {
-        set_err(err, errlen, "--set: '%s', expected key=value (e.g. dram_bw=16)", val);
+        tern_err(err, errlen, "--set: '%s', expected key=value (e.g. dram_bw=16)", val);
         return -1;
       }
       char key[64];
@@ -688,29 +681,29 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
       memcpy(key, val, n);
       key[n] = 0;
       if (tern_hwcfg_set(&rc->hw, key, e + 1, e2, sizeof e2) != 0) {
-        set_err(err, errlen, "--set %s: %s", val, e2);
+        tern_err(err, errlen, "--set %s: %s", val, e2);
         return -1;
       }
     } else if (!strcmp(name, "--tech")) {
       char path[1024];
       if (tern_tech_path(val, path, sizeof path, e2, sizeof e2) != 0) {
-        set_err(err, errlen, "%s", e2);
+        tern_err(err, errlen, "%s", e2);
         return -1;
       }
       if (access(path, R_OK) != 0) {
-        set_err(err, errlen, "--tech: '%s', expected 45nm or 7nm (no table %s)", val, path);
+        tern_err(err, errlen, "--tech: '%s', expected 45nm or 7nm (no table %s)", val, path);
         return -1;
       }
       rc->tech = val;
     } else if (!strcmp(name, "--trace")) {
       if (!*val) {
-        set_err(err, errlen, "--trace: empty, expected a file name (out.fst)");
+        tern_err(err, errlen, "--trace: empty, expected a file name (out.fst)");
         return -1;
       }
       rc->trace_path = val;
     } else if (!strcmp(name, "--report")) {
       if (!*val) {
-        set_err(err, errlen, "--report: empty, expected a directory");
+        tern_err(err, errlen, "--report: empty, expected a directory");
         return -1;
       }
       cli->report_dir = val;
@@ -720,14 +713,14 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
       int ok = 0;
       for (size_t k = 0; k < sizeof passes / sizeof passes[0]; k++) ok |= !strcmp(val, passes[k]);
       if (!ok) {
-        set_err(err, errlen,
+        tern_err(err, errlen,
                 "--dump-after: '%s', expected build, pad, tile, alloc, emit, sync or validate", val);
         return -1;
       }
       cli->dump_after = val;
     } else if (!strcmp(name, "-o")) {
       if (!*val) {
-        set_err(err, errlen, "-o: empty, expected an output file name");
+        tern_err(err, errlen, "-o: empty, expected an output file name");
         return -1;
       }
       cli->out = val;
@@ -749,37 +742,37 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   if (mask & (F_RUN | F_COMPILE | F_BENCH)) {
     char e2[512];
     if (tern_hwcfg_check(&cli->run.hw, e2, sizeof e2) != 0) {
-      set_err(err, errlen, "tern %s: hardware configuration: %s", cmd, e2);
+      tern_err(err, errlen, "tern %s: hardware configuration: %s", cmd, e2);
       return -1;
     }
   }
   if ((mask & (F_GEN | F_COMPILE | F_ASM)) && !cli->out) {
-    set_err(err, errlen, "tern %s: -o FILE is required", cmd);
+    tern_err(err, errlen, "tern %s: -o FILE is required", cmd);
     return -1;
   }
   if (cli->cmd == TERN_CMD_FIDELITY && !cli->in) {
-    set_err(err, errlen, "tern fidelity: MODEL is required (a preset name from tern models, or a file)");
+    tern_err(err, errlen, "tern fidelity: MODEL is required (a preset name from tern models, or a file)");
     return -1;
   }
   if (cli->cmd == TERN_CMD_GENERATE && !cli->in) {
-    set_err(err, errlen, "tern generate: MODEL is required (a preset name from tern models, or a file)");
+    tern_err(err, errlen, "tern generate: MODEL is required (a preset name from tern models, or a file)");
     return -1;
   }
   if (cli->cmd == TERN_CMD_GENERATE && !cli->prompt) {
-    set_err(err, errlen, "tern generate: --prompt TEXT is required (at least one byte)");
+    tern_err(err, errlen, "tern generate: --prompt TEXT is required (at least one byte)");
     return -1;
   }
   if ((mask & (F_EXEC | F_ASM | F_DISASM)) && !cli->in) {
-    set_err(err, errlen, "tern %s: input file is required (tern %s --help)", cmd, cmd);
+    tern_err(err, errlen, "tern %s: input file is required (tern %s --help)", cmd, cmd);
     return -1;
   }
   if (cli->cmd == TERN_CMD_BENCH_GEMM && !(have_m && have_k && have_n)) {
-    set_err(err, errlen, "tern bench-gemm: %s is required (an integer >= 1)",
+    tern_err(err, errlen, "tern bench-gemm: %s is required (an integer >= 1)",
             !have_m ? "--M" : !have_k ? "--K" : "--N");
     return -1;
   }
   if (cli->run.trace_path && strcmp(cli->run.backend, "rtl") != 0) {
-    set_err(err, errlen, "--trace: needs --backend rtl (the ISA simulator has no waveform)");
+    tern_err(err, errlen, "--trace: needs --backend rtl (the ISA simulator has no waveform)");
     return -1;
   }
   return 0;

@@ -24,16 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/err.h"
 #include "tern/backend.h"
 #include "tern/numerics.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static const char *const qname[3] = {"load", "compute", "store"};
 static const char *const tokname[4] = {"L2C", "C2L", "C2S", "S2C"};
@@ -326,11 +319,11 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
                     size_t errlen) {
   char e2[300];
   if (!cfg || !prog || !out || (!dram && dram_bytes)) {
-    set_err(err, errlen, "isasim: NULL argument");
+    tern_err(err, errlen, "isasim: NULL argument");
     return -1;
   }
   if (tern_validate(cfg, prog, n, dram_bytes, e2, sizeof e2) != 0) {
-    set_err(err, errlen, "isasim: invalid program: %s", e2);
+    tern_err(err, errlen, "isasim: invalid program: %s", e2);
     return -1;
   }
   uint64_t max_cycles = opts && opts->max_cycles ? opts->max_cycles : (uint64_t)1 << 40;
@@ -385,7 +378,7 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
       break;
     }
     if (t >= max_cycles) {
-      set_err(err, errlen, "isasim: not done after max_cycles = %" PRIu64 " cycles (pc %zu)",
+      tern_err(err, errlen, "isasim: not done after max_cycles = %" PRIu64 " cycles (pc %zu)",
               max_cycles, pc);
       goto fail;
     }
@@ -459,7 +452,7 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
     for (int k = 0; k < 4; k++) {
       if (!push_add[k]) continue;
       if ((uint64_t)tok[k] + push_add[k] > 65535) {
-        set_err(err, errlen, "isasim: token counter %s overflow (> 65535) at cycle %" PRIu64, tokname[k], t);
+        tern_err(err, errlen, "isasim: token counter %s overflow (> 65535) at cycle %" PRIu64, tokname[k], t);
         goto fail;
       }
       tok[k] += push_add[k];
@@ -486,20 +479,20 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
       else
         snprintf(fs, sizeof fs, "fetch blocked at pc %zu (%s FIFO full)", pc,
                  qname[tern_insn_queue(&prog[pc])]);
-      set_err(err, errlen,
+      tern_err(err, errlen,
               "isasim: deadlock at cycle %" PRIu64 ": %s; %s; %s; %s (tokens L2C=%u C2L=%u C2S=%u S2C=%u)",
               t, w[0], w[1], w[2], fs, tok[0], tok[1], tok[2], tok[3]);
       goto fail;
     }
     if (T - last_event > watchdog) {
-      set_err(err, errlen,
+      tern_err(err, errlen,
               "isasim: watchdog: no instruction started or finished for %" PRIu64
               " cycles after cycle %" PRIu64 " (pc %zu)",
               watchdog, last_event, pc);
       goto fail;
     }
     if (T <= t) { /* cannot happen: a unit whose last cycle is t made an event */
-      set_err(err, errlen, "isasim: internal error: no progress at cycle %" PRIu64, t);
+      tern_err(err, errlen, "isasim: internal error: no progress at cycle %" PRIu64, t);
       goto fail;
     }
     if (noskip) {
@@ -515,7 +508,7 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
   }
   goto done;
 oom:
-  set_err(err, errlen, "isasim: out of memory for the scratchpads");
+  tern_err(err, errlen, "isasim: out of memory for the scratchpads");
 fail:
   rc = -1;
 done:
