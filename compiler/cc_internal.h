@@ -156,6 +156,22 @@ int cc_pass_tile(cc_ctx *c, char *err, size_t errlen);             /* tile.c */
 int cc_pass_alloc(cc_ctx *c, char *err, size_t errlen);            /* alloc.c */
 int cc_pass_emit(cc_ctx *c, char *err, size_t errlen);             /* emit.c */
 int cc_pass_emit_gemm(cc_ctx *c, char *err, size_t errlen);        /* gemm.c */
+/* The pass list machinery (compile.c): a compile entry point is a table of
+ * named passes run in order, each with an optional --dump-after printer. */
+typedef struct cc_pass {
+  const char *name;
+  int (*run)(cc_ctx *c, char *err, size_t errlen);
+  void (*dump)(const cc_ctx *c, FILE *f);
+} cc_pass;
+/* Checks cfg and opts, initialises out and c (c->cfg, M, prog). */
+int cc_compile_common(cc_ctx *c, const tern_hwcfg *cfg, const tern_compile_opts *opts,
+                      tern_program *out, char *err, size_t errlen);
+/* Runs ps[0..np) in order, dumping after opts->dump_after (unknown name: error). */
+int cc_run_passes(cc_ctx *c, const cc_pass *ps, int np, const tern_compile_opts *opts, char *err,
+                  size_t errlen);
+void cc_dump_build(const cc_ctx *c, FILE *f); /* IR after build */
+void cc_dump_pad(const cc_ctx *c, FILE *f);   /* IR after pad */
+void cc_dump_prog(const cc_ctx *c, FILE *f);  /* instruction list */
 int cc_pass_sync(cc_ctx *c, char *err, size_t errlen);             /* compile.c */
 int cc_pass_validate(cc_ctx *c, char *err, size_t errlen);         /* compile.c */
 

@@ -14,15 +14,9 @@
 
 #include "cc_internal.h"
 
-typedef struct pass {
-  const char *name;
-  int (*run)(cc_ctx *c, char *err, size_t errlen);
-  void (*dump)(const cc_ctx *c, FILE *f);
-} pass;
-
-static void dump_build(const cc_ctx *c, FILE *f) { cc_dump_ir(c, f, "build"); }
-static void dump_pad(const cc_ctx *c, FILE *f) { cc_dump_ir(c, f, "pad"); }
-static void dump_prog(const cc_ctx *c, FILE *f) {
+void cc_dump_build(const cc_ctx *c, FILE *f) { cc_dump_ir(c, f, "build"); }
+void cc_dump_pad(const cc_ctx *c, FILE *f) { cc_dump_ir(c, f, "pad"); }
+void cc_dump_prog(const cc_ctx *c, FILE *f) {
   fprintf(f, "# %zu instructions\n", c->ins.n);
   cc_dump_insns(c->ins.v, c->ins.n, f);
 }
@@ -51,7 +45,7 @@ int cc_pass_validate(cc_ctx *c, char *err, size_t errlen) {
   return 0;
 }
 
-static int run_passes(cc_ctx *c, const pass *ps, int np, const tern_compile_opts *opts,
+int cc_run_passes(cc_ctx *c, const cc_pass *ps, int np, const tern_compile_opts *opts,
                       char *err, size_t errlen) {
   const char *want = opts ? opts->dump_after : NULL;
   FILE *f = opts && opts->dump_to ? opts->dump_to : stderr;
@@ -73,7 +67,7 @@ static int run_passes(cc_ctx *c, const pass *ps, int np, const tern_compile_opts
   return 0;
 }
 
-static int compile_common(cc_ctx *c, const tern_hwcfg *cfg, const tern_compile_opts *opts,
+int cc_compile_common(cc_ctx *c, const tern_hwcfg *cfg, const tern_compile_opts *opts,
                           tern_program *out, char *err, size_t errlen) {
   char e[256];
   tern_program_init(out);
@@ -100,20 +94,20 @@ static int compile_common(cc_ctx *c, const tern_hwcfg *cfg, const tern_compile_o
 
 int tern_compile_mlp(const tern_qmlp *q, const tern_hwcfg *cfg, const tern_compile_opts *opts,
                      tern_program *out, char *err, size_t errlen) {
-  static const pass ps[] = {
-      {"build", cc_pass_build_mlp, dump_build}, {"pad", cc_pass_pad, dump_pad},
+  static const cc_pass ps[] = {
+      {"build", cc_pass_build_mlp, cc_dump_build}, {"pad", cc_pass_pad, cc_dump_pad},
       {"tile", cc_pass_tile, cc_dump_tile},     {"alloc", cc_pass_alloc, cc_dump_alloc},
-      {"emit", cc_pass_emit, dump_prog},        {"sync", cc_pass_sync, dump_prog},
-      {"validate", cc_pass_validate, dump_prog},
+      {"emit", cc_pass_emit, cc_dump_prog},        {"sync", cc_pass_sync, cc_dump_prog},
+      {"validate", cc_pass_validate, cc_dump_prog},
   };
   cc_ctx c;
   if (!q) {
     tern_err(err, errlen, "compile: model is NULL");
     return -1;
   }
-  if (compile_common(&c, cfg, opts, out, err, errlen)) return -1;
+  if (cc_compile_common(&c, cfg, opts, out, err, errlen)) return -1;
   c.q = q;
-  int rc = run_passes(&c, ps, (int)(sizeof ps / sizeof ps[0]), opts, err, errlen);
+  int rc = cc_run_passes(&c, ps, (int)(sizeof ps / sizeof ps[0]), opts, err, errlen);
   cc_ctx_free(&c);
   if (rc) tern_program_free(out);
   return rc;
@@ -125,19 +119,19 @@ static int build_gemm(cc_ctx *c, char *err, size_t errlen) {
 
 int tern_compile_gemm(const int8_t *codes, int K, int N, const tern_hwcfg *cfg,
                       const tern_compile_opts *opts, tern_program *out, char *err, size_t errlen) {
-  static const pass ps[] = {
-      {"build", build_gemm, dump_build},    {"pad", cc_pass_pad, dump_pad},
+  static const cc_pass ps[] = {
+      {"build", build_gemm, cc_dump_build},    {"pad", cc_pass_pad, cc_dump_pad},
       {"tile", cc_pass_tile, cc_dump_tile}, {"alloc", cc_pass_alloc, cc_dump_alloc},
-      {"emit", cc_pass_emit_gemm, dump_prog}, {"sync", cc_pass_sync, dump_prog},
-      {"validate", cc_pass_validate, dump_prog},
+      {"emit", cc_pass_emit_gemm, cc_dump_prog}, {"sync", cc_pass_sync, cc_dump_prog},
+      {"validate", cc_pass_validate, cc_dump_prog},
   };
   cc_ctx c;
-  if (compile_common(&c, cfg, opts, out, err, errlen)) return -1;
+  if (cc_compile_common(&c, cfg, opts, out, err, errlen)) return -1;
   c.is_gemm = 1;
   c.gcodes = codes;
   c.gK = K;
   c.gN = N;
-  int rc = run_passes(&c, ps, (int)(sizeof ps / sizeof ps[0]), opts, err, errlen);
+  int rc = cc_run_passes(&c, ps, (int)(sizeof ps / sizeof ps[0]), opts, err, errlen);
   cc_ctx_free(&c);
   if (rc) tern_program_free(out);
   return rc;

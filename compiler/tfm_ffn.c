@@ -418,33 +418,15 @@ static int sync_ffn(cc_ctx *c, char *err, size_t errlen) {
   return 0;
 }
 
-typedef struct ffn_pass {
-  const char *name;
-  int (*run)(cc_ctx *c, char *err, size_t errlen);
-  int dump; /* 0 IR, 1 tile, 2 alloc, 3 instructions */
-} ffn_pass;
-
-static void dump_pass(const cc_ctx *c, const ffn_pass *p, FILE *f) {
-  switch (p->dump) {
-    case 0: cc_dump_ir(c, f, p->name); break;
-    case 1: cc_dump_tile(c, f); break;
-    case 2: cc_dump_alloc(c, f); break;
-    default:
-      fprintf(f, "# %zu instructions\n", c->ins.n);
-      cc_dump_insns(c->ins.v, c->ins.n, f);
-  }
-}
-
 int tern_compile_tfm_ffn_half(const tern_tfm_ffn_half *h, const tern_hwcfg *cfg,
                               const tern_compile_opts *opts, tern_program *out, char *err,
                               size_t errlen) {
-  static const ffn_pass ps[] = {
-      {"build", build_ffn, 0},     {"pad", cc_pass_pad, 0},   {"tile", cc_pass_tile, 1},
-      {"alloc", cc_pass_alloc, 2}, {"emit", emit_ffn, 3},     {"sync", sync_ffn, 3},
-      {"validate", cc_pass_validate, 3},
+  static const cc_pass ps[] = {
+      {"build", build_ffn, cc_dump_build},     {"pad", cc_pass_pad, cc_dump_pad},
+      {"tile", cc_pass_tile, cc_dump_tile},    {"alloc", cc_pass_alloc, cc_dump_alloc},
+      {"emit", emit_ffn, cc_dump_prog},        {"sync", sync_ffn, cc_dump_prog},
+      {"validate", cc_pass_validate, cc_dump_prog},
   };
-  const int np = (int)(sizeof ps / sizeof ps[0]);
-  char e2[256];
   if (!out) {
     tern_err(err, errlen, "compile: output program is NULL");
     return -1;
@@ -454,48 +436,14 @@ int tern_compile_tfm_ffn_half(const tern_tfm_ffn_half *h, const tern_hwcfg *cfg,
     tern_err(err, errlen, "compile: ffn half is NULL or incomplete (cfg, norm, ffn)");
     return -1;
   }
-  if (!cfg) {
-    tern_err(err, errlen, "compile: hardware config is NULL");
-    return -1;
-  }
-  if (tern_hwcfg_check(cfg, e2, sizeof e2)) {
-    tern_err(err, errlen, "compile: bad hardware config: %s", e2);
-    return -1;
-  }
-  if (!opts) {
-    tern_err(err, errlen, "compile: opts is NULL (need tokens >= 1)");
-    return -1;
-  }
-  const char *want = opts->dump_after;
-  FILE *df = opts->dump_to ? opts->dump_to : stderr;
-  if (want) {
-    int ok = 0;
-    for (int i = 0; i < np; i++) ok |= !strcmp(want, ps[i].name);
-    if (!ok) {
-      tern_err(err, errlen,
-             "compile: --dump-after %s: unknown pass, expected build, pad, tile, alloc, emit, "
-             "sync or validate",
-             want);
-      return -1;
-    }
-  }
   cc_ctx c;
-  memset(&c, 0, sizeof c);
+  if (cc_compile_common(&c, cfg, opts, out, err, errlen)) return -1;
   ffn_ext ext;
   memset(&ext, 0, sizeof ext);
   ext.h = h;
-  c.cfg = cfg;
-  c.M = opts->tokens;
-  c.x = c.y = -1;
   c.ext = &ext;
   c.consts_fn = ffn_consts;
-  out->cfg = *cfg;
-  c.prog = out;
-  int rc = 0;
-  for (int i = 0; i < np && !rc; i++) {
-    rc = ps[i].run(&c, err, errlen);
-    if (!rc && want && !strcmp(want, ps[i].name)) dump_pass(&c, &ps[i], df);
-  }
+  int rc = cc_run_passes(&c, ps, (int)(sizeof ps / sizeof ps[0]), opts, err, errlen);
   for (int i = 0; i < 3; i++) free(ext.codes[i]);
   cc_ctx_free(&c);
   if (rc) tern_program_free(out);
