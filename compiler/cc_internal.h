@@ -210,4 +210,14 @@ uint32_t cc_word_bytes(const tern_hwcfg *cfg, int mem);
 int cc_emit_op(cc_ctx *c, const cc_op *o, int blk, int mb, char *err, size_t errlen);
 int cc_insn_queue(const tern_insn *in);
 
+/* Emit one VEC instruction or return -1 from the enclosing function (which
+ * must have cc_ctx *c, char *err, size_t errlen in scope).  Used by the
+ * emitters of the NUMERICS.md op sequences (emit.c, tfm_ffn.c). */
+#define V(vop, mode, dst, s1, s2, n, rows, drs, srs, sh)                                        \
+  do {                                                                                          \
+    if (cc_emit_vec(c, TERN_VOP_##vop, TERN_VMODE_##mode, dst, s1, s2, n, rows, drs, srs, sh, \
+                    err, errlen))                                                               \
+      return -1;                                                                                \
+  } while (0)
+
 #endif

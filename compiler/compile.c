@@ -37,6 +37,17 @@ int cc_pass_sync(cc_ctx *c, char *err, size_t errlen) {
 
 int cc_pass_validate(cc_ctx *c, char *err, size_t errlen) {
   char e[512];
+  if (c->ins.n > (size_t)c->cfg->imem_depth) {
+    /* a real limit of ISA v1 (no loops), not a compiler bug: say what to change */
+    long gemms = 0;
+    for (size_t i = 0; i < c->ins.n; i++) gemms += c->ins.v[i].op == TERN_OP_GEMM;
+    return tern_err(err, errlen,
+                    "compile: program needs %zu instructions, imem_depth = %d (%ld GEMMs: one per "
+                    "%dx%d weight tile per token block, %d block(s) of <= %d tokens); use a larger "
+                    "array or split the graph into several programs",
+                    c->ins.n, c->cfg->imem_depth, gemms, c->cfg->rows, c->cfg->cols, c->nblocks,
+                    c->Mb);
+  }
   if (tern_validate(c->cfg, c->ins.v, c->ins.n, c->prog->dram_size, e, sizeof e)) {
     tern_err(err, errlen, "compile: generated program invalid (compiler bug): %s", e);
     return -1;

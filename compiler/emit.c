@@ -158,12 +158,6 @@ static void materialize_i8(cc_ctx *c, int t, int mb) {
   cc_emit_dma(c, TERN_OP_LOAD, TERN_MEM_ABUF, 0, aw, mb, aw, q->scratch, q->cols_pad);
 }
 
-#define V(vop, mode, dst, s1, s2, n, rows, drs, srs, sh)                                        \
-  do {                                                                                          \
-    if (cc_emit_vec(c, TERN_VOP_##vop, TERN_VMODE_##mode, dst, s1, s2, n, rows, drs, srs, sh, \
-                    err, errlen))                                                               \
-      return -1;                                                                                \
-  } while (0)
 
 static int emit_op(cc_ctx *c, const cc_op *o, int blk, int mb, char *err, size_t errlen) {
   const int C = c->cfg->cols;

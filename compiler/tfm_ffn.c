@@ -283,12 +283,6 @@ static int ffn_consts(cc_ctx *c) {
   return 0;
 }
 
-#define V(vop, mode, dst, s1, s2, n, rows, drs, srs, sh)                                        \
-  do {                                                                                          \
-    if (cc_emit_vec(c, TERN_VOP_##vop, TERN_VMODE_##mode, dst, s1, s2, n, rows, drs, srs, sh, \
-                    err, errlen))                                                               \
-      return -1;                                                                                \
-  } while (0)
 
 static int emit_tnorm(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errlen) {
   const tern_tfm_qnorm *nq = o->tnorm;
@@ -403,28 +397,13 @@ static int emit_ffn(cc_ctx *c, char *err, size_t errlen) {
 
 /* the sync pass, then the IMEM budget with a message that says why (the
  * validate pass would call an oversized program a compiler bug) */
-static int sync_ffn(cc_ctx *c, char *err, size_t errlen) {
-  if (cc_pass_sync(c, err, errlen)) return -1;
-  if (c->ins.n > (size_t)c->cfg->imem_depth) {
-    long gemms = 0;
-    for (size_t i = 0; i < c->ins.n; i++) gemms += c->ins.v[i].op == TERN_OP_GEMM;
-    tern_err(err, errlen,
-           "compile: ffn program needs %zu instructions, imem_depth = %d (%ld GEMMs: one per "
-           "%dx%d weight tile per token block, %d block(s) of <= %d tokens); use a larger array "
-           "or split the FFN into several programs",
-           c->ins.n, c->cfg->imem_depth, gemms, c->cfg->rows, c->cfg->cols, c->nblocks, c->Mb);
-    return -1;
-  }
-  return 0;
-}
-
 int tern_compile_tfm_ffn_half(const tern_tfm_ffn_half *h, const tern_hwcfg *cfg,
                               const tern_compile_opts *opts, tern_program *out, char *err,
                               size_t errlen) {
   static const cc_pass ps[] = {
       {"build", build_ffn, cc_dump_build},     {"pad", cc_pass_pad, cc_dump_pad},
       {"tile", cc_pass_tile, cc_dump_tile},    {"alloc", cc_pass_alloc, cc_dump_alloc},
-      {"emit", emit_ffn, cc_dump_prog},        {"sync", sync_ffn, cc_dump_prog},
+      {"emit", emit_ffn, cc_dump_prog},        {"sync", cc_pass_sync, cc_dump_prog},
       {"validate", cc_pass_validate, cc_dump_prog},
   };
   if (!out) {
