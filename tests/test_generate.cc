@@ -12,6 +12,7 @@
 #include "tern/runtime.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
+#include "tfm_fixtures.h"
 
 namespace {
 int Parse(std::vector<const char *> args, tern_cli *cli, std::string *err) {
@@ -24,25 +25,7 @@ int Parse(std::vector<const char *> args, tern_cli *cli, std::string *err) {
 
 const char *const kTinyPresets[] = {"tiny", "nemotron4-style-tiny", "starcoder2-style-tiny"};
 
-struct Model {
-  tern_tfm_model m;
-  tern_tfm_qmodel q;
-  bool ok = false;
-  explicit Model(const char *name) {
-    memset(&m, 0, sizeof m);
-    memset(&q, 0, sizeof q);
-    char err[512];
-    tern_tfm_config c;
-    if (tern_tfm_preset(name, &c, err, sizeof err)) return;
-    if (tern_tfm_generate(&c, &m, 0, err, sizeof err)) return;
-    if (tern_tfm_quantize(&m, &q, err, sizeof err)) return;
-    ok = true;
-  }
-  ~Model() {
-    tern_tfm_qmodel_free(&q);
-    tern_tfm_free(&m);
-  }
-};
+using Model = tern_test::QModel;
 
 // All-position logits of a fresh prefill of tokens.
 std::vector<int32_t> Prefill(const tern_tfm_qmodel *q, const std::vector<int> &tokens,

@@ -18,46 +18,13 @@
 #include "tern/program.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
+#include "tfm_fixtures.h"
 
 namespace {
 
-struct FullModel {
-  tern_tfm_model m;
-  tern_tfm_qmodel q;
-  bool ok = false;
-  explicit FullModel(const tern_tfm_config &c) {
-    std::memset(&m, 0, sizeof m);
-    std::memset(&q, 0, sizeof q);
-    char err[512];
-    if (tern_tfm_generate(&c, &m, 0, err, sizeof err)) {
-      ADD_FAILURE() << err;
-      return;
-    }
-    if (tern_tfm_quantize(&m, &q, err, sizeof err)) {
-      ADD_FAILURE() << err;
-      return;
-    }
-    ok = true;
-  }
-  ~FullModel() {
-    tern_tfm_qmodel_free(&q);
-    tern_tfm_free(&m);
-  }
-};
+using FullModel = tern_test::QModel;
 
-tern_tfm_config preset(const char *name) {
-  tern_tfm_config c;
-  char err[512];
-  EXPECT_EQ(tern_tfm_preset(name, &c, err, sizeof err), 0) << err;
-  return c;
-}
 
-tern_tfm_config parse(const char *text) {
-  tern_tfm_config c;
-  char err[512];
-  EXPECT_EQ(tern_tfm_parse_string(text, "test", &c, err, sizeof err), 0) << err;
-  return c;
-}
 
 // SwiGLU with odd widths (padding of dim and ffn on every array size);
 // LayerNorm with bias + SubLN + SwiGLU (the SubLN's centring needs the
@@ -191,21 +158,21 @@ void check_model_isa(const tern_tfm_config &c, int block) {
 
 }  // namespace
 
-TEST(TfmFfn, IsaTinyRelu2GluSubln) { check_model_isa(preset("tiny"), 1); }
-TEST(TfmFfn, IsaNemotronTinyLayerNormRelu2) { check_model_isa(preset("nemotron4-style-tiny"), 0); }
+TEST(TfmFfn, IsaTinyRelu2GluSubln) { check_model_isa(tern_test::PresetConfig("tiny"), 1); }
+TEST(TfmFfn, IsaNemotronTinyLayerNormRelu2) { check_model_isa(tern_test::PresetConfig("nemotron4-style-tiny"), 0); }
 TEST(TfmFfn, IsaStarcoder2TinyLayerNormBiasGelu) {
-  check_model_isa(preset("starcoder2-style-tiny"), 2);
+  check_model_isa(tern_test::PresetConfig("starcoder2-style-tiny"), 2);
 }
-TEST(TfmFfn, IsaSwigluPadded) { check_model_isa(parse(kSwiglu), 1); }
-TEST(TfmFfn, IsaLayerNormBiasSublnSwigluPadded) { check_model_isa(parse(kLnSubln), 0); }
+TEST(TfmFfn, IsaSwigluPadded) { check_model_isa(tern_test::ParseConfig(kSwiglu), 1); }
+TEST(TfmFfn, IsaLayerNormBiasSublnSwigluPadded) { check_model_isa(tern_test::ParseConfig(kLnSubln), 0); }
 TEST(TfmFfn, IsaSharedFfn) {
-  check_model_isa(parse(kShared), 0);
-  check_model_isa(parse(kShared), 2);
+  check_model_isa(tern_test::ParseConfig(kShared), 0);
+  check_model_isa(tern_test::ParseConfig(kShared), 2);
 }
 
 // The entry point on the whole model gives the same program as the view.
 TEST(TfmFfn, CompileFromModelEqualsView) {
-  FullModel fm(preset("tiny"));
+  FullModel fm(tern_test::PresetConfig("tiny"));
   ASSERT_TRUE(fm.ok);
   tern_hwcfg hw = tern_hwcfg_small(4, 4);
   tern_compile_opts o{};
@@ -232,7 +199,7 @@ TEST(TfmFfn, CompileFromModelEqualsView) {
 }
 
 TEST(TfmFfn, Errors) {
-  FullModel fm(preset("tiny"));
+  FullModel fm(tern_test::PresetConfig("tiny"));
   ASSERT_TRUE(fm.ok);
   tern_hwcfg hw = tern_hwcfg_small(4, 4);
   tern_compile_opts o{};
@@ -268,7 +235,7 @@ TEST(TfmFfn, Errors) {
 }
 
 TEST(TfmFfn, DumpAfterBuild) {
-  FullModel fm(preset("starcoder2-style-tiny"));
+  FullModel fm(tern_test::PresetConfig("starcoder2-style-tiny"));
   ASSERT_TRUE(fm.ok);
   tern_hwcfg hw = tern_hwcfg_small(8, 8);
   tern_compile_opts o{};
@@ -300,7 +267,7 @@ TEST(TfmFfn, DecodeEveryPresetBlock0Default) {
   ASSERT_GE(n, 1);
   int done = 0;
   for (int i = 0; i < n; i++) {
-    tern_tfm_config c = preset(tern_tfm_preset_name(i));
+    tern_tfm_config c = tern_test::PresetConfig(tern_tfm_preset_name(i));
     SCOPED_TRACE(c.name);
     if (c.share_ffn) {
       // the shared FFN is not part of a block generated alone: whole model
@@ -355,7 +322,7 @@ TEST(TfmFfn, DecodeEveryPresetBlock0Default) {
 // RTL vs ISA simulator: the tiny preset's FFN on 4x4, every counter and the
 // whole DRAM image equal.
 TEST(TfmFfn, RtlEqualsIsaTiny4x4) {
-  FullModel fm(preset("tiny"));
+  FullModel fm(tern_test::PresetConfig("tiny"));
   ASSERT_TRUE(fm.ok);
   tern_tfm_ffn_half h;
   char err[512];

@@ -15,49 +15,16 @@
 #include "tern/numerics.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
+#include "tfm_fixtures.h"
 
 namespace {
 
 // distance of v from the nearest .5 rounding tie
 double tie_distance(double v) { return std::fabs(v - std::floor(v) - 0.5); }
 
-struct Model {
-  tern_tfm_model m;
-  tern_tfm_qmodel q;
-  bool ok = false;
-  explicit Model(const tern_tfm_config &c) {
-    std::memset(&m, 0, sizeof m);
-    std::memset(&q, 0, sizeof q);
-    char err[512];
-    if (tern_tfm_generate(&c, &m, 0, err, sizeof err)) {
-      ADD_FAILURE() << err;
-      return;
-    }
-    if (tern_tfm_quantize(&m, &q, err, sizeof err)) {
-      ADD_FAILURE() << err;
-      return;
-    }
-    ok = true;
-  }
-  ~Model() {
-    tern_tfm_qmodel_free(&q);
-    tern_tfm_free(&m);
-  }
-};
+using Model = tern_test::QModel;
 
-tern_tfm_config preset(const char *name) {
-  tern_tfm_config c;
-  char err[512];
-  EXPECT_EQ(tern_tfm_preset(name, &c, err, sizeof err), 0) << err;
-  return c;
-}
 
-tern_tfm_config parse(const std::string &text) {
-  tern_tfm_config c;
-  char err[512];
-  EXPECT_EQ(tern_tfm_parse_string(text.c_str(), "test", &c, err, sizeof err), 0) << err;
-  return c;
-}
 
 // Feature configs beyond the presets: MQA + sliding window + -LS repeat +
 // shared FFN + untied SwiGLU; GQA LayerNorm-with-bias GELU; MHA ReLU^2 SubLN.
@@ -362,7 +329,7 @@ TEST(TfmInt, QuantRowAndBitlinear) {
 }
 
 TEST(TfmInt, QuantizeConstants) {
-  Model M(preset("tiny"));
+  Model M(tern_test::PresetConfig("tiny"));
   ASSERT_TRUE(M.ok);
   const tern_tfm_qmodel &q = M.q;
   EXPECT_EQ(q.att_c, (int32_t)std::llround(std::ldexp(1.0, 36) / (16129.0 * 4.0)));  // hd 16
@@ -389,18 +356,18 @@ TEST(TfmInt, QuantizeConstants) {
 
 // ---- the integer model ----------------------------------------------------------------------
 
-TEST(TfmInt, DecodeEqualsPrefillTiny) { check_decode_equals_prefill(preset("tiny"), 24); }
+TEST(TfmInt, DecodeEqualsPrefillTiny) { check_decode_equals_prefill(tern_test::PresetConfig("tiny"), 24); }
 TEST(TfmInt, DecodeEqualsPrefillNemotron) {
-  check_decode_equals_prefill(preset("nemotron4-style-tiny"), 20);
+  check_decode_equals_prefill(tern_test::PresetConfig("nemotron4-style-tiny"), 20);
 }
 TEST(TfmInt, DecodeEqualsPrefillStarcoderBeyondWindow) {
-  check_decode_equals_prefill(preset("starcoder2-style-tiny"), 70);  // window 64
+  check_decode_equals_prefill(tern_test::PresetConfig("starcoder2-style-tiny"), 70);  // window 64
 }
 TEST(TfmInt, DecodeEqualsPrefillMqaWindowRepeatShared) {
-  check_decode_equals_prefill(parse(kMqa), 23);
+  check_decode_equals_prefill(tern_test::ParseConfig(kMqa), 23);
 }
-TEST(TfmInt, DecodeEqualsPrefillGeluLayerNormBias) { check_decode_equals_prefill(parse(kGelu), 21); }
-TEST(TfmInt, DecodeEqualsPrefillMhaSubln) { check_decode_equals_prefill(parse(kMha), 17); }
+TEST(TfmInt, DecodeEqualsPrefillGeluLayerNormBias) { check_decode_equals_prefill(tern_test::ParseConfig(kGelu), 21); }
+TEST(TfmInt, DecodeEqualsPrefillMhaSubln) { check_decode_equals_prefill(tern_test::ParseConfig(kMha), 17); }
 
 TEST(TfmInt, WindowLimitsAttention) {
   // with window 5, the logits at position t do not depend on tokens before t - 4 ... in the
@@ -409,7 +376,7 @@ TEST(TfmInt, WindowLimitsAttention) {
   std::string t = kMqa;
   t.replace(t.find("layers = 2"), 10, "layers = 1");
   t.replace(t.find("repeat = 2"), 10, "repeat = 1");
-  tern_tfm_config c = parse(t);
+  tern_tfm_config c = tern_test::ParseConfig(t);
   Model M(c);
   ASSERT_TRUE(M.ok);
   char err[512];
@@ -431,7 +398,7 @@ TEST(TfmInt, WindowLimitsAttention) {
 }
 
 TEST(TfmInt, Errors) {
-  Model M(preset("tiny"));
+  Model M(tern_test::PresetConfig("tiny"));
   ASSERT_TRUE(M.ok);
   char err[512];
   EXPECT_EQ(tern_tfm_ictx_new(&M.q, 257, err, sizeof err), nullptr);
@@ -517,7 +484,7 @@ TEST(TfmInt, FidelityOtherTinyPresets) {
 
 TEST(TfmInt, FidelityFeatureConfigs) {
   for (const char *text : {kMqa, kGelu, kMha}) {
-    tern_tfm_config c = parse(text);
+    tern_tfm_config c = tern_test::ParseConfig(text);
     Model M(c);
     ASSERT_TRUE(M.ok);
     tern_tfm_fidelity_result r;
