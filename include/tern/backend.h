@@ -50,6 +50,24 @@ int tern_backend_run(const char *backend, const tern_hwcfg *cfg, const tern_insn
                      uint8_t *dram, uint64_t dram_bytes, const tern_run_opts *opts,
                      tern_counters *out, char *err, size_t errlen);
 
+/* ---- sessions: several programs back to back on one machine ------------- */
+/* A session keeps the machine's on-chip state between programs: WBUF, ABUF,
+ * ACC, OUT and the LUT keep their contents from the end of one run to the
+ * start of the next (DRAM is the caller's buffer and persists anyway).  Per
+ * run the control state starts afresh: pc 0, empty FIFOs, token counters 0,
+ * counters 0, and the program is loaded into IMEM.  Used by the transformer
+ * step runner (weights left in WBUF by one program are reused by the next,
+ * include/tern/compiler_tfm.h tern_tfm_wres).  The ISA simulator and the RTL
+ * give the same SRAM contents after every run of a race-free program. */
+typedef struct tern_session tern_session;
+/* backend "isa" or "rtl" (built on demand like tern_backend_run).  NULL with a message. */
+tern_session *tern_session_open(const char *backend, const tern_hwcfg *cfg, char *err,
+                                size_t errlen);
+int tern_session_run(tern_session *s, const tern_insn *prog, size_t n, uint8_t *dram,
+                     uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out,
+                     char *err, size_t errlen);
+void tern_session_close(tern_session *s);
+
 #ifdef __cplusplus
 }
 #endif
