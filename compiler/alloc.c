@@ -5,9 +5,14 @@
  *        acc_tok_base + tok_off*Mb, row r at + r*w.
  *  ABUF: int8 activations of the current matrix at 0, token row r at r*K_pad/rows.
  *  OUT : quantised activations at 0, token row r at r*K_pad/cols.
- *  WBUF: two halves [0, depth/2) and [depth/2, depth) for alternating chunks.
+ *  WBUF: two halves [0, depth/2) and [depth/2, depth) for alternating chunks
+ *        (with residency, c->wres: the resident tiles at res_base.., the two
+ *        halves of [stream_base, depth); cc_tile_chunks in tile.c).
  *  DRAM: constant pool | packed weights (per matrix, [n_tile][k_tile]) |
- *        x (M x d_pad int32) | y | int8 scratch per quantised tensor (Mb x K_pad). */
+ *        x (M x d_pad int32) | y | int8 scratch per quantised tensor (Mb x K_pad).
+ *        Relocated (c->mem, a program of a transformer step, compiler_tfm.h):
+ *        x at mem->x_addr, written in place (no y), and constant pool |
+ *        weights | scratch from mem->priv_base. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,8 +173,8 @@ uint8_t *cc_pack_matrix(const cc_ctx *c, const cc_matrix *m, size_t *len) {
 
 static uint32_t align64(uint64_t v) { return (uint32_t)((v + 63) & ~(uint64_t)63); }
 
-static void add_tensor_ref(tern_program *p, const char *name, uint32_t addr, uint32_t dtype,
-                           uint32_t rows, uint32_t cols, uint32_t stride) {
+void cc_add_tensor_ref(tern_program *p, const char *name, uint32_t addr, uint32_t dtype,
+                       uint32_t rows, uint32_t cols, uint32_t stride) {
   tern_tensor_ref t;
   memset(&t, 0, sizeof t);
   snprintf(t.name, sizeof t.name, "%s", name);
@@ -185,9 +190,24 @@ int cc_pass_alloc(cc_ctx *c, char *err, size_t errlen) {
   const tern_hwcfg *h = c->cfg;
   const int C = h->cols;
   tern_program *p = c->prog;
-  uint64_t pos = 0;
+  const tern_tfm_mem *mem = c->mem;
+  if (mem) { /* relocated: x in place in the persistent map, the image above priv_base */
+    if (c->is_gemm || c->d_pad != mem->dim_pad) {
+      tern_err(err, errlen,
+               "compile: x row of %d values (dim %d padded) does not match the memory plan's "
+               "dim_pad = %d (plan the map for this hardware configuration)",
+               c->d_pad, c->d, mem->dim_pad);
+      return -1;
+    }
+    if (c->M > mem->rows) {
+      tern_err(err, errlen, "compile: tokens = %d, expected <= %d (the memory plan's rows)", c->M,
+               mem->rows);
+      return -1;
+    }
+  }
+  uint64_t pos = mem ? align64(mem->priv_base) : 0;
   /* constant pool */
-  c->dram_const = 0;
+  c->dram_const = (uint32_t)pos;
   if (c->const_words) {
     size_t wb = (size_t)C * 4, n = (size_t)c->const_words * wb;
     uint8_t *buf = calloc(n, 1);
@@ -203,11 +223,11 @@ int cc_pass_alloc(cc_ctx *c, char *err, size_t errlen) {
         d[3] = (uint8_t)(v >> 24);
       }
     }
-    tern_program_add_segment(p, 0, buf, (uint32_t)n);
-    add_tensor_ref(p, "consts", 0, TERN_DT_I32, (uint32_t)c->const_words, (uint32_t)C,
+    tern_program_add_segment(p, c->dram_const, buf, (uint32_t)n);
+    cc_add_tensor_ref(p, "consts", c->dram_const, TERN_DT_I32, (uint32_t)c->const_words, (uint32_t)C,
                    (uint32_t)wb);
     free(buf);
-    pos = align64(n);
+    pos = align64(pos + n);
   }
   /* weights */
   for (int i = 0; i < c->nmat; i++) {
@@ -221,7 +241,7 @@ int cc_pass_alloc(cc_ctx *c, char *err, size_t errlen) {
       return -1;
     }
     tern_program_add_segment(p, m->dram, b, (uint32_t)len);
-    add_tensor_ref(p, m->name, m->dram, TERN_DT_W2, (uint32_t)(m->kt * m->nt),
+    cc_add_tensor_ref(p, m->name, m->dram, TERN_DT_W2, (uint32_t)(m->kt * m->nt),
                    (uint32_t)(h->rows * C), (uint32_t)cc_word_bytes(h, TERN_MEM_WBUF));
     free(b);
     pos = align64(pos + len);
@@ -230,27 +250,33 @@ int cc_pass_alloc(cc_ctx *c, char *err, size_t errlen) {
   if (c->is_gemm) {
     const cc_tensor *a = &c->t[c->x], *y = &c->t[c->y];
     c->dram_x = (uint32_t)pos;
-    add_tensor_ref(p, "a", c->dram_x, TERN_DT_I8, (uint32_t)c->M, (uint32_t)a->cols,
+    cc_add_tensor_ref(p, "a", c->dram_x, TERN_DT_I8, (uint32_t)c->M, (uint32_t)a->cols,
                    (uint32_t)a->cols_pad);
     pos = align64(pos + (uint64_t)c->M * a->cols_pad);
     c->dram_y = (uint32_t)pos;
-    add_tensor_ref(p, "acc", c->dram_y, TERN_DT_I32, (uint32_t)c->M, (uint32_t)y->cols,
+    cc_add_tensor_ref(p, "acc", c->dram_y, TERN_DT_I32, (uint32_t)c->M, (uint32_t)y->cols,
                    (uint32_t)y->cols_pad * 4);
     pos = align64(pos + (uint64_t)c->M * y->cols_pad * 4);
+  } else if (mem) {
+    c->dram_x = c->dram_y = mem->x_addr;
+    cc_add_tensor_ref(p, "x", c->dram_x, TERN_DT_I32, (uint32_t)c->M, (uint32_t)c->d,
+                      (uint32_t)c->d_pad * 4);
   } else {
     c->dram_x = (uint32_t)pos;
-    add_tensor_ref(p, "x", c->dram_x, TERN_DT_I32, (uint32_t)c->M, (uint32_t)c->d,
+    cc_add_tensor_ref(p, "x", c->dram_x, TERN_DT_I32, (uint32_t)c->M, (uint32_t)c->d,
                    (uint32_t)c->d_pad * 4);
     pos = align64(pos + (uint64_t)c->M * c->d_pad * 4);
     c->dram_y = (uint32_t)pos;
-    add_tensor_ref(p, "y", c->dram_y, TERN_DT_I32, (uint32_t)c->M, (uint32_t)c->d,
+    cc_add_tensor_ref(p, "y", c->dram_y, TERN_DT_I32, (uint32_t)c->M, (uint32_t)c->d,
                    (uint32_t)c->d_pad * 4);
     pos = align64(pos + (uint64_t)c->M * c->d_pad * 4);
+  }
+  if (!c->is_gemm) {
     for (int i = 0; i < c->nt; i++) {
       cc_tensor *t = &c->t[i];
       if (t->kind != CC_T_I8) continue;
       t->scratch = (uint32_t)pos;
-      add_tensor_ref(p, t->name, t->scratch, TERN_DT_I8, (uint32_t)c->Mb, (uint32_t)t->cols,
+      cc_add_tensor_ref(p, t->name, t->scratch, TERN_DT_I8, (uint32_t)c->Mb, (uint32_t)t->cols,
                      (uint32_t)t->cols_pad);
       pos = align64(pos + (uint64_t)c->Mb * t->cols_pad);
     }

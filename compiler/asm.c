@@ -70,6 +70,8 @@ static const keydef keys[] = {
 static const char *mnemonics[TERN_OP_COUNT] = {"sync", "load", "store", "gemm", "vec", "end"};
 static const char *queues[3] = {"load", "compute", "store"};
 static const char *modes[4] = {"vec", "bcastrow", "perrow", "const"};
+static const char *mac8_modes[2] = {"set", "acc"}; /* MODE of VEC op=mac8 */
+static const char *mems[TERN_MEM_COUNT] = {"wbuf", "abuf", "acc", "out", "out8"};
 
 static int key_applies(const keydef *k, int op) {
   if (k->op < 0) return 1;
@@ -162,6 +164,7 @@ static int asm_line(char *s, line_ctx *c, tern_insn *out, int *have) {
   in.op = (uint8_t)op;
   unsigned char seen[NKEYS];
   memset(seen, 0, sizeof seen);
+  const char *mode_name = NULL; /* resolved after op= is known (mac8: set/acc) */
   for (int i = 1; i < nt; i++) {
     char *key = tok[i], *val = strchr(tok[i], '=');
     if (val) *val++ = '\0';
@@ -188,12 +191,15 @@ static int asm_line(char *s, line_ctx *c, tern_insn *out, int *have) {
       snprintf(vb, sizeof vb, "%.32s", val);
       int e = 0, idx = -1;
       switch (k->kind) {
-        case K_MEM:
-          idx = lookup(val, (const char *const[]){"wbuf", "abuf", "acc", "out"}, 4);
-          break;
+        case K_MEM: idx = lookup(val, mems, TERN_MEM_COUNT); break;
         case K_QUEUE: idx = lookup(val, queues, 3); break;
         case K_VOP: idx = vop_lookup(val); break;
-        case K_MODE: idx = lookup(val, modes, 4); break;
+        case K_MODE:
+          if (lookup(val, modes, 4) >= 0 || lookup(val, mac8_modes, 2) >= 0) {
+            mode_name = val;
+            continue;
+          }
+          break;
         default: break;
       }
       if (idx >= 0) {
@@ -203,13 +209,15 @@ static int asm_line(char *s, line_ctx *c, tern_insn *out, int *have) {
           LERR(c, "value %s out of range for field %s (0..%" PRIu64 ")", vb, k->field,
                (((uint64_t)1 << field_width(k->field)) - 1));
         switch (k->kind) {
-          case K_MEM: LERR(c, "bad value '%s' for key 'mem' (expected wbuf, abuf, acc or out)", vb);
+          case K_MEM:
+            LERR(c, "bad value '%s' for key 'mem' (expected wbuf, abuf, acc, out or out8)", vb);
           case K_QUEUE: LERR(c, "bad value '%s' for key 'q' (expected load, compute or store)", vb);
           case K_VOP:
             LERR(c, "bad value '%s' for key 'op' (expected add, sub, max, min, mulshr, lut, quant, "
-                    "rsum, rsumsq, rmaxabs, recip, rsqrt or lutld)", vb);
+                    "rsum, rsumsq, rmaxabs, recip, rsqrt, lutld or mac8)", vb);
           case K_MODE:
-            LERR(c, "bad value '%s' for key 'mode' (expected vec, bcastrow, perrow or const)", vb);
+            LERR(c, "bad value '%s' for key 'mode' (expected vec, bcastrow, perrow or const; "
+                    "set or acc for op=mac8)", vb);
           default: LERR(c, "bad number '%s' for key '%s' (expected decimal or 0x hex)", vb, kb);
         }
       }
@@ -218,6 +226,21 @@ static int asm_line(char *s, line_ctx *c, tern_insn *out, int *have) {
     uint64_t max = w >= 64 ? UINT64_MAX : (((uint64_t)1 << w) - 1);
     if (v > max) LERR(c, "value %" PRIu64 " out of range for field %s (0..%" PRIu64 ")", v, k->field, max);
     store_member(&in, k, v);
+  }
+  if (mode_name) {
+    char vb[40];
+    snprintf(vb, sizeof vb, "%.32s", mode_name);
+    int idx;
+    if (in.vop == TERN_VOP_MAC8) {
+      idx = lookup(mode_name, mac8_modes, 2);
+      if (idx < 0) LERR(c, "bad value '%s' for key 'mode' of op=mac8 (expected set or acc)", vb);
+    } else {
+      idx = lookup(mode_name, modes, 4);
+      if (idx < 0)
+        LERR(c, "bad value '%s' for key 'mode' (expected vec, bcastrow, perrow or const; set and "
+                "acc are for op=mac8)", vb);
+    }
+    in.mode = (uint8_t)idx;
   }
   *out = in;
   *have = 1;
@@ -327,7 +350,8 @@ void tern_disasm_insn(const tern_insn *in, char *buf, size_t len) {
         }
         break;
       case K_MODE:
-        if (v < 4) OUT(" mode=%s", modes[v]);
+        if (in->vop == TERN_VOP_MAC8 && v < 2) OUT(" mode=%s", mac8_modes[v]);
+        else if (in->vop != TERN_VOP_MAC8 && v < 4) OUT(" mode=%s", modes[v]);
         else OUT(" mode=%" PRIu64, v);
         break;
       default:

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "tern/compiler.h"
+#include "tern/compiler_tfm.h"
 #include "tern/hwcfg.h"
 #include "tern/isa.h"
 #include "tern/mlp.h"
@@ -48,6 +49,9 @@ typedef enum cc_opkind {
   /* transformer FFN half (compiler/tfm_ffn.c, docs/NUMERICS.md L1-L3, N1-N6, F4-F6) */
   CC_OP_TNORM = 5,      /* in x; out y (I32); temps S1, mu, c (LayerNorm), S, r */
   CC_OP_FFN_ACT = 6,    /* in u[, g]; out m (I32) by ffn_type */
+  /* attention (tfm_attn.c): RoPE, K/V quantisation into the cache, A7-A20 per
+   * head (MAC8), LayerNorm SubLN centring; in q, k, v; out att; temps */
+  CC_OP_ATTN = 7,
 } cc_opkind;
 
 struct tern_tfm_qnorm; /* include/tern/tfm_int.h */
@@ -78,9 +82,14 @@ typedef struct cc_matrix {
   int chunk0, nchunks; /* tile: chunks of this matrix in the per-block weight stream */
 } cc_matrix;
 
-/* One contiguous weight LOAD: tiles [t0, t1) of a matrix. */
+/* One contiguous weight LOAD: tiles [t0, t1) of a matrix.  res = 1: the
+ * tiles are WBUF-resident (cc_ctx.wres) at WBUF words [wbase, wbase + t1 - t0),
+ * loaded in token block 0 only (and not at all when wres->res_loaded); res = 0:
+ * streamed, sidx-th streaming chunk of a token block (alternating halves of the
+ * streaming region). */
 typedef struct cc_chunk {
   int mat, t0, t1;
+  int res, wbase, sidx;
 } cc_chunk;
 
 /* An ACC-resident constant word (all lanes equal) or vector (gains, LUT). */
@@ -119,6 +128,9 @@ typedef struct cc_ctx {
   int chunk_tiles;
   cc_chunk *chunk; /* per-block weight stream */
   int nchunk;
+  int nstream;      /* streaming (res = 0) chunks per token block */
+  int total_tiles;  /* weight tiles of one token block (the canonical tile order) */
+  long wl_next;     /* emit: first global stream item (blk * nchunk + g) whose LOAD is not emitted */
   int tok_words; /* peak ACC words per token (alloc, used by tile) */
   /* alloc */
   cc_const *cst;
@@ -126,7 +138,8 @@ typedef struct cc_ctx {
   int acc_tok_base; /* first ACC word of the token area */
   int const_words;
   uint32_t dram_const, dram_x, dram_y, dram_end;
-  int wbuf_half;
+  int wbuf_half;        /* tiles per streaming half */
+  int wbuf_stream_base; /* streaming region [wbuf_stream_base, wbuf_depth) */
   /* emit */
   cc_insnbuf ins;
   /* the result */
@@ -135,7 +148,25 @@ typedef struct cc_ctx {
    * called by cc_build_consts instead of the MLP's, and its private data */
   int (*consts_fn)(struct cc_ctx *c);
   const void *ext;
+  /* Transformer step programs (include/tern/compiler_tfm.h), set by the
+   * graph's entry point before the passes run; NULL for the MLP / GEMM / the
+   * stand-alone FFN half (whose behaviour is unchanged):
+   *  mem : relocation.  alloc puts x (I32, M rows, row stride mem->dim_pad*4)
+   *        at mem->x_addr and the output in place on it (dram_y = dram_x), and
+   *        the program's private image (constants, weights, int8 scratch) at
+   *        mem->priv_base and above; d_pad must equal mem->dim_pad, M <= mem->rows.
+   *  wres: WBUF residency (tile validates it against the program's tiles;
+   *        emit uses resident / streaming chunks as described at cc_chunk). */
+  const tern_tfm_mem *mem;
+  const tern_tfm_wres *wres;
 } cc_ctx;
+
+/* Per-head width of the K/V cache and of the compiler's Q/K head layout:
+ * rotate-half RoPE pairs (i, i + hd/2) sit in the same lane of different
+ * words, each half padded to a multiple of C lanes (tern_tfm_mem.hd_pad). */
+static inline int cc_tfm_hd_pad(int head_dim, int cols) {
+  return 2 * ((head_dim / 2 + cols - 1) / cols * cols);
+}
 
 /* helpers (ir.c) */
 int cc_add_tensor(cc_ctx *c, const char *name, cc_tkind kind, int cols);
@@ -153,6 +184,9 @@ int cc_pass_build_gemm(cc_ctx *c, const int8_t *codes, int K, int N, char *err,
                        size_t errlen);                              /* gemm.c */
 int cc_pass_pad(cc_ctx *c, char *err, size_t errlen);              /* pad.c */
 int cc_pass_tile(cc_ctx *c, char *err, size_t errlen);             /* tile.c */
+/* the weight-stream chunks of one token block (with c->wres: residency,
+ * validated here); part of cc_pass_tile, for graphs with their own tile pass */
+int cc_tile_chunks(cc_ctx *c, char *err, size_t errlen);            /* tile.c */
 int cc_pass_alloc(cc_ctx *c, char *err, size_t errlen);            /* alloc.c */
 int cc_pass_emit(cc_ctx *c, char *err, size_t errlen);             /* emit.c */
 int cc_pass_emit_gemm(cc_ctx *c, char *err, size_t errlen);        /* gemm.c */
@@ -198,17 +232,66 @@ void cc_emit_dma(cc_ctx *c, int op, int mem, int sram, int sstride, int y, int x
 void cc_emit_gemm(cc_ctx *c, int w, int a, int acc, int m, int astride, int accstride, int reset);
 int cc_emit_vec(cc_ctx *c, int vop, int mode, int dst, int src1, int src2, int n, int rows,
                 int dst_rs, int src_rs, int shift, char *err, size_t errlen);
-/* weight stream: emit the LOAD of per-block chunk index (g) of block (blk) */
+/* weight stream: emit the LOADs of the stream items (token block, chunk) up to
+ * and including (blk, g) not emitted yet, skipping resident chunks that need
+ * no load; if there were none, the next item that needs one (so
+ * cc_emit_chunk_load(c, 0, 0) starts the stream) */
 void cc_emit_chunk_load(cc_ctx *c, int blk, int g);
 /* emit the GEMMs of one matrix for a block: loads of the next chunk interleaved */
 void cc_emit_matrix_gemms(cc_ctx *c, int blk, int mb, int mat, int abuf, int acc, int store_strip,
                           uint32_t store_dram, int store_dstride);
+/* MAC8 (kind M): ACC[dst + i] (mode 0 set / 1 accumulate) += sum_k a_k * B[k][i]
+ * for i < n, k < rows; a_k = byte k%C of OUT[src2 + k/C], B[k][i] = OUT word
+ * src1 + k*src_rs + i.  Splits n > 4095 into pieces; rows > 4095 into pieces of
+ * a multiple of C rows accumulated with mode 1. */
+void cc_emit_mac8(cc_ctx *c, int dst, int src1, int src2, int n, int rows, int src_rs, int mode);
 /* pack a matrix into WBUF tiles ([n_tile][k_tile]) */
 uint8_t *cc_pack_matrix(const cc_ctx *c, const cc_matrix *m, size_t *len);
 uint32_t cc_word_bytes(const tern_hwcfg *cfg, int mem);
 /* the MLP emitter of one op (QUANT, LINEAR, ACT, ADD, NORM_QUANT) for token block blk */
 int cc_emit_op(cc_ctx *c, const cc_op *o, int blk, int mb, char *err, size_t errlen);
 int cc_insn_queue(const tern_insn *in);
+/* tensor map entry */
+void cc_add_tensor_ref(tern_program *p, const char *name, uint32_t addr, uint32_t dtype,
+                       uint32_t rows, uint32_t cols, uint32_t stride);
+
+/* Tile-count probe (tern_tfm_prog_tiles): between begin and end, cc_run_passes
+ * stops every compile of this thread after its "tile" pass (returning -1 with
+ * the message "tile probe") and records the pass's weight tiles; end returns
+ * them (-1 if no tile pass ran) and switches the probe off. */
+void cc_probe_tiles_begin(void);
+long cc_probe_tiles_end(void);
+
+/* ---- transformer graph helpers (tfm_ffn.c), shared by the FFN, attention
+ * (tfm_attn.c) and LM head (tfm_prog.c) lowerings ---------------------------- */
+/* TNORM op (L1-L3, N1-N6) over in (width values): returns its output y.  The
+ * constants must be added by cc_tfm_add_norm_consts(c, name, nq). */
+int cc_tfm_add_norm(cc_ctx *c, const char *name, const struct tern_tfm_qnorm *nq, int in,
+                    int width);
+/* QUANT op (the MLP's step 12 / quant_row, materialised to ABUF): q (I8), A (scalar). */
+void cc_tfm_add_quant(cc_ctx *c, const char *name, int in, int width, int *q, int *A);
+/* LINEAR op: matrix "name" (K x N codes), output tensor "<name>.y"; lin in the MLP's
+ * constant format; its "<name>.beta" constant is the graph's job. */
+int cc_tfm_add_linear(cc_ctx *c, const char *name, const tern_qlinear *lin, const int8_t *codes,
+                      int K, int N, int q, int A);
+/* constants "<p>.eps", "<p>.rsnum", "<p>.g" (+ "<p>.b", "<p>.inv_n" and the padding
+ * mask for LayerNorm) */
+int cc_tfm_add_norm_consts(cc_ctx *c, const char *p, const struct tern_tfm_qnorm *nq);
+/* padding-lane mask constant of a width ("mask<width>"; only if width is padded) */
+int cc_tfm_add_mask(cc_ctx *c, int width);
+void cc_tfm_mask_name(char *nm, size_t n, int width);
+/* emit a TNORM op for mb rows */
+int cc_tfm_emit_tnorm(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errlen);
+
+/* ---- step programs (tfm_prog.c) and the attention half (tfm_attn.c) -------- */
+int cc_compile_tfm_ffn_prog(const tern_tfm_ffn_half *h, const tern_tfm_mem *mem,
+                            const tern_tfm_wres *wres, const tern_hwcfg *cfg,
+                            const tern_compile_opts *opts, tern_program *out, char *err,
+                            size_t errlen); /* tfm_ffn.c */
+int cc_compile_tfm_attn(const tern_tfm_qmodel *q, const tern_tfm_mem *mem,
+                        const tern_tfm_prog_spec *s, const tern_hwcfg *cfg,
+                        const tern_compile_opts *opts, tern_program *out, char *err,
+                        size_t errlen); /* tfm_attn.c */
 
 /* Emit one VEC instruction or return -1 from the enclosing function (which
  * must have cc_ctx *c, char *err, size_t errlen in scope).  Used by the

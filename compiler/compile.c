@@ -56,6 +56,20 @@ int cc_pass_validate(cc_ctx *c, char *err, size_t errlen) {
   return 0;
 }
 
+/* tile-count probe of this thread (tern_tfm_prog_tiles): 0 off, 1 on */
+static _Thread_local int probe_on;
+static _Thread_local long probe_tiles;
+
+void cc_probe_tiles_begin(void) {
+  probe_on = 1;
+  probe_tiles = -1;
+}
+
+long cc_probe_tiles_end(void) {
+  probe_on = 0;
+  return probe_tiles;
+}
+
 int cc_run_passes(cc_ctx *c, const cc_pass *ps, int np, const tern_compile_opts *opts,
                       char *err, size_t errlen) {
   const char *want = opts ? opts->dump_after : NULL;
@@ -74,6 +88,17 @@ int cc_run_passes(cc_ctx *c, const cc_pass *ps, int np, const tern_compile_opts 
   for (int i = 0; i < np; i++) {
     if (ps[i].run(c, err, errlen)) return -1;
     if (want && !strcmp(want, ps[i].name)) ps[i].dump(c, f);
+    if (probe_on && !strcmp(ps[i].name, "tile")) {
+      long t = 0;
+      for (int o = 0; o < c->nop; o++)
+        if (c->op[o].kind == CC_OP_LINEAR) {
+          const cc_matrix *m = &c->mat[c->op[o].mat];
+          t += (long)m->kt * m->nt;
+        }
+      probe_tiles = t;
+      tern_err(err, errlen, "tile probe");
+      return -1;
+    }
   }
   return 0;
 }

@@ -119,27 +119,61 @@ int cc_emit_vec(cc_ctx *c, int vop, int mode, int dst, int src1, int src2, int n
   return 0;
 }
 
-void cc_emit_chunk_load(cc_ctx *c, int blk, int g) {
-  const cc_chunk *ch = &c->chunk[g];
+/* The global weight stream: item G = blk * nchunk + g (token block blk, chunk g). */
+static long stream_items(const cc_ctx *c) { return (long)c->nblocks * c->nchunk; }
+
+static int item_needs_load(const cc_ctx *c, long G) {
+  const cc_chunk *ch = &c->chunk[G % c->nchunk];
+  if (!ch->res) return 1;
+  return G / c->nchunk == 0 && !c->wres->res_loaded; /* resident: once, unless already there */
+}
+
+/* WBUF word of the first tile of item G */
+static int item_wbase(const cc_ctx *c, long G) {
+  const cc_chunk *ch = &c->chunk[G % c->nchunk];
+  if (ch->res) return ch->wbase;
+  long s = G / c->nchunk * c->nstream + ch->sidx;
+  return c->wbuf_stream_base + (int)(s % 2) * c->wbuf_half;
+}
+
+static void skip_no_load(cc_ctx *c) {
+  while (c->wl_next < stream_items(c) && !item_needs_load(c, c->wl_next)) c->wl_next++;
+}
+
+static void emit_item_load(cc_ctx *c) {
+  long G = c->wl_next++;
+  const cc_chunk *ch = &c->chunk[G % c->nchunk];
   const cc_matrix *m = &c->mat[ch->mat];
-  long G = (long)blk * c->nchunk + g;
   uint32_t tb = cc_word_bytes(c->cfg, TERN_MEM_WBUF);
-  cc_emit_dma(c, TERN_OP_LOAD, TERN_MEM_WBUF, (int)(G % 2) * c->wbuf_half, 0, 1, ch->t1 - ch->t0,
+  cc_emit_dma(c, TERN_OP_LOAD, TERN_MEM_WBUF, item_wbase(c, G), 0, 1, ch->t1 - ch->t0,
               m->dram + (uint32_t)ch->t0 * tb, 0);
+  skip_no_load(c);
+}
+
+void cc_emit_chunk_load(cc_ctx *c, int blk, int g) {
+  long G = (long)blk * c->nchunk + g;
+  int any = 0;
+  skip_no_load(c);
+  while (c->wl_next < stream_items(c) && c->wl_next <= G) {
+    emit_item_load(c);
+    any = 1;
+  }
+  if (!any && c->wl_next < stream_items(c)) emit_item_load(c);
 }
 
 void cc_emit_matrix_gemms(cc_ctx *c, int blk, int mb, int mat, int abuf, int acc, int store_strip,
                           uint32_t store_dram, int store_dstride) {
   const cc_matrix *m = &c->mat[mat];
   for (int g = m->chunk0; g < m->chunk0 + m->nchunks; g++) {
-    /* prefetch: the next chunk of the global weight stream */
-    if (g + 1 < c->nchunk)
-      cc_emit_chunk_load(c, blk, g + 1);
-    else if (blk + 1 < c->nblocks)
-      cc_emit_chunk_load(c, blk + 1, 0);
-    const cc_chunk *ch = &c->chunk[g];
     long G = (long)blk * c->nchunk + g;
-    int base = (int)(G % 2) * c->wbuf_half;
+    /* this chunk's LOAD (normally emitted already), then the prefetch of the
+     * next item of the global weight stream that needs a LOAD (across
+     * matrices and token blocks), so weight DMA overlaps these GEMMs */
+    skip_no_load(c);
+    while (c->wl_next < stream_items(c) && c->wl_next <= G) emit_item_load(c);
+    if (c->wl_next < stream_items(c)) emit_item_load(c);
+    const cc_chunk *ch = &c->chunk[g];
+    int base = item_wbase(c, G);
     for (int t = ch->t0; t < ch->t1; t++) {
       int n = t / m->kt, k = t % m->kt;
       cc_emit_gemm(c, base + (t - ch->t0), abuf + k, acc + n, mb, m->kt, m->nt, k == 0);
@@ -148,6 +182,34 @@ void cc_emit_matrix_gemms(cc_ctx *c, int blk, int mb, int mat, int abuf, int acc
                     store_dram + (uint32_t)n * (uint32_t)c->cfg->cols * 4, store_dstride);
     }
   }
+}
+
+void cc_emit_mac8(cc_ctx *c, int dst, int src1, int src2, int n, int rows, int src_rs, int mode) {
+  const int MX = CC_VEC_FIELD_MAX, C = c->cfg->cols;
+  if (n > MX) {
+    for (int i0 = 0; i0 < n; i0 += MX)
+      cc_emit_mac8(c, dst + i0, src1 + i0, src2, n - i0 < MX ? n - i0 : MX, rows, src_rs, mode);
+    return;
+  }
+  if (rows > MX) {
+    int piece = MX / C * C;
+    for (int k0 = 0; k0 < rows; k0 += piece)
+      cc_emit_mac8(c, dst, src1 + k0 * src_rs, src2 + k0 / C, n,
+                   rows - k0 < piece ? rows - k0 : piece, src_rs, k0 ? 1 : mode);
+    return;
+  }
+  tern_insn in;
+  memset(&in, 0, sizeof in);
+  in.op = TERN_OP_VEC;
+  in.vop = TERN_VOP_MAC8;
+  in.mode = (uint8_t)mode;
+  in.dst = (uint16_t)dst;
+  in.src1 = (uint16_t)src1;
+  in.src2 = (uint16_t)src2;
+  in.n = (uint16_t)n;
+  in.rows = (uint16_t)rows;
+  in.src_rs = (uint16_t)src_rs;
+  cc_buf_push(&c->ins, &in);
 }
 
 /* int8 tensor t, just written to OUT[0..]: OUT -> DRAM scratch -> ABUF[0..] */
@@ -225,7 +287,8 @@ static int emit_op(cc_ctx *c, const cc_op *o, int blk, int mb, char *err, size_t
     }
     case CC_OP_TNORM:
     case CC_OP_FFN_ACT:
-      tern_err(err, errlen, "compile: op %s: transformer ops are emitted by compiler/tfm_ffn.c",
+    case CC_OP_ATTN:
+      tern_err(err, errlen, "compile: op %s: transformer ops are emitted by compiler/tfm_{ffn,attn}.c",
              o->name);
       return -1;
   }

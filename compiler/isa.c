@@ -1,4 +1,4 @@
-/* tern ISA v1: encode / decode / names, all driven by the X-macro table in
+/* tern ISA v2: encode / decode / names, all driven by the X-macro table in
  * include/tern/isa_table.h (no bit positions are written here).  The static
  * program validator tern_validate lives here too. */
 #include "tern/err.h"
@@ -141,6 +141,7 @@ uint32_t tern_mem_word_bytes(const tern_hwcfg *cfg, int mem) {
     case TERN_MEM_ABUF: return (uint32_t)cfg->rows;
     case TERN_MEM_ACC: return (uint32_t)(4 * cfg->cols);
     case TERN_MEM_OUT: return (uint32_t)cfg->cols;
+    case TERN_MEM_OUT8: return 1u;
     default: return 0;
   }
 }
@@ -151,6 +152,11 @@ uint32_t tern_mem_depth(const tern_hwcfg *cfg, int mem) {
     case TERN_MEM_ABUF: return (uint32_t)cfg->abuf_depth;
     case TERN_MEM_ACC: return (uint32_t)cfg->acc_depth;
     case TERN_MEM_OUT: return (uint32_t)cfg->out_depth;
+    case TERN_MEM_OUT8: {
+      /* byte view of OUT; the 16-bit SRAM fields address the first 64 KiB */
+      uint64_t b = (uint64_t)cfg->out_depth * (uint64_t)cfg->cols;
+      return (uint32_t)(b < TERN_OUT8_MAX_BYTES ? b : TERN_OUT8_MAX_BYTES);
+    }
     default: return 0;
   }
 }
@@ -352,10 +358,10 @@ static int validate_one(const tern_hwcfg *cfg, const tern_insn *in, size_t idx, 
     case TERN_OP_LOAD:
     case TERN_OP_STORE: {
       int ld = in->op == TERN_OP_LOAD;
-      if (ld && !(in->mem == TERN_MEM_WBUF || in->mem == TERN_MEM_ABUF || in->mem == TERN_MEM_ACC))
-        VFAIL("field MEM = %u, expected WBUF (0), ABUF (1) or ACC (2)", in->mem);
-      if (!ld && !(in->mem == TERN_MEM_ACC || in->mem == TERN_MEM_OUT))
-        VFAIL("field MEM = %u, expected ACC (2) or OUT (3)", in->mem);
+      if (in->mem >= TERN_MEM_COUNT)
+        VFAIL("field MEM = %u, expected WBUF (0), ABUF (1), ACC (2), OUT (3) or OUT8 (4)", in->mem);
+      if (!ld && !(in->mem == TERN_MEM_ACC || in->mem == TERN_MEM_OUT || in->mem == TERN_MEM_OUT8))
+        VFAIL("field MEM = %u, expected ACC (2), OUT (3) or OUT8 (4) for STORE", in->mem);
       if (in->y_size < 1) VFAIL("field Y_SIZE = 0, expected >= 1");
       if (in->x_size < 1) VFAIL("field X_SIZE = 0, expected >= 1");
       wset s = {in->sram_addr, in->sram_stride, in->x_size, in->y_size};
@@ -393,6 +399,23 @@ static int validate_one(const tern_hwcfg *cfg, const tern_insn *in, size_t idx, 
           VFAIL("field N = %u, expected N*cols = %d (cols = %d)", in->n, TERN_LUT_ENTRIES, cfg->cols);
         wset s1 = {in->src1, 0, in->n, 1};
         if (check_range("SRC1", &s1, acc, "ACC", idx, in, err, errlen)) return -1;
+        break;
+      }
+      if (kind == 'M') {
+        /* MAC8: B rows and the scalar stream in OUT, results in ACC; OUT is
+         * only read and ACC only written, so only bounds matter. */
+        if (in->mode > 1)
+          VFAIL("field MODE = %u, expected 0 (set) or 1 (acc) for MAC8", in->mode);
+        if (in->shift != 0) VFAIL("field SHIFT = %u, expected 0 for MAC8", in->shift);
+        if (in->dst_rs != 0) VFAIL("field DST_RS = %u, expected 0 for MAC8", in->dst_rs);
+        uint64_t od = (uint64_t)cfg->out_depth;
+        wset b = {in->src1, in->src_rs, in->n, in->rows};
+        if (check_range("SRC1 (B rows)", &b, od, "OUT", idx, in, err, errlen)) return -1;
+        uint64_t sw = ((uint64_t)in->rows + (uint64_t)cfg->cols - 1) / (uint64_t)cfg->cols;
+        wset a = {in->src2, 0, sw, 1};
+        if (check_range("SRC2 (scalar stream)", &a, od, "OUT", idx, in, err, errlen)) return -1;
+        wset d = {in->dst, 0, in->n, 1};
+        if (check_range("DST", &d, acc, "ACC", idx, in, err, errlen)) return -1;
         break;
       }
       if (kind == 'S' && in->n != 1) VFAIL("field N = %u, expected 1 for a scalar op", in->n);

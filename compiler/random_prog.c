@@ -1,8 +1,9 @@
 /* tern_random_program: random valid programs for differential testing of the
  * ISA simulator against the RTL and of the sync pass.  A random mix of LOAD
- * (WBUF/ABUF/ACC from a DRAM window), GEMM, VEC (all 13 VOPs, all modes, shifts
- * from 0 to 62, the overlap rule respected), STORE (ACC/OUT to an output
- * window that LOADs sometimes read back) and no-op SYNCs, then
+ * (WBUF/ABUF/ACC/OUT/OUT8 from a DRAM window), GEMM, VEC (all 14 VOPs, all
+ * modes, shifts from 0 to 62, the overlap rule respected; MAC8 in both modes
+ * with any B row stride), STORE (ACC/OUT/OUT8 to an output window that LOADs
+ * sometimes read back; OUT8 rows at any byte offset) and no-op SYNCs, then
  * tern_insert_sync and END.  Sizes are small so RTL runs stay fast.
  * DRAM: [0, 8 KiB) input window, [8 KiB, 16 KiB) output window, all random. */
 #include <stdlib.h>
@@ -38,14 +39,17 @@ static int place(rp *r, int lo, int size, int *rows, int *stride, int len) {
 }
 
 static void gen_dma(rp *r, const tern_hwcfg *cfg, tern_insn *in, int load) {
-  int mems_l[3] = {TERN_MEM_WBUF, TERN_MEM_ABUF, TERN_MEM_ACC};
-  int mem = load ? mems_l[rnd(r, 0, 2)] : (rnd(r, 0, 1) ? TERN_MEM_ACC : TERN_MEM_OUT);
-  int depth = (int)(mem == TERN_MEM_WBUF ? cfg->wbuf_depth
-                    : mem == TERN_MEM_ABUF ? cfg->abuf_depth
-                    : mem == TERN_MEM_ACC  ? cfg->acc_depth
-                                           : cfg->out_depth);
-  int wb = (int)cc_word_bytes(cfg, mem);
+  static const int mems_l[5] = {TERN_MEM_WBUF, TERN_MEM_ABUF, TERN_MEM_ACC, TERN_MEM_OUT,
+                                TERN_MEM_OUT8};
+  static const int mems_s[3] = {TERN_MEM_ACC, TERN_MEM_OUT, TERN_MEM_OUT8};
+  int mem = load ? mems_l[rnd(r, 0, 4)] : mems_s[rnd(r, 0, 2)];
+  int depth = (int)tern_mem_depth(cfg, mem);
+  int wb = (int)tern_mem_word_bytes(cfg, mem);
   int x = rnd(r, 1, 4), y = rnd(r, 1, 3);
+  if (mem == TERN_MEM_OUT8) { /* byte rows, e.g. one K column: x = 1, many rows */
+    x = rnd(r, 0, 1) ? 1 : rnd(r, 1, 2 * cfg->cols + 3);
+    y = rnd(r, 1, 8);
+  }
   while (x * wb > 1024 && x > 1) x--;
   int sstride = x + rnd(r, 0, 2);
   if (rnd(r, 0, 7) == 0) sstride = 0; /* rows overwrite / re-read the same words */
@@ -64,7 +68,16 @@ static void gen_dma(rp *r, const tern_hwcfg *cfg, tern_insn *in, int load) {
   in->y_size = (uint16_t)y;
   in->x_size = (uint16_t)x;
   in->dram_addr = win + RP_ALIGN * (uint32_t)rnd(r, 0, (int)slots);
-  in->dram_stride = (uint16_t)dstride;
+  if (mem == TERN_MEM_OUT8) { /* single-byte DRAM accesses at any offset and stride */
+    uint32_t end = win + RP_WIN;
+    uint32_t off = (uint32_t)rnd(r, 0, (int)RP_ALIGN - 1);
+    if (in->dram_addr + off + span <= end) in->dram_addr += off;
+    if (y > 1 && rnd(r, 0, 1)) { /* a tight stride instead (rows of x bytes) */
+      uint32_t ds = (uint32_t)(x + rnd(r, 0, 5));
+      if (in->dram_addr + (uint32_t)(y - 1) * ds + (uint32_t)rowb <= end)
+        in->dram_stride = (uint16_t)ds;
+    }
+  }
 }
 
 static void gen_gemm(rp *r, const tern_hwcfg *cfg, tern_insn *in) {
@@ -94,11 +107,38 @@ static int rshift(rp *r) {
   }
 }
 
+/* MAC8: B rows (any row stride, 0 included) and the scalar stream anywhere in
+ * OUT (read only, so they may overlap), N result words anywhere in ACC. */
+static void gen_mac8(rp *r, const tern_hwcfg *cfg, tern_insn *in) {
+  int C = cfg->cols;
+  int n = rnd(r, 1, 4), k = rnd(r, 0, 3) == 0 ? rnd(r, 1, 3) : rnd(r, 1, 3 * C + 5);
+  int srs = rnd(r, 0, 5) == 0 ? 0 : rnd(r, 1, n + 2);
+  int kk = k;
+  int b = place(r, 0, cfg->out_depth, &kk, &srs, n);
+  k = kk;
+  int sw = (k + C - 1) / C, one = 1, z = 0;
+  int a = place(r, 0, cfg->out_depth, &one, &z, sw);
+  one = 1;
+  int d = place(r, 0, cfg->acc_depth, &one, &z, n);
+  in->vop = TERN_VOP_MAC8;
+  in->mode = (uint8_t)rnd(r, 0, 1);
+  in->dst = (uint16_t)d;
+  in->src1 = (uint16_t)b;
+  in->src2 = (uint16_t)a;
+  in->n = (uint16_t)n;
+  in->rows = (uint16_t)k;
+  in->src_rs = (uint16_t)(k > 1 ? srs : rnd(r, 0, 3));
+}
+
 static void gen_vec(rp *r, const tern_hwcfg *cfg, tern_insn *in) {
   memset(in, 0, sizeof *in);
   in->op = TERN_OP_VEC;
   int vop = rnd(r, 0, TERN_VOP_COUNT - 1);
   char k = tern_vop_kind(vop);
+  if (k == 'M') {
+    gen_mac8(r, cfg, in);
+    return;
+  }
   int half = cfg->acc_depth / 2, sh = rnd(r, 0, 1);
   int slo = sh * half, dlo = (1 - sh) * half;
   in->vop = (uint8_t)vop;
@@ -191,6 +231,18 @@ int tern_random_program(const tern_hwcfg *cfg, uint64_t seed, int n_insns, tern_
   rp r = {seed * 0x2545f4914f6cdd1dull + 1};
   out->cfg = *cfg;
   cc_insnbuf b = {0};
+  {
+    /* prologue: all of OUT from random DRAM bytes, so MAC8 operands (and OUT
+     * stores) see data rather than the zeros of a fresh machine */
+    tern_insn in;
+    memset(&in, 0, sizeof in);
+    in.op = TERN_OP_LOAD;
+    in.mem = TERN_MEM_OUT;
+    in.y_size = 1;
+    in.x_size = (uint16_t)(cfg->out_depth * cfg->cols <= (int)RP_WIN ? cfg->out_depth
+                                                                    : (int)RP_WIN / cfg->cols);
+    cc_buf_push(&b, &in);
+  }
   for (int i = 0; i < n_insns; i++) {
     tern_insn in;
     int p = rnd(&r, 0, 99);
@@ -208,6 +260,27 @@ int tern_random_program(const tern_hwcfg *cfg, uint64_t seed, int n_insns, tern_
       in.queue = (uint8_t)rnd(&r, 0, 2);
     }
     cc_buf_push(&b, &in);
+    /* Observe a VEC result now and then: a STORE of its destination words
+     * (first rows), so differential tests see results before later
+     * instructions overwrite them. */
+    if (in.op == TERN_OP_VEC && in.vop != TERN_VOP_LUTLD && i + 1 < n_insns && rnd(&r, 0, 2) == 0) {
+      char k = tern_vop_kind(in.vop);
+      tern_insn s;
+      memset(&s, 0, sizeof s);
+      s.op = TERN_OP_STORE;
+      s.mem = (uint8_t)(k == 'Q' ? TERN_MEM_OUT : TERN_MEM_ACC);
+      s.sram_addr = in.dst;
+      s.x_size = (uint16_t)(k == 'R' || k == 'S' ? 1 : in.n);
+      s.y_size = (uint16_t)(k == 'M' ? 1 : (in.rows < 4 ? in.rows : 4));
+      s.sram_stride = (uint16_t)(k == 'M' ? 0 : in.dst_rs);
+      uint32_t rowb = s.x_size * tern_mem_word_bytes(cfg, s.mem);
+      uint32_t ds = (rowb + RP_ALIGN - 1) / RP_ALIGN * RP_ALIGN;
+      uint32_t span = (uint32_t)(s.y_size - 1) * ds + rowb;
+      s.dram_stride = (uint16_t)ds;
+      s.dram_addr = RP_WIN + RP_ALIGN * (uint32_t)rnd(&r, 0, (int)((RP_WIN - span) / RP_ALIGN));
+      cc_buf_push(&b, &s);
+      i++;
+    }
   }
   tern_insn *o;
   size_t n;

@@ -3,6 +3,10 @@
  * 1. Footprints.  For every instruction the SRAM words it reads and writes
  *    (WBUF tiles, ABUF/ACC/OUT words with strides and the src2 addressing mode,
  *    the LUT as a one-word pseudo-memory) and the DRAM bytes of LOAD/STORE.
+ *    OUT is written by the load queue (LOAD OUT / OUT8) and by compute (QUANT)
+ *    and read by compute (MAC8) and the store queue; an OUT8 byte range is
+ *    mapped to the OUT words holding its bytes (conservative: two byte
+ *    accesses to different bytes of one word are ordered).
  *    DRAM is tracked at 16-byte granules, only inside the windows some STORE
  *    writes (a LOAD of bytes no STORE ever writes cannot race).
  * 2. Hazards.  Per word: the last writer and, per queue, the last reader since
@@ -57,6 +61,7 @@ enum { SP_WBUF, SP_ABUF, SP_ACC, SP_OUT, SP_LUT, SP_DRAM, SP_N };
 typedef struct rng {
   int sp, write;
   uint64_t base, stride, rows, len; /* words (DRAM: bytes) */
+  uint64_t bpw; /* > 1: base/stride/len count bytes of words of bpw bytes (OUT8) */
 } rng;
 
 typedef struct ival {
@@ -92,20 +97,21 @@ static int mem_space(int mem) {
     case TERN_MEM_WBUF: return SP_WBUF;
     case TERN_MEM_ABUF: return SP_ABUF;
     case TERN_MEM_ACC: return SP_ACC;
-    default: return SP_OUT;
+    default: return SP_OUT; /* OUT, OUT8 */
   }
 }
 
 /* Memory footprint of one instruction.  Returns the number of ranges. */
 static int footprint(const tern_hwcfg *cfg, const tern_insn *in, rng *r) {
   int n = 0;
-#define R(s, w, b, st_, rw, l) (r[n++] = (rng){s, w, b, st_, rw, l})
+#define R(s, w, b, st_, rw, l) (r[n++] = (rng){s, w, b, st_, rw, l, 0})
   switch (in->op) {
     case TERN_OP_LOAD:
     case TERN_OP_STORE: {
       int ld = in->op == TERN_OP_LOAD;
-      uint64_t wb = cc_word_bytes(cfg, in->mem);
+      uint64_t wb = tern_mem_word_bytes(cfg, in->mem);
       R(mem_space(in->mem), ld, in->sram_addr, in->sram_stride, in->y_size, in->x_size);
+      if (in->mem == TERN_MEM_OUT8) r[n - 1].bpw = (uint64_t)cfg->cols;
       R(SP_DRAM, !ld, in->dram_addr, in->dram_stride, in->y_size, in->x_size * wb);
       break;
     }
@@ -120,6 +126,14 @@ static int footprint(const tern_hwcfg *cfg, const tern_insn *in, rng *r) {
       if (k == 'L') {
         R(SP_ACC, 0, in->src1, 0, 1, in->n);
         R(SP_LUT, 1, 0, 0, 1, 1);
+        break;
+      }
+      if (k == 'M') { /* MAC8: B rows and the scalar stream in OUT, N words of ACC */
+        uint64_t sw = ((uint64_t)in->rows + (uint64_t)cfg->cols - 1) / (uint64_t)cfg->cols;
+        R(SP_OUT, 0, in->src1, in->src_rs, in->rows, in->n);
+        R(SP_OUT, 0, in->src2, 0, 1, sw);
+        if (in->mode == 1) R(SP_ACC, 0, in->dst, 0, 1, in->n);
+        R(SP_ACC, 1, in->dst, 0, 1, in->n);
         break;
       }
       uint64_t n1 = k == 'S' ? 1 : in->n;
@@ -230,6 +244,23 @@ static void touch(st *s, int spn, uint64_t w, int write, int phase, int32_t oi) 
 
 static void walk(st *s, const rng *r, int phase, int32_t oi) {
   if (!r->rows || !r->len) return;
+  if (r->sp != SP_DRAM && r->bpw > 1) { /* bytes -> the words holding them */
+    uint64_t lastb = r->base + (r->rows - 1) * r->stride + r->len - 1;
+    if (lastb / r->bpw >= s->sp[r->sp].n) {
+      if (!s->bad)
+        tern_err(s->err, s->errlen, "sync: insn %zu: byte %llu beyond the memory (%llu words of %llu bytes)",
+                 s->idx, (unsigned long long)lastb, (unsigned long long)s->sp[r->sp].n,
+                 (unsigned long long)r->bpw);
+      s->bad = 1;
+      return;
+    }
+    for (uint64_t y = 0; y < r->rows; y++) {
+      uint64_t a = r->base + y * r->stride;
+      for (uint64_t w = a / r->bpw; w <= (a + r->len - 1) / r->bpw; w++)
+        touch(s, r->sp, w, r->write, phase, oi);
+    }
+    return;
+  }
   if (r->sp != SP_DRAM) {
     uint64_t last = r->base + (r->rows - 1) * r->stride + r->len - 1;
     if (last >= s->sp[r->sp].n) {
@@ -301,7 +332,7 @@ int tern_insert_sync(const tern_hwcfg *cfg, const tern_insn *in, size_t n, tern_
       return -1;
     }
     if (x->op != TERN_OP_STORE) continue;
-    uint64_t len = (uint64_t)x->x_size * cc_word_bytes(cfg, x->mem);
+    uint64_t len = (uint64_t)x->x_size * tern_mem_word_bytes(cfg, x->mem);
     for (uint64_t y = 0; y < x->y_size && len; y++) {
       uint64_t a = x->dram_addr + y * x->dram_stride;
       if (s.niv == cap) {

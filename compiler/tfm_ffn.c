@@ -78,7 +78,7 @@ static int check_norm(const tern_tfm_qnorm *n, int width, const char *name, char
 }
 
 /* TNORM op: out = [y, S, r] (+ [S1, mu, c] for LayerNorm) */
-static int add_norm(cc_ctx *c, const char *name, const tern_tfm_qnorm *nq, int in, int width) {
+int cc_tfm_add_norm(cc_ctx *c, const char *name, const tern_tfm_qnorm *nq, int in, int width) {
   char nm[TERN_NAME_LEN];
 #define TT(kind, cols, sfx) (snprintf(nm, sizeof nm, "%s.%s", name, sfx), cc_add_tensor(c, nm, kind, cols))
   int y = TT(CC_T_I32, width, "y"), S = TT(CC_T_SCALAR, 1, "S"), r = TT(CC_T_SCALAR, 1, "r");
@@ -101,7 +101,7 @@ static int add_norm(cc_ctx *c, const char *name, const tern_tfm_qnorm *nq, int i
 }
 
 /* QUANT op (the MLP's step 12): out = [q, A], temp R */
-static void add_quant(cc_ctx *c, const char *name, int in, int width, int *q, int *A) {
+void cc_tfm_add_quant(cc_ctx *c, const char *name, int in, int width, int *q, int *A) {
   char nm[TERN_NAME_LEN];
   snprintf(nm, sizeof nm, "%s", name);
   *q = cc_add_tensor(c, nm, CC_T_I8, width);
@@ -118,7 +118,7 @@ static void add_quant(cc_ctx *c, const char *name, int in, int width, int *q, in
 }
 
 /* LINEAR op (the MLP's steps 13, GEMM, 14a): out = [y], temp D */
-static int add_linear(cc_ctx *c, const char *name, const tern_qlinear *lin, const int8_t *codes,
+int cc_tfm_add_linear(cc_ctx *c, const char *name, const tern_qlinear *lin, const int8_t *codes,
                       int K, int N, int q, int A) {
   char nm[TERN_NAME_LEN];
   int m = cc_add_matrix(c, name, codes, K, N);
@@ -189,12 +189,12 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
   }
   c->d = d;
   c->x = cc_add_tensor(c, "x", CC_T_I32, d);
-  int hn = add_norm(c, "fn", h->norm, c->x, d);
+  int hn = cc_tfm_add_norm(c, "fn", h->norm, c->x, d);
   int q1, a1;
-  add_quant(c, "q1", hn, d, &q1, &a1);
-  int u = add_linear(c, "up", &e->lin[LIN_UP], e->codes[LIN_UP], d, F, q1, a1);
+  cc_tfm_add_quant(c, "q1", hn, d, &q1, &a1);
+  int u = cc_tfm_add_linear(c, "up", &e->lin[LIN_UP], e->codes[LIN_UP], d, F, q1, a1);
   int g = -1;
-  if (glu) g = add_linear(c, "gate", &e->lin[LIN_GATE], e->codes[LIN_GATE], d, F, q1, a1);
+  if (glu) g = cc_tfm_add_linear(c, "gate", &e->lin[LIN_GATE], e->codes[LIN_GATE], d, F, q1, a1);
   int m = cc_add_tensor(c, "m", CC_T_I32, F);
   cc_op o;
   memset(&o, 0, sizeof o);
@@ -206,10 +206,10 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
   else
     op_io(&o, (int[]){u}, 1, (int[]){m}, 1, 0);
   cc_add_op(c, &o);
-  if (tc->subln) m = add_norm(c, "sn", &h->ffn->subln, m, F);
+  if (tc->subln) m = cc_tfm_add_norm(c, "sn", &h->ffn->subln, m, F);
   int q2, a2;
-  add_quant(c, "q2", m, F, &q2, &a2);
-  int yd = add_linear(c, "down", &e->lin[LIN_DOWN], e->codes[LIN_DOWN], F, d, q2, a2);
+  cc_tfm_add_quant(c, "q2", m, F, &q2, &a2);
+  int yd = cc_tfm_add_linear(c, "down", &e->lin[LIN_DOWN], e->codes[LIN_DOWN], F, d, q2, a2);
   memset(&o, 0, sizeof o);
   o.kind = CC_OP_ADD;
   snprintf(o.name, sizeof o.name, "add");
@@ -219,13 +219,13 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
 }
 
 /* padding-lane mask of a width (1 on real lanes); only when width != padded width */
-static void mask_name(char *nm, size_t n, int width) { snprintf(nm, n, "mask%d", width); }
+void cc_tfm_mask_name(char *nm, size_t n, int width) { snprintf(nm, n, "mask%d", width); }
 
-static int add_mask(cc_ctx *c, int width) {
+int cc_tfm_add_mask(cc_ctx *c, int width) {
   int wp = cc_round_up(width, c->unit);
   if (wp == width) return 0;
   char nm[TERN_NAME_LEN];
-  mask_name(nm, sizeof nm, width);
+  cc_tfm_mask_name(nm, sizeof nm, width);
   for (int i = 0; i < c->ncst; i++)
     if (!strcmp(c->cst[i].name, nm)) return 0;
   int32_t *v = calloc((size_t)wp, sizeof(int32_t));
@@ -236,13 +236,13 @@ static int add_mask(cc_ctx *c, int width) {
   return 0;
 }
 
-static int add_norm_consts(cc_ctx *c, const char *p, const tern_tfm_qnorm *nq) {
+int cc_tfm_add_norm_consts(cc_ctx *c, const char *p, const tern_tfm_qnorm *nq) {
   char nm[TERN_NAME_LEN];
   int wp = cc_round_up(nq->n, c->unit), words = wp / c->cfg->cols;
   if (nq->layer) {
     snprintf(nm, sizeof nm, "%s.inv_n", p);
     cc_add_const(c, nm, 1, NULL, nq->inv_n);
-    if (add_mask(c, nq->n)) return -1;
+    if (cc_tfm_add_mask(c, nq->n)) return -1;
   }
   snprintf(nm, sizeof nm, "%s.eps", p);
   cc_add_const(c, nm, 1, NULL, nq->eps_c);
@@ -269,9 +269,9 @@ static int ffn_consts(cc_ctx *c) {
   cc_add_const(c, "zero", 1, NULL, 0);
   cc_add_const(c, "amin", 1, NULL, TERN_AMIN);
   cc_add_const(c, "c127", 1, NULL, 127);
-  if (add_mask(c, c->d)) return -1;
-  if (add_norm_consts(c, "fn", h->norm)) return -1;
-  if (h->cfg->subln && add_norm_consts(c, "sn", &h->ffn->subln)) return -1;
+  if (cc_tfm_add_mask(c, c->d)) return -1;
+  if (cc_tfm_add_norm_consts(c, "fn", h->norm)) return -1;
+  if (h->cfg->subln && cc_tfm_add_norm_consts(c, "sn", &h->ffn->subln)) return -1;
   for (int i = 0; i < c->nmat; i++) {
     int l = !strcmp(c->mat[i].name, "gate") ? LIN_GATE : !strcmp(c->mat[i].name, "up") ? LIN_UP
                                                                                        : LIN_DOWN;
@@ -284,7 +284,7 @@ static int ffn_consts(cc_ctx *c) {
 }
 
 
-static int emit_tnorm(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errlen) {
+int cc_tfm_emit_tnorm(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errlen) {
   const tern_tfm_qnorm *nq = o->tnorm;
   char nm[TERN_NAME_LEN + 8];
   int X = cc_acc_addr(c, o->in[0]), W = c->t[o->in[0]].words;
@@ -298,7 +298,7 @@ static int emit_tnorm(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errle
     V(MULSHR, CONST, mu, S1, cc_const_addr(c, nm), 1, mb, 1, 1, 30); /* L2 */
     V(SUB, PERROW, Cc, X, mu, W, mb, W, W, 0);                    /* L3 */
     if (cc_round_up(nq->n, c->unit) != nq->n) { /* padding lanes are -mu: back to 0 */
-      mask_name(nm, sizeof nm, nq->n);
+      cc_tfm_mask_name(nm, sizeof nm, nq->n);
       V(MULSHR, BCASTROW, Cc, Cc, cc_const_addr(c, nm), W, mb, W, W, 0);
     }
     src = Cc;
@@ -371,7 +371,7 @@ static int emit_ffn(cc_ctx *c, char *err, size_t errlen) {
   if (c->nchunk) cc_emit_chunk_load(c, 0, 0);
   int X = cc_acc_addr(c, c->x);
   char nm[TERN_NAME_LEN];
-  mask_name(nm, sizeof nm, c->d);
+  cc_tfm_mask_name(nm, sizeof nm, c->d);
   for (int b = 0; b < c->nblocks; b++) {
     int m0 = b * c->Mb, mb = c->M - m0 < c->Mb ? c->M - m0 : c->Mb;
     uint32_t row = (uint32_t)c->d_pad * 4;
@@ -381,7 +381,7 @@ static int emit_ffn(cc_ctx *c, char *err, size_t errlen) {
       V(MULSHR, BCASTROW, X, X, cc_const_addr(c, nm), dW, mb, dW, dW, 0);
     for (int o = 0; o < c->nop; o++) {
       const cc_op *op = &c->op[o];
-      int rc = op->kind == CC_OP_TNORM     ? emit_tnorm(c, op, mb, err, errlen)
+      int rc = op->kind == CC_OP_TNORM     ? cc_tfm_emit_tnorm(c, op, mb, err, errlen)
                : op->kind == CC_OP_FFN_ACT ? emit_ffn_act(c, op, mb, err, errlen)
                                            : cc_emit_op(c, op, b, mb, err, errlen);
       if (rc) return -1;
@@ -395,11 +395,10 @@ static int emit_ffn(cc_ctx *c, char *err, size_t errlen) {
 
 /* ---- driver (the pass list of compile.c with this graph's build / emit) ---- */
 
-/* the sync pass, then the IMEM budget with a message that says why (the
- * validate pass would call an oversized program a compiler bug) */
-int tern_compile_tfm_ffn_half(const tern_tfm_ffn_half *h, const tern_hwcfg *cfg,
-                              const tern_compile_opts *opts, tern_program *out, char *err,
-                              size_t errlen) {
+static int compile_ffn(const tern_tfm_ffn_half *h, const tern_tfm_mem *mem,
+                       const tern_tfm_wres *wres, const tern_hwcfg *cfg,
+                       const tern_compile_opts *opts, tern_program *out, char *err,
+                       size_t errlen) {
   static const cc_pass ps[] = {
       {"build", build_ffn, cc_dump_build},     {"pad", cc_pass_pad, cc_dump_pad},
       {"tile", cc_pass_tile, cc_dump_tile},    {"alloc", cc_pass_alloc, cc_dump_alloc},
@@ -422,11 +421,33 @@ int tern_compile_tfm_ffn_half(const tern_tfm_ffn_half *h, const tern_hwcfg *cfg,
   ext.h = h;
   c.ext = &ext;
   c.consts_fn = ffn_consts;
+  c.mem = mem;
+  c.wres = wres;
   int rc = cc_run_passes(&c, ps, (int)(sizeof ps / sizeof ps[0]), opts, err, errlen);
   for (int i = 0; i < 3; i++) free(ext.codes[i]);
   cc_ctx_free(&c);
   if (rc) tern_program_free(out);
   return rc;
+}
+
+int tern_compile_tfm_ffn_half(const tern_tfm_ffn_half *h, const tern_hwcfg *cfg,
+                              const tern_compile_opts *opts, tern_program *out, char *err,
+                              size_t errlen) {
+  return compile_ffn(h, NULL, NULL, cfg, opts, out, err, errlen);
+}
+
+/* The FFN program of a step (tern_compile_tfm_prog): x in place at mem->x_addr,
+ * private image from mem->priv_base, weight residency wres (may be NULL). */
+int cc_compile_tfm_ffn_prog(const tern_tfm_ffn_half *h, const tern_tfm_mem *mem,
+                            const tern_tfm_wres *wres, const tern_hwcfg *cfg,
+                            const tern_compile_opts *opts, tern_program *out, char *err,
+                            size_t errlen) {
+  if (!mem) {
+    if (out) tern_program_init(out);
+    tern_err(err, errlen, "compile: ffn program: memory plan is NULL");
+    return -1;
+  }
+  return compile_ffn(h, mem, wres, cfg, opts, out, err, errlen);
 }
 
 int tern_compile_tfm_ffn(const tern_tfm_qmodel *q, int block, const tern_hwcfg *cfg,

@@ -1,7 +1,9 @@
 /* Pass "tile": choose the token block Mb (the largest number of token rows
  * whose ACC / ABUF / OUT working set fits next to the constant pool) and
  * cut every matrix into weight chunks of at most wbuf_depth/2 tiles (one
- * contiguous LOAD each, double-buffered in the two WBUF halves).
+ * contiguous LOAD each, double-buffered in the two WBUF halves; with WBUF
+ * residency, cc_tile_chunks, the resident tiles and the two halves of the
+ * streaming region).
  * Any M >= 1, K, N; a clear error when even one token does not fit. */
 #include <stdlib.h>
 #include <string.h>
@@ -68,29 +70,92 @@ int cc_pass_tile(cc_ctx *c, char *err, size_t errlen) {
   if (max_out && h->out_depth / max_out < mb) mb = h->out_depth / max_out;
   c->Mb = (int)mb;
   c->nblocks = (c->M + c->Mb - 1) / c->Mb;
-  c->chunk_tiles = h->wbuf_depth / 2;
-  c->wbuf_half = h->wbuf_depth / 2;
-  /* weight stream of one block: matrices in op order, chunks in [n][k] tile order */
+  return cc_tile_chunks(c, err, errlen);
+}
+
+static void push_chunk(cc_ctx *c, int *cap, cc_chunk ch) {
+  if (c->nchunk == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    c->chunk = realloc(c->chunk, (size_t)*cap * sizeof *c->chunk);
+    if (!c->chunk) abort();
+  }
+  c->chunk[c->nchunk++] = ch;
+}
+
+/* The weight stream of one token block: the matrices of the LINEAR ops in op
+ * order, each in [n_tile][k_tile] order (the canonical tile order), cut into
+ * chunks of <= chunk_tiles tiles.  Without residency every chunk streams
+ * through the two halves of WBUF.  With c->wres (include/tern/compiler_tfm.h)
+ * the first res_tiles tiles of the canonical order are resident at WBUF
+ * res_base + index, and the rest stream through the halves of
+ * [stream_base, wbuf_depth). */
+int cc_tile_chunks(cc_ctx *c, char *err, size_t errlen) {
+  const tern_hwcfg *h = c->cfg;
+  int depth = h->wbuf_depth;
+  int total = 0;
+  for (int o = 0; o < c->nop; o++)
+    if (c->op[o].kind == CC_OP_LINEAR) {
+      const cc_matrix *m = &c->mat[c->op[o].mat];
+      total += m->kt * m->nt;
+    }
+  c->total_tiles = total;
+  int rb = 0, rt = 0, sb = 0;
+  if (c->wres) {
+    const tern_tfm_wres *w = c->wres;
+    rb = w->res_base;
+    rt = w->res_tiles;
+    sb = w->stream_base;
+    if (w->res_loaded != 0 && w->res_loaded != 1)
+      return tern_err(err, errlen, "compile: wres.res_loaded = %d, expected 0 or 1", w->res_loaded);
+    if (rt < 0 || rt > total)
+      return tern_err(err, errlen,
+                      "compile: wres.res_tiles = %d, expected 0 .. %d (the program's weight tiles)",
+                      rt, total);
+    if (sb < 0 || depth - sb < 2)
+      return tern_err(err, errlen,
+                      "compile: wres.stream_base = %d, expected 0 .. %d (a streaming region of >= 2 "
+                      "tiles below wbuf_depth = %d)",
+                      sb, depth - 2, depth);
+    if (rt > 0) {
+      if (rb < 0 || rb + rt > depth)
+        return tern_err(err, errlen,
+                        "compile: wres.res_base = %d with res_tiles = %d: resident region outside "
+                        "WBUF (expected 0 <= res_base and res_base + res_tiles <= wbuf_depth = %d)",
+                        rb, rt, depth);
+      if (rb + rt > sb)
+        return tern_err(err, errlen,
+                        "compile: wres.res_base = %d, res_tiles = %d: resident region [%d, %d) "
+                        "overlaps the streaming region [stream_base = %d, %d)",
+                        rb, rt, rb, rb + rt, sb, depth);
+    }
+  }
+  c->wbuf_stream_base = sb;
+  c->wbuf_half = (depth - sb) / 2;
+  c->chunk_tiles = c->wbuf_half;
+  c->wl_next = 0;
   free(c->chunk);
   c->chunk = NULL;
   c->nchunk = 0;
-  int cap = 0;
+  c->nstream = 0;
+  int cap = 0, canon = 0;
   for (int o = 0; o < c->nop; o++) {
     if (c->op[o].kind != CC_OP_LINEAR) continue;
     cc_matrix *m = &c->mat[c->op[o].mat];
     int tiles = m->kt * m->nt;
+    int res = rt - canon < 0 ? 0 : rt - canon < tiles ? rt - canon : tiles;
     m->chunk0 = c->nchunk;
     m->nchunks = 0;
-    for (int t0 = 0; t0 < tiles; t0 += c->chunk_tiles) {
-      if (c->nchunk == cap) {
-        cap = cap ? cap * 2 : 16;
-        c->chunk = realloc(c->chunk, (size_t)cap * sizeof *c->chunk);
-        if (!c->chunk) abort();
-      }
-      int t1 = t0 + c->chunk_tiles < tiles ? t0 + c->chunk_tiles : tiles;
-      c->chunk[c->nchunk++] = (cc_chunk){c->op[o].mat, t0, t1};
+    for (int t0 = 0; t0 < res; t0 += c->chunk_tiles) {
+      int t1 = t0 + c->chunk_tiles < res ? t0 + c->chunk_tiles : res;
+      push_chunk(c, &cap, (cc_chunk){c->op[o].mat, t0, t1, 1, rb + canon + t0, -1});
       m->nchunks++;
     }
+    for (int t0 = res; t0 < tiles; t0 += c->chunk_tiles) {
+      int t1 = t0 + c->chunk_tiles < tiles ? t0 + c->chunk_tiles : tiles;
+      push_chunk(c, &cap, (cc_chunk){c->op[o].mat, t0, t1, 0, 0, c->nstream++});
+      m->nchunks++;
+    }
+    canon += tiles;
   }
   return 0;
 }
@@ -99,14 +164,25 @@ void cc_dump_tile(const cc_ctx *c, FILE *f) {
   fprintf(f, "# tile: M = %d tokens, token block Mb = %d, %d block(s)\n", c->M, c->Mb, c->nblocks);
   fprintf(f, "# ACC per token: %d words; constants: %d words; acc_depth = %d\n", c->tok_words,
           c->const_words, c->cfg->acc_depth);
-  fprintf(f, "# weight chunks of <= %d tiles (wbuf_depth/2), %d per block\n", c->chunk_tiles,
-          c->nchunk);
+  fprintf(f, "# weight chunks of <= %d tiles (half the streaming region), %d per block, %d tiles\n",
+          c->chunk_tiles, c->nchunk, c->total_tiles);
+  if (c->wres && c->wres->res_tiles > 0)
+    fprintf(f, "# resident: canonical tiles 0..%d at WBUF %d.. (%s); streaming WBUF [%d, %d)\n",
+            c->wres->res_tiles - 1, c->wres->res_base,
+            c->wres->res_loaded ? "already loaded" : "loaded by this program", c->wbuf_stream_base,
+            c->cfg->wbuf_depth);
   for (int i = 0; i < c->nmat; i++) {
     const cc_matrix *m = &c->mat[i];
     fprintf(f, "matrix %-10s %d x %d tiles ([n][k] order), %d chunk(s) from stream index %d\n",
             m->name, m->nt, m->kt, m->nchunks, m->chunk0);
   }
-  for (int i = 0; i < c->nchunk; i++)
-    fprintf(f, "chunk %3d %-10s tiles %d..%d -> WBUF half %d (alternating globally)\n", i,
-            c->mat[c->chunk[i].mat].name, c->chunk[i].t0, c->chunk[i].t1 - 1, i % 2);
+  for (int i = 0; i < c->nchunk; i++) {
+    const cc_chunk *ch = &c->chunk[i];
+    if (ch->res)
+      fprintf(f, "chunk %3d %-10s tiles %d..%d -> WBUF %d.. (resident)\n", i,
+              c->mat[ch->mat].name, ch->t0, ch->t1 - 1, ch->wbase);
+    else
+      fprintf(f, "chunk %3d %-10s tiles %d..%d -> WBUF half %d (alternating globally)\n", i,
+              c->mat[ch->mat].name, ch->t0, ch->t1 - 1, ch->sidx % 2);
+  }
 }

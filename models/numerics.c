@@ -197,6 +197,13 @@ int32_t tern_v_dot8(const int8_t *a, size_t sa, const int8_t *b, size_t sb, size
   return tern_sat32(s);
 }
 
+int32_t tern_v_mac8(int32_t acc, const int8_t *a, size_t sa, const int8_t *b, size_t sb,
+                    size_t n) {
+  int64_t s = acc; /* |acc| < 2^31 plus |sum| <= n * 2^14: exact in int64 for n < 2^48 */
+  for (size_t k = 0; k < n; k++) s += (int64_t)a[k * sa] * (int64_t)b[k * sb];
+  return tern_sat32(s);
+}
+
 int tern_beta_const(float beta, int32_t *beta_c) {
   double b = (double)beta / 127.0;
   if (!(isfinite(b) && b > 0.0)) return -1;

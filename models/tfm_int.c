@@ -641,6 +641,173 @@ int tern_tfm_ffn_half_int(const tern_tfm_ffn_half *hf, const int32_t *x, int M, 
   return rc;
 }
 
+/* ---- the attention half of one block pass (A1-A20, O1-O4) --------------------- */
+
+/* Scratch of the attention half for n rows (iprefill also runs the FFN in the
+ * row buffers, so their width is at least `big`). */
+typedef struct attn_ws {
+  int32_t *qr, *a;             /* n x heads*head_dim: Q after RoPE, attention output */
+  int32_t *h, *t1, *t2, *t3, *acc; /* big */
+  int8_t *qb;                  /* big */
+  int32_t *sc, *ex;            /* max_seq: scores, softmax numerators */
+  int8_t *qw;                  /* max_seq: int8 P */
+} attn_ws;
+
+static void attn_ws_free(attn_ws *w) {
+  free(w->qr);
+  free(w->a);
+  free(w->h);
+  free(w->t1);
+  free(w->t2);
+  free(w->t3);
+  free(w->acc);
+  free(w->qb);
+  free(w->sc);
+  free(w->ex);
+  free(w->qw);
+  memset(w, 0, sizeof *w);
+}
+
+static int attn_ws_alloc(attn_ws *w, const tern_tfm_ictx *ctx, int n, int big) {
+  const tern_tfm_config *c = &ctx->q->cfg;
+  if (c->dim > big) big = c->dim;
+  if (ctx->qd > big) big = ctx->qd;
+  if (ctx->kvd > big) big = ctx->kvd;
+  size_t nq = (size_t)n * (size_t)ctx->qd, b = (size_t)big, ms = (size_t)ctx->max_seq;
+  memset(w, 0, sizeof *w);
+  w->qr = malloc(nq * sizeof(int32_t));
+  w->a = malloc(nq * sizeof(int32_t));
+  w->h = malloc(b * sizeof(int32_t));
+  w->t1 = malloc(b * sizeof(int32_t));
+  w->t2 = malloc(b * sizeof(int32_t));
+  w->t3 = malloc(b * sizeof(int32_t));
+  w->acc = malloc(b * sizeof(int32_t));
+  w->qb = malloc(b);
+  w->sc = malloc(ms * sizeof(int32_t));
+  w->ex = malloc(ms * sizeof(int32_t));
+  w->qw = malloc(ms);
+  if (!w->qr || !w->a || !w->h || !w->t1 || !w->t2 || !w->t3 || !w->acc || !w->qb || !w->sc ||
+      !w->ex || !w->qw) {
+    attn_ws_free(w);
+    return -1;
+  }
+  return 0;
+}
+
+/* y = x + o_proj(attention(Norm_attn(x))) for n rows (Q12, row stride dim; y
+ * may be x) at positions pos .. pos+n-1 of block pass p, which also writes the
+ * int8 K/V and their scales of those positions into pass p's cache.  Every
+ * row's attention reads cache entries <= its position only, all written
+ * before (A1-A6 for all rows first). */
+static void attn_half(tern_tfm_ictx *ctx, int p, int pos, const int32_t *x, int n, int32_t *y,
+                      attn_ws *w) {
+  const tern_tfm_qmodel *Q = ctx->q;
+  const tern_tfm_config *c = &Q->cfg;
+  const tern_tfm_qblock *B = &Q->block[p / c->repeat];
+  int d = c->dim, qd = ctx->qd, kvd = ctx->kvd, hd = c->head_dim, H = c->heads;
+  int KH = c->kv_heads, half = hd / 2, group = H / KH;
+  size_t cbase = (size_t)p * (size_t)ctx->max_seq;
+  int8_t *kc = ctx->kc + cbase * (size_t)kvd;
+  int8_t *vc = ctx->vc + cbase * (size_t)kvd;
+  int32_t *ks = ctx->ks + cbase * (size_t)KH;
+  int32_t *vs = ctx->vs + cbase * (size_t)KH;
+  int32_t *qr = w->qr, *a = w->a, *h = w->h, *t1 = w->t1, *t2 = w->t2, *acc = w->acc;
+  int32_t *sc = w->sc, *ex = w->ex;
+  int8_t *qb = w->qb, *qw = w->qw;
+  /* A1-A6: norm, Q/K/V (one quantisation), RoPE, int8 K/V into the cache */
+  for (int i = 0; i < n; i++) {
+    int t = pos + i;
+    tern_tfm_norm_int(&B->attn_norm, x + (size_t)i * d, h);
+    int32_t A = tern_tfm_quant_row(h, d, qb);
+    int32_t *qi = qr + (size_t)i * qd;
+    tern_tfm_bitlinear_int(&B->wq, qb, A, acc, qi);
+    tern_tfm_bitlinear_int(&B->wk, qb, A, acc, t1);
+    tern_tfm_bitlinear_int(&B->wv, qb, A, acc, t2);
+    const int32_t *cs = ctx->rcos + (size_t)t * (size_t)half;
+    const int32_t *sn = ctx->rsin + (size_t)t * (size_t)half;
+    for (int hh = 0; hh < H; hh++) tern_tfm_rope_int(qi + (size_t)hh * hd, hd, cs, sn);
+    for (int kh = 0; kh < KH; kh++) {
+      tern_tfm_rope_int(t1 + (size_t)kh * hd, hd, cs, sn);
+      ks[(size_t)t * KH + kh] =
+          tern_tfm_quant_row(t1 + (size_t)kh * hd, hd, kc + (size_t)t * kvd + (size_t)kh * hd);
+      vs[(size_t)t * KH + kh] =
+          tern_tfm_quant_row(t2 + (size_t)kh * hd, hd, vc + (size_t)t * kvd + (size_t)kh * hd);
+    }
+  }
+  /* A7-A20: attention per row and head over the cached positions j0..t */
+  for (int i = 0; i < n; i++) {
+    int t = pos + i;
+    int j0 = c->window > 0 && t - c->window + 1 > 0 ? t - c->window + 1 : 0;
+    int cnt = t - j0 + 1;
+    for (int hh = 0; hh < H; hh++) {
+      int kh = hh / group;
+      /* A7 */ int32_t Aq = tern_tfm_quant_row(qr + (size_t)i * qd + (size_t)hh * hd, hd, qb);
+      /* A8 */ int32_t Sq = tern_v_mulshr(Aq, Q->att_c, 14);
+      for (int j = j0; j <= t; j++) {
+        /* A9 */ int32_t dot = tern_v_dot8(qb, 1, kc + (size_t)j * kvd + (size_t)kh * hd, 1,
+                                           (size_t)hd);
+        /* A10 */ int32_t P = tern_v_mulshr(dot, ks[(size_t)j * KH + kh], 12);
+        /* A11 */ sc[j - j0] = tern_v_mulshr(P, Sq, 22);
+      }
+      /* A12 */ int32_t E = tern_tfm_softmax_exp(Q->exp_hi, Q->exp_lo, sc, cnt, ex);
+      for (int j = j0; j <= t; j++)
+        /* A13 */ ex[j - j0] = tern_v_mulshr(ex[j - j0], vs[(size_t)j * KH + kh],
+                                             TERN_TFM_EXP_FRAC);
+      /* A14 */ int32_t Aw = tern_v_max(tern_r_maxabs(ex, (size_t)cnt, 1), TERN_AMIN);
+      /* A15 */ int32_t Rw = tern_v_recip(Aw, 127, TERN_QSHIFT);
+      /* A16 */ for (int j = 0; j < cnt; j++) qw[j] = tern_v_quant(ex[j], Rw, TERN_QSHIFT);
+      /* A17 */ int32_t G = tern_tfm_softmax_recip(E);
+      /* A18 */ int32_t Hs = tern_v_mulshr(tern_v_mulshr(Aw, Q->pv_c, 6), G, 30);
+      int32_t *ah = a + (size_t)i * qd + (size_t)hh * hd;
+      const int8_t *v0 = vc + (size_t)j0 * kvd + (size_t)kh * hd;
+      for (int e = 0; e < hd; e++) {
+        /* A19 */ int32_t o = tern_v_dot8(qw, 1, v0 + e, (size_t)kvd, (size_t)cnt);
+        /* A20 */ ah[e] = tern_v_mulshr(o, Hs, 25);
+      }
+    }
+  }
+  /* O1-O4 per row: SubLN, quantisation, o_proj, residual */
+  for (int i = 0; i < n; i++) {
+    const int32_t *xr = x + (size_t)i * d;
+    int32_t *yr = y + (size_t)i * d;
+    const int32_t *ai = a + (size_t)i * qd;
+    if (c->subln) {
+      /* O1 */ tern_tfm_norm_int(&B->attn_subln, ai, t1);
+      ai = t1;
+    }
+    /* O2 */ int32_t A = tern_tfm_quant_row(ai, qd, qb);
+    /* O3 */ tern_tfm_bitlinear_int(&B->wo, qb, A, acc, h);
+    /* O4 */ for (int j = 0; j < d; j++) yr[j] = tern_v_add(xr[j], h[j]);
+  }
+}
+
+int tern_tfm_attn_half_int(const tern_tfm_qmodel *q, int block, int pass, tern_tfm_ictx *ctx,
+                           int pos, const int32_t *x, int M, int32_t *y, char *err,
+                           size_t errlen) {
+  if (!q || !ctx || !x || !y)
+    return tern_err(err, errlen, "tern_tfm_attn_half_int: null argument");
+  if (ctx->q != q)
+    return tern_err(err, errlen, "tern_tfm_attn_half_int: the context belongs to another model");
+  const tern_tfm_config *c = &q->cfg;
+  if (pass < 0 || pass >= ctx->passes)
+    return tern_err(err, errlen, "pass %d: expected 0..%d (layers * repeat = %d)", pass,
+                    ctx->passes - 1, ctx->passes);
+  if (block != pass / c->repeat)
+    return tern_err(err, errlen, "block %d: pass %d runs block pass / repeat = %d", block, pass,
+                    pass / c->repeat);
+  if (M < 1) return tern_err(err, errlen, "M = %d rows: expected at least 1", M);
+  if (pos < 0 || pos > ctx->max_seq - M)
+    return tern_err(err, errlen,
+                    "positions %d..%d: expected pos >= 0 and pos + M <= the context of %d", pos,
+                    pos + M - 1, ctx->max_seq);
+  attn_ws w;
+  if (attn_ws_alloc(&w, ctx, M, 0))
+    return tern_err(err, errlen, "out of memory (attention half of %d rows)", M);
+  attn_half(ctx, pass, pos, x, M, y, &w);
+  attn_ws_free(&w);
+  return 0;
+}
+
 int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *logits,
                       int all_logits, char *err, size_t errlen) {
   if (!ctx || !tokens || !logits) return tern_err(err, errlen, "tern_tfm_iprefill: null argument");
@@ -656,29 +823,17 @@ int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *log
     if (tokens[i] < 0 || tokens[i] >= c->vocab)
       return tern_err(err, errlen, "token %d at index %d is out of range, expected 0..%d", tokens[i],
                   i, c->vocab - 1);
-  int d = c->dim, qd = ctx->qd, kvd = ctx->kvd, hd = c->head_dim, F = c->ffn, H = c->heads;
-  int KH = c->kv_heads, half = hd / 2, group = H / KH;
-  int big = d > qd ? d : qd;
-  if (F > big) big = F;
-  if (kvd > big) big = kvd;
-  size_t nd = (size_t)n * (size_t)d, nq = (size_t)n * (size_t)qd;
+  int d = c->dim;
+  size_t nd = (size_t)n * (size_t)d;
   int32_t *x = malloc(nd * sizeof(int32_t));
-  int32_t *qr = malloc(nq * sizeof(int32_t));
-  int32_t *a = malloc(nq * sizeof(int32_t));
-  int32_t *h = malloc((size_t)big * sizeof(int32_t));
-  int32_t *t1 = malloc((size_t)big * sizeof(int32_t));
-  int32_t *t2 = malloc((size_t)big * sizeof(int32_t));
-  int32_t *t3 = malloc((size_t)big * sizeof(int32_t));
-  int32_t *acc = malloc((size_t)big * sizeof(int32_t));
-  int8_t *qb = malloc((size_t)big);
-  int32_t *sc = malloc((size_t)ctx->max_seq * sizeof(int32_t));
-  int32_t *ex = malloc((size_t)ctx->max_seq * sizeof(int32_t));
-  int8_t *qw = malloc((size_t)ctx->max_seq);
+  attn_ws w;
   int rc = 0;
-  if (!x || !qr || !a || !h || !t1 || !t2 || !t3 || !acc || !qb || !sc || !ex || !qw) {
-    rc = tern_err(err, errlen, "out of memory (prefill of %d tokens)", n);
-    goto done;
+  if (!x || attn_ws_alloc(&w, ctx, n, c->ffn)) {
+    free(x);
+    return tern_err(err, errlen, "out of memory (prefill of %d tokens)", n);
   }
+  int32_t *h = w.h, *t1 = w.t1, *t2 = w.t2, *t3 = w.t3, *acc = w.acc;
+  int8_t *qb = w.qb;
   /* E1: embedding lookup, x = MULSHR(q8, embed_c[token], 16) (Q12) */
   for (int i = 0; i < n; i++) {
     const int8_t *e = m->embed.q + (size_t)tokens[i] * (size_t)d;
@@ -687,74 +842,11 @@ int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *log
   }
   for (int p = 0; p < ctx->passes; p++) {
     const tern_tfm_qblock *B = &Q->block[p / c->repeat];
-    size_t cbase = (size_t)p * (size_t)ctx->max_seq;
-    int8_t *kc = ctx->kc + cbase * (size_t)kvd;
-    int8_t *vc = ctx->vc + cbase * (size_t)kvd;
-    int32_t *ks = ctx->ks + cbase * (size_t)KH;
-    int32_t *vs = ctx->vs + cbase * (size_t)KH;
-    /* A1-A6: norm, Q/K/V (one quantisation), RoPE, int8 K/V into the cache */
-    for (int i = 0; i < n; i++) {
-      int t = ctx->pos + i;
-      tern_tfm_norm_int(&B->attn_norm, x + (size_t)i * d, h);
-      int32_t A = tern_tfm_quant_row(h, d, qb);
-      int32_t *qi = qr + (size_t)i * qd;
-      tern_tfm_bitlinear_int(&B->wq, qb, A, acc, qi);
-      tern_tfm_bitlinear_int(&B->wk, qb, A, acc, t1);
-      tern_tfm_bitlinear_int(&B->wv, qb, A, acc, t2);
-      const int32_t *cs = ctx->rcos + (size_t)t * (size_t)half;
-      const int32_t *sn = ctx->rsin + (size_t)t * (size_t)half;
-      for (int hh = 0; hh < H; hh++) tern_tfm_rope_int(qi + (size_t)hh * hd, hd, cs, sn);
-      for (int kh = 0; kh < KH; kh++) {
-        tern_tfm_rope_int(t1 + (size_t)kh * hd, hd, cs, sn);
-        ks[(size_t)t * KH + kh] =
-            tern_tfm_quant_row(t1 + (size_t)kh * hd, hd, kc + (size_t)t * kvd + (size_t)kh * hd);
-        vs[(size_t)t * KH + kh] =
-            tern_tfm_quant_row(t2 + (size_t)kh * hd, hd, vc + (size_t)t * kvd + (size_t)kh * hd);
-      }
-    }
-    /* A7-A20: attention per row and head over the cached positions j0..t */
-    for (int i = 0; i < n; i++) {
-      int t = ctx->pos + i;
-      int j0 = c->window > 0 && t - c->window + 1 > 0 ? t - c->window + 1 : 0;
-      int cnt = t - j0 + 1;
-      for (int hh = 0; hh < H; hh++) {
-        int kh = hh / group;
-        /* A7 */ int32_t Aq = tern_tfm_quant_row(qr + (size_t)i * qd + (size_t)hh * hd, hd, qb);
-        /* A8 */ int32_t Sq = tern_v_mulshr(Aq, Q->att_c, 14);
-        for (int j = j0; j <= t; j++) {
-          /* A9 */ int32_t dot = tern_v_dot8(qb, 1, kc + (size_t)j * kvd + (size_t)kh * hd, 1,
-                                             (size_t)hd);
-          /* A10 */ int32_t P = tern_v_mulshr(dot, ks[(size_t)j * KH + kh], 12);
-          /* A11 */ sc[j - j0] = tern_v_mulshr(P, Sq, 22);
-        }
-        /* A12 */ int32_t E = tern_tfm_softmax_exp(Q->exp_hi, Q->exp_lo, sc, cnt, ex);
-        for (int j = j0; j <= t; j++)
-          /* A13 */ ex[j - j0] = tern_v_mulshr(ex[j - j0], vs[(size_t)j * KH + kh],
-                                               TERN_TFM_EXP_FRAC);
-        /* A14 */ int32_t Aw = tern_v_max(tern_r_maxabs(ex, (size_t)cnt, 1), TERN_AMIN);
-        /* A15 */ int32_t Rw = tern_v_recip(Aw, 127, TERN_QSHIFT);
-        /* A16 */ for (int j = 0; j < cnt; j++) qw[j] = tern_v_quant(ex[j], Rw, TERN_QSHIFT);
-        /* A17 */ int32_t G = tern_tfm_softmax_recip(E);
-        /* A18 */ int32_t Hs = tern_v_mulshr(tern_v_mulshr(Aw, Q->pv_c, 6), G, 30);
-        int32_t *ah = a + (size_t)i * qd + (size_t)hh * hd;
-        const int8_t *v0 = vc + (size_t)j0 * kvd + (size_t)kh * hd;
-        for (int e = 0; e < hd; e++) {
-          /* A19 */ int32_t o = tern_v_dot8(qw, 1, v0 + e, (size_t)kvd, (size_t)cnt);
-          /* A20 */ ah[e] = tern_v_mulshr(o, Hs, 25);
-        }
-      }
-    }
-    /* O1-O4 and the FFN, per row */
+    /* A1-A20, O1-O4: the attention half, in place on x */
+    attn_half(ctx, p, ctx->pos, x, n, x, &w);
+    /* F0-F10: the FFN half, per row */
     for (int i = 0; i < n; i++) {
       int32_t *xr = x + (size_t)i * d;
-      const int32_t *ai = a + (size_t)i * qd;
-      if (c->subln) {
-        /* O1 */ tern_tfm_norm_int(&B->attn_subln, ai, t1);
-        ai = t1;
-      }
-      /* O2 */ int32_t A = tern_tfm_quant_row(ai, qd, qb);
-      /* O3 */ tern_tfm_bitlinear_int(&B->wo, qb, A, acc, h);
-      /* O4 */ for (int j = 0; j < d; j++) xr[j] = tern_v_add(xr[j], h[j]);
       /* F0 */ tern_tfm_norm_int(&B->ffn_norm, xr, h);
       ffn_row(&Q->cfg, Q->sigmoid_lut, Q->gelu_lut, B->ffn, h, t1, t2, t3, qb, acc, h); /* h is read (F1) before y is written */
       /* F10 */ for (int j = 0; j < d; j++) xr[j] = tern_v_add(xr[j], h[j]);
@@ -776,19 +868,8 @@ int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *log
     }
   }
   ctx->pos += n;
-done:
   free(x);
-  free(qr);
-  free(a);
-  free(h);
-  free(t1);
-  free(t2);
-  free(t3);
-  free(acc);
-  free(qb);
-  free(sc);
-  free(ex);
-  free(qw);
+  attn_ws_free(&w);
   return rc;
 }
 

@@ -1,6 +1,7 @@
 /* Run report writer (include/tern/report.h). */
 #include "tern/err.h"
 #include "tern/report.h"
+#include "tern/tfm_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -197,7 +198,8 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
   fprintf(f, "# system arithmetic SRAM vector_ALU DRAM  (nJ per token; counters x %s)\n",
           r->tech.path);
   fprintf(f, "\"tern measured\" %.6f %.6f %.6f %.6f\n", en->pj[TERN_EC_ARRAY] / M / 1e3,
-          sram / M / 1e3, en->pj[TERN_EC_VALU] / M / 1e3, en->pj[TERN_EC_DRAM] / M / 1e3);
+          sram / M / 1e3, (en->pj[TERN_EC_VALU] + en->pj[TERN_EC_MAC8]) / M / 1e3,
+          en->pj[TERN_EC_DRAM] / M / 1e3);
   fprintf(f, "\"tern arith+W2\" %.6f 0 0 %.6f\n", en->tern_arith_pj / M / 1e3,
           en->tern_wdram_pj / M / 1e3);
   fprintf(f, "\"FP16 arith+W16\" %.6f 0 0 %.6f\n", en->fp16_arith_pj / M / 1e3,
@@ -324,6 +326,9 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
       case TERN_EC_VALU:
         snprintf(s, sizeof s, "VOP_* counters (%s) x int32 add/mul (%s)", csrc, r->tech.path);
         break;
+      case TERN_EC_MAC8:
+        snprintf(s, sizeof s, "VOP_MAC8 (%s) x C lanes x int8_mac (%s)", csrc, r->tech.source[TERN_TK_INT8_MAC]);
+        break;
       default: {
         int cls = i == TERN_EC_WBUF ? en->wbuf_class : i == TERN_EC_ABUF ? en->abuf_class
                 : i == TERN_EC_ACC ? en->acc_class : i == TERN_EC_OUT ? en->out_class
@@ -415,5 +420,183 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
   }
   if (run_gnuplot(dir, "cycles.gp", err, errlen) != 0) return -1;
   if (run_gnuplot(dir, "energy.gp", err, errlen) != 0) return -1;
+  return 0;
+}
+
+/* ---- generation report (tern generate --report DIR) ------------------------ */
+
+int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_gen_result *r,
+                          const tern_tfm_fidelity_result *fid, char *err, size_t errlen) {
+  if (!dir || !*dir) return tern_err(err, errlen, "report: empty directory name");
+  if (!r->accel)
+    return tern_err(err, errlen, "--report: only for --backend isa or rtl (the cpu backend has "
+                                 "no counters)");
+  if (mkdir_p(dir, err, errlen) != 0) return -1;
+  const char *be = c->backend ? c->backend : "isa";
+  const int rtl = !strcmp(be, "rtl");
+  const char *csrc = rtl ? "RTL counters (Verilated rtl/tern_top.sv)"
+                         : "ISA simulator cycle model (sim/isasim.c)";
+  char esrc[700];
+  snprintf(esrc, sizeof esrc, "counters x %s", r->tech_path);
+  const double mhz = c->hw.clock_mhz;
+
+  /* per-step data: decode steps give energy/token against the context length */
+  FILE *f = open_in(dir, "steps.dat", err, errlen);
+  if (!f) return -1;
+  fprintf(f, "# step pos M cycles attn_cycles ffn_cycles energy_uJ_per_token attn_uJ ffn_uJ "
+             "weight_bytes dram_bytes  (%s; energy %s)\n",
+          csrc, esrc);
+  for (int s = 0; s < r->n_steps; s++) {
+    const tern_gen_step *st = &r->step[s];
+    int M = st->M > 0 ? st->M : 1;
+    fprintf(f, "%d %d %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %.6f %.6f %.6f %" PRIu64 " %" PRIu64
+               "\n",
+            s, st->pos, st->M, st->cycles, st->attn_cycles, st->ffn_cycles,
+            st->energy_pj / 1e6 / M, st->attn_pj / 1e6 / M, st->ffn_pj / 1e6 / M,
+            st->weight_bytes, st->dram_bytes);
+  }
+  fclose(f);
+  f = open_in(dir, "context.gp", err, errlen);
+  if (!f) return -1;
+  fprintf(f,
+          "set terminal pngcairo size 800,480\n"
+          "set output 'context.png'\n"
+          "set title 'Decode energy per token against context (%s, %s; %s)'\n"
+          "set xlabel 'context length (position of the decoded token)'\n"
+          "set ylabel 'uJ per token'\n"
+          "set yrange [0:*]\n"
+          "set key top left\n"
+          "plot 'steps.dat' every ::1 using ($2+1):7 with linespoints title 'total', \\\n"
+          "     '' every ::1 using ($2+1):8 with linespoints title 'attention halves', \\\n"
+          "     '' every ::1 using ($2+1):9 with linespoints title 'FFN halves'\n",
+          r->model, be, rtl ? "RTL counters" : "ISA simulator");
+  fclose(f);
+  f = open_in(dir, "layers.dat", err, errlen);
+  if (!f) return -1;
+  fprintf(f, "# pass block attn_cycles ffn_cycles attn_uJ ffn_uJ weight_bytes (last step; %s)\n",
+          csrc);
+  for (int i = 0; i < r->n_layer; i++) {
+    const tern_gen_layer *l = &r->layer[i];
+    fprintf(f, "%d %d %" PRIu64 " %" PRIu64 " %.6f %.6f %" PRIu64 "\n", l->pass, l->block,
+            l->attn_cycles, l->ffn_cycles, l->attn_pj / 1e6, l->ffn_pj / 1e6, l->weight_bytes);
+  }
+  fclose(f);
+  f = open_in(dir, "layers.gp", err, errlen);
+  if (!f) return -1;
+  fprintf(f,
+          "set terminal pngcairo size 800,480\n"
+          "set output 'layers.png'\n"
+          "set title 'Cycles per block pass, last step (%s, %s; %s)'\n"
+          "set style data histograms\n"
+          "set style histogram rowstacked\n"
+          "set style fill solid 0.8 border -1\n"
+          "set boxwidth 0.7\n"
+          "set xlabel 'block pass'\n"
+          "set ylabel 'cycles'\n"
+          "set yrange [0:*]\n"
+          "set key outside right\n"
+          "plot 'layers.dat' using 3:xtic(1) title 'attention half' lc rgb '#1565c0', \\\n"
+          "     '' using 4 title 'FFN half' lc rgb '#ef6c00'\n",
+          r->model, be, rtl ? "RTL counters" : "ISA simulator");
+  fclose(f);
+
+  emit e;
+  e.md = open_in(dir, "report.md", err, errlen);
+  if (!e.md) return -1;
+  e.html = open_in(dir, "report.html", err, errlen);
+  if (!e.html) {
+    fclose(e.md);
+    return -1;
+  }
+  fprintf(e.md, "# tern generate: %s on %s\n\n", r->model, be);
+  fputs("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>tern generate</title>"
+        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
+        "td.v{text-align:right}</style></head><body>\n",
+        e.html);
+  fprintf(e.html, "<h1>tern generate: ");
+  html_esc(e.html, r->model);
+  fprintf(e.html, " on %s</h1>\n", be);
+  char buf[512];
+  snprintf(buf, sizeof buf,
+           "%d prompt tokens, %d steps (one prefill, then one decode per token) on a %dx%d "
+           "array, WBUF %d tiles, DRAM %d bytes/cycle, clock %.0f MHz. Every step's logits "
+           "are compared bit for bit with the integer reference (models/tfm_int.c): %d/%d "
+           "bit-exact.",
+           r->n_prompt, r->n_steps, c->hw.rows, c->hw.cols, c->hw.wbuf_depth, c->hw.dram_bw, mhz,
+           r->bit_exact_steps, r->n_steps);
+  e_para(&e, buf);
+
+  e_heading(&e, "Steps");
+  e_table_start(&e, "step (position, rows)", "value", "source");
+  for (int s = 0; s < r->n_steps; s++) {
+    const tern_gen_step *st = &r->step[s];
+    int M = st->M > 0 ? st->M : 1;
+    char k[96];
+    snprintf(k, sizeof k, "%d (pos %d, %d rows): cycles", s, st->pos, st->M);
+    e_rowf(&e, k, csrc, "%" PRIu64, st->cycles);
+    snprintf(k, sizeof k, "%d: tokens/s at %.0f MHz", s, mhz);
+    e_rowf(&e, k, "cycles and the clock", "%.1f",
+           st->cycles ? M * mhz * 1e6 / (double)st->cycles : 0.0);
+    snprintf(k, sizeof k, "%d: energy per token (uJ)", s);
+    e_rowf(&e, k, esrc, "%.3f", st->energy_pj / 1e6 / M);
+    snprintf(k, sizeof k, "%d: attention share of cycles", s);
+    e_rowf(&e, k, csrc, "%.1f %%",
+           st->cycles ? 100.0 * (double)st->attn_cycles / (double)st->cycles : 0.0);
+    snprintf(k, sizeof k, "%d: DRAM weight bytes per token", s);
+    e_rowf(&e, k, "WBUF_WR x tile bytes", "%.0f", (double)st->weight_bytes / M);
+    snprintf(k, sizeof k, "%d: token, verdict", s);
+    char tb[32];
+    tern_gen_escape(&st->token, 1, tb, sizeof tb);
+    e_rowf(&e, k, "accelerator logits vs integer reference; top-1 vs float reference",
+           "%d '%s', %s, float %s", st->token, tb, st->bit_exact ? "bit-exact" : "MISMATCH",
+           st->float_top1 < 0 ? "not run" : st->agree ? "agrees" : "differs");
+  }
+  e_table_end(&e);
+  e_heading(&e, "Energy per token against context");
+  e_para(&e, "Decode steps only; the attention halves grow with the context (the KV cache "
+             "read per token), the FFN halves do not.  Data: steps.dat.");
+  e_image(&e, "context.png", "energy per token against context length");
+  e_heading(&e, "Block passes of the last step");
+  e_table_start(&e, "pass (block)", "attention / FFN cycles, uJ, weight bytes", "source");
+  for (int i = 0; i < r->n_layer; i++) {
+    const tern_gen_layer *l = &r->layer[i];
+    char k[64];
+    snprintf(k, sizeof k, "%d (block %d)", l->pass, l->block);
+    e_rowf(&e, k, csrc, "%" PRIu64 " / %" PRIu64 " cycles, %.3f / %.3f uJ, %" PRIu64 " B",
+           l->attn_cycles, l->ffn_cycles, l->attn_pj / 1e6, l->ffn_pj / 1e6, l->weight_bytes);
+  }
+  e_table_end(&e);
+  e_image(&e, "layers.png", "cycles per block pass");
+  if (fid) {
+    e_heading(&e, "Fidelity: integer reference against float reference");
+    e_para(&e, "tern fidelity (models/tfm_int.c): each fixed byte prompt is prefilled and "
+               "decoded for 4 steps with both references fed the float model's greedy tokens; "
+               "cosine of the logits at the last position, its minimum over the steps, top-1 "
+               "agreement; then the max abs error of the residual stream per block pass.");
+    e_table_start(&e, "prompt", "logit cosine (min over steps), top-1", "source");
+    for (int i = 0; i < fid->n_prompts; i++) {
+      char k[96];
+      snprintf(k, sizeof k, "%d: \"%s\"", i, tern_tfm_fidelity_prompt(i));
+      e_rowf(&e, k, "integer vs float reference", "%.5f (%.5f), %s", fid->cosine[i],
+             fid->min_step_cosine[i], fid->top1[i] ? "agree" : "differ");
+    }
+    e_rowf(&e, "all prompts", "integer vs float reference", "min %.5f, mean %.5f, top-1 %d/%d",
+           fid->min_cosine, fid->mean_cosine, fid->top1_agree, fid->n_prompts);
+    for (int p = 0; p < fid->passes; p++) {
+      char k[64];
+      snprintf(k, sizeof k, "pass %d: residual max abs error", p);
+      e_rowf(&e, k, "|x_int/4096 - x_float| over all rows and prompts", "%.4f (float RMS %.3f)",
+             fid->layer_max_err[p], fid->layer_rms[p]);
+    }
+    e_table_end(&e);
+  }
+  fputs("</body></html>\n", e.html);
+  int bad = ferror(e.md) || ferror(e.html);
+  fclose(e.md);
+  fclose(e.html);
+  if (bad) return tern_err(err, errlen, "%s: write error in report.md / report.html", dir);
+  if (run_gnuplot(dir, "context.gp", err, errlen) != 0) return -1;
+  if (run_gnuplot(dir, "layers.gp", err, errlen) != 0) return -1;
   return 0;
 }

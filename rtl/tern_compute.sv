@@ -29,6 +29,7 @@ module tern_compute #(
   wbuf_we_i, wbuf_waddr_i, wbuf_wdata_i,
   abuf_we_i, abuf_waddr_i, abuf_wdata_i,
   acc_we_i, acc_waddr_i, acc_wdata_i,
+  out_we_i, out_waddr_i, out_wdata_i, out_be_i,
   acc_re_i, acc_raddr_i, acc_rdata_o,
   out_re_i, out_raddr_i, out_rdata_o,
   cnt_o
@@ -66,6 +67,10 @@ module tern_compute #(
   input  logic                     acc_we_i;
   input  logic [AW_C-1:0]          acc_waddr_i;
   input  logic [COLS*32-1:0]       acc_wdata_i;
+  input  logic                     out_we_i;      // load DMA: OUT word / OUT8 byte
+  input  logic [AW_O-1:0]          out_waddr_i;
+  input  logic [COLS*8-1:0]        out_wdata_i;
+  input  logic [COLS-1:0]          out_be_i;      // byte enables
   input  logic                     acc_re_i;
   input  logic [AW_C-1:0]          acc_raddr_i;
   output logic [COLS*32-1:0]       acc_rdata_o;
@@ -101,6 +106,7 @@ module tern_compute #(
   // multiplier: a VEC instruction is busy for a "stream" of OUTER x INNER
   // cycles after its start cycle, then for a fixed TAIL:
   //   E/Q/R:  ROWS x N words, tail VEC_PIPE       -> D = 1 + ROWS*N + VEC_PIPE
+  //   MAC8:   N x ROWS B words, tail VEC_PIPE     -> D = 1 + ROWS*N + VEC_PIPE
   //   LUTLD:  1 x N words, tail VEC_PIPE          -> D = 1 + N + VEC_PIPE
   //   RECIP:  ROWS x T_RECIP_PER_ROW, no tail      -> D = 1 + ROWS*68
   //   RSQRT:  ROWS x T_RSQRT_PER_ROW, no tail      -> D = 1 + ROWS*100
@@ -119,6 +125,7 @@ module tern_compute #(
         VOP_RECIP: begin d_outer = f_vrows; d_inner = T_RECIP_PER_ROW[11:0]; end
         VOP_RSQRT: begin d_outer = f_vrows; d_inner = T_RSQRT_PER_ROW[11:0]; end
         VOP_LUTLD: begin d_outer = 12'd1;   d_inner = f_vn; d_tail = T_VEC_PIPE[16:0]; end
+        VOP_MAC8:  begin d_outer = f_vn;    d_inner = f_vrows; d_tail = T_VEC_PIPE[16:0]; end
         default: if (f_vop <= VOP_RMAXABS) begin
                    d_outer = f_vrows; d_inner = f_vn; d_tail = T_VEC_PIPE[16:0];
                  end
@@ -320,14 +327,16 @@ module tern_compute #(
   // ACC, OUT memories and the vector unit
   // =========================================================================
   logic [COLS*32-1:0] acc_mem [0:ACC_DEPTH-1];
-  logic [COLS*8-1:0]  out_mem [0:OUT_DEPTH-1];
 
   logic               v_rd0_en, v_rd1_en, v_wr_en, v_out_we;
   logic [AW_C-1:0]    v_rd0_addr, v_rd1_addr, v_wr_addr;
   logic [COLS*32-1:0] v_wr_data;
   logic [AW_O-1:0]    v_out_waddr;
   logic [COLS*8-1:0]  v_out_wdata;
-  logic [12:0]        v_vop_evt;
+  logic               v_ob_en, v_oa_en;        // MAC8: OUT reads of a B word and the scalar stream
+  logic [AW_O-1:0]    v_ob_addr, v_oa_addr;
+  logic [COLS*8-1:0]  ob_q, oa_q;              // their registered read data
+  logic [13:0]        v_vop_evt;
   logic [COLS*32-1:0] rd0_q, rd1_q;   // compute-side registered ACC reads
 
   tern_vec #(.COLS(COLS), .AW_C(AW_C), .AW_O(AW_O)) u_vec (
@@ -347,6 +356,12 @@ module tern_compute #(
     .out_we_o    (v_out_we),
     .out_waddr_o (v_out_waddr),
     .out_wdata_o (v_out_wdata),
+    .ob_en_o     (v_ob_en),
+    .ob_addr_o   (v_ob_addr),
+    .ob_data_i   (ob_q),
+    .oa_en_o     (v_oa_en),
+    .oa_addr_o   (v_oa_addr),
+    .oa_data_i   (oa_q),
     .vop_evt_o   (v_vop_evt)
   );
 
@@ -414,17 +429,35 @@ module tern_compute #(
     if (acc_re_i) acc_rdata_o <= acc_mem[acc_raddr_i];
   end
 
-  always_ff @(posedge clk_i) begin
-    if (v_out_we) out_mem[v_out_waddr] <= v_out_wdata;
-    if (out_re_i) out_rdata_o <= out_mem[out_raddr_i];
-  end
+  // OUT: one byte-wide bank per lane (byte enables for OUT8 loads).  Writes:
+  // load DMA (word or byte) and QUANT; registered reads: store DMA and MAC8's
+  // B word and scalar-stream word.  A multi-ported register array in v1/v2,
+  // like ACC.  The token protocol keeps the two writers off the same word;
+  // the compute write is last and would win.
+  genvar ol;
+  generate
+    for (ol = 0; ol < COLS; ol = ol + 1) begin : g_out
+      logic [7:0] omem [0:OUT_DEPTH-1];
+      logic [7:0] st_q, b_q, a_q;
+      always_ff @(posedge clk_i) begin
+        if (out_we_i && out_be_i[ol]) omem[out_waddr_i] <= out_wdata_i[ol*8 +: 8];
+        if (v_out_we) omem[v_out_waddr] <= v_out_wdata[ol*8 +: 8];
+        if (out_re_i) st_q <= omem[out_raddr_i];
+        if (v_ob_en)  b_q  <= omem[v_ob_addr];
+        if (v_oa_en)  a_q  <= omem[v_oa_addr];
+      end
+      assign out_rdata_o[ol*8 +: 8] = st_q;
+      assign ob_q[ol*8 +: 8] = b_q;
+      assign oa_q[ol*8 +: 8] = a_q;
+    end
+  endgenerate
 
   // =========================================================================
   // counters (events of this cycle)
   // =========================================================================
-  localparam integer NVOP = 13;
+  localparam integer NVOP = 14;
   logic [63:0] c_busy_q, c_stall_q, c_insn_q, c_rows_q, c_adds_q, c_skips_q;
-  logic [63:0] c_wbuf_rd_q, c_abuf_rd_q, c_acc_rd_q, c_acc_wr_q, c_out_wr_q;
+  logic [63:0] c_wbuf_rd_q, c_abuf_rd_q, c_acc_rd_q, c_acc_wr_q, c_out_wr_q, c_out_rd_q;
   logic [NVOP*64-1:0] c_vop_q;
 
   // PE row k works on delay-line entry k+1
@@ -441,15 +474,16 @@ module tern_compute #(
     end
   end
 
-  logic [1:0] ev_acc_rd;
+  logic [1:0] ev_acc_rd, ev_out_rd;
   assign ev_acc_rd = {1'b0, c_rd0_en} + {1'b0, v_rd1_en};
+  assign ev_out_rd = {1'b0, v_ob_en} + {1'b0, v_oa_en};
 
   integer vi;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       c_busy_q <= 64'd0; c_stall_q <= 64'd0; c_insn_q <= 64'd0; c_rows_q <= 64'd0;
       c_adds_q <= 64'd0; c_skips_q <= 64'd0; c_wbuf_rd_q <= 64'd0; c_abuf_rd_q <= 64'd0;
-      c_acc_rd_q <= 64'd0; c_acc_wr_q <= 64'd0; c_out_wr_q <= 64'd0;
+      c_acc_rd_q <= 64'd0; c_acc_wr_q <= 64'd0; c_out_wr_q <= 64'd0; c_out_rd_q <= 64'd0;
       c_vop_q <= {NVOP*64{1'b0}};
     end else begin
       c_busy_q    <= c_busy_q    + {63'd0, busy_o};
@@ -463,6 +497,7 @@ module tern_compute #(
       c_acc_rd_q  <= c_acc_rd_q  + {62'd0, ev_acc_rd};
       c_acc_wr_q  <= c_acc_wr_q  + {63'd0, c_wr_en};
       c_out_wr_q  <= c_out_wr_q  + {63'd0, v_out_we};
+      c_out_rd_q  <= c_out_rd_q  + {62'd0, ev_out_rd};                     // MAC8 OUT reads
       for (vi = 0; vi < NVOP; vi = vi + 1)
         c_vop_q[vi*64 +: 64] <= c_vop_q[vi*64 +: 64] + {63'd0, v_vop_evt[vi]};
     end
@@ -481,6 +516,7 @@ module tern_compute #(
     cnt_o[64*CNT_ACC_RD        +: 64] = c_acc_rd_q;
     cnt_o[64*CNT_ACC_WR        +: 64] = c_acc_wr_q;
     cnt_o[64*CNT_OUT_WR        +: 64] = c_out_wr_q;
+    cnt_o[64*CNT_OUT_RD        +: 64] = c_out_rd_q;
     cnt_o[64*CNT_VOP_ADD +: NVOP*64]  = c_vop_q;
   end
 

@@ -2,8 +2,10 @@
 // A LOAD that starts in cycle s requests one beat per cycle in s+1..s+B
 // (beat = min(DRAM_BW, word bytes)); the harness returns each beat DRAM_LAT
 // cycles after its request (rd_valid_i).  Words are assembled from their
-// beats and written to WBUF / ABUF / ACC in the cycle their last beat
-// arrives.  The unit finishes (finish_o) in the cycle the last beat arrives,
+// beats and written to WBUF / ABUF / ACC / OUT in the cycle their last beat
+// arrives.  OUT8 (the byte view of OUT) moves one byte per beat and writes it
+// with a byte enable: SRAM address = byte address, OUT word = address / COLS,
+// lane = address % COLS.  The unit finishes (finish_o) in the cycle the last beat arrives,
 // i.e. s + B + DRAM_LAT, so D = 1 + B + DRAM_LAT.
 module tern_dma_load #(
     parameter integer ROWS       = 16,
@@ -11,10 +13,12 @@ module tern_dma_load #(
     parameter integer WBUF_DEPTH = 256,
     parameter integer ABUF_DEPTH = 4096,
     parameter integer ACC_DEPTH  = 4096,
+    parameter integer OUT_DEPTH  = 2048,
     parameter integer DRAM_BW    = 16,
     parameter integer AW_W       = (WBUF_DEPTH > 1) ? $clog2(WBUF_DEPTH) : 1,
     parameter integer AW_A       = (ABUF_DEPTH > 1) ? $clog2(ABUF_DEPTH) : 1,
-    parameter integer AW_C       = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1
+    parameter integer AW_C       = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1,
+    parameter integer AW_O       = (OUT_DEPTH > 1) ? $clog2(OUT_DEPTH) : 1
 ) (
     input  logic                   clk_i,
     input  logic                   rst_ni,
@@ -40,16 +44,23 @@ module tern_dma_load #(
     output logic [ROWS*8-1:0]      abuf_wdata_o,
     output logic                   acc_we_o,
     output logic [AW_C-1:0]        acc_waddr_o,
-    output logic [COLS*32-1:0]     acc_wdata_o
+    output logic [COLS*32-1:0]     acc_wdata_o,
+    output logic                   out_we_o,    // OUT word (MEM_OUT) or one byte (MEM_OUT8)
+    output logic [AW_O-1:0]        out_waddr_o,
+    output logic [COLS*8-1:0]      out_wdata_o,
+    output logic [COLS-1:0]        out_be_o     // byte enables
 );
 `include "tern_isa.vh"
 
   localparam integer WB_W = ROWS * COLS / 4;  // word bytes per memory
   localparam integer WB_A = ROWS;
   localparam integer WB_C = 4 * COLS;
+  localparam integer WB_O = COLS;
   localparam integer BEAT_W = (DRAM_BW < WB_W) ? DRAM_BW : WB_W;
   localparam integer BEAT_A = (DRAM_BW < WB_A) ? DRAM_BW : WB_A;
   localparam integer BEAT_C = (DRAM_BW < WB_C) ? DRAM_BW : WB_C;
+  localparam integer BEAT_O = (DRAM_BW < WB_O) ? DRAM_BW : WB_O;
+  localparam integer LOG2C = $clog2(COLS);
   localparam integer M1 = (WB_W > WB_A) ? WB_W : WB_A;
   localparam integer M2 = (M1 > WB_C) ? M1 : WB_C;
   localparam integer EXT_B = (M2 > DRAM_BW) ? M2 : DRAM_BW;  // assembly width, bytes
@@ -70,6 +81,14 @@ module tern_dma_load #(
       MEM_ABUF: begin
         beat_b = 32'(BEAT_A);
         wb_b   = 32'(WB_A);
+      end
+      MEM_OUT: begin
+        beat_b = 32'(BEAT_O);
+        wb_b   = 32'(WB_O);
+      end
+      MEM_OUT8: begin
+        beat_b = 32'd1;
+        wb_b   = 32'd1;
       end
       default: begin
         beat_b = 32'(BEAT_C);
@@ -128,6 +147,18 @@ module tern_dma_load #(
   assign abuf_wdata_o = asm_d[ROWS*8-1:0];
   assign acc_wdata_o  = asm_d[COLS*32-1:0];
 
+  // OUT: a whole word; OUT8: the byte at lane addr % COLS of word addr / COLS
+  logic is_out8;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [15:0] out8_word;  // bits above AW_O are zero for a validated program
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign is_out8     = (mem_q == MEM_OUT8);
+  assign out8_word   = sram_addr >> LOG2C;
+  assign out_we_o    = we && (mem_q == MEM_OUT || is_out8);
+  assign out_waddr_o = is_out8 ? out8_word[AW_O-1:0] : sram_addr[AW_O-1:0];
+  assign out_wdata_o = is_out8 ? {COLS{asm_d[7:0]}} : asm_d[COLS*8-1:0];
+  assign out_be_o    = is_out8 ? (COLS'(1) << sram_addr[LOG2C-1:0]) : {COLS{1'b1}};
+
   assign busy_o   = busy_q;
   assign finish_o = rx_beat && rx_last;
 
@@ -161,6 +192,8 @@ module tern_dma_load #(
       case (insn_i[F_DMA_MEM_LSB+:F_DMA_MEM_W])
         MEM_WBUF: row_bytes_q <= 32'(insn_i[F_DMA_X_SIZE_LSB+:F_DMA_X_SIZE_W]) * 32'(WB_W);
         MEM_ABUF: row_bytes_q <= 32'(insn_i[F_DMA_X_SIZE_LSB+:F_DMA_X_SIZE_W]) * 32'(WB_A);
+        MEM_OUT:  row_bytes_q <= 32'(insn_i[F_DMA_X_SIZE_LSB+:F_DMA_X_SIZE_W]) * 32'(WB_O);
+        MEM_OUT8: row_bytes_q <= 32'(insn_i[F_DMA_X_SIZE_LSB+:F_DMA_X_SIZE_W]);
         default:  row_bytes_q <= 32'(insn_i[F_DMA_X_SIZE_LSB+:F_DMA_X_SIZE_W]) * 32'(WB_C);
       endcase
       req_row_q <= '0;

@@ -2,6 +2,8 @@
 // A STORE that starts in cycle s reads the SRAM word of beat k in cycle
 // s+1+k (k < B; one-cycle read latency) and posts the DRAM write of beat k in
 // cycle s+2+k.  It finishes in the cycle of its last write, s+B+1: D = 2 + B.
+// OUT8 (byte view of OUT): one byte per beat; the unit reads OUT word
+// address / COLS and keeps lane address % COLS for the write stage.
 module tern_dma_store #(
     parameter integer COLS      = 16,
     parameter integer ACC_DEPTH = 4096,
@@ -38,6 +40,7 @@ module tern_dma_store #(
   localparam integer WB_O = COLS;
   localparam integer BEAT_C = (DRAM_BW < WB_C) ? DRAM_BW : WB_C;
   localparam integer BEAT_O = (DRAM_BW < WB_O) ? DRAM_BW : WB_O;
+  localparam integer LOG2C = $clog2(COLS);
   localparam integer EXT_B = (WB_C > DRAM_BW) ? WB_C : DRAM_BW;
   localparam integer EXT = EXT_B * 8;
 
@@ -48,6 +51,9 @@ module tern_dma_store #(
     if (mem_q == MEM_OUT) begin
       beat_b = 32'(BEAT_O);
       wb_b   = 32'(WB_O);
+    end else if (mem_q == MEM_OUT8) begin
+      beat_b = 32'd1;
+      wb_b   = 32'd1;
     end else begin
       beat_b = 32'(BEAT_C);
       wb_b   = 32'(WB_C);
@@ -67,21 +73,32 @@ module tern_dma_store #(
     /* verilator lint_off UNUSEDSIGNAL */
   logic [15:0] sram_addr;
     /* verilator lint_on UNUSEDSIGNAL */
+  logic is_out, is_out8;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [15:0] out8_word;  // bits above AW_O are zero for a validated program
+  /* verilator lint_on UNUSEDSIGNAL */
   assign sram_addr   = rd_base_q + rd_i_q;
-  assign acc_re_o    = rd_active_q && (mem_q != MEM_OUT);
-  assign out_re_o    = rd_active_q && (mem_q == MEM_OUT);
+  assign is_out8     = (mem_q == MEM_OUT8);
+  assign is_out      = (mem_q == MEM_OUT) || is_out8;
+  assign out8_word   = sram_addr >> LOG2C;
+  assign acc_re_o    = rd_active_q && !is_out;
+  assign out_re_o    = rd_active_q && is_out;
   assign acc_raddr_o = sram_addr[AW_C-1:0];
-  assign out_raddr_o = sram_addr[AW_O-1:0];
+  assign out_raddr_o = is_out8 ? out8_word[AW_O-1:0] : sram_addr[AW_O-1:0];
   assign word_rd_o   = rd_active_q && (rd_j_q == 32'd0);
 
   // ---- write stage (cycles s+2 .. s+B+1)
   logic wr_valid_q, wr_last_q;
   logic [31:0] wr_addr_q, wr_j_q;
+  logic [LOG2C-1:0] wr_lane_q;  // OUT8: byte lane of the word read in the previous cycle
   logic [EXT-1:0] rdata_ext;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [EXT-1:0] shifted, bmask;  // only the low DRAM_BW bytes are used
+  logic [COLS*8-1:0] out_byte;     // OUT8: the addressed byte moved to byte 0
   /* verilator lint_on UNUSEDSIGNAL */
-  assign rdata_ext = (mem_q == MEM_OUT) ? EXT'(out_rdata_i) : EXT'(acc_rdata_i);
+  assign out_byte  = out_rdata_i >> {wr_lane_q, 3'b000};
+  assign rdata_ext = is_out8 ? EXT'(out_byte[7:0])
+                   : (mem_q == MEM_OUT) ? EXT'(out_rdata_i) : EXT'(acc_rdata_i);
   assign shifted   = rdata_ext >> ((wr_j_q * beat_b) << 3);
   assign bmask     = {EXT{1'b1}} >> ((32'(EXT_B) - beat_b) << 3);
 
@@ -111,11 +128,13 @@ module tern_dma_store #(
       wr_last_q   <= 1'b0;
       wr_addr_q   <= '0;
       wr_j_q      <= '0;
+      wr_lane_q   <= '0;
     end else begin
       wr_valid_q <= rd_active_q;
       wr_last_q  <= rd_active_q && rd_last;
       wr_addr_q  <= rd_dbase_q + rd_off_q;
       wr_j_q     <= rd_j_q;
+      wr_lane_q  <= sram_addr[LOG2C-1:0];
       if (start_i) begin
         mem_q       <= insn_i[F_DMA_MEM_LSB+:F_DMA_MEM_W];
         x_q         <= insn_i[F_DMA_X_SIZE_LSB+:F_DMA_X_SIZE_W];

@@ -127,11 +127,12 @@ module tern_top #(
     f_valid = 1'b1;
     if (f_op > OP_END) f_valid = 1'b0;
     if (f_op == OP_SYNC && f_queue == 2'd3) f_valid = 1'b0;
-    if (f_op == OP_LOAD && fetch_insn_q[F_DMA_MEM_LSB+:F_DMA_MEM_W] > MEM_ACC) f_valid = 1'b0;
+    if (f_op == OP_LOAD && fetch_insn_q[F_DMA_MEM_LSB+:F_DMA_MEM_W] > MEM_OUT8) f_valid = 1'b0;
     if (f_op == OP_STORE && fetch_insn_q[F_DMA_MEM_LSB+:F_DMA_MEM_W] != MEM_ACC &&
-        fetch_insn_q[F_DMA_MEM_LSB+:F_DMA_MEM_W] != MEM_OUT)
+        fetch_insn_q[F_DMA_MEM_LSB+:F_DMA_MEM_W] != MEM_OUT &&
+        fetch_insn_q[F_DMA_MEM_LSB+:F_DMA_MEM_W] != MEM_OUT8)
       f_valid = 1'b0;
-    if (f_op == OP_VEC && fetch_insn_q[F_VEC_VOP_LSB+:F_VEC_VOP_W] > VOP_LUTLD) f_valid = 1'b0;
+    if (f_op == OP_VEC && fetch_insn_q[F_VEC_VOP_LSB+:F_VEC_VOP_W] > VOP_MAC8) f_valid = 1'b0;
     if (f_queue == 2'd0 && (f_pop_prev || f_push_prev)) f_valid = 1'b0;
     if (f_queue == 2'd2 && (f_pop_next || f_push_next)) f_valid = 1'b0;
     if (pc_q == PCW'(IMEM_DEPTH)) f_valid = 1'b0;  // ran off the end of IMEM
@@ -184,13 +185,16 @@ module tern_top #(
   assign l_finish    = (l_start && l_is_sync) || ld_finish;
   assign l_push_next = (l_start && l_is_sync) ? l_insn[F_ALL_PUSH_NEXT_LSB] : l_push_next_q;
 
-  logic ld_wbuf_we, ld_abuf_we, ld_acc_we;
+  logic ld_wbuf_we, ld_abuf_we, ld_acc_we, ld_out_we;
   logic [AW_W-1:0] ld_wbuf_waddr;
   logic [AW_A-1:0] ld_abuf_waddr;
   logic [AW_C-1:0] ld_acc_waddr;
+  logic [AW_O-1:0] ld_out_waddr;
   logic [ROWS*COLS*2-1:0] ld_wbuf_wdata;
   logic [ROWS*8-1:0] ld_abuf_wdata;
   logic [COLS*32-1:0] ld_acc_wdata;
+  logic [COLS*8-1:0] ld_out_wdata;
+  logic [COLS-1:0] ld_out_be;
 
   tern_dma_load #(
       .ROWS(ROWS),
@@ -198,10 +202,12 @@ module tern_top #(
       .WBUF_DEPTH(WBUF_DEPTH),
       .ABUF_DEPTH(ABUF_DEPTH),
       .ACC_DEPTH(ACC_DEPTH),
+      .OUT_DEPTH(OUT_DEPTH),
       .DRAM_BW(DRAM_BW),
       .AW_W(AW_W),
       .AW_A(AW_A),
-      .AW_C(AW_C)
+      .AW_C(AW_C),
+      .AW_O(AW_O)
   ) u_load (
       .clk_i       (clk_i),
       .rst_ni      (rst_ni),
@@ -222,7 +228,11 @@ module tern_top #(
       .abuf_wdata_o(ld_abuf_wdata),
       .acc_we_o    (ld_acc_we),
       .acc_waddr_o (ld_acc_waddr),
-      .acc_wdata_o (ld_acc_wdata)
+      .acc_wdata_o (ld_acc_wdata),
+      .out_we_o    (ld_out_we),
+      .out_waddr_o (ld_out_waddr),
+      .out_wdata_o (ld_out_wdata),
+      .out_be_o    (ld_out_be)
   );
 
   // ------------------------------------------------------------------ store queue
@@ -313,6 +323,10 @@ module tern_top #(
       .acc_we_i          (ld_acc_we),
       .acc_waddr_i       (ld_acc_waddr),
       .acc_wdata_i       (ld_acc_wdata),
+      .out_we_i          (ld_out_we),
+      .out_waddr_i       (ld_out_waddr),
+      .out_wdata_i       (ld_out_wdata),
+      .out_be_i          (ld_out_be),
       .acc_re_i          (st_acc_re),
       .acc_raddr_i       (st_acc_raddr),
       .acc_rdata_o       (c_acc_rdata),
@@ -418,6 +432,7 @@ module tern_top #(
     cnt_inc[64*CNT_WBUF_WR+:64] = 64'(ld_wbuf_we);
     cnt_inc[64*CNT_ABUF_WR+:64] = 64'(ld_abuf_we);
     cnt_inc[64*CNT_ACC_WR+:64] = 64'(ld_acc_we);
+    cnt_inc[64*CNT_OUT_WR+:64] = 64'(ld_out_we);  // a word (OUT) or a byte (OUT8)
     cnt_inc[64*CNT_ACC_RD+:64] = 64'(st_word_rd && st_acc_re);
     cnt_inc[64*CNT_OUT_RD+:64] = 64'(st_word_rd && st_out_re);
     cnt_inc[64*CNT_DRAM_RD_BYTES+:64] = 64'(dram_rd_bytes);
@@ -433,7 +448,7 @@ module tern_top #(
   end
 
   // counter read: tern_top's own count plus compute's (each counter has one owner,
-  // except ACC_RD / ACC_WR whose DMA and compute parts are added)
+  // except ACC_RD / ACC_WR / OUT_RD / OUT_WR whose DMA and compute parts are added)
   logic [63:0] c_cnt_sel, t_cnt_sel;
   always_comb begin
     c_cnt_sel = 64'd0;

@@ -15,6 +15,17 @@
 // Scalar ops (RECIP, RSQRT) run one row per T_*_PER_ROW cycles on lane 0 with
 // a bit-serial restoring divider (one quotient bit per cycle) and a bit-serial
 // integer square root (one result bit per cycle), padded with idle cycles.
+//
+// MAC8 (ISA v2) streams one B word of OUT per cycle, output word i outer,
+// k < ROWS inner, with its own sequencer and pipeline:
+//   S0  OUT read of B word SRC1 + k*SRC_RS + i; OUT read of the scalar-stream
+//       word SRC2 + k/COLS when k % COLS == 0; ACC read of DST+i at k = 0 (MODE acc)
+//   S1  a_k = byte k%COLS of the stream word (fresh or held); COLS int8 x int8
+//       products (the only multipliers besides MULSHR/QUANT's; none in the array)
+//   S2  lane accumulators (33 bit): first k starts from the old ACC lane or 0
+//   S3  after the last k: ACC write of sat32(accumulator)
+// The last B word is read in cycle s+ROWS*N, its write lands in s+ROWS*N+3,
+// within D = 1 + ROWS*N + VEC_PIPE.
 module tern_vec #(
   parameter integer COLS = 4,
   parameter integer AW_C = 9,
@@ -39,8 +50,15 @@ module tern_vec #(
   output logic                 out_we_o,
   output logic [AW_O-1:0]      out_waddr_o,
   output logic [COLS*8-1:0]    out_wdata_o,
-  // one bit per VOP: a word (E/Q/R/LUTLD) or a row (RECIP/RSQRT) was issued
-  output logic [12:0]          vop_evt_o
+  // MAC8: OUT reads (registered in tern_compute: data valid the next cycle)
+  output logic                 ob_en_o,     // B word
+  output logic [AW_O-1:0]      ob_addr_o,
+  input  logic [COLS*8-1:0]    ob_data_i,
+  output logic                 oa_en_o,     // scalar-stream word
+  output logic [AW_O-1:0]      oa_addr_o,
+  input  logic [COLS*8-1:0]    oa_data_i,
+  // one bit per VOP: a word (E/Q/R/LUTLD/MAC8) or a row (RECIP/RSQRT) was issued
+  output logic [13:0]          vop_evt_o
 );
   `include "tern_isa.vh"
 
@@ -479,24 +497,165 @@ module tern_vec #(
   end
 
   // =========================================================================
+  // MAC8: sequencer (S0) and pipeline (S1..S3)
+  // =========================================================================
+  logic             m_active_q, m_acc_q;
+  logic [11:0]      m_k_q, m_klen_q, m_words_left_q;
+  logic [LOG2C-1:0] m_lane_q;                       // k % COLS
+  logic [15:0]      m_b_q, m_bbase_q, m_s_q, m_sbase_q, m_d_q;
+  logic             m_last_k, m_fresh, m_rd_old;
+  assign m_last_k = (m_k_q == m_klen_q - 12'd1);
+  assign m_fresh  = m_active_q && (m_lane_q == '0);          // next stream word
+  assign m_rd_old = m_active_q && m_acc_q && (m_k_q == 12'd0);
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      m_active_q <= 1'b0;
+      m_acc_q <= 1'b0;
+      m_k_q <= 12'd0;
+      m_klen_q <= 12'd0;
+      m_words_left_q <= 12'd0;
+      m_lane_q <= '0;
+      m_b_q <= 16'd0;
+      m_bbase_q <= 16'd0;
+      m_s_q <= 16'd0;
+      m_sbase_q <= 16'd0;
+      m_d_q <= 16'd0;
+    end else if (start_i) begin
+      m_active_q <= (f_vop == VOP_MAC8) && (f_n != 12'd0) && (f_rows != 12'd0);
+      m_acc_q <= f_mode[0];
+      m_k_q <= 12'd0;
+      m_klen_q <= f_rows;
+      m_words_left_q <= f_n;
+      m_lane_q <= '0;
+      m_b_q <= f_src1;
+      m_bbase_q <= f_src1;
+      m_s_q <= f_src2;
+      m_sbase_q <= f_src2;
+      m_d_q <= f_dst;
+    end else if (m_active_q) begin
+      if (m_last_k) begin                    // next output word
+        m_k_q <= 12'd0;
+        m_lane_q <= '0;
+        m_s_q <= m_sbase_q;
+        m_bbase_q <= m_bbase_q + 16'd1;
+        m_b_q <= m_bbase_q + 16'd1;
+        m_d_q <= m_d_q + 16'd1;
+        m_words_left_q <= m_words_left_q - 12'd1;
+        m_active_q <= (m_words_left_q != 12'd1);
+      end else begin
+        m_k_q <= m_k_q + 12'd1;
+        m_lane_q <= m_lane_q + 1'b1;         // wraps at COLS (a power of two)
+        if (m_lane_q == LOG2C'(COLS - 1)) m_s_q <= m_s_q + 16'd1;
+        m_b_q <= m_b_q + {4'd0, src_rs_q};
+      end
+    end
+  end
+
+  // S1: read data back; a_k from the stream word; COLS int8 x int8 products
+  logic             m1_v_q, m1_first_q, m1_last_q, m1_fresh_q, m1_acc_q;
+  logic [LOG2C-1:0] m1_lane_q;
+  logic [15:0]      m1_d_q;
+  logic [COLS*8-1:0] m_shold_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) m1_v_q <= 1'b0;
+    else         m1_v_q <= m_active_q;
+  end
+  always_ff @(posedge clk_i) begin
+    m1_first_q <= (m_k_q == 12'd0);
+    m1_last_q  <= m_last_k;
+    m1_fresh_q <= m_fresh;
+    m1_acc_q   <= m_acc_q;
+    m1_lane_q  <= m_lane_q;
+    m1_d_q     <= m_d_q;
+    if (m1_v_q && m1_fresh_q) m_shold_q <= oa_data_i;
+  end
+  logic [COLS*8-1:0] m1_stream;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [COLS*8-1:0] m1_sh;  // only the low byte (the selected lane) is used
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic signed [7:0] m1_a;
+  assign m1_stream = m1_fresh_q ? oa_data_i : m_shold_q;
+  assign m1_sh     = m1_stream >> {m1_lane_q, 3'b000};
+  assign m1_a      = m1_sh[7:0];
+  logic [COLS*16-1:0] m1_prod;
+  generate
+    for (l = 0; l < COLS; l = l + 1) begin : g_mac8_mul
+      logic signed [7:0]  mb;
+      logic signed [15:0] mp;
+      assign mb = ob_data_i[l*8 +: 8];
+      assign mp = m1_a * mb;              // int8 x int8, exact in 16 bits
+      assign m1_prod[l*16 +: 16] = mp;
+    end
+  endgenerate
+
+  logic               m2_v_q, m2_first_q, m2_last_q, m2_acc_q;
+  logic [15:0]        m2_d_q;
+  logic [COLS*16-1:0] m2_p_q;
+  logic [COLS*32-1:0] m2_old_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) m2_v_q <= 1'b0;
+    else         m2_v_q <= m1_v_q;
+  end
+  always_ff @(posedge clk_i) begin
+    m2_first_q <= m1_first_q;
+    m2_last_q  <= m1_last_q;
+    m2_acc_q   <= m1_acc_q;
+    m2_d_q     <= m1_d_q;
+    m2_p_q     <= m1_prod;
+    if (m1_v_q && m1_first_q) m2_old_q <= rd0_data_i;  // ACC[DST+i] (MODE acc)
+  end
+
+  // S2: lane accumulators.  |old| < 2^31 and |sum of products| < 2^26, so
+  // 33 bits hold old + sum exactly; sat32 once after the last k.
+  logic [COLS*33-1:0] m_accum_q, m2_sum;
+  logic [COLS*32-1:0] m2_res;
+  generate
+    for (l = 0; l < COLS; l = l + 1) begin : g_mac8_acc
+      logic signed [32:0] base, sum;
+      assign base = m2_first_q ? (m2_acc_q ? {m2_old_q[l*32+31], m2_old_q[l*32 +: 32]} : 33'sd0)
+                               : $signed(m_accum_q[l*33 +: 33]);
+      assign sum  = base + {{17{m2_p_q[l*16+15]}}, m2_p_q[l*16 +: 16]};
+      assign m2_sum[l*33 +: 33] = sum;
+      assign m2_res[l*32 +: 32] = (sum[32] != sum[31]) ? {sum[32], {31{~sum[32]}}} : sum[31:0];
+    end
+  endgenerate
+
+  logic               m3_v_q;
+  logic [15:0]        m3_d_q;
+  logic [COLS*32-1:0] m3_res_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) m3_v_q <= 1'b0;
+    else         m3_v_q <= m2_v_q && m2_last_q;
+  end
+  always_ff @(posedge clk_i) begin
+    if (m2_v_q) m_accum_q <= m2_sum;
+    m3_d_q   <= m2_d_q;
+    m3_res_q <= m2_res;
+  end
+
+  // =========================================================================
   // ports
   // =========================================================================
   logic [15:0] vop_evt16;
-  assign vop_evt16 = (w_active_q || sc_rd) ? (16'd1 << vop_q[3:0]) : 16'd0;
+  assign vop_evt16 = (w_active_q || sc_rd || m_active_q) ? (16'd1 << vop_q[3:0]) : 16'd0;
 
   logic s3_e_wr;
   assign s3_e_wr = v3_q && !is_red && (vop_q != VOP_QUANT);
 
   always_comb begin
-    rd0_en_o   = w_active_q || sc_rd;
-    rd0_addr_o = sc_rd ? sc_a_row_q[AW_C-1:0] : w_a_addr[AW_C-1:0];
+    rd0_en_o   = w_active_q || sc_rd || m_rd_old;
+    rd0_addr_o = sc_rd ? sc_a_row_q[AW_C-1:0] : m_rd_old ? m_d_q[AW_C-1:0] : w_a_addr[AW_C-1:0];
     rd1_en_o   = w_re1 || sc_rd;
     rd1_addr_o = sc_rd ? sc_b_row_q[AW_C-1:0] : w_b_addr[AW_C-1:0];
 
-    wr_en_o   = s3_e_wr || v4_q || sc_recip_wr || sc_rsqrt_wr;
+    wr_en_o   = s3_e_wr || v4_q || sc_recip_wr || sc_rsqrt_wr || m3_v_q;
     wr_addr_o = d3_q[AW_C-1:0];
     wr_data_o = r3_q;
-    if (v4_q) begin
+    if (m3_v_q) begin
+      wr_addr_o = m3_d_q[AW_C-1:0];
+      wr_data_o = m3_res_q;
+    end else if (v4_q) begin
       wr_addr_o = d4_q[AW_C-1:0];
       wr_data_o = {COLS{red_res}};
     end else if (sc_recip_wr || sc_rsqrt_wr) begin
@@ -508,13 +667,18 @@ module tern_vec #(
     out_waddr_o = d3_q[AW_O-1:0];
     out_wdata_o = q3_q;
 
-    vop_evt_o = vop_evt16[12:0];
+    ob_en_o   = m_active_q;
+    ob_addr_o = m_b_q[AW_O-1:0];
+    oa_en_o   = m_fresh;
+    oa_addr_o = m_s_q[AW_O-1:0];
+
+    vop_evt_o = vop_evt16[13:0];
   end
 
   // address bits above AW_C / AW_O are dropped (the compiler keeps addresses in range)
   /* verilator lint_off UNUSEDSIGNAL */
   logic unused_ok;
   assign unused_ok = ^{d3_q, d4_q, sc_a_row_q, sc_b_row_q, sc_d_row_q, w_a_addr, w_b_addr,
-                       i1_q, vop_evt16, vop_q, insn_i, div_sub[32]};
+                       i1_q, vop_evt16, vop_q, insn_i, div_sub[32], m_b_q, m_s_q, m_d_q, m3_d_q};
   /* verilator lint_on UNUSEDSIGNAL */
 endmodule

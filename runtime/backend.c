@@ -1,5 +1,5 @@
-/* tern_backend_run: the ISA simulator or a Verilated RTL library loaded with
- * dlopen (include/tern/backend.h).  The RTL library for a configuration is
+/* tern_backend_run and tern_session_*: the ISA simulator or a Verilated RTL
+ * library loaded with dlopen (include/tern/backend.h).  The RTL library for a configuration is
  * <dir>/<tern_hwcfg_rtl_name(cfg)>/libtern_rtl.so, dir = $TERN_RTL_DIR or
  * <repo>/build/rtl; a missing library is built with
  * `make -C <repo> rtl-lib RTL_PARAMS="..."`. */
@@ -15,6 +15,7 @@
 
 #include "tern/err.h"
 #include "tern/backend.h"
+#include "tern/isasim.h"
 
 #ifndef TERN_ROOT
 #define TERN_ROOT "."
@@ -160,11 +161,11 @@ static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {
   return &libs[n_libs++];
 }
 
-static int run_rtl(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint8_t *dram,
-                   uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out, char *err,
-                   size_t errlen) {
-  rtl_lib *L = get_lib(cfg, err, errlen);
-  if (!L) return -1;
+/* Encode, load into IMEM and run on an existing RTL handle (its SRAMs keep
+ * whatever the previous run on the same handle left). */
+static int rtl_load_run(rtl_lib *L, tern_rtl *h, const tern_insn *prog, size_t n, uint8_t *dram,
+                        uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out,
+                        char *err, size_t errlen) {
   tern_word *words = calloc(n ? n : 1, sizeof *words);
   if (!words) {
     tern_err(err, errlen, "out of memory encoding %zu instructions", n);
@@ -178,26 +179,34 @@ static int run_rtl(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint8
       return -1;
     }
   }
-  tern_rtl *h = L->create(cfg, e2, sizeof e2);
-  if (!h) {
-    tern_err(err, errlen, "RTL (%s): create failed: %s", L->path, e2);
-    free(words);
-    return -1;
-  }
   int rc = L->load(h, words, n, e2, sizeof e2);
   free(words);
   if (rc != 0) {
     tern_err(err, errlen, "RTL: program load failed: %s", e2);
-    L->destroy(h);
     return -1;
   }
   rc = L->run(h, dram, dram_bytes, opts, out, e2, sizeof e2);
-  L->destroy(h);
   if (rc != 0) {
     tern_err(err, errlen, "RTL: run failed: %s", e2);
     return -1;
   }
   return 0;
+}
+
+static int run_rtl(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint8_t *dram,
+                   uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out, char *err,
+                   size_t errlen) {
+  rtl_lib *L = get_lib(cfg, err, errlen);
+  if (!L) return -1;
+  char e2[512];
+  tern_rtl *h = L->create(cfg, e2, sizeof e2);
+  if (!h) {
+    tern_err(err, errlen, "RTL (%s): create failed: %s", L->path, e2);
+    return -1;
+  }
+  int rc = rtl_load_run(L, h, prog, n, dram, dram_bytes, opts, out, err, errlen);
+  L->destroy(h);
+  return rc;
 }
 
 int tern_backend_run(const char *backend, const tern_hwcfg *cfg, const tern_insn *prog, size_t n,
@@ -216,4 +225,77 @@ int tern_backend_run(const char *backend, const tern_hwcfg *cfg, const tern_insn
     return run_rtl(cfg, prog, n, dram, dram_bytes, opts, out, err, errlen);
   tern_err(err, errlen, "backend '%s', expected isa or rtl", backend);
   return -1;
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+struct tern_session {
+  int rtl;           /* 0 isa, 1 rtl */
+  tern_isasim *isa;  /* isa: the machine (its SRAMs persist) */
+  rtl_lib *lib;      /* rtl: the library and one handle (its model persists) */
+  tern_rtl *h;
+};
+
+tern_session *tern_session_open(const char *backend, const tern_hwcfg *cfg, char *err,
+                                size_t errlen) {
+  if (!backend) backend = "isa";
+  char e2[512];
+  if (!cfg) {
+    tern_err(err, errlen, "session: configuration is NULL");
+    return NULL;
+  }
+  if (tern_hwcfg_check(cfg, e2, sizeof e2) != 0) {
+    tern_err(err, errlen, "hardware configuration: %s", e2);
+    return NULL;
+  }
+  int is_rtl = strcmp(backend, "rtl") == 0;
+  if (!is_rtl && strcmp(backend, "isa") != 0) {
+    tern_err(err, errlen, "backend '%s', expected isa or rtl", backend);
+    return NULL;
+  }
+  tern_session *s = calloc(1, sizeof *s);
+  if (!s) {
+    tern_err(err, errlen, "session: out of memory");
+    return NULL;
+  }
+  s->rtl = is_rtl;
+  if (!is_rtl) {
+    s->isa = tern_isasim_new(cfg, err, errlen);
+    if (!s->isa) {
+      free(s);
+      return NULL;
+    }
+    return s;
+  }
+  s->lib = get_lib(cfg, err, errlen);
+  if (!s->lib) {
+    free(s);
+    return NULL;
+  }
+  s->h = s->lib->create(cfg, e2, sizeof e2);
+  if (!s->h) {
+    tern_err(err, errlen, "RTL (%s): create failed: %s", s->lib->path, e2);
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+int tern_session_run(tern_session *s, const tern_insn *prog, size_t n, uint8_t *dram,
+                     uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out,
+                     char *err, size_t errlen) {
+  if (!s || !out) {
+    tern_err(err, errlen, "session_run: NULL %s", s ? "counters" : "session");
+    return -1;
+  }
+  memset(out, 0, sizeof *out);
+  if (!s->rtl) return tern_isasim_exec(s->isa, prog, n, dram, dram_bytes, opts, out, err, errlen);
+  return rtl_load_run(s->lib, s->h, prog, n, dram, dram_bytes, opts, out, err, errlen);
+}
+
+void tern_session_close(tern_session *s) {
+  if (!s) return;
+  tern_isasim_free(s->isa);
+  if (s->h) s->lib->destroy(s->h);
+  free(s);
 }

@@ -271,6 +271,9 @@ int tern_energy_compute(const tern_tech *t, const tern_hwcfg *cfg, const tern_co
   valu += (double)v[TERN_CNT_VOP_RSUMSQ] * C * (m32 + a32);
   valu += (double)(v[TERN_CNT_VOP_RECIP] + v[TERN_CNT_VOP_RSQRT]) * 64.0 * a32;
   e->pj[TERN_EC_VALU] = valu;
+  /* MAC8 (ISA v2): each VOP_MAC8 event is one B word = C int8 x int8 products
+   * accumulated into 32-bit lanes */
+  e->pj[TERN_EC_MAC8] = (double)v[TERN_CNT_VOP_MAC8] * C * t->pj[TERN_TK_INT8_MAC];
   e->pj[TERN_EC_DRAM] = (double)(v[TERN_CNT_DRAM_RD_BYTES] + v[TERN_CNT_DRAM_WR_BYTES]) * 8.0 /
                         64.0 * t->pj[TERN_TK_DRAM];
   e->total_pj = 0;
@@ -296,11 +299,14 @@ const char *tern_energy_assumptions(void) {
          "array zero skips (PE_SKIPS): 0 pJ (the PE passes its partial sum on; clock and register "
          "energy are not modelled)\n"
          "SRAM: (reads + writes) x word bits / 64 x the 64-bit read energy of the smallest size "
-         "class (8 KB, 32 KB, 1 MB) that holds the buffer; writes cost the same as reads\n"
+         "class (8 KB, 32 KB, 1 MB) that holds the buffer; writes cost the same as reads; an OUT8 "
+         "byte access (byte enable) is charged as a whole OUT word\n"
          "LUT (256 x 32 bit): one 32-bit 8 KB-class access per lane for LUT and LUTLD\n"
          "vector ALU, per lane: ADD/SUB/MAX/MIN, RSUM, RMAXABS = INT32 add; MULSHR, QUANT = INT32 "
          "mul; RSUMSQ = INT32 mul + INT32 add; RECIP/RSQRT = 64 INT32 adds per row (sequential "
          "divider / square root)\n"
+         "vector int8 MACs (MAC8): VOP_MAC8 x C lanes x int8_mac (one 8-bit multiply + one 32-bit "
+         "add per lane)\n"
          "DRAM: (read + written bytes) x 8 / 64 x the per-64-bit DRAM energy\n"
          "not modelled: clock tree, registers, FIFOs, instruction fetch, leakage\n"
          "baselines: the same M*K*N MACs; FP16 MAC = FP16 mul + FP16 add; INT8 MAC = INT8 mul + "

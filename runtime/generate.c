@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include "tern/cpu_kernels.h"
+#include "tern/energy.h"
 #include "tern/err.h"
 #include "tern/tfm.h"
+#include "tern/tfm_exec.h"
 #include "tern/tfm_int.h"
 
 /* tern_err with a caller-chosen return code (-2: bad configuration) */
@@ -33,12 +35,18 @@ void tern_gen_config_default(tern_gen_config *c) {
   c->backend = "cpu";
   c->kernel = TERN_CPU_AUTO;
   c->float_check = 1;
+  c->hw = tern_hwcfg_default();
+  c->residency = 1;
+  c->tech = "45nm";
 }
 
 void tern_gen_result_free(tern_gen_result *r) {
   if (!r) return;
   free(r->step);
   r->step = NULL;
+  free(r->layer);
+  r->layer = NULL;
+  r->n_layer = 0;
 }
 
 static size_t put(char *out, size_t outlen, size_t at, const char *s) {
@@ -66,17 +74,70 @@ size_t tern_gen_escape(const int *tokens, int n, char *out, size_t outlen) {
   return at;
 }
 
+/* Ternary multiply-accumulates of one token: every block pass runs its four
+ * attention projections and its FFN (a repeated block or a shared FFN counts
+ * each time it runs). */
+static uint64_t macs_per_token(const tern_tfm_config *c) {
+  uint64_t d = (uint64_t)c->dim, hd = (uint64_t)c->head_dim;
+  uint64_t attn = d * hd * (2 * (uint64_t)c->heads + 2 * (uint64_t)c->kv_heads);
+  uint64_t ffn = (tern_ffn_is_glu(c->ffn_type) ? 3 : 2) * d * (uint64_t)c->ffn;
+  return (uint64_t)c->layers * (uint64_t)c->repeat * (attn + ffn);
+}
+
+static double energy_of(const tern_tech *t, const tern_hwcfg *hw, const tern_tfm_config *cfg,
+                        const tern_counters *cnt, int M, char *err, size_t errlen, int *bad) {
+  tern_energy en;
+  tern_tfm_params pc = tern_tfm_param_count(cfg);
+  if (tern_energy_compute(t, hw, cnt, macs_per_token(cfg) * (uint64_t)M, pc.ternary, M, &en, err,
+                          errlen)) {
+    *bad = 1;
+    return 0.0;
+  }
+  return en.total_pj;
+}
+
+/* Energy of a step, of its halves, and the per-pass table of the last step. */
+static int step_energy(const tern_tech *t, const tern_hwcfg *hw, const tern_tfm_config *cfg,
+                       const tern_tfm_step_stats *ss, tern_gen_step *st, tern_gen_result *r,
+                       char *err, size_t errlen) {
+  int bad = 0;
+  st->energy_pj = energy_of(t, hw, cfg, &ss->total, ss->M, err, errlen, &bad);
+  int passes = cfg->layers * cfg->repeat;
+  tern_gen_layer *L = calloc((size_t)passes, sizeof *L);
+  if (!L) return tern_err(err, errlen, "out of memory");
+  for (int i = 0; i < ss->nprog; i++) {
+    const tern_tfm_prog_stat *p = &ss->prog[i];
+    if (p->kind != TERN_TFM_PROG_ATTN && p->kind != TERN_TFM_PROG_FFN) continue;
+    if (p->pass < 0 || p->pass >= passes) continue;
+    tern_gen_layer *l = &L[p->pass];
+    l->pass = p->pass;
+    l->block = p->block;
+    double pj = energy_of(t, hw, cfg, &p->cnt, ss->M, err, errlen, &bad);
+    l->weight_bytes += p->weight_bytes;
+    if (p->kind == TERN_TFM_PROG_ATTN) {
+      l->attn_cycles = p->cnt.v[TERN_CNT_CYCLES];
+      l->attn_pj = pj;
+      l->attn_dram_bytes = p->cnt.v[TERN_CNT_DRAM_RD_BYTES] + p->cnt.v[TERN_CNT_DRAM_WR_BYTES];
+      st->attn_pj += pj;
+    } else {
+      l->ffn_cycles = p->cnt.v[TERN_CNT_CYCLES];
+      l->ffn_pj = pj;
+      st->ffn_pj += pj;
+    }
+  }
+  free(r->layer);
+  r->layer = L;
+  r->n_layer = passes;
+  return bad ? -1 : 0;
+}
+
 int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char *err,
                   size_t errlen) {
   if (!c || !r) return gfail(err, errlen, -2, "tern_generate: null argument");
   memset(r, 0, sizeof *r);
   const char *be = c->backend ? c->backend : "cpu";
-  if (!strcmp(be, "isa") || !strcmp(be, "rtl"))
-    return gfail(err, errlen, -2,
-                 "--backend %s: the compiler does not lower transformer graphs yet (issue 3); "
-                 "only --backend cpu (the integer reference) can generate",
-                 be);
-  if (strcmp(be, "cpu"))
+  int accel = !strcmp(be, "isa") || !strcmp(be, "rtl");
+  if (strcmp(be, "cpu") && !accel)
     return gfail(err, errlen, -2, "--backend: '%s', expected cpu, isa or rtl", be);
   if (!c->model || !*c->model)
     return gfail(err, errlen, -2, "MODEL: empty, expected a preset name (tern models) or a file");
@@ -113,6 +174,19 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
   int32_t *li = NULL;
   float *lf = NULL, *ls = NULL;
   char *text = NULL;
+  tern_tfm_exec *ex = NULL;
+  int32_t *la = NULL;
+  tern_tech tech;
+  if (accel) {
+    char e2[512];
+    if (tern_hwcfg_check(&c->hw, e2, sizeof e2))
+      return gfail(err, errlen, -2, "hardware configuration: %s", e2);
+    char tp[600];
+    if (tern_tech_path(c->tech ? c->tech : "45nm", tp, sizeof tp, e2, sizeof e2) ||
+        tern_tech_load(tp, &tech, e2, sizeof e2))
+      return gfail(err, errlen, -2, "--tech: %s", e2);
+    snprintf(r->tech_path, sizeof r->tech_path, "%s", tech.path);
+  }
   if (tern_tfm_generate(&cfg, &m, 0, err, errlen)) return -1;
   if (tern_tfm_quantize(&m, &q, err, errlen)) {
     tern_tfm_free(&m);
@@ -139,6 +213,23 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     rc = -1;
     goto done;
   }
+  if (accel) {
+    tern_tfm_exec_opts eo;
+    tern_tfm_exec_opts_default(&eo);
+    eo.backend = be;
+    eo.hw = c->hw;
+    eo.ctx = need;
+    eo.max_rows = n;
+    eo.residency = c->residency;
+    la = malloc((size_t)V * sizeof(int32_t));
+    ex = la ? tern_tfm_exec_new(&q, &eo, err, errlen) : NULL;
+    if (!ex) {
+      if (!la) tern_err(err, errlen, "out of memory");
+      rc = -1;
+      goto done;
+    }
+    r->accel = 1;
+  }
   if (c->float_check) {
     fc = tern_tfm_ctx_new(&m, need, err, errlen);
     if (!fc) {
@@ -154,9 +245,21 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
   tern_tfm_sampler_init(&smp, c->seed, (float)c->temperature, c->top_k);
   int greedy = !(c->temperature > 0.0) || c->top_k == 1;
   if (out) {
-    fprintf(out, "generate '%s' on the cpu backend (integer reference, BitLinear kernel %s): "
-                 "%d prompt tokens, %d new tokens, %s\n",
-            cfg.name, r->kernel, n, c->tokens, greedy ? "greedy" : "sampled");
+    if (accel) {
+      char hn[128];
+      tern_hwcfg_rtl_name(&c->hw, hn, sizeof hn);
+      fprintf(out, "generate '%s' on the %s backend (%s, %s; %dx%d array, WBUF %d tiles, "
+                   "DRAM %d B/cycle, %.0f MHz): %d prompt tokens, %d new tokens, %s\n",
+              cfg.name, be, !strcmp(be, "rtl") ? "Verilated RTL" : "ISA simulator", hn,
+              c->hw.rows, c->hw.cols, c->hw.wbuf_depth, c->hw.dram_bw, c->hw.clock_mhz, n,
+              c->tokens, greedy ? "greedy" : "sampled");
+      fprintf(out, "  integer reference in lockstep (BitLinear kernel %s): every step's logits "
+                   "must match bit for bit\n",
+              r->kernel);
+    } else
+      fprintf(out, "generate '%s' on the cpu backend (integer reference, BitLinear kernel %s): "
+                   "%d prompt tokens, %d new tokens, %s\n",
+              cfg.name, r->kernel, n, c->tokens, greedy ? "greedy" : "sampled");
     if (!greedy)
       fprintf(out, "  sampler: temperature %g, top-k %d (0 = all), seed %llu, on integer logits / 4096\n",
               c->temperature, c->top_k, (unsigned long long)c->seed);
@@ -192,6 +295,35 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
       }
     }
     tern_gen_step *st = &r->step[s];
+    if (accel) {
+      tern_tfm_step_stats ss;
+      int tk = s == 0 ? 0 : gen[s - 1];
+      if (tern_tfm_exec_step(ex, s == 0 ? prompt : &tk, s == 0 ? n : 1, la, &ss, err, errlen)) {
+        rc = -1;
+        goto done;
+      }
+      st->bit_exact = !memcmp(la, li, (size_t)V * sizeof(int32_t));
+      r->bit_exact_steps += st->bit_exact;
+      st->cycles = ss.total.v[TERN_CNT_CYCLES];
+      st->weight_bytes = ss.weight_bytes;
+      st->dram_bytes = ss.total.v[TERN_CNT_DRAM_RD_BYTES] + ss.total.v[TERN_CNT_DRAM_WR_BYTES];
+      st->dram_rd_bytes = ss.total.v[TERN_CNT_DRAM_RD_BYTES];
+      r->attn_cycles += ss.attn_cycles;
+      r->ffn_cycles += ss.ffn_cycles;
+      r->other_cycles += ss.embed_cycles + ss.head_cycles;
+      st->pos = ss.pos;
+      st->M = ss.M;
+      st->attn_cycles = ss.attn_cycles;
+      st->ffn_cycles = ss.ffn_cycles;
+      if (step_energy(&tech, &c->hw, &cfg, &ss, st, r, err, errlen)) {
+        tern_tfm_step_stats_free(&ss);
+        rc = -1;
+        goto done;
+      }
+      tern_tfm_step_stats_free(&ss);
+      /* the accelerator's logits drive generation (equal to li when bit-exact) */
+      memcpy(li, la, (size_t)V * sizeof(int32_t));
+    }
     st->int_top1 = tern_tfm_iargmax(li, V);
     st->int_logit = li[st->int_top1];
     if (greedy) {
@@ -215,6 +347,10 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
       tern_gen_escape(&st->int_top1, 1, ib, sizeof ib);
       fprintf(out, "  step %3d: token %5d '%s'  integer top-1 %5d '%s' logit %d (Q12, %.4f)", s,
               st->token, tb, st->int_top1, ib, st->int_logit, (double)st->int_logit / 4096.0);
+      if (accel)
+        fprintf(out, "  %s: %s, %llu cycles", be,
+                st->bit_exact ? "bit-exact" : "MISMATCH vs integer reference",
+                (unsigned long long)st->cycles);
       if (fc && st->agree) fprintf(out, "  float: agree\n");
       else if (fc) {
         tern_gen_escape(&st->float_top1, 1, fb, sizeof fb);
@@ -235,23 +371,69 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     }
     if (fc)
       fprintf(out, "integer vs float top-1: %d/%d steps agree\n", r->agree, r->n_steps);
-    fprintf(out, "timing (wall clock, CLOCK_MONOTONIC, integer reference only): prefill %d tokens "
-                 "%.2f ms",
-            n, r->prefill_ms);
-    if (r->n_decode > 0)
-      fprintf(out, "; decode %.3f ms/token = %.1f tokens/s over %d decode steps",
-              r->decode_ms / r->n_decode, r->decode_ms > 0 ? 1e3 * r->n_decode / r->decode_ms : 0.0,
-              r->n_decode);
-    fputc('\n', out);
+    if (accel) {
+      fprintf(out, "%s vs integer reference: %d/%d steps bit-exact (all %d logits each)\n", be,
+              r->bit_exact_steps, r->n_steps, V);
+      const tern_gen_step *p0 = &r->step[0];
+      double mhz = c->hw.clock_mhz;
+      fprintf(out, "prefill (%s counters): %d tokens in %llu cycles = %.1f tokens/s at %.0f MHz, "
+                   "%.3f uJ/token (%s table), DRAM weight bytes %llu\n",
+              be, n, (unsigned long long)p0->cycles,
+              p0->cycles ? n * mhz * 1e6 / (double)p0->cycles : 0.0, mhz,
+              p0->energy_pj / 1e6 / n, c->tech ? c->tech : "45nm",
+              (unsigned long long)p0->weight_bytes);
+      if (r->n_steps > 1) {
+        uint64_t cy = 0, wb = 0, db = 0, rb = 0;
+        double pj = 0;
+        for (int s = 1; s < r->n_steps; s++) {
+          cy += r->step[s].cycles;
+          wb += r->step[s].weight_bytes;
+          db += r->step[s].dram_bytes;
+          rb += r->step[s].dram_rd_bytes;
+          pj += r->step[s].energy_pj;
+        }
+        int nd = r->n_steps - 1;
+        fprintf(out, "decode (%s counters, mean of %d steps): %.0f cycles/token = %.1f tokens/s at "
+                     "%.0f MHz, %.3f uJ/token, DRAM weight bytes/token %.0f, all DRAM bytes/token "
+                     "%.0f\n",
+                be, nd, (double)cy / nd, cy ? nd * mhz * 1e6 / (double)cy : 0.0, mhz,
+                pj / 1e6 / nd, (double)wb / nd, (double)db / nd);
+        double floor_cy = (double)rb / c->hw.dram_bw;
+        fprintf(out, "decode roofline: DRAM bytes read / dram_bw = %.0f cycles/token, i.e. the "
+                     "decode runs at %.1f %% of the DRAM-bandwidth roofline (counters + dram_bw)\n",
+                floor_cy / nd, cy ? 100.0 * floor_cy / (double)cy : 0.0);
+      }
+      uint64_t all = r->attn_cycles + r->ffn_cycles + r->other_cycles;
+      if (all)
+        fprintf(out, "cycle shares over all steps: attention half %.1f %%, FFN half %.1f %%, "
+                     "embedding + LM head %.1f %%\n",
+                100.0 * r->attn_cycles / all, 100.0 * r->ffn_cycles / all,
+                100.0 * r->other_cycles / all);
+    }
+    if (!accel) {
+      fprintf(out, "timing (wall clock, CLOCK_MONOTONIC, integer reference only): prefill %d "
+                   "tokens %.2f ms",
+              n, r->prefill_ms);
+      if (r->n_decode > 0)
+        fprintf(out, "; decode %.3f ms/token = %.1f tokens/s over %d decode steps",
+                r->decode_ms / r->n_decode,
+                r->decode_ms > 0 ? 1e3 * r->n_decode / r->decode_ms : 0.0, r->n_decode);
+      fputc('\n', out);
+    }
   }
+  if (accel && r->bit_exact_steps != r->n_steps && !rc)
+    rc = gfail(err, errlen, -1, "%s: %d of %d steps differ from the integer reference", be,
+               r->n_steps - r->bit_exact_steps, r->n_steps);
 done:
-  if (rc) tern_gen_result_free(r);
+  if (rc && r->n_steps == 0) tern_gen_result_free(r);
   free(text);
   free(prompt);
   free(gen);
   free(li);
   free(lf);
   free(ls);
+  tern_tfm_exec_free(ex);
+  free(la);
   tern_tfm_ictx_free(ic);
   tern_tfm_ctx_free(fc);
   tern_tfm_qmodel_free(&q);

@@ -422,7 +422,8 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  --prompts N        how many of the 8 fixed prompts (default 8)\n";
     case TERN_CMD_GENERATE:
       return "usage: tern generate MODEL --prompt TEXT [--tokens N] [--backend cpu|isa|rtl]\n"
-             "                     [--temperature T] [--top-k K] [--seed S]\n"
+             "                     [--temperature T] [--top-k K] [--seed S] [--array RxC]\n"
+             "                     [--set key=value] [--residency on|off] [--tech NODE] [--report DIR]\n"
              "Prefill the prompt (bytes -> token ids) and generate N tokens on the integer\n"
              "reference (backend cpu; BitLinear on the SIMD kernels, TERN_CPU_KERNEL picks one),\n"
              "with the float reference in lockstep (fed the same tokens).  Prints, per token, the\n"
@@ -431,8 +432,18 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  MODEL              a preset name (tern models) or a model description file\n"
              "  --prompt TEXT      the prompt (required, at least one byte)\n"
              "  --tokens N         tokens to generate (1..65504, default 16)\n"
-             "  --backend B        cpu (default); isa and rtl exit 2: the compiler does not\n"
-             "                     lower transformer graphs yet (issue 3)\n"
+             "  --backend B        cpu (default, the integer reference); isa (ISA simulator)\n"
+             "                     or rtl (Verilated RTL): the compiled programs, checked bit\n"
+             "                     for bit against the integer reference at every step, with\n"
+             "                     cycles, tokens/s, energy and DRAM bytes per token\n"
+             "  --array RxC        accelerator array (isa/rtl; default 16x16; 4x4 and 8x8 are\n"
+             "                     the small test configurations)\n"
+             "  --set key=value    accelerator parameter, e.g. wbuf_depth=16384 (isa/rtl)\n"
+             "  --residency on|off keep repeated / shared weights in WBUF (default on)\n"
+             "  --tech NODE        energy table reports/tech/NODE.tsv: 45nm (default) or 7nm\n"
+             "  --report DIR       (isa/rtl) write DIR/report.md, report.html, context.png\n"
+             "                     (energy/token against context), layers.png and the\n"
+             "                     fidelity table of tern fidelity (minutes on large presets)\n"
              "  --temperature T    0 (default) = greedy; > 0 samples the integer logits / 4096\n"
              "  --top-k K          sample among the K largest logits (default 0 = all)\n"
              "  --seed S           sampler seed (default 0)\n";
@@ -472,7 +483,7 @@ typedef struct flag_spec {
 
 static const flag_spec flags[] = {
     {"--backend", F_RUN | F_EXEC | F_BENCH | F_GENR},
-    {"--array", F_RUN | F_COMPILE | F_BENCH},
+    {"--array", F_RUN | F_COMPILE | F_BENCH | F_GENR},
     {"--tokens", F_RUN | F_COMPILE | F_GENR},
     {"--weights", F_RUN | F_COMPILE},
     {"--d", F_RUN | F_GEN | F_COMPILE},
@@ -480,10 +491,11 @@ static const flag_spec flags[] = {
     {"--layers", F_RUN | F_GEN | F_COMPILE},
     {"--act", F_RUN | F_GEN | F_COMPILE},
     {"--seed", F_RUN | F_GEN | F_COMPILE | F_BENCH | F_GENR},
-    {"--set", F_RUN | F_COMPILE | F_BENCH},
-    {"--tech", F_RUN},
+    {"--set", F_RUN | F_COMPILE | F_BENCH | F_GENR},
+    {"--tech", F_RUN | F_GENR},
+    {"--residency", F_GENR},
     {"--trace", F_RUN | F_EXEC},
-    {"--report", F_RUN},
+    {"--report", F_RUN | F_GENR},
     {"--input-seed", F_RUN | F_EXEC},
     {"--dump-after", F_COMPILE},
     {"-o", F_GEN | F_COMPILE | F_ASM},
@@ -532,6 +544,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   cli->prompts = 8;
   cli->gen_tokens = 16;
   cli->gen_backend = "cpu";
+  cli->gen_residency = 1;
   if (argc < 2) return 0; /* no command: top-level usage */
   const char *c = argv[1];
   if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
@@ -607,6 +620,12 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
       if (parse_int(name, val, 1, TERN_GEN_MAX_TOKENS, &cli->gen_tokens, err, errlen)) return -1;
     } else if (cli->cmd == TERN_CMD_GENERATE && !strcmp(name, "--seed")) {
       if (parse_u64(name, val, &cli->gen_seed, err, errlen)) return -1;
+    } else if (!strcmp(name, "--residency")) {
+      if (strcmp(val, "on") && strcmp(val, "off")) {
+        tern_err(err, errlen, "--residency: '%s', expected on or off", val);
+        return -1;
+      }
+      cli->gen_residency = !strcmp(val, "on");
     } else if (!strcmp(name, "--prompt")) {
       if (!*val) {
         tern_err(err, errlen, "--prompt: empty, expected at least one byte of text");

@@ -489,7 +489,33 @@ static int cmd_generate(const tern_cli *cli) {
   gc.temperature = cli->temperature;
   gc.top_k = cli->top_k;
   gc.seed = cli->gen_seed;
+  gc.hw = cli->run.hw;
+  gc.residency = cli->gen_residency;
+  gc.tech = cli->run.tech;
+  if (cli->report_dir && !strcmp(gc.backend, "cpu")) {
+    fprintf(stderr, "tern generate: --report: only with --backend isa or rtl (the cpu backend "
+                    "has no counters)\n");
+    return 2;
+  }
   int rc = tern_generate(&gc, &res, stdout, err, sizeof err);
+  /* the report is written even when a step was not bit-exact: it shows which */
+  if (cli->report_dir && res.n_steps > 0) {
+    char e2[ERRLEN];
+    tern_tfm_fidelity_result fid;
+    memset(&fid, 0, sizeof fid);
+    int have_fid = tern_tfm_fidelity(gc.model, TERN_TFM_FID_PROMPTS, NULL, &fid, e2, sizeof e2) == 0;
+    if (!have_fid) fprintf(stderr, "tern generate: report: fidelity not run: %s\n", e2);
+    int wr = tern_gen_report_write(cli->report_dir, &gc, &res, have_fid ? &fid : NULL, e2,
+                                   sizeof e2);
+    tern_tfm_fidelity_result_free(&fid);
+    if (wr != 0) {
+      fprintf(stderr, "tern generate: report: %s\n", e2);
+      if (!rc) rc = -1;
+    } else {
+      printf("report: %s/report.md, %s/report.html (context.png, layers.png)\n",
+             cli->report_dir, cli->report_dir);
+    }
+  }
   tern_gen_result_free(&res);
   if (rc != 0) {
     fflush(stdout);

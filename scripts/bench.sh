@@ -108,5 +108,50 @@ else
 fi
 echo
 
+# Transformer decode on the RTL (issue 3): one decode step of every block of
+# MobileLLM-125M (30 blocks) and of MobileLLM-125M-LS (60 block passes), after
+# a one-token prefill, on a 16x16 array whose WBUF holds one block
+# (wbuf_depth 16384 tiles = 1 MiB: 13,824 tiles of a block + 256 streaming);
+# then -LS with smaller weight buffers.  Every figure is read from the RTL
+# counters through `tern generate --backend rtl` (which also checks every
+# step's logits bit for bit against the integer reference).
+TFM_BIG=(--set wbuf_depth=16384 --set out_depth=4096)
+tfm_decode() { # label model extra-args...
+  local label=$1 model=$2; shift 2
+  local L="$LOGDIR/decode-$label.log"
+  if ! "$T" generate "$model" --prompt "H" --tokens 2 --backend rtl "$@" >"$L" 2>&1; then
+    cat "$L"; echo "bench: FAIL: $label decode on the RTL (log: $L)"; fail=1; return
+  fi
+  local line cyc tps uj wb
+  line=$(grep '^decode (rtl counters' "$L" | head -1)
+  cyc=$(sed -n 's/.*: \([0-9]*\) cycles\/token.*/\1/p' <<<"$line")
+  tps=$(sed -n 's/.* = \([0-9.]*\) tokens\/s.*/\1/p' <<<"$line")
+  uj=$(sed -n 's/.*, \([0-9.]*\) uJ\/token.*/\1/p' <<<"$line")
+  wb=$(sed -n 's/.*DRAM weight bytes\/token \([0-9]*\).*/\1/p' <<<"$line")
+  roof=$(sed -n 's/.*runs at \([0-9.]*\) % of the DRAM.*/\1/p' "$L" | head -1)
+  exact=$(sed -n 's/^rtl vs integer reference: \(.*\) steps bit-exact.*/\1/p' "$L" | head -1)
+  printf '  %-40s %12s cycles %10s tok/s %9s uJ/token %11s weight B/token %6s%% roofline  bit-exact %s\n' \
+    "$label" "$cyc" "$tps" "$uj" "$wb" "$roof" "$exact"
+  eval "DEC_${label//[-.]/_}_WB=$wb; DEC_${label//[-.]/_}_CYC=$cyc"
+}
+echo "== transformer decode on the RTL: one token after a one-token prefill (16x16, dram_bw 16, 200 MHz) =="
+echo "  (cycles, tok/s at 200 MHz, uJ/token (45 nm table) and DRAM weight bytes/token: RTL counters via tern generate)"
+tfm_decode "125m" mobilellm-125m "${TFM_BIG[@]}"
+tfm_decode "125m-ls" mobilellm-125m-ls "${TFM_BIG[@]}"
+tfm_decode "125m-ls-wbuf8192" mobilellm-125m-ls --set wbuf_depth=8192 --set out_depth=4096
+tfm_decode "125m-ls-noresidency" mobilellm-125m-ls "${TFM_BIG[@]}" --residency off
+if [ -n "${DEC_125m_WB:-}" ] && [ -n "${DEC_125m_ls_WB:-}" ]; then
+  if [ "$DEC_125m_WB" = "$DEC_125m_ls_WB" ]; then
+    echo "  ok: -LS with a one-block WBUF fetches the same weight bytes/token as 125M ($DEC_125m_WB), not twice"
+  else
+    echo "  FAIL: -LS weight bytes/token $DEC_125m_ls_WB != 125M's $DEC_125m_WB"; fail=1
+  fi
+  if [ -n "${DEC_125m_ls_wbuf8192_WB:-}" ]; then
+    echo "  -LS with WBUF 8192 tiles keeps $(awk -v a="$DEC_125m_ls_noresidency_WB" -v b="$DEC_125m_ls_wbuf8192_WB" -v c="$DEC_125m_WB" \
+      'BEGIN { if (a > c) printf "%.1f", 100 * (a - b) / (a - c); else print "n/a" }') % of the saving (weight bytes: no residency $DEC_125m_ls_noresidency_WB, one-block WBUF $DEC_125m_ls_WB)"
+  fi
+fi
+echo
+
 if [ $fail -ne 0 ]; then echo "bench: FAIL (logs in $LOGDIR/)"; exit 1; fi
 echo "bench: all targets met (logs in $LOGDIR/)"

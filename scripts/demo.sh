@@ -1,8 +1,10 @@
 #!/bin/bash
-# `make demo`: the default model on the default 16x16 configuration, on the
-# Verilated RTL and on the golden ISA simulator.  Both must be bit-exact
-# against the integer reference (tern run exits 1 otherwise) and must report
-# the same cycle count and the same per-unit busy/stall counts.
+# `make demo`: text generation with the default model (the tiny byte-level
+# BitNet b1.58 transformer) on the Verilated RTL of the default 16x16
+# configuration, every token checked bit for bit against the integer reference
+# and its top-1 against the float reference; the same on the golden ISA
+# simulator, whose cycle count per step must equal the RTL's.  Then the MLP
+# slice of issue 2 (tern run) on both backends with its report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=${TERN_BIN:-build/tern}
@@ -14,6 +16,25 @@ mkdir -p "$LOGDIR"
 echo "== tern demo =="
 "$T" models
 echo
+PROMPT="Hello, tern"
+echo "== tern generate tiny on the RTL backend (Verilated rtl/tern_top.sv, 16x16) =="
+"$T" generate tiny --prompt "$PROMPT" --tokens 12 --backend rtl --report "$OUT-generate" \
+  | tee "$LOGDIR/gen-rtl.log"
+echo
+echo "== the same on the ISA simulator (sim/isasim.c) =="
+"$T" generate tiny --prompt "$PROMPT" --tokens 12 --backend isa | tee "$LOGDIR/gen-isa.log"
+echo
+steps_of() { sed -n 's/^  step *\([0-9]*\):.*bit-exact, \([0-9]*\) cycles.*/\1 \2/p' "$1"; }
+if [ -z "$(steps_of "$LOGDIR/gen-rtl.log")" ] ||
+   [ "$(steps_of "$LOGDIR/gen-rtl.log")" != "$(steps_of "$LOGDIR/gen-isa.log")" ]; then
+  echo "demo: FAIL: per-step cycle counts differ between the RTL and the ISA simulator" >&2
+  diff <(steps_of "$LOGDIR/gen-rtl.log") <(steps_of "$LOGDIR/gen-isa.log") >&2 || true
+  exit 1
+fi
+echo "demo: generation: every step bit-exact on the RTL and the ISA simulator, same cycles per step;"
+echo "      report: $OUT-generate/report.html (context.png: energy/token against context)"
+echo
+echo "== MLP slice (issue 2): tern run on the RTL and the ISA simulator =="
 echo "== RTL backend (Verilated rtl/tern_top.sv) =="
 "$T" run --backend rtl --tokens 8 --report "$OUT" | tee "$LOGDIR/rtl.log"
 echo

@@ -26,6 +26,7 @@
 
 #include "tern/err.h"
 #include "tern/backend.h"
+#include "tern/isasim.h"
 #include "tern/numerics.h"
 
 static const char *const qname[3] = {"load", "compute", "store"};
@@ -43,17 +44,28 @@ typedef struct unit {
   size_t pc;           /* the instruction */
 } unit;
 
+/* The on-chip memories: they persist across runs of a session. */
+struct tern_isasim {
+  tern_hwcfg cfg;
+  uint8_t *wbuf;  /* wbuf_depth * R*C/4 bytes */
+  int8_t *abuf;   /* abuf_depth * R */
+  int32_t *acc;   /* acc_depth * C */
+  int8_t *out;    /* out_depth * C (OUT8 byte address b = out[b]) */
+  int32_t lut[TERN_LUT_ENTRIES];
+};
+
+/* One run: the program, DRAM and counters, over a machine's memories. */
 typedef struct sim {
   const tern_hwcfg *cfg;
   const tern_insn *prog;
   size_t n;
   uint8_t *dram;
   int R, C;
-  uint8_t *wbuf;  /* wbuf_depth * R*C/4 bytes */
-  int8_t *abuf;   /* abuf_depth * R */
-  int32_t *acc;   /* acc_depth * C */
-  int8_t *out;    /* out_depth * C */
-  int32_t lut[TERN_LUT_ENTRIES];
+  uint8_t *wbuf;
+  int8_t *abuf;
+  int32_t *acc;
+  int8_t *out;
+  int32_t *lut;
   uint64_t *cnt;  /* counters */
 } sim;
 
@@ -134,7 +146,7 @@ static void exec_dma(sim *s, const tern_insn *in) {
             else wr32(d + 4 * l, s->acc[w * s->C + l]);
           }
           break;
-        default:
+        default: /* OUT (word = C bytes) and OUT8 (word = 1 byte at byte address w) */
           if (ld) memcpy(s->out + w * wb, d, wb);
           else memcpy(d, s->out + w * wb, wb);
           break;
@@ -142,15 +154,17 @@ static void exec_dma(sim *s, const tern_insn *in) {
     }
   }
   uint64_t *c = s->cnt;
+  int out = in->mem == TERN_MEM_OUT || in->mem == TERN_MEM_OUT8; /* OUT8: one access per byte */
   if (ld) {
     c[TERN_CNT_DRAM_RD_BYTES] += beats * bb;
     if (in->mem == TERN_MEM_WBUF) c[TERN_CNT_WBUF_WR] += words;
     else if (in->mem == TERN_MEM_ABUF) c[TERN_CNT_ABUF_WR] += words;
     else if (in->mem == TERN_MEM_ACC) c[TERN_CNT_ACC_WR] += words;
+    else if (out) c[TERN_CNT_OUT_WR] += words;
   } else {
     c[TERN_CNT_DRAM_WR_BYTES] += beats * bb;
     if (in->mem == TERN_MEM_ACC) c[TERN_CNT_ACC_RD] += words;
-    else if (in->mem == TERN_MEM_OUT) c[TERN_CNT_OUT_RD] += words;
+    else if (out) c[TERN_CNT_OUT_RD] += words;
   }
 }
 
@@ -273,6 +287,21 @@ static void exec_vec(sim *s, const tern_insn *in) {
       c[TERN_CNT_ACC_WR] += rows;
       c[TERN_CNT_VOP_ADD + in->vop] += rows;
       break;
+    case 'M': { /* MAC8: B words and the scalar stream from OUT, int32 results to ACC */
+      const int8_t *a = s->out + (size_t)in->src2 * C; /* a_k = byte k of the stream */
+      for (uint64_t i = 0; i < N; i++) {
+        int32_t *d = s->acc + (size_t)(in->dst + i) * C;
+        for (int l = 0; l < C; l++) {
+          const int8_t *b = s->out + (size_t)(in->src1 + i) * C + l;
+          d[l] = tern_v_mac8(in->mode == 1 ? d[l] : 0, a, 1, b, (size_t)in->src_rs * C, rows);
+        }
+      }
+      c[TERN_CNT_OUT_RD] += rows * N + N * ((rows + (uint64_t)C - 1) / (uint64_t)C);
+      if (in->mode == 1) c[TERN_CNT_ACC_RD] += N;
+      c[TERN_CNT_ACC_WR] += N;
+      c[TERN_CNT_VOP_ADD + in->vop] += rows * N;
+      break;
+    }
     default: /* 'L' */
       for (uint64_t i = 0; i < N; i++)
         for (int l = 0; l < C; l++) s->lut[i * C + l] = s->acc[(size_t)(in->src1 + i) * C + l];
@@ -314,14 +343,63 @@ static void describe_wait(const sim *s, const fifo *f, int q, const uint32_t *to
            tern_op_name(in->op), what[0] ? what : " (none)");
 }
 
+tern_isasim *tern_isasim_new(const tern_hwcfg *cfg, char *err, size_t errlen) {
+  char e2[300];
+  if (!cfg) {
+    tern_err(err, errlen, "isasim: NULL configuration");
+    return NULL;
+  }
+  if (tern_hwcfg_check(cfg, e2, sizeof e2) != 0) {
+    tern_err(err, errlen, "isasim: hardware configuration: %s", e2);
+    return NULL;
+  }
+  tern_isasim *m = calloc(1, sizeof *m);
+  if (!m) goto oom;
+  m->cfg = *cfg;
+  m->wbuf = calloc((size_t)cfg->wbuf_depth, tern_mem_word_bytes(cfg, TERN_MEM_WBUF));
+  m->abuf = calloc((size_t)cfg->abuf_depth, (size_t)cfg->rows);
+  m->acc = calloc((size_t)cfg->acc_depth * (size_t)cfg->cols, sizeof(int32_t));
+  m->out = calloc((size_t)cfg->out_depth, (size_t)cfg->cols);
+  if (!m->wbuf || !m->abuf || !m->acc || !m->out) goto oom;
+  return m;
+oom:
+  tern_isasim_free(m);
+  tern_err(err, errlen, "isasim: out of memory for the scratchpads");
+  return NULL;
+}
+
+void tern_isasim_free(tern_isasim *m) {
+  if (!m) return;
+  free(m->wbuf);
+  free(m->abuf);
+  free(m->acc);
+  free(m->out);
+  free(m);
+}
+
 int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint8_t *dram,
                     uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out, char *err,
                     size_t errlen) {
-  char e2[300];
   if (!cfg || !prog || !out || (!dram && dram_bytes)) {
     tern_err(err, errlen, "isasim: NULL argument");
     return -1;
   }
+  tern_isasim *m = tern_isasim_new(cfg, err, errlen);
+  if (!m) return -1;
+  int rc = tern_isasim_exec(m, prog, n, dram, dram_bytes, opts, out, err, errlen);
+  tern_isasim_free(m);
+  return rc;
+}
+
+int tern_isasim_exec(tern_isasim *m, const tern_insn *prog, size_t n, uint8_t *dram,
+                     uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out,
+                     char *err, size_t errlen) {
+  char e2[300];
+  if (!m || !prog || !out || (!dram && dram_bytes)) {
+    tern_err(err, errlen, "isasim: NULL argument");
+    return -1;
+  }
+  const tern_hwcfg *cfg = &m->cfg;
   if (tern_validate(cfg, prog, n, dram_bytes, e2, sizeof e2) != 0) {
     tern_err(err, errlen, "isasim: invalid program: %s", e2);
     return -1;
@@ -342,10 +420,11 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
   s.R = cfg->rows;
   s.C = cfg->cols;
   s.cnt = out->v;
-  s.wbuf = calloc((size_t)cfg->wbuf_depth, tern_mem_word_bytes(cfg, TERN_MEM_WBUF));
-  s.abuf = calloc((size_t)cfg->abuf_depth, (size_t)cfg->rows);
-  s.acc = calloc((size_t)cfg->acc_depth * (size_t)cfg->cols, sizeof(int32_t));
-  s.out = calloc((size_t)cfg->out_depth, (size_t)cfg->cols);
+  s.wbuf = m->wbuf;
+  s.abuf = m->abuf;
+  s.acc = m->acc;
+  s.out = m->out;
+  s.lut = m->lut;
   fifo fq[3];
   memset(fq, 0, sizeof fq);
   int rc = -1;
@@ -355,7 +434,6 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
     fq[q].at = calloc((size_t)cfg->qdepth, sizeof(uint64_t));
     if (!fq[q].pc || !fq[q].at) goto oom;
   }
-  if (!s.wbuf || !s.abuf || !s.acc || !s.out) goto oom;
 
   unit u[3];
   memset(u, 0, sizeof u);
@@ -508,7 +586,7 @@ int tern_isasim_run(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint
   }
   goto done;
 oom:
-  tern_err(err, errlen, "isasim: out of memory for the scratchpads");
+  tern_err(err, errlen, "isasim: out of memory for the instruction FIFOs");
 fail:
   rc = -1;
 done:
@@ -516,9 +594,5 @@ done:
     free(fq[q].pc);
     free(fq[q].at);
   }
-  free(s.wbuf);
-  free(s.abuf);
-  free(s.acc);
-  free(s.out);
   return rc;
 }

@@ -12,6 +12,14 @@
 //      applied at once (posted),
 //   4. raises the clock: the edge that ends the cycle.
 // The start_i pulse is driven in the cycle before cycle 0.
+//
+// Sessions (include/tern/backend.h): a handle keeps its Verilated model from
+// one tern_rtl_run to the next.  Every run resets the design (rst_ni low for
+// three cycles) and reloads IMEM: reset clears the control state (pc, FIFOs,
+// token counters, units, counters) but not the memories (WBUF, ABUF, ACC,
+// OUT, LUT, IMEM are plain arrays written only by the datapath, never in a
+// reset branch), so the SRAM contents carry over.  A fresh handle is a fresh,
+// all-zero machine (randReset(0)).
 #include <verilated.h>
 #include <verilated_fst_c.h>
 
@@ -34,9 +42,13 @@
 #error "sim/rtl_shim.cpp is compiled by sim/rtl.mk, which defines the TERN_RTL_* parameters"
 #endif
 
+class Harness;  // the Verilated model and its clocking (below)
+
 struct tern_rtl {
   tern_hwcfg cfg;
   std::vector<tern_word> prog;
+  std::unique_ptr<Harness> hs;  // created by the first run, kept for the next ones
+  ~tern_rtl();
 };
 
 namespace {
@@ -86,18 +98,26 @@ struct PendingRead {
   uint8_t data[256];
 };
 
+}  // namespace
+
 class Harness {
  public:
-  Harness(const tern_hwcfg &cfg, const char *trace_path) : cfg_(cfg) {
+  explicit Harness(const tern_hwcfg &cfg) : cfg_(cfg) {
     ctx_.reset(new VerilatedContext);
     ctx_->debug(0);
     ctx_->randReset(0);
-    if (trace_path) ctx_->traceEverOn(true);
+    ctx_->traceEverOn(true);  // a later run of the same model may ask for a trace
     top_.reset(new Vtern_top(ctx_.get(), "tern_top"));
   }
   ~Harness() {
-    if (fst_) fst_->close();
+    close_trace();
     if (top_) top_->final();
+  }
+  void close_trace() {
+    if (fst_) {
+      fst_->close();
+      fst_.reset();
+    }
   }
   bool open_trace(const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "wb");
@@ -143,6 +163,8 @@ class Harness {
   std::unique_ptr<VerilatedFstC> fst_;
   uint64_t time_ = 0;
 };
+
+namespace {
 
 void describe_state(Vtern_top *t, char *buf, size_t len) {
   unsigned st = t->dbg_state_o;
@@ -249,11 +271,19 @@ TERN_API int tern_rtl_run(tern_rtl *h, uint8_t *dram, uint64_t dram_bytes,
   const char *trace_path = opts ? opts->trace_path : nullptr;
   const uint64_t lat = (uint64_t)h->cfg.dram_lat;
 
-  Harness hs(h->cfg, trace_path);
+  if (!h->hs) {
+    h->hs.reset(new (std::nothrow) Harness(h->cfg));
+    if (!h->hs) {
+      set_err(err, errlen, "tern_rtl_run: out of memory for the model");
+      return -1;
+    }
+  }
+  Harness &hs = *h->hs;
   if (trace_path && !hs.open_trace(trace_path, err, errlen)) return -1;
   Vtern_top *t = hs.top();
 
-  // reset (IMEM is not reset; it is written afterwards)
+  // reset: control state only; the memories keep their contents (IMEM is
+  // written afterwards)
   t->rst_ni = 0;
   t->start_i = 0;
   t->imem_we_i = 0;
@@ -385,7 +415,10 @@ TERN_API int tern_rtl_run(tern_rtl *h, uint8_t *dram, uint64_t dram_bytes,
       rc = -1;
     }
   }
+  hs.close_trace();
   return rc;
 }
+
+tern_rtl::~tern_rtl() = default;
 
 TERN_API void tern_rtl_destroy(tern_rtl *h) { delete h; }

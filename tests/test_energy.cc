@@ -11,7 +11,7 @@
 
 namespace {
 
-// A valid table with distinct, easy numbers; line 1 is a comment, keys on lines 2..13.
+// A valid table with distinct, easy numbers; line 1 is a comment, keys on lines 2..14.
 std::string GoodTable() {
   return "# test table\n"
          "int8_add\t1\tpJ/op\tt\n"
@@ -25,7 +25,8 @@ std::string GoodTable() {
          "sram_8kb_64b\t13\tpJ/64b\tt\n"
          "sram_32kb_64b\t17\tpJ/64b\tt\n"
          "sram_1mb_64b\t19\tpJ/64b\tsome source with spaces\n"
-         "dram_64b\t64\tpJ/64b\tt\n";
+         "dram_64b\t64\tpJ/64b\tt\n"
+         "int8_mac\t23\tpJ/op\tt\n";
 }
 
 // Replace line `lineno` (1-based) of text by `repl` (no newline).
@@ -63,6 +64,8 @@ TEST(EnergyTable, GoodTableParses) {
   EXPECT_DOUBLE_EQ(t.pj[TERN_TK_DRAM], 64.0);
   EXPECT_EQ(t.line[TERN_TK_INT8_ADD], 2);
   EXPECT_EQ(t.line[TERN_TK_DRAM], 13);
+  EXPECT_DOUBLE_EQ(t.pj[TERN_TK_INT8_MAC], 23.0);
+  EXPECT_EQ(t.line[TERN_TK_INT8_MAC], 14);
   EXPECT_STREQ(t.source[TERN_TK_SRAM_1MB], "some source with spaces");
   EXPECT_STREQ(t.title, "test table");
   // CRLF line endings and blank lines are accepted
@@ -95,11 +98,16 @@ TEST(EnergyTable, ShippedTablesLoad) {
       EXPECT_DOUBLE_EQ(t.pj[TERN_TK_SRAM_32KB], 20);
       EXPECT_DOUBLE_EQ(t.pj[TERN_TK_SRAM_1MB], 100);
       EXPECT_DOUBLE_EQ(t.pj[TERN_TK_DRAM], 1300);
+      // MAC8 lane: 8b mult + 32b add of the same source
+      EXPECT_DOUBLE_EQ(t.pj[TERN_TK_INT8_MAC], t.pj[TERN_TK_INT8_MUL] + t.pj[TERN_TK_INT32_ADD]);
+      EXPECT_NE(std::string(t.source[TERN_TK_INT8_MAC]).find("Horowitz"), std::string::npos);
     } else {
       EXPECT_DOUBLE_EQ(t.pj[TERN_TK_FP16_ADD], 0.16);
       EXPECT_DOUBLE_EQ(t.pj[TERN_TK_FP16_MUL], 0.34);
       EXPECT_DOUBLE_EQ(t.pj[TERN_TK_INT8_ADD], 0.007);
       EXPECT_DOUBLE_EQ(t.pj[TERN_TK_INT8_MUL], 0.07);
+      EXPECT_DOUBLE_EQ(t.pj[TERN_TK_INT8_MAC], t.pj[TERN_TK_INT8_MUL] + t.pj[TERN_TK_INT32_ADD]);
+      EXPECT_NE(std::string(t.source[TERN_TK_INT8_MAC]).find("45 nm value reused"), std::string::npos);
       // everything else is the 45 nm value and says so
       for (int k : {TERN_TK_INT32_ADD, TERN_TK_INT32_MUL, TERN_TK_FP32_ADD, TERN_TK_FP32_MUL,
                     TERN_TK_SRAM_8KB, TERN_TK_SRAM_32KB, TERN_TK_SRAM_1MB, TERN_TK_DRAM})
@@ -145,8 +153,10 @@ TEST(EnergyTable, EmptySource) {
 }
 
 TEST(EnergyTable, MissingKey) {
-  ExpectParseError(ReplaceLine(GoodTable(), 13, "# dram removed"), "tab.tsv:14:",
+  ExpectParseError(ReplaceLine(GoodTable(), 13, "# dram removed"), "tab.tsv:15:",
                    "missing key 'dram_64b'");
+  // a table without the ISA v2 key is refused, naming it
+  ExpectParseError(ReplaceLine(GoodTable(), 14, ""), "tab.tsv:15:", "missing key 'int8_mac' (unit pJ/op)");
 }
 
 TEST(EnergyTable, LoadErrors) {
@@ -203,6 +213,7 @@ TEST(EnergyModel, HandMadeCounters) {
   c.v[TERN_CNT_VOP_RSQRT] = 2;
   c.v[TERN_CNT_DRAM_RD_BYTES] = 100;
   c.v[TERN_CNT_DRAM_WR_BYTES] = 28;
+  c.v[TERN_CNT_VOP_MAC8] = 3;
   tern_energy e;
   ASSERT_EQ(tern_energy_compute(&t, &cfg, &c, 1000, 64, 2, &e, err, sizeof err), 0) << err;
   // 4x4: WBUF word 32 bits (0.5 x 64), ABUF 32 bits, ACC 128 bits (2 x 64), OUT 32 bits
@@ -216,7 +227,9 @@ TEST(EnergyModel, HandMadeCounters) {
   // 4 lanes: add-class 4+2 words x 4 x 2; mul-class 3 x 4 x 5; rsumsq 4 x 7; recip/rsqrt 3 x 64 x 2
   EXPECT_DOUBLE_EQ(e.pj[TERN_EC_VALU], 6 * 4 * 2.0 + 3 * 4 * 5.0 + 4 * 7.0 + 3 * 64 * 2.0);
   EXPECT_DOUBLE_EQ(e.pj[TERN_EC_DRAM], 128 * 8 / 64.0 * 64);
-  EXPECT_DOUBLE_EQ(e.total_pj, 200 + 52 + 104 + 416 + 26 + 182 + 520 + 1024);
+  EXPECT_DOUBLE_EQ(e.pj[TERN_EC_MAC8], 3 * 4 * 23.0);          // events x C lanes x int8_mac
+  EXPECT_STREQ(tern_energy_component_name(TERN_EC_MAC8), "vector int8 MACs");
+  EXPECT_DOUBLE_EQ(e.total_pj, 200 + 52 + 104 + 416 + 26 + 182 + 520 + 1024 + 276);
   EXPECT_DOUBLE_EQ(e.tern_arith_pj, 200);
   EXPECT_DOUBLE_EQ(e.fp16_arith_pj, 1000 * (11 + 7.0));
   EXPECT_DOUBLE_EQ(e.int8_arith_pj, 1000 * (3 + 2.0));

@@ -254,15 +254,50 @@ TEST(Generate, SampledDeterministicAndRespectsTopK) {
   for (tern_gen_result *r : {&a, &b, &c, &g, &k1}) tern_gen_result_free(r);
 }
 
-TEST(Generate, AcceleratorBackendsRefused) {
-  for (const char *be : {"isa", "rtl"}) {
+// The acceptance path of issue 3: the tiny byte-level model prefills a prompt
+// and decodes several tokens on the ISA simulator (16x16 and 4x4) and on the
+// Verilated RTL (8x8, a test configuration); every step's logits equal the
+// integer reference's bit for bit, the tokens equal the cpu backend's, and
+// the RTL's cycle count of every step equals the ISA simulator's.
+TEST(Generate, AcceleratorBackendsBitExact) {
+  const char *prompt = "Hello";
+  const int N = 4;
+  tern_gen_result cpu;
+  std::string err;
+  ASSERT_EQ(Generate("tiny", prompt, N, 0.0, 0, 0, TERN_CPU_AUTO, &cpu, &err), 0) << err;
+  struct Case {
+    const char *backend;
+    int rows;
+  } cases[] = {{"isa", 16}, {"isa", 4}, {"isa", 8}, {"rtl", 8}};
+  std::vector<uint64_t> isa8, rtl8;
+  for (const Case &k : cases) {
+    tern_gen_config c;
+    tern_gen_config_default(&c);
+    c.model = "tiny";
+    c.prompt = prompt;
+    c.tokens = N;
+    c.backend = k.backend;
+    if (k.rows != 16) c.hw = tern_hwcfg_small(k.rows, k.rows);
     tern_gen_result r;
-    std::string err;
-    EXPECT_EQ(Generate("tiny", "Hi", 2, 0.0, 0, 0, TERN_CPU_AUTO, &r, &err, be), -2);
-    EXPECT_NE(err.find("does not lower transformer graphs yet (issue 3)"), std::string::npos) << err;
-    EXPECT_NE(err.find(be), std::string::npos) << err;
-    EXPECT_EQ(r.step, nullptr);
+    char e[512] = "";
+    ASSERT_EQ(tern_generate(&c, &r, nullptr, e, sizeof e), 0)
+        << k.backend << " " << k.rows << ": " << e;
+    EXPECT_EQ(r.accel, 1);
+    EXPECT_EQ(r.bit_exact_steps, N) << k.backend << " " << k.rows;
+    for (int i = 0; i < N; i++) {
+      EXPECT_EQ(r.step[i].token, cpu.step[i].token) << k.backend << " step " << i;
+      EXPECT_EQ(r.step[i].bit_exact, 1);
+      EXPECT_GT(r.step[i].cycles, 0u);
+      EXPECT_GT(r.step[i].weight_bytes, 0u);
+      EXPECT_GT(r.step[i].energy_pj, 0.0);
+      if (k.rows == 8) (!strcmp(k.backend, "rtl") ? rtl8 : isa8).push_back(r.step[i].cycles);
+    }
+    EXPECT_GT(r.attn_cycles, 0u);
+    EXPECT_GT(r.ffn_cycles, 0u);
+    tern_gen_result_free(&r);
   }
+  EXPECT_EQ(isa8, rtl8) << "RTL and ISA simulator cycle counts per step differ";
+  tern_gen_result_free(&cpu);
 }
 
 TEST(Generate, BadConfig) {

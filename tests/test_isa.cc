@@ -34,7 +34,7 @@ tern_insn random_insn(std::mt19937_64 &g, int op) {
     case TERN_OP_SYNC: in.queue = (uint8_t)rnd(g, 2); break;
     case TERN_OP_LOAD:
     case TERN_OP_STORE:
-      in.mem = (uint8_t)(g() % 4);
+      in.mem = (uint8_t)(g() % TERN_MEM_COUNT);
       in.sram_addr = (uint16_t)rnd(g, 16);
       in.sram_stride = (uint16_t)rnd(g, 16);
       in.y_size = (uint16_t)rnd(g, 16);
@@ -224,10 +224,15 @@ TEST(Isa, DecodeRejectsBadWords) {
     }
     EXPECT_GT(nreserved, 0);
   }
-  // unknown memory 4..7
-  tern_word w = {{TERN_OP_LOAD | (5ull << 8), 0}};
-  EXPECT_EQ(tern_decode(&w, &out, err, sizeof err), -1);
-  EXPECT_NE(std::string(err).find("MEM"), std::string::npos) << err;
+  // unknown memory 5..7 (4 is OUT8 since ISA v2)
+  for (uint64_t mem = TERN_MEM_COUNT; mem < 8; mem++) {
+    tern_word w = {{TERN_OP_LOAD | (mem << 8), 0}};
+    EXPECT_EQ(tern_decode(&w, &out, err, sizeof err), -1);
+    EXPECT_NE(std::string(err).find("MEM"), std::string::npos) << err;
+  }
+  tern_word w = {{TERN_OP_STORE | ((uint64_t)TERN_MEM_OUT8 << 8), 0}};
+  EXPECT_EQ(tern_decode(&w, &out, err, sizeof err), 0) << err;
+  EXPECT_EQ(out.mem, TERN_MEM_OUT8);
 }
 
 TEST(Isa, NamesQueuesKindsAndSizes) {
@@ -236,8 +241,14 @@ TEST(Isa, NamesQueuesKindsAndSizes) {
   EXPECT_EQ(tern_op_name(77), nullptr);
   EXPECT_STREQ(tern_vop_name(TERN_VOP_MULSHR), "MULSHR");
   EXPECT_STREQ(tern_vop_name(TERN_VOP_LUTLD), "LUTLD");
-  EXPECT_EQ(tern_vop_name(13), nullptr);
+  EXPECT_STREQ(tern_vop_name(13), "MAC8");
+  EXPECT_EQ(tern_vop_name(14), nullptr);
+  EXPECT_EQ(TERN_VOP_COUNT, 14);
+  EXPECT_EQ(TERN_ISA_VERSION, 2);
   EXPECT_STREQ(tern_mem_name(TERN_MEM_OUT), "OUT");
+  EXPECT_STREQ(tern_mem_name(TERN_MEM_OUT8), "OUT8");
+  EXPECT_EQ(tern_mem_name(5), nullptr);
+  EXPECT_EQ(tern_vop_kind(TERN_VOP_MAC8), 'M');
   EXPECT_EQ(tern_vop_kind(TERN_VOP_ADD), 'E');
   EXPECT_EQ(tern_vop_kind(TERN_VOP_QUANT), 'Q');
   EXPECT_EQ(tern_vop_kind(TERN_VOP_RSUMSQ), 'R');
@@ -260,10 +271,16 @@ TEST(Isa, NamesQueuesKindsAndSizes) {
   EXPECT_EQ(tern_mem_word_bytes(&c, TERN_MEM_ABUF), 16u);
   EXPECT_EQ(tern_mem_word_bytes(&c, TERN_MEM_ACC), 64u);
   EXPECT_EQ(tern_mem_word_bytes(&c, TERN_MEM_OUT), 16u);
+  EXPECT_EQ(tern_mem_word_bytes(&c, TERN_MEM_OUT8), 1u);
+  EXPECT_EQ(tern_mem_depth(&c, TERN_MEM_OUT8), 2048u * 16u);  // bytes of OUT
+  tern_hwcfg big = c;
+  big.cols = 64;  // 2048 x 64 bytes: the byte view stops at the 16-bit field's reach
+  EXPECT_EQ(tern_mem_depth(&big, TERN_MEM_OUT8), 65536u);
   EXPECT_EQ(tern_mem_depth(&c, TERN_MEM_ACC), 4096u);
   EXPECT_EQ(tern_mem_depth(&c, TERN_MEM_WBUF), 256u);
   EXPECT_STREQ(tern_counter_name(TERN_CNT_CYCLES), "CYCLES");
   EXPECT_STREQ(tern_counter_name(TERN_CNT_VOP_ADD + TERN_VOP_LUTLD), "VOP_LUTLD");
+  EXPECT_STREQ(tern_counter_name(TERN_CNT_VOP_ADD + TERN_VOP_MAC8), "VOP_MAC8");
   EXPECT_EQ(tern_counter_name(TERN_NCOUNTERS), nullptr);
   EXPECT_EQ(tern_counter_name(-1), nullptr);
 }
@@ -416,6 +433,10 @@ TEST(Isa, AsmErrorsNameFileAndLine) {
       {"gemm reset=2\n", "f.s:1: value 2 out of range for field RESET (0..1)"},
       {"sync push_prev=5\n", "f.s:1: value 5 out of range for field PUSH_PREV (0..1)"},
       {"vec w=1\n", "f.s:1: unknown key 'w' for vec"},
+      {"vec op=mac8 mode=vec\n", "f.s:1: bad value 'vec' for key 'mode' of op=mac8 (expected set or acc)"},
+      {"vec mode=acc op=add\n", "f.s:1: bad value 'acc' for key 'mode' (expected vec, bcastrow"},
+      {"vec mode=set mode=acc op=mac8\n", "f.s:1: key 'mode' given twice"},
+      {"load mem=out9\n", "f.s:1: bad value 'out9' for key 'mem' (expected wbuf, abuf, acc, out or out8)"},
   };
   for (auto &c : cases) {
     tern_insn *v = (tern_insn *)0x1;
@@ -426,6 +447,70 @@ TEST(Isa, AsmErrorsNameFileAndLine) {
     EXPECT_EQ(v, nullptr);
     EXPECT_EQ(n, 0u);
   }
+}
+
+// ISA v2 syntax: MAC8 with mode=set|acc (in any key order), LOAD into OUT, OUT8 both ways.
+TEST(Isa, AsmV2MacAndOut8RoundTrip) {
+  const char *t =
+      "vec op=mac8 mode=set dst=3 src1=10 src2=40 n=2 rows=33 src_rs=2\n"
+      "vec mode=acc src_rs=0 op=MAC8 dst=0 src1=1 src2=2 n=1 rows=4095\n"
+      "load mem=out sram=7 sstride=1 y=2 x=3 dram=0x40 dstride=64\n"
+      "load mem=out8 sram=1001 sstride=3 y=4 x=1 dram=0x7 dstride=1\n"
+      "store mem=out8 sram=65 sstride=1 y=16 x=1 dram=0x1003 dstride=40 pop_prev\n"
+      "end\n";
+  tern_insn *v = nullptr;
+  size_t n = 0;
+  char err[256];
+  ASSERT_EQ(tern_asm_text(t, "v2.s", &v, &n, err, sizeof err), 0) << err;
+  ASSERT_EQ(n, 6u);
+  EXPECT_EQ(v[0].vop, TERN_VOP_MAC8);
+  EXPECT_EQ(v[0].mode, 0);
+  EXPECT_EQ(v[0].rows, 33);
+  EXPECT_EQ(v[1].vop, TERN_VOP_MAC8);
+  EXPECT_EQ(v[1].mode, 1);
+  EXPECT_EQ(v[1].rows, 4095);
+  EXPECT_EQ(v[2].op, TERN_OP_LOAD);
+  EXPECT_EQ(v[2].mem, TERN_MEM_OUT);
+  EXPECT_EQ(v[3].mem, TERN_MEM_OUT8);
+  EXPECT_EQ(v[4].op, TERN_OP_STORE);
+  EXPECT_EQ(v[4].mem, TERN_MEM_OUT8);
+  tern_hwcfg c = tern_hwcfg_default();
+  EXPECT_EQ(tern_validate(&c, v, n, 1 << 20, err, sizeof err), 0) << err;
+  const char *want[] = {
+      "vec op=mac8 mode=set dst=3 src1=10 src2=40 n=2 rows=33 dst_rs=0 src_rs=2 shift=0",
+      "vec op=mac8 mode=acc dst=0 src1=1 src2=2 n=1 rows=4095 dst_rs=0 src_rs=0 shift=0",
+      "load mem=out sram=7 sstride=1 y=2 x=3 dram=0x40 dstride=64",
+      "load mem=out8 sram=1001 sstride=3 y=4 x=1 dram=0x7 dstride=1",
+      "store mem=out8 sram=65 sstride=1 y=16 x=1 dram=0x1003 dstride=40 pop_prev",
+  };
+  for (int i = 0; i < 5; i++) {
+    char line[256];
+    tern_disasm_insn(&v[i], line, sizeof line);
+    EXPECT_STREQ(line, want[i]);
+    // encode -> decode is the identity
+    tern_word w;
+    tern_insn d;
+    ASSERT_EQ(tern_encode(&v[i], &w, err, sizeof err), 0) << err;
+    ASSERT_EQ(tern_decode(&w, &d, err, sizeof err), 0) << err;
+    EXPECT_TRUE(insn_eq(d, v[i])) << i;
+  }
+  // the ISA v2 example of docs/ISA.md "Assembly" assembles and validates (16x16)
+  const char *doc =
+      "load  mem=out sram=0 y=1 x=64 dram=0x4000\n"
+      "vec   op=mac8 mode=acc dst=100 src1=0 src2=60 n=4 rows=64 src_rs=4\n"
+      "store mem=out8 sram=130 sstride=1 y=64 x=1 dram=0x9007 dstride=128\n"
+      "end\n";
+  tern_insn *dv = nullptr;
+  size_t dn = 0;
+  ASSERT_EQ(tern_asm_text(doc, "doc.s", &dv, &dn, err, sizeof err), 0) << err;
+  EXPECT_EQ(tern_validate(&c, dv, dn, 1 << 20, err, sizeof err), 0) << err;
+  free(dv);
+  // VOP 13 sits in bits 13:8 and MODE acc in 15:14
+  tern_word w;
+  ASSERT_EQ(tern_encode(&v[1], &w, err, sizeof err), 0) << err;
+  EXPECT_EQ((w.w[0] >> 8) & 63u, 13u);
+  EXPECT_EQ((w.w[0] >> 14) & 3u, 1u);
+  free(v);
 }
 
 TEST(Isa, AsmAcceptsCommentsCaseAndNumbers) {
@@ -663,8 +748,22 @@ TEST(Isa, ValidateCatchesEachRule) {
   struct {
     const char *text, *expect;
   } cases[] = {
-      {"load mem=out y=1 x=1\nend\n", "insn 0 (LOAD): field MEM = 3"},
-      {"store mem=wbuf y=1 x=1\nend\n", "insn 0 (STORE): field MEM = 0"},
+      {"store mem=wbuf y=1 x=1\nend\n", "insn 0 (STORE): field MEM = 0, expected ACC (2), OUT (3) or OUT8 (4)"},
+      {"store mem=abuf y=1 x=1\nend\n", "insn 0 (STORE): field MEM = 1"},
+      {"load mem=out sram=250 sstride=4 y=2 x=3\nend\n", "SRAM range 250..256 exceeds OUT depth 256"},
+      // OUT8: byte addresses, OUT depth 256 x 4 bytes
+      {"load mem=out8 sram=1020 sstride=2 y=3 x=1\nend\n", "SRAM range 1020..1024 exceeds OUT8 depth 1024"},
+      {"store mem=out8 sram=1000 y=1 x=25\nend\n", "SRAM range 1000..1024 exceeds OUT8 depth 1024"},
+      {"store mem=out8 y=2 x=1 dram=0xfffff dstride=1\nend\n", "DRAM range 0xfffff..0x100000 exceeds DRAM size"},
+      // MAC8
+      {"vec op=mac8 mode=2 n=1 rows=1\nend\n", "insn 0 (VEC MAC8): field MODE = 2, expected 0 (set) or 1 (acc)"},
+      {"vec op=mac8 n=1 rows=1 shift=3\nend\n", "field SHIFT = 3, expected 0 for MAC8"},
+      {"vec op=mac8 n=1 rows=1 dst_rs=1\nend\n", "field DST_RS = 1, expected 0 for MAC8"},
+      {"vec op=mac8 n=0 rows=1\nend\n", "field N = 0"},
+      {"vec op=mac8 n=1 rows=0\nend\n", "field ROWS = 0"},
+      {"vec op=mac8 src1=200 src_rs=20 n=2 rows=4\nend\n", "SRC1 (B rows) range 200..261 exceeds OUT depth 256"},
+      {"vec op=mac8 src1=0 src2=250 n=1 rows=25 src_rs=1\nend\n", "SRC2 (scalar stream) range 250..256 exceeds OUT depth 256"},
+      {"vec op=mac8 dst=510 n=3 rows=1\nend\n", "DST range 510..512 exceeds ACC depth 512"},
       {"load mem=acc y=0 x=1\nend\n", "Y_SIZE = 0"},
       {"load mem=acc y=1 x=0\nend\n", "X_SIZE = 0"},
       {"load mem=acc sram=500 sstride=3 y=2 x=10\nend\n", "insn 0 (LOAD): SRAM range 500..512 exceeds ACC depth 512"},
@@ -711,6 +810,12 @@ TEST(Isa, ValidateCatchesEachRule) {
   EXPECT_EQ(validate_text(c, "vec op=add dst=1 src1=0 src2=100 n=1 rows=8 dst_rs=2 src_rs=2\nend\n", &m), 0) << m;
   // in place with src2 == src1 (x + x) is accepted
   EXPECT_EQ(validate_text(c, "vec op=add dst=0 src1=0 src2=0 n=4 rows=2 dst_rs=4 src_rs=4\nend\n", &m), 0) << m;
+  // MAC8 at the edges: B rows and the stream may overlap (OUT is only read), SRC_RS 0
+  EXPECT_EQ(validate_text(c, "vec op=mac8 mode=acc dst=509 src1=250 src2=6 n=3 rows=1000 src_rs=0\nend\n", &m), 0) << m;
+  EXPECT_EQ(validate_text(c, "vec op=mac8 mode=set dst=0 src1=0 src2=252 n=1 rows=16 src_rs=17\nend\n", &m), 0) << m;
+  // LOAD into OUT and OUT8 (ISA v2), up to the last word / byte
+  EXPECT_EQ(validate_text(c, "load mem=out sram=255 y=1 x=1\nload mem=out8 sram=1023 y=1 x=1\n"
+                             "store mem=out8 sram=0 sstride=1023 y=2 x=1\nend\n", &m), 0) << m;
   // program larger than IMEM
   tern_hwcfg tiny = c;
   tiny.imem_depth = 2;

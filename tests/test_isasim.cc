@@ -16,6 +16,7 @@
 #include "tern/counters.h"
 #include "tern/hwcfg.h"
 #include "tern/isa.h"
+#include "tern/isasim.h"
 #include "tern/program.h"
 
 namespace {
@@ -587,4 +588,237 @@ TEST(IsaSim, FastForwardEqualsStepping) {
     EXPECT_LE(a[TERN_CNT_COMPUTE_BUSY] + a[TERN_CNT_COMPUTE_STALL], a[TERN_CNT_CYCLES]);
     EXPECT_LE(a[TERN_CNT_STORE_BUSY] + a[TERN_CNT_STORE_STALL], a[TERN_CNT_CYCLES]);
   }
+}
+
+// ---- ISA v2: MAC8, LOAD into OUT, the OUT8 byte view, sessions -------------
+
+// MAC8 against the formula of docs/ISA.md, written out here: for i < N, lane l,
+// a_k = int8 byte k%C of OUT[SRC2 + k/C], b = int8 byte l of OUT[SRC1 + k*SRC_RS + i],
+// ACC[DST+i][l] = sat32((acc ? old : 0) + sum_k a_k * b).
+TEST(IsaSim, Mac8DataTimingAndCounters) {
+  tern_hwcfg c = cfg4();  // C = 4, OUT 256 words, BW 4, lat 8
+  const int C = 4;
+  std::mt19937 g(21);
+  std::vector<uint8_t> dram(1 << 16, 0);
+  // OUT image: 64 words (256 bytes) at DRAM 0x100 with a few extremes; ACC words 0..7 at 0x800
+  for (int b = 0; b < 256; b++) dram[0x100 + b] = (uint8_t)g();
+  dram[0x100 + 4 * 40] = 0x80;  // -128
+  dram[0x100 + 0] = 0x80;
+  // the second MAC8 (acc into words 0..1, stream = OUT words 4..5, B = words 10..11):
+  // word 1 lane 1 (INT32_MAX - 3) gains 5*100*127 and saturates, lane 2 (INT32_MIN + 2)
+  // gains 5*100*(-128) and saturates
+  for (int k = 0; k < 5; k++) dram[0x100 + 4 * 4 + k] = 100;
+  dram[0x100 + 4 * 11 + 1] = 127;
+  dram[0x100 + 4 * 11 + 2] = 0x80;
+  std::vector<int32_t> acc0(8 * C);
+  for (int i = 0; i < 8 * C; i++) {
+    acc0[i] = (int32_t)(g() % 2000001) - 1000000;
+    if (i == 5) acc0[i] = INT32_MAX - 3;  // MODE acc saturates upwards
+    if (i == 6) acc0[i] = INT32_MIN + 2;  // ... and downwards
+    wr32(dram, 0x800 + 4 * i, acc0[i]);
+  }
+  struct M {
+    int mode, dst, src1, src2, n, rows, src_rs;
+  } ms[] = {
+      {0, 20, 40, 0, 3, 9, 2},    // set, K = 9 (3 stream words), strided B rows
+      {1, 0, 10, 4, 2, 5, 0},     // acc, SRC_RS = 0: every k reads the same B words
+      {1, 24, 0, 60, 1, 16, 3},   // acc into words loaded from DRAM? (24 = fresh zeros)
+      {0, 30, 63, 40, 1, 1, 7},   // K = 1
+  };
+  std::string prog =
+      "load mem=out sram=0 sstride=0 y=1 x=64 dram=0x100 dstride=0\n"
+      "load mem=acc sram=0 sstride=0 y=1 x=8 dram=0x800 dstride=0 push_next\n"
+      "sync q=compute pop_prev\n";
+  for (const M &m : ms) {
+    char line[256];
+    snprintf(line, sizeof line,
+             "vec op=mac8 mode=%s dst=%d src1=%d src2=%d n=%d rows=%d src_rs=%d\n",
+             m.mode ? "acc" : "set", m.dst, m.src1, m.src2, m.n, m.rows, m.src_rs);
+    prog += line;
+  }
+  prog += "sync q=compute push_next\nstore mem=acc sram=0 y=1 x=32 dram=0x1000 pop_prev\nend\n";
+  SimRun r = run_text(c, prog, dram);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto out = [&](int w, int l) { return (int8_t)dram[0x100 + C * w + l]; };
+  std::vector<int32_t> acc(32 * C, 0);
+  for (int i = 0; i < 8 * C; i++) acc[i] = acc0[i];
+  uint64_t vop = 0, ord = 0, ard = 0, awr = 8 /* LOAD ACC */, busy_vec = 0;
+  for (const M &m : ms) {
+    for (int i = 0; i < m.n; i++)
+      for (int l = 0; l < C; l++) {
+        int64_t s = m.mode ? acc[(m.dst + i) * C + l] : 0;
+        for (int k = 0; k < m.rows; k++)
+          s += (int64_t)out(m.src2 + k / C, k % C) * out(m.src1 + k * m.src_rs + i, l);
+        acc[(m.dst + i) * C + l] = sat(s);
+      }
+    vop += (uint64_t)m.rows * m.n;
+    ord += (uint64_t)m.rows * m.n + (uint64_t)m.n * ((m.rows + C - 1) / C);
+    if (m.mode) ard += (uint64_t)m.n;
+    awr += (uint64_t)m.n;
+    busy_vec += 1 + (uint64_t)m.rows * m.n + 4;  // D = 1 + ROWS*N + VEC_PIPE
+  }
+  for (int w = 0; w < 32; w++)
+    for (int l = 0; l < C; l++)
+      EXPECT_EQ(rd32(r.dram, 0x1000 + 16 * w + 4 * l), acc[w * C + l]) << "word " << w << " lane " << l;
+  EXPECT_EQ(rd32(r.dram, 0x1000 + 4 * 5), INT32_MAX) << "MODE acc saturates (word 1 lane 1)";
+  EXPECT_EQ(rd32(r.dram, 0x1000 + 4 * 6), INT32_MIN) << "MODE acc saturates (word 1 lane 2)";
+  EXPECT_EQ(r[TERN_CNT_VOP_MAC8], vop);
+  EXPECT_EQ(r[TERN_CNT_OUT_RD], ord);
+  EXPECT_EQ(r[TERN_CNT_OUT_WR], 64u);          // LOAD OUT words
+  EXPECT_EQ(r[TERN_CNT_ACC_RD], ard + 32u);    // + STORE
+  EXPECT_EQ(r[TERN_CNT_ACC_WR], awr);          // 8 loaded + MAC8 words
+  // compute: 2 SYNC + 4 MAC8 + END busy cycles
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_BUSY], busy_vec + 3u);
+  EXPECT_EQ(r[TERN_CNT_INSN_COMPUTE], 7u);
+}
+
+TEST(IsaSim, Mac8DurationByHand) {
+  // MAC8 N=2 K=3 alone: D = 1 + 6 + 4 = 11: fetched t0, busy t1..t11, END t2 in parallel? no:
+  // END is in the compute queue too, so it starts at t12, done at t13.
+  SimRun r = run_text(cfg4(), "vec op=mac8 mode=set dst=0 src1=0 src2=9 n=2 rows=3 src_rs=2\nend\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r[TERN_CNT_CYCLES], 13u);
+  EXPECT_EQ(r[TERN_CNT_COMPUTE_BUSY], 12u);
+  EXPECT_EQ(r[TERN_CNT_VOP_MAC8], 6u);
+  EXPECT_EQ(r[TERN_CNT_OUT_RD], 6u + 2u);  // B words + the stream word once per output word
+  EXPECT_EQ(r[TERN_CNT_ACC_RD], 0u);
+  EXPECT_EQ(r[TERN_CNT_ACC_WR], 2u);
+  SimRun a = run_text(cfg4(), "vec op=mac8 mode=acc dst=0 src1=0 src2=9 n=3 rows=9 src_rs=3\nend\n");
+  ASSERT_EQ(a.rc, 0) << a.err;
+  EXPECT_EQ(a[TERN_CNT_CYCLES], 1u + 27u + 4u + 2u);
+  EXPECT_EQ(a[TERN_CNT_OUT_RD], 27u + 3u * 3u);
+  EXPECT_EQ(a[TERN_CNT_ACC_RD], 3u);
+}
+
+// One K column into a transposed K cache (docs/ISA.md "OUT8"): STORE OUT8 with
+// x = 1, sstride 1, y = hd rows, DRAM stride ctx_pad; and LOAD OUT8 scattering bytes.
+TEST(IsaSim, Out8ByteViewLoadAndStore) {
+  tern_hwcfg c = cfg4();  // C = 4: byte b of OUT is word b/4, lane b%4
+  std::vector<uint8_t> dram(1 << 16, 0);
+  std::mt19937 g(5);
+  for (int b = 0; b < 64; b++) dram[0x200 + b] = (uint8_t)g();
+  for (int b = 0; b < 16; b++) dram[0x300 + b] = (uint8_t)(0xa0 + b);
+  const int hd = 6, ctx_pad = 40, t = 7;
+  char prog[1024];
+  snprintf(prog, sizeof prog,
+           "load mem=out sram=10 y=1 x=4 dram=0x200\n"          // k row: OUT words 10..13
+           "load mem=out8 sram=81 sstride=5 y=3 x=2 dram=0x300 dstride=7\n"  // bytes 81,82 86,87 91,92
+           "sync q=load push_next\n"
+           "sync q=compute pop_prev push_next\n"
+           "store mem=out8 sram=41 sstride=1 y=%d x=1 dram=%d dstride=%d pop_prev\n"
+           "store mem=out sram=20 y=1 x=3 dram=0x600\n"
+           "end\n",
+           hd, 0x400 + t, ctx_pad);
+  SimRun r = run_text(c, prog, dram);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  // byte 41 = word 10 lane 1 = DRAM 0x200 + 1
+  for (int j = 0; j < hd; j++)
+    EXPECT_EQ(r.dram[0x400 + t + j * ctx_pad], dram[0x200 + 1 + j]) << "K column byte " << j;
+  for (int j = 0; j < hd; j++)  // neighbours untouched
+    EXPECT_EQ(r.dram[0x400 + t + 1 + j * ctx_pad], 0) << j;
+  // OUT words 20..22 = bytes 80..91
+  const int want[12] = {0, 0xa0, 0xa1, 0, 0, 0, 0xa7, 0xa8, 0, 0, 0, 0xae};
+  for (int b = 0; b < 12; b++) EXPECT_EQ(r.dram[0x600 + b], want[b]) << "byte " << 80 + b;
+  // counters: OUT_WR = 4 words + 6 bytes, OUT_RD = 6 bytes + 3 words, DRAM in bytes
+  EXPECT_EQ(r[TERN_CNT_OUT_WR], 4u + 6u);
+  EXPECT_EQ(r[TERN_CNT_OUT_RD], 6u + 3u);
+  EXPECT_EQ(r[TERN_CNT_DRAM_RD_BYTES], 16u + 6u);
+  EXPECT_EQ(r[TERN_CNT_DRAM_WR_BYTES], 6u + 12u);
+  // timing: STORE OUT8 y=6 x=1: B = 6 beats of 1 byte, D = 2 + 6 = 8
+  SimRun s = run_text(c, "store mem=out8 sram=3 sstride=1 y=6 x=1 dram=0x10 dstride=3\nend\n");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  EXPECT_EQ(s[TERN_CNT_STORE_BUSY], 8u);
+  EXPECT_EQ(s[TERN_CNT_CYCLES], 1u + 8u);
+  // LOAD OUT8 y=2 x=3: B = 6, D = 1 + 6 + 8
+  SimRun l = run_text(c, "load mem=out8 sram=3 sstride=9 y=2 x=3 dram=0x10 dstride=3\nend\n");
+  ASSERT_EQ(l.rc, 0) << l.err;
+  EXPECT_EQ(l[TERN_CNT_LOAD_BUSY], 15u);
+}
+
+// Sessions (include/tern/backend.h): program A leaves weights in WBUF, activations in
+// ABUF, words in ACC and OUT; program B (no loads) computes from them.  B's results
+// equal those of A+B as one program; B's counters start from zero.
+namespace {
+std::vector<tern_insn> asm_prog(const std::string &t) {
+  tern_insn *v = nullptr;
+  size_t n = 0;
+  char err[512];
+  EXPECT_EQ(tern_asm_text(t.c_str(), "s.s", &v, &n, err, sizeof err), 0) << err;
+  std::vector<tern_insn> p(v, v + n);
+  free(v);
+  return p;
+}
+}  // namespace
+
+TEST(IsaSim, SessionKeepsSramAcrossRuns) {
+  tern_hwcfg c = cfg4();
+  std::vector<uint8_t> dram(1 << 16, 0);
+  std::mt19937 g(8);
+  for (int i = 0; i < 0x1000; i++) dram[i] = (uint8_t)g();
+  for (int i = 0; i < 16; i++) dram[0x100 + i] &= 0x55;  // codes 00/01 only in tile 0
+  const std::string a =
+      "load mem=wbuf sram=3 y=1 x=2 dram=0x100\n"
+      "load mem=abuf sram=5 y=1 x=4 dram=0x200\n"
+      "load mem=acc sram=40 y=1 x=3 dram=0x300\n"
+      "load mem=out sram=7 y=1 x=8 dram=0x400\n"
+      "load mem=acc sram=100 y=1 x=64 dram=0x800\n"
+      "sync q=load push_next\nsync q=compute pop_prev\n"
+      "vec op=lutld src1=100 n=64 rows=1\n";
+  const std::string b =
+      "gemm w=3 a=5 acc=40 m=3 astride=1 accstride=1\n"
+      "gemm w=4 a=6 acc=50 m=2 astride=1 accstride=1 reset\n"
+      "vec op=mac8 mode=acc dst=41 src1=7 src2=12 n=2 rows=11 src_rs=1\n"
+      "vec op=lut dst=60 src1=40 n=3 rows=1 shift=20\n"
+      "vec op=quant mode=const dst=30 src1=40 src2=42 n=3 rows=1 shift=40\n"
+      "sync q=compute push_next\n"
+      "store mem=acc sram=40 y=1 x=24 dram=0x4000 pop_prev\n"
+      "store mem=out8 sram=28 sstride=1 y=1 x=40 dram=0x5003\n";
+  std::vector<tern_insn> pa = asm_prog(a + "end\n"), pb = asm_prog(b + "end\n"),
+                         pab = asm_prog(a + b + "end\n");
+  char err[512] = "";
+  // one program
+  std::vector<uint8_t> d1 = dram;
+  tern_counters cab;
+  ASSERT_EQ(tern_isasim_run(&c, pab.data(), pab.size(), d1.data(), d1.size(), nullptr, &cab, err,
+                            sizeof err), 0) << err;
+  // A then B in one session (public API and the machine object)
+  tern_session *s = tern_session_open("isa", &c, err, sizeof err);
+  ASSERT_NE(s, nullptr) << err;
+  std::vector<uint8_t> d2 = dram;
+  tern_counters ca, cb;
+  ASSERT_EQ(tern_session_run(s, pa.data(), pa.size(), d2.data(), d2.size(), nullptr, &ca, err, sizeof err), 0) << err;
+  ASSERT_EQ(tern_session_run(s, pb.data(), pb.size(), d2.data(), d2.size(), nullptr, &cb, err, sizeof err), 0) << err;
+  EXPECT_TRUE(d1 == d2) << "A then B in a session differs from A+B";
+  EXPECT_NE(memcmp(d2.data() + 0x4000, dram.data() + 0x4000, 24 * 16), 0);
+  EXPECT_EQ(cb.v[TERN_CNT_DRAM_RD_BYTES], 0u);           // B loads nothing
+  EXPECT_EQ(cb.v[TERN_CNT_INSN_LOAD], 0u);
+  EXPECT_EQ(cb.v[TERN_CNT_VOP_MAC8], 22u);
+  EXPECT_EQ(ca.v[TERN_CNT_VOP_MAC8], 0u);               // counters start afresh
+  EXPECT_EQ(ca.v[TERN_CNT_VOP_LUTLD] + cb.v[TERN_CNT_VOP_LUTLD], cab.v[TERN_CNT_VOP_LUTLD]);
+  for (int i = TERN_CNT_GEMM_ROWS; i < TERN_NCOUNTERS; i++)  // event counters add up
+    EXPECT_EQ(ca.v[i] + cb.v[i], cab.v[i]) << tern_counter_name(i);
+  // a bad program fails without disturbing the session
+  std::vector<tern_insn> bad = asm_prog("vec op=mac8 mode=3 n=1 rows=1\nend\n");
+  EXPECT_EQ(tern_session_run(s, bad.data(), bad.size(), d2.data(), d2.size(), nullptr, &cb, err, sizeof err), -1);
+  EXPECT_NE(std::string(err).find("MODE = 3"), std::string::npos) << err;
+  // B again: the same SRAM state gives the same stores except the MAC8 accumulated twice
+  std::vector<uint8_t> d3 = d2;
+  ASSERT_EQ(tern_session_run(s, pb.data(), pb.size(), d3.data(), d3.size(), nullptr, &cb, err, sizeof err), 0) << err;
+  EXPECT_EQ(memcmp(d3.data() + 0x5000, d2.data() + 0x5000, 64), 0);
+  tern_session_close(s);
+  // B alone on a fresh machine sees zeroed SRAMs: different results
+  std::vector<uint8_t> d4 = dram;
+  tern_isasim *m = tern_isasim_new(&c, err, sizeof err);
+  ASSERT_NE(m, nullptr) << err;
+  ASSERT_EQ(tern_isasim_exec(m, pb.data(), pb.size(), d4.data(), d4.size(), nullptr, &cb, err, sizeof err), 0) << err;
+  EXPECT_FALSE(d4 == d1);
+  for (int i = 0; i < 24 * 16; i++) ASSERT_EQ(d4[0x4000 + i], 0) << "fresh ACC is zero, byte " << i;
+  tern_isasim_free(m);
+  // bad backend / configuration
+  EXPECT_EQ(tern_session_open("fpga", &c, err, sizeof err), nullptr);
+  EXPECT_NE(std::string(err).find("expected isa or rtl"), std::string::npos) << err;
+  tern_hwcfg badc = c;
+  badc.cols = 3;
+  EXPECT_EQ(tern_session_open("isa", &badc, err, sizeof err), nullptr);
+  EXPECT_NE(std::string(err).find("cols"), std::string::npos) << err;
 }

@@ -365,6 +365,7 @@ TEST(Rtl, EachVecOp) {
     fill_i32(dram, 128 * ACCW, 256, 8, -2000000000, 2000000000);
     for (int vop = 0; vop < TERN_VOP_COUNT; vop++) {
       char kind = tern_vop_kind(vop);
+      if (kind == 'M') continue;  // MAC8 reads OUT: Rtl.Mac8Shapes
       int modes = (kind == 'E' && vop != TERN_VOP_LUT) || kind == 'Q' ? 4 : 1;
       for (int mode = 0; mode < modes; mode++) {
         std::vector<tern_insn> p;
@@ -535,6 +536,214 @@ TEST(Rtl, TraceWritesFst) {
   r = run_rtl(cfg, p, dram, &o);
   EXPECT_EQ(r.rc, -1);
   EXPECT_NE(r.err.find("trace"), std::string::npos) << r.err;
+}
+
+// ---------------------------------------------------------------- ISA v2
+// Tokens by the sync pass (compiler/sync.c), then END.
+std::vector<tern_insn> synced(const tern_hwcfg &cfg, const std::vector<tern_insn> &body) {
+  tern_insn *o = nullptr;
+  size_t n = 0;
+  char err[512];
+  if (tern_insert_sync(&cfg, body.data(), body.size(), &o, &n, err, sizeof err) != 0) {
+    ADD_FAILURE() << "sync: " << err;
+    return {end()};
+  }
+  std::vector<tern_insn> p(o, o + n);
+  free(o);
+  p.push_back(end());
+  return p;
+}
+
+tern_insn mac8(int mode, int dst, int src1, int src2, int n, int rows, int src_rs) {
+  return vec(TERN_VOP_MAC8, mode, dst, src1, src2, n, rows, 0, src_rs, 0, 0);
+}
+
+// MAC8 shapes around the lane count (K = 1, C-1, C, C+1, 2C+3, long), SRC_RS 0,
+// both modes, saturation of MODE acc, B rows overlapping the stream; OUT loaded
+// by LOAD OUT and LOAD OUT8, results stored from ACC.
+TEST(Rtl, Mac8Shapes) {
+  for (const tern_hwcfg &cfg : test_cfgs()) {
+    const int C = cfg.cols;
+    std::vector<uint8_t> dram = random_dram(DRAM_TEST, 31);
+    for (int i = 0; i < 64; i++) dram[0x2000 + 7 * i] = (i & 1) ? 0x80 : 0x7f;  // extremes
+    // ACC words 0..15 near the int32 limits for MODE acc
+    for (int i = 0; i < 16 * C; i++) {
+      int32_t v = (i % 3 == 0) ? INT32_MAX - (i % 7) : (i % 3 == 1) ? INT32_MIN + (i % 5) : i * 1000;
+      memcpy(&dram[0x6000 + 4 * i], &v, 4);
+    }
+    std::vector<tern_insn> b = {
+        ld(TERN_MEM_OUT, 0, 1, 1, 200, 0x2000, 0, 0),          // OUT words 0..199
+        ld(TERN_MEM_OUT8, 200 * C + 5, 3, 9, 1, 0x3001, 5, 0),  // scattered bytes in words 200..
+        ld(TERN_MEM_ACC, 0, 1, 1, 16, 0x6000, 0, 0),
+    };
+    struct Sh {
+      int mode, dst, src1, src2, n, rows, src_rs;
+    } sh[] = {
+        {0, 20, 0, 150, 1, 1, 0},         {1, 21, 3, 151, 2, C - 1, 1},
+        {0, 24, 10, 152, 3, C, 3},        {1, 0, 30, 160, 4, C + 1, 5},
+        {1, 4, 50, 170, 2, 2 * C + 3, 0}, {0, 30, 1, 2, 5, 37, 4},
+        {1, 8, 0, 200, 3, 9 * C + 1, 1},  {0, 40, 199, 201, 1, 60, 0},
+        {1, 12, 100, 40, 4, 23, 2},
+    };
+    for (const Sh &m : sh) b.push_back(mac8(m.mode, m.dst, m.src1, m.src2, m.n, m.rows, m.src_rs));
+    b.push_back(st(TERN_MEM_ACC, 0, 1, 1, 48, 0x8000, 0, 0));
+    std::vector<tern_insn> p = synced(cfg, b);
+    Result r = check_same(cfg, p, dram, "mac8 " + cfg_label(cfg));
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(r.cnt.v[TERN_CNT_VOP_MAC8] > 0, true);
+    // one MAC8 by hand (independent of both simulators): word 20 = K=1 product
+    for (int l = 0; l < C; l++) {
+      int32_t got;
+      memcpy(&got, &r.dram[0x8000 + 20 * 4 * C + 4 * l], 4);
+      EXPECT_EQ(got, (int32_t)(int8_t)dram[0x2000 + 150 * C] * (int8_t)dram[0x2000 + l]) << l;
+    }
+  }
+}
+
+// OUT8: K-cache column scatter (STORE OUT8 x=1, DRAM stride ctx_pad), byte loads at
+// every lane, OUT words stored back; plus LOAD OUT at every beat split.
+TEST(Rtl, Out8AndLoadOut) {
+  for (tern_hwcfg cfg : test_cfgs()) {
+    for (int lat : {1, 5}) {
+      cfg.dram_lat = lat;
+      const int C = cfg.cols;
+      std::vector<uint8_t> dram = random_dram(DRAM_TEST, 40 + lat);
+      std::vector<tern_insn> b = {
+          ld(TERN_MEM_OUT, 4, 2, 3, 2, 0x100, 40, 0),               // words 4,5 6,7 8,9 from 3 rows
+          ld(TERN_MEM_OUT8, 3, 1, 2 * C + 1, 1, 0x400, 1, 0),        // bytes 3 .. 2C+3, one by one
+          ld(TERN_MEM_OUT8, 4 * C + 1, C + 1, 5, 3, 0x500, 7, 0),    // rows of 3 bytes, odd strides
+          st(TERN_MEM_OUT8, 4 * C + 2, 1, 2 * C, 1, 0x9003, 37, 0),  // one K column, ctx_pad 37
+          st(TERN_MEM_OUT, 0, 1, 1, 12, 0xA000, 0, 0),
+          st(TERN_MEM_OUT8, 5 * C - 1, 3, 4, 2, 0xB001, 3, 0),       // overlapping DRAM rows
+      };
+      std::vector<tern_insn> p = synced(cfg, b);
+      Result r = check_same(cfg, p, dram, "out8 " + cfg_label(cfg) + " lat " + std::to_string(lat));
+      ASSERT_EQ(r.rc, 0) << r.err;
+      // the K column: byte j of the column = OUT byte 4C+2+j
+      for (int j = 0; j < 2 * C; j++) {
+        int ob = 4 * C + 2 + j;  // which load wrote it?
+        EXPECT_EQ(r.dram[0x9003 + 37 * j], r.dram[0xA000 + ob]) << "column byte " << j;
+      }
+      EXPECT_EQ(r.cnt.v[TERN_CNT_OUT_WR], 6u + (uint64_t)(2 * C + 1) + 15u);
+      EXPECT_EQ(r.cnt.v[TERN_CNT_OUT_RD], (uint64_t)(2 * C) + 12u + 8u);
+    }
+  }
+}
+
+// Sessions: program A leaves WBUF/ABUF/ACC/OUT/LUT contents, program B (no loads)
+// computes from them.  The RTL session and the ISA-simulator session agree on DRAM
+// and every counter after each run, and B's result equals A+B as one program.
+TEST(Rtl, SessionsKeepSram) {
+  for (const tern_hwcfg &cfg : test_cfgs()) {
+    const int R = cfg.rows, C = cfg.cols;
+    std::vector<uint8_t> dram = random_dram(DRAM_TEST, 77);
+    fill_codes(dram, 0x1000, 3 * (size_t)R * C / 4, 78);
+    fill_i32(dram, 0x3000, 64 * C, 79, -100000, 100000);
+    std::vector<tern_insn> a = {
+        ld(TERN_MEM_WBUF, 2, 1, 1, 3, 0x1000, 0, 0),
+        ld(TERN_MEM_ABUF, 0, 1, 1, 8, 0x2000, 0, 0),
+        ld(TERN_MEM_ACC, 0, 1, 1, 64, 0x3000, 0, 0),
+        ld(TERN_MEM_OUT, 10, 1, 1, 40, 0x5000, 0, 0),
+        vec(TERN_VOP_LUTLD, 0, 0, 0, 0, 256 / C, 1, 0, 0, 0, 0),
+    };
+    std::vector<tern_insn> b = {
+        gemm(2, 0, 100, 4, 1, 1, 1, 0),
+        gemm(3, 4, 100, 4, 1, 1, 0, 0),
+        gemm(4, 1, 3, 3, 2, 1, 0, 0),
+        vec(TERN_VOP_MAC8, 1, 40, 10, 30, 3, 2 * C + 1, 0, 1, 0, 0),
+        vec(TERN_VOP_LUT, 0, 110, 0, 0, 4, 1, 0, 0, 10, 0),
+        vec(TERN_VOP_QUANT, TERN_VMODE_CONST, 60, 0, 1, 4, 1, 4, 4, 18, 0),
+        st(TERN_MEM_ACC, 0, 1, 1, 120, 0x8000, 0, 0),
+        st(TERN_MEM_OUT8, 10 * C, 1, 50 * C, 1, 0xC000, 1, 0),
+        st(TERN_MEM_OUT8, 60 * C, 1, 4 * C, 1, 0xD000, 1, 0),
+    };
+    std::vector<tern_insn> ab = a;
+    ab.insert(ab.end(), b.begin(), b.end());
+    std::vector<tern_insn> pa = synced(cfg, a), pb = synced(cfg, b), pab = synced(cfg, ab);
+    Result one = run_isa(cfg, pab, dram);
+    ASSERT_EQ(one.rc, 0) << one.err;
+    char err[1024] = "";
+    tern_session *si = tern_session_open("isa", &cfg, err, sizeof err);
+    ASSERT_NE(si, nullptr) << err;
+    tern_session *sr = tern_session_open("rtl", &cfg, err, sizeof err);
+    ASSERT_NE(sr, nullptr) << err;
+    Result ri, rr;
+    ri.dram = rr.dram = dram;
+    const std::vector<tern_insn> *progs[] = {&pa, &pb, &pb};
+    for (int k = 0; k < 3; k++) {
+      const std::vector<tern_insn> &p = *progs[k];
+      ri.rc = tern_session_run(si, p.data(), p.size(), ri.dram.data(), ri.dram.size(), nullptr,
+                               &ri.cnt, err, sizeof err);
+      ASSERT_EQ(ri.rc, 0) << err;
+      rr.rc = tern_session_run(sr, p.data(), p.size(), rr.dram.data(), rr.dram.size(), nullptr,
+                               &rr.cnt, err, sizeof err);
+      ASSERT_EQ(rr.rc, 0) << err;
+      EXPECT_EQ(diff(ri, rr), "") << cfg_label(cfg) << " run " << k;
+      if (k == 1) {
+        EXPECT_TRUE(rr.dram == one.dram) << cfg_label(cfg) << ": A then B differs from A+B";
+        EXPECT_EQ(rr.cnt.v[TERN_CNT_DRAM_RD_BYTES], 0u);
+      }
+    }
+    // a traced run on the kept model, then an untraced one: same results
+    std::string path = std::string(TERN_ROOT) + "/build/test_rtl_session_" + cfg_label(cfg) + ".fst";
+    tern_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.trace_path = path.c_str();
+    Result t1 = rr, t2 = rr;
+    ASSERT_EQ(tern_session_run(sr, pb.data(), pb.size(), t1.dram.data(), t1.dram.size(), &o,
+                               &t1.cnt, err, sizeof err), 0) << err;
+    ASSERT_EQ(tern_session_run(sr, pb.data(), pb.size(), t2.dram.data(), t2.dram.size(), nullptr,
+                               &t2.cnt, err, sizeof err), 0) << err;
+    ASSERT_EQ(tern_session_run(si, pb.data(), pb.size(), ri.dram.data(), ri.dram.size(), nullptr,
+                               &ri.cnt, err, sizeof err), 0) << err;
+    ASSERT_EQ(tern_session_run(si, pb.data(), pb.size(), ri.dram.data(), ri.dram.size(), nullptr,
+                               &ri.cnt, err, sizeof err), 0) << err;
+    EXPECT_EQ(diff(ri, t2), "") << cfg_label(cfg) << " after a traced run";
+    struct stat sb;
+    EXPECT_EQ(stat(path.c_str(), &sb), 0) << path;
+    remove(path.c_str());
+    tern_session_close(si);
+    tern_session_close(sr);
+  }
+}
+
+// Pairs of random programs back to back in one session: the second program reads
+// whatever SRAM (and LUT) contents the first left.  RTL and ISA sessions agree.
+TEST(RtlRandom, SessionPairs) {
+  for (const tern_hwcfg &cfg0 : test_cfgs()) {
+    char err[1024] = "";
+    for (int pair = 0; pair < 12; pair++) {
+      tern_hwcfg cfg = cfg0;
+      cfg.dram_lat = 1 + pair % 7;
+      tern_session *si = tern_session_open("isa", &cfg, err, sizeof err);
+      ASSERT_NE(si, nullptr) << err;
+      tern_session *sr = tern_session_open("rtl", &cfg, err, sizeof err);
+      ASSERT_NE(sr, nullptr) << err;
+      Result ri, rr;
+      for (int k = 0; k < 3; k++) {
+        uint64_t seed = 7000 + (uint64_t)pair * 10 + (uint64_t)k;
+        tern_program prog;
+        ASSERT_EQ(tern_random_program(&cfg, seed, 40, &prog, err, sizeof err), 0) << err;
+        if (k == 0) {
+          ri.dram.assign(prog.dram_size, 0);
+          ASSERT_EQ(tern_program_init_dram(&prog, ri.dram.data(), ri.dram.size(), err, sizeof err), 0) << err;
+          rr.dram = ri.dram;
+        }
+        ri.rc = tern_session_run(si, prog.insns, prog.n_insns, ri.dram.data(), ri.dram.size(),
+                                 nullptr, &ri.cnt, err, sizeof err);
+        EXPECT_EQ(ri.rc, 0) << err;
+        rr.rc = tern_session_run(sr, prog.insns, prog.n_insns, rr.dram.data(), rr.dram.size(),
+                                 nullptr, &rr.cnt, err, sizeof err);
+        EXPECT_EQ(rr.rc, 0) << err;
+        tern_program_free(&prog);
+        EXPECT_EQ(diff(ri, rr), "") << cfg_label(cfg) << " pair " << pair << " program " << k;
+        if (::testing::Test::HasFailure()) break;
+      }
+      tern_session_close(si);
+      tern_session_close(sr);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
 }
 
 // Random valid programs from tern_random_program on both sizes.

@@ -44,6 +44,7 @@ uint64_t wbytes(const tern_hwcfg &c, int mem) {
     case TERN_MEM_WBUF: return (uint64_t)c.rows * c.cols / 4;
     case TERN_MEM_ABUF: return (uint64_t)c.rows;
     case TERN_MEM_ACC: return (uint64_t)c.cols * 4;
+    case TERN_MEM_OUT8: return 1;  // byte view of OUT
     default: return (uint64_t)c.cols;
   }
 }
@@ -60,7 +61,10 @@ void footprint(const tern_hwcfg &c, const tern_insn &in, std::vector<Access> &v)
       uint64_t wb = wbytes(c, in.mem);
       for (uint64_t r = 0; r < in.y_size; r++)
         for (uint64_t i = 0; i < in.x_size; i++) {
-          v.push_back({mem_space(in.mem), in.sram_addr + r * in.sram_stride + i, ld});
+          uint64_t a = in.sram_addr + r * in.sram_stride + i;
+          // OUT8 addresses bytes; hazards are tracked per OUT word (byte / C)
+          if (in.mem == TERN_MEM_OUT8) a /= (uint64_t)c.cols;
+          v.push_back({mem_space(in.mem), a, ld});
           for (uint64_t b = 0; b < wb; b++)
             v.push_back({DR, in.dram_addr + r * in.dram_stride + i * wb + b, !ld});
         }
@@ -76,6 +80,18 @@ void footprint(const tern_hwcfg &c, const tern_insn &in, std::vector<Access> &v)
       break;
     case TERN_OP_VEC: {
       int vop = in.vop;
+      if (vop == TERN_VOP_MAC8) {
+        // a_k = byte k%C of OUT[SRC2 + k/C], b = OUT[SRC1 + k*SRC_RS + i]
+        for (uint64_t k = 0; k < in.rows; k++) {
+          v.push_back({OU, in.src2 + k / (uint64_t)c.cols, false});
+          for (uint64_t i = 0; i < in.n; i++) v.push_back({OU, in.src1 + k * in.src_rs + i, false});
+        }
+        for (uint64_t i = 0; i < in.n; i++) {
+          if (in.mode == 1) v.push_back({AC, in.dst + i, false});
+          v.push_back({AC, in.dst + i, true});
+        }
+        break;
+      }
       if (vop == TERN_VOP_LUTLD) {
         for (uint64_t i = 0; i < in.n; i++) v.push_back({AC, in.src1 + i, false});
         v.push_back({LU, 0, true});
@@ -214,6 +230,7 @@ std::vector<tern_hwcfg> configs() {
 TEST(Sync, RandomProgramsAreRaceFree) {
   long hazards = 0;
   int vops[TERN_VOP_COUNT] = {0}, modes[4] = {0}, syncs = 0, relays = 0;
+  int mac8_modes[2] = {0, 0}, load_mem[TERN_MEM_COUNT] = {0}, store_mem[TERN_MEM_COUNT] = {0};
   for (const tern_hwcfg &c : configs())
     for (uint64_t seed = 1; seed <= 120; seed++) {
       tern_program p;
@@ -230,8 +247,11 @@ TEST(Sync, RandomProgramsAreRaceFree) {
         const tern_insn &in = p.insns[i];
         if (in.op == TERN_OP_VEC) {
           vops[in.vop]++;
-          modes[in.mode]++;
+          if (in.vop == TERN_VOP_MAC8) mac8_modes[in.mode]++;
+          else modes[in.mode]++;
         }
+        if (in.op == TERN_OP_LOAD) load_mem[in.mem]++;
+        if (in.op == TERN_OP_STORE) store_mem[in.mem]++;
         if (in.op == TERN_OP_SYNC) syncs++;
         if (in.op == TERN_OP_SYNC && in.queue == 1 && in.pop_next && in.push_prev) relays++;
       }
@@ -240,6 +260,11 @@ TEST(Sync, RandomProgramsAreRaceFree) {
   EXPECT_GT(hazards, 1000);
   for (int v = 0; v < TERN_VOP_COUNT; v++) EXPECT_GT(vops[v], 0) << "vop " << v << " never generated";
   for (int m = 0; m < 4; m++) EXPECT_GT(modes[m], 0) << "mode " << m;
+  EXPECT_GT(mac8_modes[0], 0) << "MAC8 set";
+  EXPECT_GT(mac8_modes[1], 0) << "MAC8 acc";
+  for (int m = 0; m < TERN_MEM_COUNT; m++) EXPECT_GT(load_mem[m], 0) << "LOAD mem " << m;
+  for (int m : {TERN_MEM_ACC, TERN_MEM_OUT, TERN_MEM_OUT8})
+    EXPECT_GT(store_mem[m], 0) << "STORE mem " << m;
   EXPECT_GT(syncs, 0);
   EXPECT_GT(relays, 0) << "store->load relays never exercised";
 }
@@ -274,6 +299,74 @@ TEST(Sync, CheckerCatchesMissingTokens) {
     tern_program_free(&p);
   }
   EXPECT_GE(caught, 35);
+}
+
+// ISA v2: OUT is written by the load queue (LOAD OUT / OUT8) and by compute (QUANT),
+// read by compute (MAC8) and the store queue (STORE OUT / OUT8).  Each hazard below
+// must get exactly the expected token; an unrelated pair gets none.
+namespace {
+std::vector<tern_insn> asm_lines(const char *t) {
+  tern_insn *v = nullptr;
+  size_t n = 0;
+  char err[512];
+  EXPECT_EQ(0, tern_asm_text(t, "h.s", &v, &n, err, sizeof err)) << err;
+  std::vector<tern_insn> p(v, v + n);
+  free(v);
+  return p;
+}
+}  // namespace
+
+TEST(Sync, OutHazardsOfIsaV2) {
+  tern_hwcfg c = tern_hwcfg_small(4, 4);  // C = 4: OUT8 byte b is OUT word b/4
+  struct Case {
+    const char *name, *text;
+    int dir;  // expected token direction between the two instructions, -1 = none
+  } cases[] = {
+      {"RAW LOAD OUT -> MAC8 B", "load mem=out sram=8 y=1 x=2\nvec op=mac8 dst=0 src1=9 src2=40 n=1 rows=2\n", TERN_TOK_L2C},
+      {"RAW LOAD OUT8 -> MAC8 stream", "load mem=out8 sram=163 y=1 x=1\nvec op=mac8 dst=0 src1=9 src2=40 n=1 rows=5\n", TERN_TOK_L2C},
+      {"RAW LOAD OUT8 -> MAC8 stream word 2", "load mem=out8 sram=168 y=1 x=1\nvec op=mac8 dst=0 src1=9 src2=40 n=1 rows=9\n", TERN_TOK_L2C},
+      {"no hazard: stream ends before", "load mem=out8 sram=168 y=1 x=1\nvec op=mac8 dst=0 src1=9 src2=40 n=1 rows=8\n", -1},
+      {"WAR MAC8 -> LOAD OUT", "vec op=mac8 dst=0 src1=9 src2=40 n=2 rows=3 src_rs=4\nload mem=out sram=18 y=1 x=1\n", TERN_TOK_C2L},
+      {"no hazard: between B rows", "vec op=mac8 dst=0 src1=9 src2=40 n=2 rows=3 src_rs=4\nload mem=out sram=11 y=1 x=2\n", -1},
+      {"WAW QUANT -> LOAD OUT8", "vec op=quant dst=30 src1=0 src2=1 n=1 rows=1\nload mem=out8 sram=121 y=1 x=1\n", TERN_TOK_C2L},
+      {"WAW LOAD OUT -> QUANT", "load mem=out sram=30 y=1 x=1\nvec op=quant dst=30 src1=0 src2=1 n=1 rows=1\n", TERN_TOK_L2C},
+      {"RAW QUANT -> STORE OUT8", "vec op=quant dst=30 src1=0 src2=1 n=1 rows=1\nstore mem=out8 sram=123 y=1 x=1\n", TERN_TOK_C2S},
+      {"RAW MAC8 -> STORE ACC", "vec op=mac8 dst=7 src1=9 src2=40 n=2 rows=3\nstore mem=acc sram=8 y=1 x=1\n", TERN_TOK_C2S},
+      {"WAR STORE ACC -> MAC8 set", "store mem=acc sram=8 y=1 x=1\nvec op=mac8 dst=7 src1=9 src2=40 n=2 rows=3\n", TERN_TOK_S2C},
+      {"RAW LOAD ACC -> MAC8 acc", "load mem=acc sram=8 y=1 x=1\nvec op=mac8 mode=acc dst=7 src1=9 src2=40 n=2 rows=3\n", TERN_TOK_L2C},
+  };
+  for (const Case &cs : cases) {
+    std::vector<tern_insn> in = asm_lines(cs.text);
+    ASSERT_EQ(in.size(), 2u) << cs.name;
+    tern_insn *o = nullptr;
+    size_t no = 0;
+    char err[512];
+    ASSERT_EQ(0, tern_insert_sync(&c, in.data(), in.size(), &o, &no, err, sizeof err)) << cs.name << ": " << err;
+    ASSERT_EQ(no, 2u) << cs.name << ": no SYNC needed for a single dependency";
+    int push = -1, pop = -1;
+    if (o[0].push_next) push = queue_of(o[0]) == 0 ? TERN_TOK_L2C : TERN_TOK_C2S;
+    if (o[0].push_prev) push = queue_of(o[0]) == 1 ? TERN_TOK_C2L : TERN_TOK_S2C;
+    if (o[1].pop_prev) pop = queue_of(o[1]) == 1 ? TERN_TOK_L2C : TERN_TOK_C2S;
+    if (o[1].pop_next) pop = queue_of(o[1]) == 0 ? TERN_TOK_C2L : TERN_TOK_S2C;
+    EXPECT_EQ(push, cs.dir) << cs.name;
+    EXPECT_EQ(pop, cs.dir) << cs.name;
+    CheckResult r = check_program(c, o, no);
+    EXPECT_EQ(0, r.violations) << cs.name << ": " << r.first_violation;
+    CheckResult bare = check_program(c, in.data(), in.size());
+    EXPECT_EQ(bare.violations > 0, cs.dir >= 0) << cs.name << ": the independent checker sees the hazard";
+    free(o);
+  }
+  // STORE OUT8 -> LOAD OUT of the same word: relayed through a compute SYNC
+  std::vector<tern_insn> in = asm_lines("store mem=out8 sram=40 y=1 x=1\nload mem=out sram=10 y=1 x=1\n");
+  tern_insn *o = nullptr;
+  size_t no = 0;
+  char err[512];
+  ASSERT_EQ(0, tern_insert_sync(&c, in.data(), in.size(), &o, &no, err, sizeof err)) << err;
+  ASSERT_EQ(no, 3u);
+  EXPECT_EQ(o[1].op, TERN_OP_SYNC);
+  EXPECT_EQ(o[1].queue, TERN_Q_COMPUTE);
+  EXPECT_EQ(0, check_program(c, o, no).violations);
+  free(o);
 }
 
 TEST(Sync, RejectsFlaggedInputAndMisplacedEnd) {

@@ -1,11 +1,10 @@
 // FFN half of a transformer block compiled to the ISA (compiler/tfm_ffn.c):
 // bit-exact against the integer reference (tern_tfm_ffn_half_int, the steps
 // F0-F10 of models/tfm_int.c) on the ISA simulator for the tiny presets and
-// extra feature configs, M = 1 and 5, 4x4 and 8x8; one decode token of every
-// preset's block 0 on the default 16x16; RTL vs ISA simulator on 4x4.
+// extra feature configs, M = 1 and 5, 4x4 and 8x8; RTL vs ISA simulator on
+// 4x4.  Every preset's block: tests/test_tfm_step.cc.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -259,65 +258,9 @@ TEST(TfmFfn, DumpAfterBuild) {
   tern_program_free(&p);
 }
 
-// One decode token (M = 1) through block 0's FFN of every preset on the default
-// 16x16 configuration; only that block is generated.
-TEST(TfmFfn, DecodeEveryPresetBlock0Default) {
-  tern_hwcfg hw = tern_hwcfg_default();
-  int n = tern_tfm_preset_count();
-  ASSERT_GE(n, 1);
-  int done = 0;
-  for (int i = 0; i < n; i++) {
-    tern_tfm_config c = tern_test::PresetConfig(tern_tfm_preset_name(i));
-    SCOPED_TRACE(c.name);
-    if (c.share_ffn) {
-      // the shared FFN is not part of a block generated alone: whole model
-      // generation is needed for it (see the report); checked on kLnSubln-size
-      // models in TfmInt.  Tell the log which preset this is.
-      std::printf("[ TfmFfn   ] %s: share_ffn, block generated alone has no FFN: skipped\n",
-                  c.name);
-      continue;
-    }
-    auto t0 = std::chrono::steady_clock::now();
-    tern_tfm_block blk;
-    char err[512];
-    ASSERT_EQ(0, tern_tfm_generate_block(&c, 0, &blk, err, sizeof err)) << err;
-    tern_tfm_qffn_block qb;
-    ASSERT_EQ(0, tern_tfm_quantize_ffn_block(&c, &blk, 0, &qb, err, sizeof err)) << err;
-    tern_tfm_ffn_half h = tern_tfm_qffn_block_half(&qb);
-    auto t1 = std::chrono::steady_clock::now();
-    // Does the program fit the default IMEM (one GEMM instruction per 16x16
-    // tile)?  If not, the compiler must say so clearly, and the same FFN runs
-    // on a 64x64 array instead (ISA simulator), which fits.
-    tern_hwcfg run_hw = hw;
-    {
-      tern_compile_opts o{};
-      o.tokens = 1;
-      tern_program p;
-      if (tern_compile_tfm_ffn_half(&h, &hw, &o, &p, err, sizeof err) == 0) {
-        tern_program_free(&p);
-      } else {
-        EXPECT_NE(std::string(err).find("imem_depth = 65536"), std::string::npos) << err;
-        long tiles = (long)(c.dim / 16) * (c.ffn / 16 + (c.ffn % 16 != 0)) *
-                     (tern_ffn_is_glu(c.ffn_type) ? 3 : 2);
-        EXPECT_GT(tiles, 65536 - 64) << "only programs with more GEMMs than IMEM entries may fail";
-        run_hw.rows = run_hw.cols = 64;
-      }
-    }
-    tern_counters cnt;
-    check_isa(h, run_hw, 1, 7u + (uint32_t)i, &cnt);
-    auto t2 = std::chrono::steady_clock::now();
-    std::printf("[ TfmFfn   ] %-24s dim %5d ffn %5d %-9s on %2dx%-2d: generate %.2f s, "
-                "compile+isa %.2f s, %llu cycles\n",
-                c.name, c.dim, c.ffn, tern_ffn_type_name(c.ffn_type), run_hw.rows, run_hw.cols,
-                std::chrono::duration<double>(t1 - t0).count(),
-                std::chrono::duration<double>(t2 - t1).count(),
-                (unsigned long long)cnt.v[TERN_CNT_CYCLES]);
-    tern_tfm_qffn_block_free(&qb);
-    tern_tfm_block_free(&blk);
-    done++;
-  }
-  EXPECT_GE(done, n - 1);
-}
+// One decode token through block 0's FFN (and attention) of every preset,
+// the shared FFN of MobiLlama included: TfmStep.EveryPresetOneBlockDecode
+// (tests/test_tfm_step.cc, on block-alone models).
 
 // RTL vs ISA simulator: the tiny preset's FFN on 4x4, every counter and the
 // whole DRAM image equal.

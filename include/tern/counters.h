@@ -48,7 +48,8 @@ extern "C" {
   X(VOP_RMAXABS)             \
   X(VOP_RECIP)               \
   X(VOP_RSQRT)               \
-  X(VOP_LUTLD)
+  X(VOP_LUTLD)               \
+  X(VOP_MAC8)
 
 enum tern_counter {
 #define X(n) TERN_CNT_##n,

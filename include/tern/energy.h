@@ -28,7 +28,8 @@ extern "C" {
   X(SRAM_8KB, "sram_8kb_64b", "pJ/64b") \
   X(SRAM_32KB, "sram_32kb_64b", "pJ/64b") \
   X(SRAM_1MB, "sram_1mb_64b", "pJ/64b") \
-  X(DRAM, "dram_64b", "pJ/64b")
+  X(DRAM, "dram_64b", "pJ/64b")        \
+  X(INT8_MAC, "int8_mac", "pJ/op")
 
 enum tern_tech_key {
 #define X(e, k, u) TERN_TK_##e,
@@ -71,6 +72,7 @@ int tern_tech_path(const char *node, char *buf, size_t len, char *err, size_t er
   X(OUT, "OUT SRAM")                                                        \
   X(LUT, "LUT SRAM")                                                        \
   X(VALU, "vector ALU")                                                     \
+  X(MAC8, "vector int8 MACs")                                               \
   X(DRAM, "DRAM")
 
 enum tern_energy_component {

@@ -4,8 +4,11 @@
  * BitLinear GEMMs run on the SIMD kernels of include/tern/cpu_kernels.h) with
  * the float reference (include/tern/tfm.h) in lockstep: both are fed the same
  * token at every step, and every step's integer top-1 is compared with the
- * float top-1.  Backends isa and rtl are refused: the compiler does not lower
- * transformer graphs yet (issue 3).
+ * float top-1.  Backends isa and rtl run the compiled programs on the ISA
+ * simulator or the Verilated RTL through the step runner (include/tern/tfm_exec.h),
+ * with the integer reference in lockstep: every step's logits must equal the
+ * reference's bit for bit (the verdict printed per token), and the cycle,
+ * DRAM and energy counters of each step are reported.
  *
  * Sampling: temperature 0 (default) or top_k 1 is greedy on the integer
  * logits (tern_tfm_iargmax, lowest index on ties).  Otherwise the float
@@ -18,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "tern/hwcfg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +40,10 @@ typedef struct tern_gen_config {
   uint64_t seed;       /* sampler seed */
   int kernel;          /* tern_cpu_variant (TERN_CPU_AUTO = default) or TERN_TFM_KERNEL_SCALAR */
   int float_check;     /* run the float reference in lockstep (default 1) */
+  /* isa / rtl backends */
+  tern_hwcfg hw;       /* accelerator configuration (default tern_hwcfg_default) */
+  int residency;       /* WBUF weight residency for repeated / shared weights (default 1) */
+  const char *tech;    /* energy table: "45nm" (default) or "7nm" */
 } tern_gen_config;
 
 void tern_gen_config_default(tern_gen_config *c);
@@ -46,7 +55,26 @@ typedef struct tern_gen_step {
   int float_top1;       /* float argmax (-1 without the float check) */
   int agree;            /* int_top1 == float_top1 */
   double gap;           /* float logit[float_top1] - float logit[int_top1] (0 if agree) */
+  /* isa / rtl backends */
+  int bit_exact;        /* accelerator logits == integer reference logits (all vocab values) */
+  uint64_t cycles;      /* cycles of the step (sum over its programs) */
+  uint64_t weight_bytes;/* ternary weight bytes fetched from DRAM in the step */
+  uint64_t dram_bytes;  /* all DRAM bytes read + written in the step */
+  uint64_t dram_rd_bytes; /* DRAM bytes read in the step (the decode roofline's numerator) */
+  double energy_pj;     /* energy of the step (counters x technology table) */
+  int pos, M;           /* positions pos .. pos+M-1 */
+  uint64_t attn_cycles, ffn_cycles; /* attention / FFN halves of every block pass */
+  double attn_pj, ffn_pj;           /* their energy */
 } tern_gen_step;
+
+/* One block pass of the last step (isa / rtl). */
+typedef struct tern_gen_layer {
+  int pass, block;
+  uint64_t attn_cycles, ffn_cycles;
+  double attn_pj, ffn_pj;
+  uint64_t weight_bytes;       /* ternary weight bytes fetched from DRAM by the two programs */
+  uint64_t attn_dram_bytes;    /* all DRAM bytes of the attention program (KV cache included) */
+} tern_gen_layer;
 
 typedef struct tern_gen_result {
   char model[64];
@@ -59,6 +87,13 @@ typedef struct tern_gen_result {
   double prefill_ms;    /* integer prefill, wall clock (CLOCK_MONOTONIC) */
   double decode_ms;     /* all integer decode calls, wall clock */
   int n_decode;         /* decode calls (tokens - 1) */
+  /* isa / rtl backends */
+  int accel;            /* 1 when the steps ran on the accelerator */
+  int bit_exact_steps;  /* steps whose logits equal the integer reference's */
+  uint64_t attn_cycles, ffn_cycles, other_cycles; /* over all steps */
+  tern_gen_layer *layer;  /* per block pass, of the last step */
+  int n_layer;
+  char tech_path[512];    /* energy table used */
 } tern_gen_result;
 
 void tern_gen_result_free(tern_gen_result *r);

@@ -1,4 +1,4 @@
-/* tern ISA v1: decoded instruction form, encode/decode, validation.
+/* tern ISA v2: decoded instruction form, encode/decode, validation.
  * Field positions come from isa_table.h (the single source of truth).
  * Semantics and timing: docs/ISA.md. */
 #ifndef TERN_ISA_H
@@ -87,12 +87,16 @@ int tern_insn_queue(const tern_insn *in);
 const char *tern_op_name(int op);
 const char *tern_vop_name(int vop);
 const char *tern_mem_name(int mem);
-/* kind letter of a vop: 'E','Q','R','S','L' (see isa_table.h), 0 if invalid */
+/* kind letter of a vop: 'E','Q','R','S','L','M' (see isa_table.h), 0 if invalid */
 char tern_vop_kind(int vop);
 
 /* Word size in bytes of a memory for a configuration. */
 uint32_t tern_mem_word_bytes(const tern_hwcfg *cfg, int mem);
-/* Depth in words of a memory for a configuration. */
+/* OUT8 addresses at most the first 65536 bytes of OUT (16-bit SRAM fields). */
+#define TERN_OUT8_MAX_BYTES 65536u
+
+/* Depth in words of a memory for a configuration (OUT8: bytes, at most
+ * TERN_OUT8_MAX_BYTES). */
 uint32_t tern_mem_depth(const tern_hwcfg *cfg, int mem);
 
 /* Static validation of a whole program against a configuration: every

@@ -1,4 +1,4 @@
-/* tern ISA v1 — THE single source of truth for instruction fields.
+/* tern ISA v2 — THE single source of truth for instruction fields.
  *
  * Every instruction is 128 bits, stored little-endian as two uint64 words
  * (bits 0..63 in w[0], 64..127 in w[1]).  This file is an X-macro table:
@@ -13,7 +13,7 @@
 #ifndef TERN_ISA_TABLE_H
 #define TERN_ISA_TABLE_H
 
-#define TERN_ISA_VERSION 1
+#define TERN_ISA_VERSION 2
 
 #define TERN_OPCODES(X)  \
   X(SYNC,  0, -1)        \
@@ -58,18 +58,21 @@
   X(VEC,   SHIFT,     112,  6)
 
 /* Memories addressable by LOAD/STORE (field MEM). Word sizes depend on the
- * hardware configuration (see docs/ISA.md, "Memories"). */
+ * hardware configuration (see docs/ISA.md, "Machine state").  OUT8 (v2) is a
+ * byte view of OUT: word = 1 byte, SRAM address = byte address. */
 #define TERN_MEMS(X) \
   X(WBUF, 0)         \
   X(ABUF, 1)         \
   X(ACC,  2)         \
-  X(OUT,  3)
+  X(OUT,  3)         \
+  X(OUT8, 4)
 
 /* Vector sub-opcodes (field VOP): X(NAME, value, kind)
  * kind: E element-wise (1 word/cycle), Q element-wise writing OUT (int8),
  *       R row reduction (result broadcast to one ACC word per row),
  *       S scalar (lane 0 of src1/src2, result broadcast, fixed cycles/row),
- *       L LUT load. */
+ *       L LUT load,
+ *       M int8 x int8 multiply-accumulate from OUT into ACC (v2). */
 #define TERN_VOPS(X)          \
   X(ADD,     0, E)            \
   X(SUB,     1, E)            \
@@ -83,7 +86,8 @@
   X(RMAXABS, 9, R)            \
   X(RECIP,  10, S)            \
   X(RSQRT,  11, S)            \
-  X(LUTLD,  12, L)
+  X(LUTLD,  12, L)            \
+  X(MAC8,   13, M)
 
 /* src2 addressing modes (field MODE): inner stride, row stride */
 #define TERN_VMODES(X) \
@@ -99,7 +103,7 @@
   X(C2S, 2)           \
   X(S2C, 3)
 
-/* Fixed timing constants of ISA v1 (cycles); see docs/ISA.md "Timing". */
+/* Fixed timing constants of the ISA (cycles); see docs/ISA.md "Timing". */
 #define TERN_T_RECIP_PER_ROW  68
 #define TERN_T_RSQRT_PER_ROW 100
 #define TERN_T_VEC_PIPE        4   /* element-wise / reduction drain */

@@ -94,6 +94,15 @@ void tern_sigmoid_table(int32_t table[256]);
  * activation-by-activation products (Q.K^T, P.V) and the 8-bit LM head. */
 int32_t tern_v_dot8(const int8_t *a, size_t sa, const int8_t *b, size_t sb, size_t n);
 
+/* MAC8 (ISA v2 VOP 13, docs/ISA.md), one output lane:
+ * sat32(acc + sum_{k<n} a[k*sa] * b[k*sb]) with int8 a, b, the sum exact (int64).
+ * The ISA simulator calls it with acc = 0 (MODE set) or the old ACC lane
+ * (MODE acc), a = the scalar stream (bytes of OUT from word SRC2 on, sa = 1),
+ * b = byte l of the B words (sb = SRC_RS * C).  For n <= 4095 (the ROWS field)
+ * |sum| < 2^26, so with acc = 0 it equals tern_v_dot8 and never saturates. */
+int32_t tern_v_mac8(int32_t acc, const int8_t *a, size_t sa, const int8_t *b, size_t sb,
+                    size_t n);
+
 #ifdef __cplusplus
 }
 #endif

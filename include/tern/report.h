@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "tern/generate.h"
 #include "tern/runtime.h"
 
 #ifdef __cplusplus
@@ -19,6 +20,19 @@ extern "C" {
 /* Creates dir (and parents) if needed.  Returns 0, or -1 with a message
  * (the .md/.html are still written when only the plotting failed). */
 int tern_report_write(const char *dir, const tern_run_result *r, char *err, size_t errlen);
+
+/* Report of `tern generate --backend isa|rtl --report DIR`: report.md/.html with
+ * the per-step table (cycles, tokens/s, energy/token, attention share, DRAM
+ * weight bytes, verdicts), the per-pass table of the last step, and
+ *   steps.dat / context.gp -> context.png  decode energy/token vs context length
+ *   layers.dat / layers.gp -> layers.png   cycles per block pass (attention, FFN)
+ * and, with fid, the fidelity table (logit cosine and top-1 per fixed prompt,
+ * residual-stream error per block pass). */
+struct tern_tfm_fidelity_result;
+/* fid (may be NULL): the float-vs-integer fidelity of the model (tern fidelity),
+ * added as a section. */
+int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_gen_result *r,
+                          const struct tern_tfm_fidelity_result *fid, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

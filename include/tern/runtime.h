@@ -104,6 +104,7 @@ typedef struct tern_cli {
   double temperature;       /* --temperature T (default 0 = greedy) */
   int top_k;                /* --top-k K (default 0 = all) */
   uint64_t gen_seed;        /* --seed S (default 0) */
+  int gen_residency;        /* --residency on|off (default on) */
 } tern_cli;
 
 /* argv[0] is the program, argv[1] the command.  Returns 0, or -1 with a

@@ -205,6 +205,17 @@ const int8_t *tern_tfm_ictx_v(const tern_tfm_ictx *ctx, int pass);
 const int32_t *tern_tfm_ictx_kscale(const tern_tfm_ictx *ctx, int pass);
 const int32_t *tern_tfm_ictx_vscale(const tern_tfm_ictx *ctx, int pass);
 
+/* The attention half of block pass `pass` (block = pass / repeat) for M rows
+ * at positions pos .. pos+M-1 (the compiler's reference, compiler/tfm_attn.c):
+ *   y = x + o_proj(quant(SubLN?(attention(RoPE(Q, K), V))))  over Norm_attn(x)
+ * (docs/NUMERICS.md A1-A20, O1-O4; x and y Q12, M x dim, row stride dim; y may
+ * be x).  Writes the int8 K/V and scales of those positions into pass's cache
+ * of ctx (exactly as tern_tfm_iprefill, which runs this function for every
+ * pass); does not move tern_tfm_ictx_pos.  q must be ctx's model.  0 or -1. */
+int tern_tfm_attn_half_int(const tern_tfm_qmodel *q, int block, int pass, tern_tfm_ictx *ctx,
+                           int pos, const int32_t *x, int M, int32_t *y, char *err,
+                           size_t errlen);
+
 /* n tokens at positions pos .. pos+n-1; logits int32 Q12 (vocab of the last
  * position, or n*vocab if all_logits).  Returns 0 or -1 with a message. */
 int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *logits,
@@ -247,6 +258,36 @@ int tern_tfm_fidelity(const char *preset_or_file, int n_prompts, FILE *out,
 /* Same on an already generated model. */
 int tern_tfm_fidelity_model(const tern_tfm_model *m, int n_prompts, FILE *out,
                             tern_tfm_fidelity_result *res, char *err, size_t errlen);
+
+/* ==== Block-alone models and the EMBED / HEAD references (models/tfm_block.c;
+ * the compiler's step programs, include/tern/compiler_tfm.h) ================ */
+
+/* x (M x dim, Q12) = the embedding rows of tokens (E1), exactly as
+ * tern_tfm_iprefill computes them.  0 or -1 with a message (bad token). */
+int tern_tfm_embed_int(const tern_tfm_qmodel *q, const int *tokens, int M, int32_t *x, char *err,
+                       size_t errlen);
+/* Logits (Q12) of the final norm + int8 LM head (H1-H5) of x (M x dim): of the
+ * last row (vocab values) or, with all_logits, of every row (M x vocab). */
+int tern_tfm_head_int(const tern_tfm_qmodel *q, const int32_t *x, int M, int all_logits,
+                      int32_t *logits, char *err, size_t errlen);
+
+/* A model holding only block b of cfg, for running one block of a large
+ * preset (the compiler tests: ATTN + FFN of one block of every preset) without
+ * generating the whole model.  m has cfg.layers = 1, repeat = 1 and vocab =
+ * min(cfg.vocab, 256); m.block[0] = tern_tfm_generate_block(cfg, b) (the same
+ * weights as block b of the whole model); with share_ffn the shared FFN is the
+ * whole model's; embedding, LM head and final norm are seeded like a
+ * vocab-limited model (not the whole model's).  q = tern_tfm_quantize(m) (q.m
+ * points into this struct: do not copy it). */
+typedef struct tern_tfm_block_model {
+  int block;            /* b */
+  tern_tfm_config full; /* cfg as given */
+  tern_tfm_model m;
+  tern_tfm_qmodel q;
+} tern_tfm_block_model;
+int tern_tfm_block_model_new(const tern_tfm_config *cfg, int b, tern_tfm_block_model *out,
+                             char *err, size_t errlen);
+void tern_tfm_block_model_free(tern_tfm_block_model *bm);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,353 @@
+/* Transformer step runner: include/tern/tfm_exec.h. */
+#include "tern/tfm_exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tern/err.h"
+#include "tern/program.h"
+
+/* FFN programs do not depend on the position: compiled once per
+ * (block, M, residency) and kept. */
+typedef struct ffn_cache_ent {
+  int block, M;
+  tern_tfm_wres wres;
+  tern_program prog;
+} ffn_cache_ent;
+
+struct tern_tfm_exec {
+  const tern_tfm_qmodel *q;
+  tern_tfm_exec_opts o;
+  tern_tfm_mem mem;
+  tern_session *s;
+  uint8_t *dram;
+  uint64_t dram_bytes;
+  int pos;
+  /* residency state: what the resident WBUF regions hold */
+  int res_cap, stream_base;
+  int shared_valid;   /* shared FFN tiles are in WBUF [0, shared_tiles) */
+  int owner_attn;     /* block whose ATTN tiles are in the block region (-1 none) */
+  int owner_ffn;      /* block whose FFN tiles are in the block region (-1 none) */
+  int *tiles_attn, *tiles_ffn; /* per block: canonical tile counts */
+  ffn_cache_ent *fc;
+  int nfc, capfc;
+};
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+void tern_tfm_exec_opts_default(tern_tfm_exec_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->backend = "isa";
+  o->hw = tern_hwcfg_default();
+  o->max_rows = 1;
+  o->residency = 1;
+}
+
+void tern_tfm_step_stats_free(tern_tfm_step_stats *s) {
+  if (!s) return;
+  free(s->prog);
+  s->prog = NULL;
+  s->nprog = 0;
+}
+
+const tern_tfm_mem *tern_tfm_exec_mem(const tern_tfm_exec *e) { return e ? &e->mem : NULL; }
+const uint8_t *tern_tfm_exec_dram(const tern_tfm_exec *e) { return e ? e->dram : NULL; }
+int tern_tfm_exec_pos(const tern_tfm_exec *e) { return e ? e->pos : 0; }
+
+void tern_tfm_exec_free(tern_tfm_exec *e) {
+  if (!e) return;
+  if (e->s) tern_session_close(e->s);
+  for (int i = 0; i < e->nfc; i++) tern_program_free(&e->fc[i].prog);
+  free(e->fc);
+  free(e->tiles_attn);
+  free(e->tiles_ffn);
+  free(e->dram);
+  free(e);
+}
+
+static int ensure_dram(tern_tfm_exec *e, uint64_t need, char *err, size_t errlen) {
+  if (need <= e->dram_bytes) return 0;
+  if (need > e->o.hw.dram_bytes)
+    return tern_err(err, errlen,
+                    "tern_tfm_exec: the programs need %llu bytes of DRAM, hw dram_bytes = %llu "
+                    "(raise it with dram_bytes=...)",
+                    (unsigned long long)need, (unsigned long long)e->o.hw.dram_bytes);
+  uint64_t n = e->dram_bytes ? e->dram_bytes : ((uint64_t)1 << 20);
+  while (n < need) n *= 2;
+  if (n > e->o.hw.dram_bytes) n = e->o.hw.dram_bytes;
+  uint8_t *d = realloc(e->dram, (size_t)n);
+  if (!d) return tern_err(err, errlen, "tern_tfm_exec: out of memory (%llu bytes of DRAM)",
+                          (unsigned long long)n);
+  memset(d + e->dram_bytes, 0, (size_t)(n - e->dram_bytes));
+  e->dram = d;
+  e->dram_bytes = n;
+  return 0;
+}
+
+tern_tfm_exec *tern_tfm_exec_new(const tern_tfm_qmodel *q, const tern_tfm_exec_opts *o, char *err,
+                                 size_t errlen) {
+  if (!q || !o) {
+    tern_err(err, errlen, "tern_tfm_exec_new: null argument");
+    return NULL;
+  }
+  if (!o->backend || (strcmp(o->backend, "isa") && strcmp(o->backend, "rtl"))) {
+    tern_err(err, errlen, "backend: '%s', expected isa or rtl", o->backend ? o->backend : "");
+    return NULL;
+  }
+  if (o->max_rows < 1) {
+    tern_err(err, errlen, "tern_tfm_exec: max_rows = %d, expected >= 1", o->max_rows);
+    return NULL;
+  }
+  if (tern_hwcfg_check(&o->hw, err, errlen)) return NULL;
+  tern_tfm_exec *e = calloc(1, sizeof *e);
+  if (!e) {
+    tern_err(err, errlen, "out of memory");
+    return NULL;
+  }
+  e->q = q;
+  e->o = *o;
+  e->owner_attn = e->owner_ffn = -1;
+  const tern_tfm_config *cfg = &q->cfg;
+  if (tern_tfm_mem_plan(cfg, &o->hw, o->max_rows, o->ctx, &e->mem, err, errlen)) goto fail;
+  if (ensure_dram(e, e->mem.priv_base, err, errlen)) goto fail;
+  /* residency plan inputs: tile counts per block (decode shapes: M does not change them) */
+  e->stream_base = 0;
+  e->res_cap = 0;
+  if (o->residency && (cfg->repeat > 1 || cfg->share_ffn)) {
+    int depth = o->hw.wbuf_depth;
+    int st = o->stream_tiles > 0 ? o->stream_tiles : (depth / 2 < 256 ? depth / 2 : 256);
+    if (st < 2 || st > depth) {
+      tern_err(err, errlen, "stream_tiles = %d, expected 2 .. wbuf_depth (%d)", st, depth);
+      goto fail;
+    }
+    e->stream_base = depth - st;
+    e->res_cap = depth - st;
+    e->tiles_attn = calloc((size_t)cfg->layers, sizeof(int));
+    e->tiles_ffn = calloc((size_t)cfg->layers, sizeof(int));
+    if (!e->tiles_attn || !e->tiles_ffn) {
+      tern_err(err, errlen, "out of memory");
+      goto fail;
+    }
+    for (int b = 0; b < cfg->layers; b++) {
+      tern_tfm_prog_spec sp;
+      memset(&sp, 0, sizeof sp);
+      sp.block = b;
+      sp.pass = b * cfg->repeat;
+      sp.M = 1;
+      sp.kind = TERN_TFM_PROG_ATTN;
+      e->tiles_attn[b] = tern_tfm_prog_tiles(q, &sp, &o->hw, err, errlen);
+      sp.kind = TERN_TFM_PROG_FFN;
+      e->tiles_ffn[b] = tern_tfm_prog_tiles(q, &sp, &o->hw, err, errlen);
+      if (e->tiles_attn[b] < 0 || e->tiles_ffn[b] < 0) goto fail;
+    }
+  }
+  e->s = tern_session_open(o->backend, &o->hw, err, errlen);
+  if (!e->s) goto fail;
+  return e;
+fail:
+  tern_tfm_exec_free(e);
+  return NULL;
+}
+
+static int imin(int a, int b) { return a < b ? a : b; }
+
+/* Residency of the ATTN / FFN program of pass p (block b, repeat index r). */
+static tern_tfm_wres plan_wres(tern_tfm_exec *e, tern_tfm_prog_kind kind, int b, int r) {
+  tern_tfm_wres w;
+  memset(&w, 0, sizeof w);
+  if (e->res_cap <= 0) return w;
+  const tern_tfm_config *cfg = &e->q->cfg;
+  w.stream_base = e->stream_base;
+  int shared = cfg->share_ffn ? imin(e->tiles_ffn[0], e->res_cap) : 0;
+  int cap_b = e->res_cap - shared;
+  int resA = cfg->repeat > 1 ? imin(e->tiles_attn[b], cap_b) : 0;
+  int resF = cfg->repeat > 1 && !cfg->share_ffn ? imin(e->tiles_ffn[b], cap_b - resA) : 0;
+  (void)r;
+  if (kind == TERN_TFM_PROG_ATTN) {
+    w.res_base = shared;
+    w.res_tiles = resA;
+    w.res_loaded = resA > 0 && e->owner_attn == b;
+  } else if (cfg->share_ffn) {
+    w.res_base = 0;
+    w.res_tiles = shared;
+    w.res_loaded = shared > 0 && e->shared_valid;
+  } else {
+    w.res_base = shared + resA;
+    w.res_tiles = resF;
+    w.res_loaded = resF > 0 && e->owner_ffn == b;
+  }
+  return w;
+}
+
+static void note_wres(tern_tfm_exec *e, tern_tfm_prog_kind kind, int b, const tern_tfm_wres *w) {
+  if (w->res_tiles <= 0) return;
+  if (kind == TERN_TFM_PROG_ATTN) e->owner_attn = b;
+  else if (e->q->cfg.share_ffn) e->shared_valid = 1;
+  else e->owner_ffn = b;
+}
+
+static int push_stat(tern_tfm_step_stats *st, const tern_tfm_prog_stat *ps) {
+  tern_tfm_prog_stat *v = realloc(st->prog, (size_t)(st->nprog + 1) * sizeof *v);
+  if (!v) return -1;
+  st->prog = v;
+  st->prog[st->nprog++] = *ps;
+  return 0;
+}
+
+/* Compile (or fetch) and run one program; accumulate its statistics. */
+static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step_stats *st,
+                   char *err, size_t errlen) {
+  tern_program tmp, *p = &tmp;
+  tern_program_init(&tmp);
+  int cached = -1;
+  double t0 = now_ms();
+  if (sp->kind == TERN_TFM_PROG_FFN) {
+    for (int i = 0; i < e->nfc; i++)
+      if (e->fc[i].block == sp->block && e->fc[i].M == sp->M &&
+          !memcmp(&e->fc[i].wres, &sp->wres, sizeof sp->wres))
+        cached = i;
+  }
+  if (cached >= 0) {
+    p = &e->fc[cached].prog;
+  } else {
+    tern_compile_opts co;
+    memset(&co, 0, sizeof co);
+    co.tokens = sp->M;
+    char e2[768];
+    if (tern_compile_tfm_prog(e->q, &e->mem, sp, &e->o.hw, &co, &tmp, e2, sizeof e2)) {
+      tern_program_free(&tmp);
+      return tern_err(err, errlen, "compile %s (block %d, pass %d, pos %d, M %d): %s",
+                      sp->kind == TERN_TFM_PROG_EMBED  ? "EMBED"
+                      : sp->kind == TERN_TFM_PROG_ATTN ? "ATTN"
+                      : sp->kind == TERN_TFM_PROG_FFN  ? "FFN"
+                                                       : "HEAD",
+                      sp->block, sp->pass, sp->pos, sp->M, e2);
+    }
+    if (sp->kind == TERN_TFM_PROG_FFN) {
+      if (e->nfc == e->capfc) {
+        e->capfc = e->capfc ? 2 * e->capfc : 8;
+        ffn_cache_ent *v = realloc(e->fc, (size_t)e->capfc * sizeof *v);
+        if (!v) {
+          tern_program_free(&tmp);
+          return tern_err(err, errlen, "out of memory");
+        }
+        e->fc = v;
+      }
+      ffn_cache_ent *c = &e->fc[e->nfc++];
+      c->block = sp->block;
+      c->M = sp->M;
+      c->wres = sp->wres;
+      c->prog = tmp; /* moved */
+      tern_program_init(&tmp);
+      p = &c->prog;
+    }
+  }
+  double t1 = now_ms();
+  int rc = ensure_dram(e, p->dram_size, err, errlen);
+  if (!rc) rc = tern_program_init_dram(p, e->dram, e->dram_bytes, err, errlen);
+  tern_tfm_prog_stat ps;
+  memset(&ps, 0, sizeof ps);
+  ps.kind = sp->kind;
+  ps.block = sp->block;
+  ps.pass = sp->pass;
+  ps.n_insns = p->n_insns;
+  ps.wres = sp->wres;
+  if (!rc) {
+    char e2[768];
+    rc = tern_session_run(e->s, p->insns, p->n_insns, e->dram, e->dram_bytes, &e->o.run, &ps.cnt,
+                          e2, sizeof e2);
+    if (rc) tern_err(err, errlen, "run on %s: %s", e->o.backend, e2);
+  }
+  double t2 = now_ms();
+  tern_program_free(&tmp);
+  if (rc) return -1;
+  ps.weight_bytes =
+      ps.cnt.v[TERN_CNT_WBUF_WR] * (uint64_t)(e->o.hw.rows * e->o.hw.cols / 4);
+  st->compile_ms += t1 - t0;
+  st->run_ms += t2 - t1;
+  for (int k = 0; k < TERN_NCOUNTERS; k++) st->total.v[k] += ps.cnt.v[k];
+  st->weight_bytes += ps.weight_bytes;
+  uint64_t cyc = ps.cnt.v[TERN_CNT_CYCLES];
+  switch (sp->kind) {
+    case TERN_TFM_PROG_EMBED:
+      st->embed_cycles += cyc;
+      st->embed_bytes += ps.cnt.v[TERN_CNT_DRAM_RD_BYTES];
+      break;
+    case TERN_TFM_PROG_ATTN: st->attn_cycles += cyc; break;
+    case TERN_TFM_PROG_FFN: st->ffn_cycles += cyc; break;
+    case TERN_TFM_PROG_HEAD:
+      st->head_cycles += cyc;
+      st->head_bytes += ps.cnt.v[TERN_CNT_DRAM_RD_BYTES];
+      break;
+  }
+  if (push_stat(st, &ps)) return tern_err(err, errlen, "out of memory");
+  return 0;
+}
+
+int tern_tfm_exec_step(tern_tfm_exec *e, const int *tokens, int M, int32_t *logits,
+                       tern_tfm_step_stats *st_out, char *err, size_t errlen) {
+  if (!e || !tokens || !logits) return tern_err(err, errlen, "tern_tfm_exec_step: null argument");
+  const tern_tfm_config *cfg = &e->q->cfg;
+  if (M < 1 || M > e->mem.rows)
+    return tern_err(err, errlen, "tern_tfm_exec_step: M = %d, expected 1 .. %d (max_rows)", M,
+                    e->mem.rows);
+  if (e->pos + M > e->mem.ctx)
+    return tern_err(err, errlen,
+                    "tern_tfm_exec_step: positions %d .. %d, the KV cache holds %d (ctx)", e->pos,
+                    e->pos + M - 1, e->mem.ctx);
+  for (int i = 0; i < M; i++)
+    if (tokens[i] < 0 || tokens[i] >= cfg->vocab)
+      return tern_err(err, errlen, "token %d: %d, expected 0 .. %d", i, tokens[i],
+                      cfg->vocab - 1);
+  tern_tfm_step_stats st;
+  memset(&st, 0, sizeof st);
+  st.pos = e->pos;
+  st.M = M;
+  tern_tfm_prog_spec sp;
+  memset(&sp, 0, sizeof sp);
+  sp.M = M;
+  sp.pos = e->pos;
+  sp.kind = TERN_TFM_PROG_EMBED;
+  sp.tokens = tokens;
+  int rc = run_one(e, &sp, &st, err, errlen);
+  sp.tokens = NULL;
+  int passes = cfg->layers * cfg->repeat;
+  for (int p = 0; !rc && p < passes; p++) {
+    int b = p / cfg->repeat, r = p % cfg->repeat;
+    sp.block = b;
+    sp.pass = p;
+    sp.kind = TERN_TFM_PROG_ATTN;
+    sp.wres = plan_wres(e, sp.kind, b, r);
+    rc = run_one(e, &sp, &st, err, errlen);
+    if (!rc) note_wres(e, sp.kind, b, &sp.wres);
+    if (rc) break;
+    sp.kind = TERN_TFM_PROG_FFN;
+    sp.wres = plan_wres(e, sp.kind, b, r);
+    rc = run_one(e, &sp, &st, err, errlen);
+    if (!rc) note_wres(e, sp.kind, b, &sp.wres);
+  }
+  if (!rc) {
+    memset(&sp.wres, 0, sizeof sp.wres);
+    sp.kind = TERN_TFM_PROG_HEAD;
+    sp.block = sp.pass = 0;
+    sp.all_logits = 0;
+    rc = run_one(e, &sp, &st, err, errlen);
+  }
+  if (!rc) {
+    const uint8_t *lp = e->dram + e->mem.logits_addr;
+    for (int v = 0; v < cfg->vocab; v++) {
+      uint32_t u = (uint32_t)lp[4 * v] | (uint32_t)lp[4 * v + 1] << 8 |
+                   (uint32_t)lp[4 * v + 2] << 16 | (uint32_t)lp[4 * v + 3] << 24;
+      logits[v] = (int32_t)u;
+    }
+    e->pos += M;
+  }
+  if (st_out && !rc) *st_out = st;
+  else tern_tfm_step_stats_free(&st);
+  return rc ? -1 : 0;
+}
