@@ -808,12 +808,59 @@ int tern_tfm_attn_half_int(const tern_tfm_qmodel *q, int block, int pass, tern_t
   return 0;
 }
 
+/* E1 and H1-H5 (the compiler's EMBED and HEAD programs are tested against these) */
+int tern_tfm_embed_int(const tern_tfm_qmodel *q, const int *tokens, int M, int32_t *x, char *err,
+                       size_t errlen) {
+  if (!q || !q->m || !q->embed_c || !tokens || !x || M < 0)
+    return tern_err(err, errlen, "tern_tfm_embed_int: null argument or M < 0");
+  const int d = q->cfg.dim;
+  for (int i = 0; i < M; i++)
+    if (tokens[i] < 0 || tokens[i] >= q->cfg.vocab)
+      return tern_err(err, errlen, "token %d at index %d is out of range, expected 0..%d",
+                      tokens[i], i, q->cfg.vocab - 1);
+  for (int i = 0; i < M; i++) {
+    const int8_t *e = q->m->embed.q + (size_t)tokens[i] * (size_t)d;
+    int32_t ec = q->embed_c[tokens[i]];
+    /* E1 */ for (int j = 0; j < d; j++)
+      x[(size_t)i * d + j] = tern_v_mulshr(e[j], ec, 16);
+  }
+  return 0;
+}
+
+int tern_tfm_head_int(const tern_tfm_qmodel *q, const int32_t *x, int M, int all_logits,
+                      int32_t *logits, char *err, size_t errlen) {
+  if (!q || !q->m || !q->head_c || !x || !logits || M < 1)
+    return tern_err(err, errlen, "tern_tfm_head_int: null argument or M < 1");
+  const tern_tfm_config *c = &q->cfg;
+  const int d = c->dim;
+  const int8_t *W = c->tie_embeddings ? q->m->embed.q : q->m->lm_head.q;
+  int32_t *h = malloc((size_t)d * sizeof(int32_t));
+  int8_t *qb = malloc((size_t)d);
+  if (!h || !qb) {
+    free(h);
+    free(qb);
+    return tern_err(err, errlen, "tern_tfm_head_int: out of memory (dim %d)", d);
+  }
+  for (int i = all_logits ? 0 : M - 1; i < M; i++) {
+    /* H1 */ tern_tfm_norm_int(&q->final_norm, x + (size_t)i * d, h);
+    /* H2 */ int32_t A = tern_tfm_quant_row(h, d, qb);
+    /* H3 */ int32_t Dh = tern_v_mulshr(A, q->head_dq_c, 12);
+    int32_t *lo = logits + (all_logits ? (size_t)i * (size_t)c->vocab : 0);
+    for (int v = 0; v < c->vocab; v++) {
+      /* H4 */ int32_t dot = dot8_rows(qb, W + (size_t)v * (size_t)d, (size_t)d);
+      /* H5 */ lo[v] = tern_v_mulshr(tern_v_mulshr(dot, q->head_c[v], 16), Dh, 30);
+    }
+  }
+  free(h);
+  free(qb);
+  return 0;
+}
+
 int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *logits,
                       int all_logits, char *err, size_t errlen) {
   if (!ctx || !tokens || !logits) return tern_err(err, errlen, "tern_tfm_iprefill: null argument");
   const tern_tfm_qmodel *Q = ctx->q;
   const tern_tfm_config *c = &Q->cfg;
-  const tern_tfm_model *m = Q->m;
   if (n < 1) return tern_err(err, errlen, "prefill of %d tokens: expected at least 1", n);
   if (n > ctx->max_seq - ctx->pos)
     return tern_err(err, errlen,
@@ -834,12 +881,8 @@ int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *log
   }
   int32_t *h = w.h, *t1 = w.t1, *t2 = w.t2, *t3 = w.t3, *acc = w.acc;
   int8_t *qb = w.qb;
-  /* E1: embedding lookup, x = MULSHR(q8, embed_c[token], 16) (Q12) */
-  for (int i = 0; i < n; i++) {
-    const int8_t *e = m->embed.q + (size_t)tokens[i] * (size_t)d;
-    int32_t ec = Q->embed_c[tokens[i]];
-    for (int j = 0; j < d; j++) x[(size_t)i * d + j] = tern_v_mulshr(e[j], ec, 16);
-  }
+  /* E1: embedding lookup (tokens checked above) */
+  tern_tfm_embed_int(Q, tokens, n, x, err, errlen);
   for (int p = 0; p < ctx->passes; p++) {
     const tern_tfm_qblock *B = &Q->block[p / c->repeat];
     /* A1-A20, O1-O4: the attention half, in place on x */
@@ -854,19 +897,7 @@ int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *log
     if (ctx->trace) ctx->trace(ctx->trace_user, p, n, x);
   }
   /* H1-H5: final norm, int8 quantisation, int8 LM head, Q12 logits */
-  {
-    const int8_t *W = c->tie_embeddings ? m->embed.q : m->lm_head.q;
-    for (int i = all_logits ? 0 : n - 1; i < n; i++) {
-      /* H1 */ tern_tfm_norm_int(&Q->final_norm, x + (size_t)i * d, h);
-      /* H2 */ int32_t A = tern_tfm_quant_row(h, d, qb);
-      /* H3 */ int32_t Dh = tern_v_mulshr(A, Q->head_dq_c, 12);
-      int32_t *lo = logits + (all_logits ? (size_t)i * (size_t)c->vocab : 0);
-      for (int v = 0; v < c->vocab; v++) {
-        /* H4 */ int32_t dot = dot8_rows(qb, W + (size_t)v * (size_t)d, (size_t)d);
-        /* H5 */ lo[v] = tern_v_mulshr(tern_v_mulshr(dot, Q->head_c[v], 16), Dh, 30);
-      }
-    }
-  }
+  rc = tern_tfm_head_int(Q, x, n, all_logits, logits, err, errlen);
   ctx->pos += n;
   free(x);
   attn_ws_free(&w);

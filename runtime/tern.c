@@ -453,14 +453,14 @@ out:
 static int cmd_models(void) {
   tern_mlp_config c = tern_mlp_default_config();
   printf("built-in models:\n");
-  printf("  mlp (default): x -> [RMSNorm -> BitLinear(d->f) -> act -> BitLinear(f->d) -> +x] x layers\n");
+  printf("  mlp (default of tern run): x -> [RMSNorm -> BitLinear(d->f) -> act -> BitLinear(f->d) -> +x] x layers\n");
   printf("    ");
   print_model_cfg(stdout, &c);
   printf("\n    %" PRIu64 " ternary weights, %" PRIu64 " MACs per token\n", tern_mlp_weight_count(&c),
          tern_mlp_macs(&c, 1));
   printf("  change it with --d --f --layers --act --seed, or load a .twt with --weights\n");
-  printf("\n(the compiler lowers only the MLP graph so far; the transformer presets below have\n"
-         " configs, seeded weights and a float reference: docs/MODELS.md)\n");
+  printf("\n(transformers: tern generate MODEL --backend cpu|isa|rtl, tern fidelity MODEL;\n"
+         " docs/MODELS.md)\n");
   return tern_tfm_list_presets(stdout);
 }
 
