@@ -136,6 +136,26 @@ static int item_wbase(const cc_ctx *c, long G) {
   return c->wbuf_stream_base + (int)(s % 2) * c->wbuf_half;
 }
 
+/* Double buffering: streaming item s goes to half s % 2, so it may be loaded
+ * only once the item s - 2 (same half) has been consumed.  While the GEMMs of
+ * item G are being emitted, the streaming items in flight are at most the
+ * first one at or after G (s_next, consumed now or next) and the one after
+ * it: a prefetch may go up to s_next + 1.  (A resident chunk without a LOAD
+ * before a streaming one must not let the prefetch run two items ahead.) */
+static int prefetch_ok(const cc_ctx *c, long G) {
+  long W = c->wl_next;
+  if (W >= stream_items(c)) return 0;
+  const cc_chunk *w = &c->chunk[W % c->nchunk];
+  if (w->res) return 1;
+  long sw = W / c->nchunk * c->nstream + w->sidx;
+  for (long H = G; H < stream_items(c); H++) {
+    const cc_chunk *h = &c->chunk[H % c->nchunk];
+    if (h->res) continue;
+    return sw <= H / c->nchunk * c->nstream + h->sidx + 1;
+  }
+  return 1;
+}
+
 static void skip_no_load(cc_ctx *c) {
   while (c->wl_next < stream_items(c) && !item_needs_load(c, c->wl_next)) c->wl_next++;
 }
@@ -158,7 +178,7 @@ void cc_emit_chunk_load(cc_ctx *c, int blk, int g) {
     emit_item_load(c);
     any = 1;
   }
-  if (!any && c->wl_next < stream_items(c)) emit_item_load(c);
+  if (!any && prefetch_ok(c, G)) emit_item_load(c);
 }
 
 void cc_emit_matrix_gemms(cc_ctx *c, int blk, int mb, int mat, int abuf, int acc, int store_strip,
@@ -171,7 +191,7 @@ void cc_emit_matrix_gemms(cc_ctx *c, int blk, int mb, int mat, int abuf, int acc
      * matrices and token blocks), so weight DMA overlaps these GEMMs */
     skip_no_load(c);
     while (c->wl_next < stream_items(c) && c->wl_next <= G) emit_item_load(c);
-    if (c->wl_next < stream_items(c)) emit_item_load(c);
+    if (prefetch_ok(c, G)) emit_item_load(c);
     const cc_chunk *ch = &c->chunk[g];
     int base = item_wbase(c, G);
     for (int t = ch->t0; t < ch->t1; t++) {

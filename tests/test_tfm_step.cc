@@ -474,8 +474,9 @@ ResRun run_ffn(Runner *rn, int block, int M, const tern_tfm_wres &w, uint32_t se
   return r;
 }
 
+// stream_base < 0: 3 + res + 1 (a gap below and above the resident region)
 void check_residency(const tern_tfm_config &c, int block, tern_hwcfg hw, int M, int res_num,
-                     int res_den, uint64_t want_blocks) {
+                     int res_den, uint64_t want_blocks, int res_base = 3, int stream_base = -1) {
   SCOPED_TRACE(testing::Message() << c.name << " " << hw.rows << "x" << hw.cols << " wbuf "
                                   << hw.wbuf_depth << " acc " << hw.acc_depth << " M=" << M
                                   << " resident " << res_num << "/" << res_den);
@@ -492,7 +493,7 @@ void check_residency(const tern_tfm_config &c, int block, tern_hwcfg hw, int M, 
   Runner rn(&fm.q, hw, M);
   ASSERT_NE(rn.s, nullptr);
   tern_tfm_wres none{0, 0, 0, 0};
-  tern_tfm_wres w0{3, res, 0, 3 + res + 1};  // a gap below and above the resident region
+  tern_tfm_wres w0{res_base, res, 0, stream_base < 0 ? res_base + res + 1 : stream_base};
   tern_tfm_wres w1 = w0;
   w1.res_loaded = 1;
   std::vector<int32_t> ref;
@@ -534,6 +535,20 @@ TEST(TfmStep, ResidencyPartialSeveralTokenBlocks) {
   hw.acc_depth = 160;
   check_residency(tern_test::PresetConfig("tiny"), 0, hw, 5, 2, 5, 5);
   check_residency(tern_test::ParseConfig(kLnSubln), 1, hw, 5, 1, 2, 5);
+}
+
+// A resident region that ends inside a matrix, or spans several chunks, with
+// a streaming region smaller than the rest of the weights (the halves are
+// reused): the prefetch must not run two streaming items ahead when a
+// resident chunk (no LOAD) comes first — it did, and overwrote the streaming
+// half still to be read (found by the runner's -LS residency test).
+TEST(TfmStep, ResidencyPartialMatrixSmallStream) {
+  tern_hwcfg hw = tern_hwcfg_small(8, 8);
+  hw.wbuf_depth = 512;  // streaming halves of 128 tiles; the FFN has 576
+  for (int M : {1, 3}) {
+    check_residency(tern_test::PresetConfig("tiny"), 0, hw, M, 1, 9, 1, 0, 256);  // 64 tiles
+    check_residency(tern_test::PresetConfig("tiny"), 0, hw, M, 1, 3, 1, 0, 256);  // 192: 2 chunks
+  }
 }
 
 // ATTN programs with resident weights: block 0 at position 0 loads them, at
