@@ -120,6 +120,38 @@ static void e_table_end(emit *e) {
   fputs("\n", e->md);
   fputs("</table>\n", e->html);
 }
+/* a table with any number of columns (sources stated in the paragraph above it) */
+static void e_wide_start(emit *e, const char *const *cols, int n) {
+  fputs("|", e->md);
+  for (int i = 0; i < n; i++) fprintf(e->md, " %s |", cols[i]);
+  fputs("\n|", e->md);
+  for (int i = 0; i < n; i++) fputs("---|", e->md);
+  fputs("\n", e->md);
+  fputs("<table><tr>", e->html);
+  for (int i = 0; i < n; i++) {
+    fputs("<th>", e->html);
+    html_esc(e->html, cols[i]);
+    fputs("</th>", e->html);
+  }
+  fputs("</tr>\n", e->html);
+}
+static void e_wide_row(emit *e, char cells[][96], int n) {
+  fputs("|", e->md);
+  for (int i = 0; i < n; i++) {
+    fputc(' ', e->md);
+    md_cell(e->md, cells[i]);
+    fputs(" |", e->md);
+  }
+  fputs("\n", e->md);
+  fputs("<tr>", e->html);
+  for (int i = 0; i < n; i++) {
+    fputs(i ? "<td class=\"v\">" : "<td>", e->html);
+    html_esc(e->html, cells[i]);
+    fputs("</td>", e->html);
+  }
+  fputs("</tr>\n", e->html);
+}
+
 static void e_image(emit *e, const char *file, const char *alt) {
   fprintf(e->md, "![%s](%s)\n\n", alt, file);
   fprintf(e->html, "<p><img src=\"%s\" alt=\"", file);
@@ -528,31 +560,41 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
   e_para(&e, buf);
 
   e_heading(&e, "Steps");
-  e_table_start(&e, "step (position, rows)", "value", "source");
-  for (int s = 0; s < r->n_steps; s++) {
-    const tern_gen_step *st = &r->step[s];
-    int M = st->M > 0 ? st->M : 1;
-    char k[96];
-    snprintf(k, sizeof k, "%d (pos %d, %d rows): cycles", s, st->pos, st->M);
-    e_rowf(&e, k, csrc, "%" PRIu64, st->cycles);
-    snprintf(k, sizeof k, "%d: tokens/s at %.0f MHz", s, mhz);
-    e_rowf(&e, k, "cycles and the clock", "%.1f",
-           st->cycles ? M * mhz * 1e6 / (double)st->cycles : 0.0);
-    snprintf(k, sizeof k, "%d: energy per token (uJ)", s);
-    e_rowf(&e, k, esrc, "%.3f", st->energy_pj / 1e6 / M);
-    snprintf(k, sizeof k, "%d: attention share of cycles", s);
-    e_rowf(&e, k, csrc, "%.1f %%",
-           st->cycles ? 100.0 * (double)st->attn_cycles / (double)st->cycles : 0.0);
-    snprintf(k, sizeof k, "%d: DRAM weight bytes per token", s);
-    e_rowf(&e, k, "WBUF_WR x tile bytes", "%.0f", (double)st->weight_bytes / M);
-    snprintf(k, sizeof k, "%d: token, verdict", s);
-    char tb[32];
-    tern_gen_escape(&st->token, 1, tb, sizeof tb);
-    e_rowf(&e, k, "accelerator logits vs integer reference; top-1 vs float reference",
-           "%d '%s', %s, float %s", st->token, tb, st->bit_exact ? "bit-exact" : "MISMATCH",
-           st->float_top1 < 0 ? "not run" : st->agree ? "agrees" : "differs");
+  char para[2048];
+  snprintf(para, sizeof para,
+           "Cycles, the attention share and the DRAM bytes: %s.  Energy: %s.  tokens/s = rows x "
+           "clock / cycles.  Weight bytes = WBUF_WR x tile bytes (ternary weights fetched from "
+           "DRAM), per token.  Verdict: the accelerator's logits against the integer reference "
+           "(bit for bit), its top-1 against the float reference.  Data: steps.dat.",
+           csrc, esrc);
+  e_para(&e, para);
+  {
+    static const char *const cols[] = {"step", "positions", "cycles", "tokens/s",
+                                       "uJ/token", "attention %", "weight B/token",
+                                       "DRAM B/token", "token", "verdict"};
+    enum { NC = (int)(sizeof cols / sizeof cols[0]) };
+    e_wide_start(&e, cols, NC);
+    for (int st_i = 0; st_i < r->n_steps; st_i++) {
+      const tern_gen_step *st = &r->step[st_i];
+      int M = st->M > 0 ? st->M : 1;
+      char cell[NC][96], tb[32];
+      tern_gen_escape(&st->token, 1, tb, sizeof tb);
+      snprintf(cell[0], 96, "%d%s", st_i, st_i == 0 ? " (prefill)" : "");
+      snprintf(cell[1], 96, "%d..%d", st->pos, st->pos + M - 1);
+      snprintf(cell[2], 96, "%" PRIu64, st->cycles);
+      snprintf(cell[3], 96, "%.1f", st->cycles ? M * mhz * 1e6 / (double)st->cycles : 0.0);
+      snprintf(cell[4], 96, "%.3f", st->energy_pj / 1e6 / M);
+      snprintf(cell[5], 96, "%.1f",
+               st->cycles ? 100.0 * (double)st->attn_cycles / (double)st->cycles : 0.0);
+      snprintf(cell[6], 96, "%.0f", (double)st->weight_bytes / M);
+      snprintf(cell[7], 96, "%.0f", (double)st->dram_bytes / M);
+      snprintf(cell[8], 96, "%d '%s'", st->token, tb);
+      snprintf(cell[9], 96, "%s, float %s", st->bit_exact ? "bit-exact" : "MISMATCH",
+               st->float_top1 < 0 ? "not run" : st->agree ? "agrees" : "differs");
+      e_wide_row(&e, cell, NC);
+    }
+    e_table_end(&e);
   }
-  e_table_end(&e);
   e_heading(&e, "Energy per token against context");
   e_para(&e, "Decode steps only; the attention halves grow with the context (the KV cache "
              "read per token), the FFN halves do not.  Data: steps.dat.");

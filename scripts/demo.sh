@@ -18,11 +18,11 @@ echo "== tern demo =="
 echo
 PROMPT="Hello, tern"
 echo "== tern generate tiny on the RTL backend (Verilated rtl/tern_top.sv, 16x16) =="
-"$T" generate tiny --prompt "$PROMPT" --tokens 12 --backend rtl --report "$OUT-generate" \
+"$T" generate tiny --prompt "$PROMPT" --tokens 64 --backend rtl --report "$OUT-generate" \
   | tee "$LOGDIR/gen-rtl.log"
 echo
 echo "== the same on the ISA simulator (sim/isasim.c) =="
-"$T" generate tiny --prompt "$PROMPT" --tokens 12 --backend isa | tee "$LOGDIR/gen-isa.log"
+"$T" generate tiny --prompt "$PROMPT" --tokens 64 --backend isa | tee "$LOGDIR/gen-isa.log"
 echo
 steps_of() { sed -n 's/^  step *\([0-9]*\):.*bit-exact, \([0-9]*\) cycles.*/\1 \2/p' "$1"; }
 if [ -z "$(steps_of "$LOGDIR/gen-rtl.log")" ] ||
