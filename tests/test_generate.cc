@@ -3,12 +3,15 @@
 // does not change a bit of the logits.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "tern/cpu_kernels.h"
 #include "tern/generate.h"
+#include "tern/report.h"
 #include "tern/runtime.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
@@ -332,4 +335,55 @@ TEST(Generate, EscapesText) {
   char small[4];
   EXPECT_EQ(tern_gen_escape(t, 7, small, sizeof small), n);
   EXPECT_STREQ(small, "a\\\\");
+}
+
+// tern generate --report: the per-step table, the context and per-pass plots
+// (gnuplot), and the fidelity section.
+TEST(Generate, AcceleratorReport) {
+  tern_gen_config c;
+  tern_gen_config_default(&c);
+  c.model = "tiny";
+  c.prompt = "Hi";
+  c.tokens = 3;
+  c.backend = "isa";
+  c.hw = tern_hwcfg_small(8, 8);
+  tern_gen_result r;
+  char e[512] = "";
+  ASSERT_EQ(tern_generate(&c, &r, nullptr, e, sizeof e), 0) << e;
+  tern_tfm_fidelity_result fid;
+  std::memset(&fid, 0, sizeof fid);
+  ASSERT_EQ(tern_tfm_fidelity("tiny", 2, nullptr, &fid, e, sizeof e), 0) << e;
+  char dir[] = "/tmp/tern_genrep_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  ASSERT_EQ(tern_gen_report_write(dir, &c, &r, &fid, e, sizeof e), 0) << e;
+  for (const char *f : {"report.md", "report.html", "steps.dat", "context.png", "layers.png"}) {
+    std::string p = std::string(dir) + "/" + f;
+    FILE *fp = fopen(p.c_str(), "rb");
+    EXPECT_NE(fp, nullptr) << p;
+    if (fp) fclose(fp);
+  }
+  std::string md;
+  {
+    FILE *fp = fopen((std::string(dir) + "/report.md").c_str(), "rb");
+    ASSERT_NE(fp, nullptr);
+    char b[4096];
+    size_t n;
+    while ((n = fread(b, 1, sizeof b, fp)) > 0) md.append(b, n);
+    fclose(fp);
+  }
+  EXPECT_NE(md.find("3/3 bit-exact"), std::string::npos);
+  EXPECT_NE(md.find("| 2 | 3..3 |"), std::string::npos) << md.substr(0, 2000);
+  EXPECT_NE(md.find("Fidelity"), std::string::npos);
+  EXPECT_NE(md.find("pass 3: residual max abs error"), std::string::npos);
+  // the cpu backend has no counters: the report refuses it
+  tern_gen_result cpu;
+  c.backend = "cpu";
+  ASSERT_EQ(tern_generate(&c, &cpu, nullptr, e, sizeof e), 0) << e;
+  EXPECT_EQ(tern_gen_report_write(dir, &c, &cpu, nullptr, e, sizeof e), -1);
+  EXPECT_NE(std::string(e).find("isa or rtl"), std::string::npos) << e;
+  tern_gen_result_free(&cpu);
+  tern_tfm_fidelity_result_free(&fid);
+  tern_gen_result_free(&r);
+  std::string rm = std::string("rm -rf '") + dir + "'";
+  EXPECT_EQ(system(rm.c_str()), 0);
 }
