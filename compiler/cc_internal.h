@@ -159,6 +159,10 @@ typedef struct cc_ctx {
    *        emit uses resident / streaming chunks as described at cc_chunk). */
   const tern_tfm_mem *mem;
   const tern_tfm_wres *wres;
+  /* split mode (cc_split_begin): the synced pieces of a program that does not
+   * fit IMEM (sync -> validate) */
+  cc_insnbuf *pieces;
+  int npieces;
 } cc_ctx;
 
 /* Per-head width of the K/V cache and of the compiler's Q/K head layout:
@@ -254,6 +258,16 @@ int cc_insn_queue(const tern_insn *in);
 /* tensor map entry */
 void cc_add_tensor_ref(tern_program *p, const char *name, uint32_t addr, uint32_t dtype,
                        uint32_t rows, uint32_t cols, uint32_t stride);
+
+/* Program parts (tern_compile_tfm_parts): between begin and end, a compile of
+ * this thread whose instruction stream does not fit imem_depth is cut into
+ * consecutive parts (compile.c, cc_pass_sync / cc_pass_validate): the output
+ * program holds part 0 (and every DRAM segment), end returns the number of
+ * further parts and hands over their array (calloc'ed, programs to free with
+ * tern_program_free; no segments, same dram_size and tensor map).  Without
+ * begin, compiles behave as before (the IMEM error). */
+void cc_split_begin(void);
+int cc_split_end(tern_program **extra);
 
 /* Tile-count probe (tern_tfm_prog_tiles): between begin and end, cc_run_passes
  * stops every compile of this thread after its "tile" pass (returning -1 with

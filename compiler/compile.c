@@ -8,6 +8,9 @@
  *   emit      instructions, no token flags               emit.c  (gemm.c)
  *   sync      dependency tokens (tern_insert_sync)       sync.c
  *   validate  tern_validate, then END is in place        compile.c
+ *
+ * In split mode (cc_split_begin, tern_compile_tfm_parts) sync and validate
+ * cut a stream longer than imem_depth into parts (see "program parts" below).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,38 +24,161 @@ void cc_dump_prog(const cc_ctx *c, FILE *f) {
   cc_dump_insns(c->ins.v, c->ins.n, f);
 }
 
-int cc_pass_sync(cc_ctx *c, char *err, size_t errlen) {
+/* ---- program parts (tern_compile_tfm_parts) ---------------------------------
+ * Split mode of this thread: cc_pass_sync cuts an emitted instruction stream
+ * that does not fit IMEM into consecutive pieces, each synced on its own (the
+ * session drains every run before the next starts, so a dependency across a
+ * cut needs no token) and ended by END; cc_pass_validate puts piece 0 into the
+ * program and pieces 1.. into extra programs with no DRAM segments (piece 0's
+ * run initialises the private image; nothing runs in between) and the same
+ * dram_size and tensor map.  Bit-exact by construction: the session keeps
+ * WBUF, ABUF, ACC, OUT, the LUT and DRAM from one run to the next. */
+static _Thread_local int split_on;
+static _Thread_local tern_program *split_extra;
+static _Thread_local int split_n;
+
+void cc_split_begin(void) {
+  split_on = 1;
+  split_extra = NULL;
+  split_n = 0;
+}
+
+int cc_split_end(tern_program **extra) {
+  int n = split_n;
+  *extra = split_extra;
+  split_on = 0;
+  split_extra = NULL;
+  split_n = 0;
+  return n;
+}
+
+static void free_pieces(cc_ctx *c) {
+  for (int i = 0; i < c->npieces; i++) free(c->pieces[i].v);
+  free(c->pieces);
+  c->pieces = NULL;
+  c->npieces = 0;
+}
+
+static int sync_piece(cc_ctx *c, const tern_insn *v, size_t n, cc_insnbuf *out, char *err,
+                      size_t errlen) {
   tern_insn *o;
-  size_t n;
-  if (tern_insert_sync(c->cfg, c->ins.v, c->ins.n, &o, &n, err, errlen)) return -1;
+  size_t no;
+  if (tern_insert_sync(c->cfg, v, n, &o, &no, err, errlen)) return -1;
   tern_insn end;
   memset(&end, 0, sizeof end);
   end.op = TERN_OP_END;
+  out->v = o;
+  out->n = out->cap = no;
+  cc_buf_push(out, &end);
+  return 0;
+}
+
+/* cut c->ins into pieces of at most imem_depth instructions after sync + END */
+static int split_insns(cc_ctx *c, char *err, size_t errlen) {
+  const size_t cap = (size_t)c->cfg->imem_depth, n = c->ins.n;
+  if (cap < 64)
+    return tern_err(err, errlen,
+                    "compile: imem_depth = %d is too small to split a program into parts "
+                    "(expected >= 64)",
+                    c->cfg->imem_depth);
+  /* balanced pieces with room for the sync pass's relay SYNCs and END */
+  size_t room = cap - 1 - cap / 16;
+  size_t k = (n + room - 1) / room, want = (n + k - 1) / k;
+  int capp = 0;
+  for (size_t s0 = 0; s0 < n;) {
+    size_t len = want < n - s0 ? want : n - s0;
+    cc_insnbuf b = {0};
+    for (;;) {
+      if (sync_piece(c, c->ins.v + s0, len, &b, err, errlen)) return -1;
+      if (b.n <= cap) break;
+      size_t over = b.n - cap;
+      free(b.v);
+      b.v = NULL;
+      if (len <= over + 1)
+        return tern_err(err, errlen, "compile: cannot cut the program into parts of <= %d "
+                        "instructions (imem_depth)", c->cfg->imem_depth);
+      len -= over + (len > 64 ? len / 64 : 1);
+    }
+    if (c->npieces == capp) {
+      capp = capp ? 2 * capp : 8;
+      c->pieces = realloc(c->pieces, (size_t)capp * sizeof *c->pieces);
+      if (!c->pieces) abort();
+    }
+    c->pieces[c->npieces++] = b;
+    s0 += len;
+  }
+  return 0;
+}
+
+int cc_pass_sync(cc_ctx *c, char *err, size_t errlen) {
+  free_pieces(c);
+  if (split_on && c->ins.n + 1 > (size_t)c->cfg->imem_depth) {
+    if (split_insns(c, err, errlen)) {
+      free_pieces(c);
+      return -1;
+    }
+    return 0;
+  }
+  cc_insnbuf b = {0};
+  if (sync_piece(c, c->ins.v, c->ins.n, &b, err, errlen)) return -1;
+  if (split_on && b.n > (size_t)c->cfg->imem_depth) { /* relay SYNCs pushed it over */
+    free(b.v);
+    if (split_insns(c, err, errlen)) {
+      free_pieces(c);
+      return -1;
+    }
+    return 0;
+  }
   free(c->ins.v);
-  c->ins.v = o;
-  c->ins.n = c->ins.cap = n;
-  cc_buf_push(&c->ins, &end);
+  c->ins = b;
+  return 0;
+}
+
+static int validate_piece(cc_ctx *c, const cc_insnbuf *b, char *err, size_t errlen) {
+  char e[512];
+  if (b->n > (size_t)c->cfg->imem_depth) {
+    /* a real limit of ISA v1 (no loops), not a compiler bug: say what to change */
+    long gemms = 0;
+    for (size_t i = 0; i < b->n; i++) gemms += b->v[i].op == TERN_OP_GEMM;
+    return tern_err(err, errlen,
+                    "compile: program needs %zu instructions, imem_depth = %d (%ld GEMMs: one per "
+                    "%dx%d weight tile per token block, %d block(s) of <= %d tokens); use a larger "
+                    "array or split the graph into several programs (tern_compile_tfm_parts)",
+                    b->n, c->cfg->imem_depth, gemms, c->cfg->rows, c->cfg->cols, c->nblocks,
+                    c->Mb);
+  }
+  if (tern_validate(c->cfg, b->v, b->n, c->prog->dram_size, e, sizeof e)) {
+    tern_err(err, errlen, "compile: generated program invalid (compiler bug): %s", e);
+    return -1;
+  }
   return 0;
 }
 
 int cc_pass_validate(cc_ctx *c, char *err, size_t errlen) {
-  char e[512];
-  if (c->ins.n > (size_t)c->cfg->imem_depth) {
-    /* a real limit of ISA v1 (no loops), not a compiler bug: say what to change */
-    long gemms = 0;
-    for (size_t i = 0; i < c->ins.n; i++) gemms += c->ins.v[i].op == TERN_OP_GEMM;
-    return tern_err(err, errlen,
-                    "compile: program needs %zu instructions, imem_depth = %d (%ld GEMMs: one per "
-                    "%dx%d weight tile per token block, %d block(s) of <= %d tokens); use a larger "
-                    "array or split the graph into several programs",
-                    c->ins.n, c->cfg->imem_depth, gemms, c->cfg->rows, c->cfg->cols, c->nblocks,
-                    c->Mb);
+  if (!c->npieces) {
+    if (validate_piece(c, &c->ins, err, errlen)) return -1;
+    for (size_t i = 0; i < c->ins.n; i++) tern_program_add_insn(c->prog, &c->ins.v[i]);
+    return 0;
   }
-  if (tern_validate(c->cfg, c->ins.v, c->ins.n, c->prog->dram_size, e, sizeof e)) {
-    tern_err(err, errlen, "compile: generated program invalid (compiler bug): %s", e);
-    return -1;
+  for (int k = 0; k < c->npieces; k++)
+    if (validate_piece(c, &c->pieces[k], err, errlen)) {
+      free_pieces(c);
+      return -1;
+    }
+  for (size_t i = 0; i < c->pieces[0].n; i++) tern_program_add_insn(c->prog, &c->pieces[0].v[i]);
+  tern_program *x = calloc((size_t)c->npieces - 1, sizeof *x);
+  if (!x) abort();
+  for (int k = 1; k < c->npieces; k++) {
+    tern_program *p = &x[k - 1];
+    tern_program_init(p);
+    p->cfg = c->prog->cfg;
+    p->dram_size = c->prog->dram_size;
+    for (size_t t = 0; t < c->prog->n_tensors; t++) tern_program_add_tensor(p, &c->prog->tensors[t]);
+    for (size_t i = 0; i < c->pieces[k].n; i++) tern_program_add_insn(p, &c->pieces[k].v[i]);
   }
-  for (size_t i = 0; i < c->ins.n; i++) tern_program_add_insn(c->prog, &c->ins.v[i]);
+  split_extra = x;
+  split_n = c->npieces - 1;
+  free_pieces(c);
   return 0;
 }
 

@@ -703,6 +703,37 @@ int tern_compile_tfm_prog(const tern_tfm_qmodel *q, const tern_tfm_mem *mem,
   return tern_err(err, errlen, "compile: spec kind = %d unknown", (int)s->kind);
 }
 
+int tern_compile_tfm_parts(const tern_tfm_qmodel *q, const tern_tfm_mem *mem,
+                           const tern_tfm_prog_spec *s, const tern_hwcfg *cfg,
+                           const tern_compile_opts *opts, tern_program **parts, int *nparts,
+                           char *err, size_t errlen) {
+  if (!parts || !nparts) return tern_err(err, errlen, "compile: parts / nparts is NULL");
+  *parts = NULL;
+  *nparts = 0;
+  tern_program p0, *extra = NULL;
+  cc_split_begin();
+  int rc = tern_compile_tfm_prog(q, mem, s, cfg, opts, &p0, err, errlen);
+  int nx = cc_split_end(&extra);
+  if (rc) {
+    tern_tfm_parts_free(extra, nx);
+    return -1;
+  }
+  tern_program *v = calloc((size_t)nx + 1, sizeof *v);
+  if (!v) abort();
+  v[0] = p0; /* moved */
+  for (int i = 0; i < nx; i++) v[i + 1] = extra[i];
+  free(extra);
+  *parts = v;
+  *nparts = nx + 1;
+  return 0;
+}
+
+void tern_tfm_parts_free(tern_program *parts, int n) {
+  if (!parts) return;
+  for (int i = 0; i < n; i++) tern_program_free(&parts[i]);
+  free(parts);
+}
+
 int tern_tfm_prog_tiles(const tern_tfm_qmodel *q, const tern_tfm_prog_spec *s,
                         const tern_hwcfg *cfg, char *err, size_t errlen) {
   if (check_spec(q, s, 0, err, errlen)) return -1;

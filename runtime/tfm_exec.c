@@ -9,11 +9,14 @@
 #include "tern/program.h"
 
 /* FFN programs do not depend on the position: compiled once per
- * (block, M, residency) and kept. */
+ * (block, M, residency) and kept.  A program is one or several parts
+ * (tern_compile_tfm_parts: one that does not fit IMEM is cut into parts that
+ * run back to back). */
 typedef struct ffn_cache_ent {
   int block, M;
   tern_tfm_wres wres;
-  tern_program prog;
+  tern_program *parts;
+  int nparts;
 } ffn_cache_ent;
 
 struct tern_tfm_exec {
@@ -62,7 +65,7 @@ int tern_tfm_exec_pos(const tern_tfm_exec *e) { return e ? e->pos : 0; }
 void tern_tfm_exec_free(tern_tfm_exec *e) {
   if (!e) return;
   if (e->s) tern_session_close(e->s);
-  for (int i = 0; i < e->nfc; i++) tern_program_free(&e->fc[i].prog);
+  for (int i = 0; i < e->nfc; i++) tern_tfm_parts_free(e->fc[i].parts, e->fc[i].nparts);
   free(e->fc);
   free(e->tiles_attn);
   free(e->tiles_ffn);
@@ -199,11 +202,12 @@ static int push_stat(tern_tfm_step_stats *st, const tern_tfm_prog_stat *ps) {
   return 0;
 }
 
-/* Compile (or fetch) and run one program; accumulate its statistics. */
+/* Compile (or fetch) and run one program (all its parts, in order, their
+ * counters summed into one statistics entry); accumulate its statistics. */
 static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step_stats *st,
                    char *err, size_t errlen) {
-  tern_program tmp, *p = &tmp;
-  tern_program_init(&tmp);
+  tern_program *tmp = NULL, *parts = NULL;
+  int ntmp = 0, nparts = 0;
   int cached = -1;
   double t0 = now_ms();
   if (sp->kind == TERN_TFM_PROG_FFN) {
@@ -213,14 +217,14 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
         cached = i;
   }
   if (cached >= 0) {
-    p = &e->fc[cached].prog;
+    parts = e->fc[cached].parts;
+    nparts = e->fc[cached].nparts;
   } else {
     tern_compile_opts co;
     memset(&co, 0, sizeof co);
     co.tokens = sp->M;
     char e2[768];
-    if (tern_compile_tfm_prog(e->q, &e->mem, sp, &e->o.hw, &co, &tmp, e2, sizeof e2)) {
-      tern_program_free(&tmp);
+    if (tern_compile_tfm_parts(e->q, &e->mem, sp, &e->o.hw, &co, &tmp, &ntmp, e2, sizeof e2)) {
       return tern_err(err, errlen, "compile %s (block %d, pass %d, pos %d, M %d): %s",
                       sp->kind == TERN_TFM_PROG_EMBED  ? "EMBED"
                       : sp->kind == TERN_TFM_PROG_ATTN ? "ATTN"
@@ -228,12 +232,14 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
                                                        : "HEAD",
                       sp->block, sp->pass, sp->pos, sp->M, e2);
     }
+    parts = tmp;
+    nparts = ntmp;
     if (sp->kind == TERN_TFM_PROG_FFN) {
       if (e->nfc == e->capfc) {
         e->capfc = e->capfc ? 2 * e->capfc : 8;
         ffn_cache_ent *v = realloc(e->fc, (size_t)e->capfc * sizeof *v);
         if (!v) {
-          tern_program_free(&tmp);
+          tern_tfm_parts_free(tmp, ntmp);
           return tern_err(err, errlen, "out of memory");
         }
         e->fc = v;
@@ -242,29 +248,38 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
       c->block = sp->block;
       c->M = sp->M;
       c->wres = sp->wres;
-      c->prog = tmp; /* moved */
-      tern_program_init(&tmp);
-      p = &c->prog;
+      c->parts = tmp; /* moved */
+      c->nparts = ntmp;
+      tmp = NULL;
+      ntmp = 0;
     }
   }
   double t1 = now_ms();
-  int rc = ensure_dram(e, p->dram_size, err, errlen);
-  if (!rc) rc = tern_program_init_dram(p, e->dram, e->dram_bytes, err, errlen);
   tern_tfm_prog_stat ps;
   memset(&ps, 0, sizeof ps);
   ps.kind = sp->kind;
   ps.block = sp->block;
   ps.pass = sp->pass;
-  ps.n_insns = p->n_insns;
   ps.wres = sp->wres;
-  if (!rc) {
-    char e2[768];
-    rc = tern_session_run(e->s, p->insns, p->n_insns, e->dram, e->dram_bytes, &e->o.run, &ps.cnt,
-                          e2, sizeof e2);
-    if (rc) tern_err(err, errlen, "run on %s: %s", e->o.backend, e2);
+  int rc = 0;
+  for (int k = 0; !rc && k < nparts; k++) {
+    const tern_program *p = &parts[k];
+    rc = ensure_dram(e, p->dram_size, err, errlen);
+    if (!rc) rc = tern_program_init_dram(p, e->dram, e->dram_bytes, err, errlen);
+    ps.n_insns += p->n_insns;
+    if (!rc) {
+      char e2[768];
+      tern_counters cnt;
+      memset(&cnt, 0, sizeof cnt);
+      rc = tern_session_run(e->s, p->insns, p->n_insns, e->dram, e->dram_bytes, &e->o.run, &cnt,
+                            e2, sizeof e2);
+      if (rc)
+        tern_err(err, errlen, "run on %s (part %d of %d): %s", e->o.backend, k + 1, nparts, e2);
+      for (int i = 0; i < TERN_NCOUNTERS; i++) ps.cnt.v[i] += cnt.v[i];
+    }
   }
   double t2 = now_ms();
-  tern_program_free(&tmp);
+  tern_tfm_parts_free(tmp, ntmp);
   if (rc) return -1;
   ps.weight_bytes =
       ps.cnt.v[TERN_CNT_WBUF_WR] * (uint64_t)(e->o.hw.rows * e->o.hw.cols / 4);

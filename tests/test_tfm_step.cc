@@ -3,8 +3,10 @@
 // EMBED and HEAD bit-exact against their integer references, the FFN
 // relocated in place, WBUF weight residency across the programs of one
 // session, a whole step sequence (EMBED -> (ATTN, FFN) x passes -> HEAD)
-// against tern_tfm_iprefill / tern_tfm_idecode, and ATTN + FFN of one block
-// of every preset against the references.
+// against tern_tfm_iprefill / tern_tfm_idecode, ATTN + FFN of one block
+// of every preset against the references (at 16x16, cut into parts by
+// tern_compile_tfm_parts where a program exceeds IMEM), and programs cut
+// into parts (full steps, RTL = ISA, the step runner with residency).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include "tern/backend.h"
 #include "tern/compiler_tfm.h"
 #include "tern/hwcfg.h"
+#include "tern/tfm_exec.h"
 #include "tern/program.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
@@ -110,31 +113,58 @@ struct Runner {
   Runner(const Runner &) = delete;
   Runner &operator=(const Runner &) = delete;
 
+  // use_parts: compile with tern_compile_tfm_parts and run every part in order
+  // on the session (cnt and n_insns are the sums over the parts, nparts their
+  // number, max_parts the most parts of one program so far)
+  bool use_parts = false;
+  int nparts = 1, max_parts = 1;
+
   // 0 on success; otherwise a failure has been reported
   int run(const tern_tfm_prog_spec &sp, std::string *err_out = nullptr) {
     char err[768];
-    tern_program p;
+    tern_program one, *parts = &one;
+    int np = 1;
     tern_compile_opts o{};
     o.tokens = sp.M;
-    if (tern_compile_tfm_prog(q, &mem, &sp, &hw, &o, &p, err, sizeof err)) {
+    int crc = use_parts ? tern_compile_tfm_parts(q, &mem, &sp, &hw, &o, &parts, &np, err, sizeof err)
+                        : tern_compile_tfm_prog(q, &mem, &sp, &hw, &o, &one, err, sizeof err);
+    if (crc) {
       if (err_out)
         *err_out = err;
       else
         ADD_FAILURE() << "compile kind " << sp.kind << ": " << err;
       return -1;
     }
-    n_insns = p.n_insns;
-    if (dram.size() < p.dram_size) dram.resize(p.dram_size, 0);
-    int rc = tern_program_init_dram(&p, dram.data(), dram.size(), err, sizeof err);
-    EXPECT_EQ(rc, 0) << err;
-    tern_run_opts ro{};
-    if (!rc)
-      rc = s ? tern_session_run(s, p.insns, p.n_insns, dram.data(), dram.size(), &ro, &cnt, err,
-                                sizeof err)
-             : tern_isasim_run(&p.cfg, p.insns, p.n_insns, dram.data(), dram.size(), &ro, &cnt, err,
-                               sizeof err);
-    EXPECT_EQ(rc, 0) << "run kind " << sp.kind << ": " << err;
-    tern_program_free(&p);
+    EXPECT_TRUE(np == 1 || s) << "parts need a session";
+    nparts = np;
+    if (np > max_parts) max_parts = np;
+    n_insns = 0;
+    cnt = tern_counters{};
+    int rc = 0;
+    for (int k = 0; k < np && !rc; k++) {
+      const tern_program &p = parts[k];
+      EXPECT_LE(p.n_insns, (size_t)hw.imem_depth);
+      if (k > 0) {
+        EXPECT_EQ(p.n_segs, 0u) << "part " << k;
+      }
+      n_insns += p.n_insns;
+      if (dram.size() < p.dram_size) dram.resize(p.dram_size, 0);
+      rc = tern_program_init_dram(&p, dram.data(), dram.size(), err, sizeof err);
+      EXPECT_EQ(rc, 0) << err;
+      tern_run_opts ro{};
+      tern_counters c1{};
+      if (!rc)
+        rc = s ? tern_session_run(s, p.insns, p.n_insns, dram.data(), dram.size(), &ro, &c1, err,
+                                  sizeof err)
+               : tern_isasim_run(&p.cfg, p.insns, p.n_insns, dram.data(), dram.size(), &ro, &c1,
+                                 err, sizeof err);
+      EXPECT_EQ(rc, 0) << "run kind " << sp.kind << " part " << k << ": " << err;
+      for (int i = 0; i < TERN_NCOUNTERS; i++) cnt.v[i] += c1.v[i];
+    }
+    if (use_parts)
+      tern_tfm_parts_free(parts, np);
+    else
+      tern_program_free(&one);
     return rc;
   }
 
@@ -685,15 +715,21 @@ int run_step(Runner *rn, const int *tokens, int M, int pos, int all_logits) {
   return rn->run(sp);
 }
 
-void check_full_step(const char *preset, tern_hwcfg hw) {
-  SCOPED_TRACE(testing::Message() << preset << " " << hw.rows << "x" << hw.cols);
-  QModel fm(preset);
+// prefill of 5 tokens, then 3 decode steps, bit-exact against the integer
+// reference; use_parts: compiled with tern_compile_tfm_parts (*max_parts gets
+// the most parts any program of the steps was cut into)
+void check_full_step_cfg(const tern_tfm_config &cfg, tern_hwcfg hw, bool use_parts = false,
+                         int *max_parts = nullptr) {
+  SCOPED_TRACE(testing::Message() << cfg.name << " " << hw.rows << "x" << hw.cols << " imem "
+                                  << hw.imem_depth);
+  QModel fm(cfg);
   ASSERT_TRUE(fm.ok);
   const int V = fm.q.cfg.vocab, ctxn = 16;
   char err[512];
   tern_tfm_ictx *ctx = tern_tfm_ictx_new(&fm.q, ctxn, err, sizeof err);
   ASSERT_NE(ctx, nullptr) << err;
   Runner rn(&fm.q, hw, 5, ctxn);
+  rn.use_parts = use_parts;
   ASSERT_NE(rn.s, nullptr);
   const int prompt[5] = {72, 101, 108, 108, 111};
   std::vector<int32_t> ref((size_t)5 * V);
@@ -710,6 +746,11 @@ void check_full_step(const char *preset, tern_hwcfg hw) {
     tok = tern_tfm_iargmax(r1.data(), V);
   }
   tern_tfm_ictx_free(ctx);
+  if (max_parts) *max_parts = rn.max_parts;
+}
+
+void check_full_step(const char *preset, tern_hwcfg hw) {
+  check_full_step_cfg(tern_test::PresetConfig(preset), hw);
 }
 
 TEST(TfmStep, FullStepTiny16x16) { check_full_step("tiny", tern_hwcfg_default()); }
@@ -724,7 +765,7 @@ TEST(TfmStep, FullStepTiny8x8) {
 // ATTN then FFN of block 0 at position 0 (M = 1) on hw; 0, or -1 with the
 // compile error in *why (the other failures are reported).
 int block_decode(const tern_tfm_block_model &bm, const tern_hwcfg &hw, std::string *why,
-                 uint64_t *cycles) {
+                 uint64_t *cycles, bool use_parts = false, int *nparts = nullptr) {
   const tern_tfm_qmodel *q = &bm.q;
   const int d = q->cfg.dim, ctxn = 16;
   char err[512];
@@ -739,13 +780,16 @@ int block_decode(const tern_tfm_block_model &bm, const tern_hwcfg &hw, std::stri
   EXPECT_EQ(0, tern_tfm_ffn_half_int(&h, ref.data(), 1, ref.data(), err, sizeof err)) << err;
   tern_tfm_ictx_free(ctx);
   Runner rn(q, hw, 1, ctxn);
+  rn.use_parts = use_parts;
   put_x(&rn.dram, rn.mem, x, 1, d);
   tern_tfm_prog_spec sp = spec(TERN_TFM_PROG_ATTN, 1);
   if (rn.run(sp, why)) return -1;
   *cycles = rn.cnt.v[TERN_CNT_CYCLES];
+  if (nparts) nparts[0] = rn.nparts;
   sp = spec(TERN_TFM_PROG_FFN, 1);
   if (rn.run(sp, why)) return -1;
   *cycles += rn.cnt.v[TERN_CNT_CYCLES];
+  if (nparts) nparts[1] = rn.nparts;
   EXPECT_EQ(0, count_diff(get_x(rn.dram, rn.mem, 1, d), ref, "x after ATTN + FFN"));
   return 0;
 }
@@ -753,7 +797,7 @@ int block_decode(const tern_tfm_block_model &bm, const tern_hwcfg &hw, std::stri
 TEST(TfmStep, EveryPresetOneBlockDecode) {
   int n = tern_tfm_preset_count();
   ASSERT_GE(n, 1);
-  int done = 0;
+  int done = 0, split = 0;
   for (int i = 0; i < n; i++) {
     tern_tfm_config c = tern_test::PresetConfig(tern_tfm_preset_name(i));
     SCOPED_TRACE(c.name);
@@ -766,39 +810,45 @@ TEST(TfmStep, EveryPresetOneBlockDecode) {
     hw.dram_bytes = (uint64_t)1 << 30;
     std::string why;
     uint64_t cycles = 0;
-    int rc = block_decode(bm, hw, &why, &cycles);
-    if (rc == -1) {
-      // ISA v2 has no loops: one GEMM instruction per 16x16 weight tile, and
-      // the FFN (or attention) of the billion-parameter presets has more tiles
-      // than the 65536 IMEM entries.  The compiler must say exactly that; the
-      // same block then runs on a 64x64 array (16x fewer tiles).
-      EXPECT_NE(why.find("imem_depth = 65536"), std::string::npos) << why;
-      hw.rows = hw.cols = 64;
-      why.clear();
-      rc = block_decode(bm, hw, &why, &cycles);
-      EXPECT_EQ(rc, 0) << why;
+    // ISA v2 has no loops: one GEMM instruction per 16x16 weight tile, and the
+    // ATTN / FFN of the billion-parameter presets have more tiles than the
+    // 65536 IMEM entries: tern_compile_tfm_parts cuts them into parts that run
+    // back to back on the session, bit-exact (checked in block_decode)
+    int np[2] = {1, 1};
+    int rc = block_decode(bm, hw, &why, &cycles, true, np);
+    EXPECT_EQ(rc, 0) << why;
+    if (np[0] > 1 || np[1] > 1) {
+      // one program: the compiler says exactly why it cannot
+      tern_tfm_mem m = plan(bm.q.cfg, hw, 1, 16);
+      tern_tfm_prog_spec sp = spec(np[1] > 1 ? TERN_TFM_PROG_FFN : TERN_TFM_PROG_ATTN, 1);
+      tern_program p;
+      EXPECT_NE(0, tern_compile_tfm_prog(&bm.q, &m, &sp, &hw, nullptr, &p, err, sizeof err));
+      EXPECT_NE(std::string(err).find("imem_depth = 65536"), std::string::npos) << err;
+      split++;
     }
     auto t2 = std::chrono::steady_clock::now();
     std::printf(
         "[ TfmStep  ] %-22s dim %5d ffn %5d heads %2d/%-2d on %2dx%-2d: block %.2f s, "
-        "compile+isa %.2f s, %llu cycles (ATTN + FFN)\n",
+        "compile+isa %.2f s, %llu cycles (ATTN %d part(s) + FFN %d part(s))\n",
         c.name, c.dim, c.ffn, c.heads, c.kv_heads, hw.rows, hw.cols,
         std::chrono::duration<double>(t1 - t0).count(),
-        std::chrono::duration<double>(t2 - t1).count(), (unsigned long long)cycles);
+        std::chrono::duration<double>(t2 - t1).count(), (unsigned long long)cycles, np[0], np[1]);
     done += rc == 0;
     tern_tfm_block_model_free(&bm);
   }
   EXPECT_EQ(done, n);
+  EXPECT_GE(split, 5);  // bitnet-b1.58-700m/1.3b/3b/2b4t, mobillama-0.5b
 }
 
 // The RTL runs the same sequence: every program of a prefill and a decode step
 // of the tiny preset on an "rtl" and an "isa" session (4x4, the test RTL
 // build) leaves the same DRAM and every counter equal.
-TEST(TfmStep, RtlEqualsIsaStepTiny4x4) {
-  QModel fm(tern_test::PresetConfig("tiny"));
+void check_rtl_equals_isa(const tern_tfm_config &cfg, tern_hwcfg hw, bool use_parts = false,
+                          int *max_parts = nullptr) {
+  QModel fm(cfg);
   ASSERT_TRUE(fm.ok);
-  tern_hwcfg hw = tern_hwcfg_small(4, 4);
   Runner ri(&fm.q, hw, 3, 8, true, "isa"), rr(&fm.q, hw, 3, 8, true, "rtl");
+  ri.use_parts = rr.use_parts = use_parts;
   char err[512];
   tern_tfm_ictx *ctx = tern_tfm_ictx_new(&fm.q, 8, err, sizeof err);
   ASSERT_NE(ctx, nullptr) << err;
@@ -829,6 +879,7 @@ TEST(TfmStep, RtlEqualsIsaStepTiny4x4) {
                    << "step " << step << " program kind " << q.kind << " block " << q.block);
       ASSERT_EQ(0, ri.run(q));
       ASSERT_EQ(0, rr.run(q));
+      EXPECT_EQ(ri.nparts, rr.nparts);
       for (int i = 0; i < TERN_NCOUNTERS; i++)
         EXPECT_EQ(ri.cnt.v[i], rr.cnt.v[i]) << "counter " << tern_counter_name(i);
       ASSERT_TRUE(ri.dram == rr.dram) << "DRAM differs";
@@ -843,4 +894,150 @@ TEST(TfmStep, RtlEqualsIsaStepTiny4x4) {
   }
   EXPECT_EQ(n, 2 * (2 + 2 * c.layers));
   tern_tfm_ictx_free(ctx);
+  if (max_parts) *max_parts = rr.max_parts;
+}
+
+TEST(TfmStep, RtlEqualsIsaStepTiny4x4) {
+  check_rtl_equals_isa(tern_test::PresetConfig("tiny"), tern_hwcfg_small(4, 4));
+}
+
+// ---- programs cut into parts (tern_compile_tfm_parts) -------------------------------
+
+// A block whose ATTN and FFN need more instructions than IMEM holds at 8x8
+// (imem_depth 8192, the test RTL build): dim 384, ffn 512 -> FFN 3 x 48 x 64
+// = 9216 GEMMs, ATTN 4 x 48 x 48 = 9216.  One layer keeps the RTL run short.
+const char *kSplit8x8 =
+    "[model]\nname = split8\nvocab = 128\ndim = 384\nlayers = 1\nheads = 4\nkv_heads = 2\n"
+    "ffn = 512\nffn_type = relu2_glu\nmax_seq = 16\nseed = 5\n";
+
+TEST(TfmStep, PartsFullStepsTinyImem) {
+  // 8x8 with IMEM for 512 instructions: every ATTN and FFN of the tiny preset
+  // (and of a LayerNorm / SubLN / SwiGLU model) is cut into several parts
+  tern_hwcfg hw = tern_hwcfg_small(8, 8);
+  hw.imem_depth = 256;
+  int mp = 0;
+  check_full_step_cfg(tern_test::PresetConfig("tiny"), hw, true, &mp);
+  EXPECT_GE(mp, 3);
+  mp = 0;
+  std::string ln(kLnSubln);  // the prompt's token ids need vocab > 111
+  ln.replace(ln.find("vocab = 64"), 10, "vocab = 128");
+  check_full_step_cfg(tern_test::ParseConfig(ln.c_str()), hw, true, &mp);
+  EXPECT_GE(mp, 2);
+  // a program that fits is one part, the same program as tern_compile_tfm_prog's
+  QModel fm(tern_test::PresetConfig("tiny"));
+  ASSERT_TRUE(fm.ok);
+  tern_hwcfg h2 = tern_hwcfg_small(8, 8);
+  tern_tfm_mem m = plan(fm.q.cfg, h2, 1);
+  char err[512];
+  for (int k : {TERN_TFM_PROG_ATTN, TERN_TFM_PROG_FFN}) {
+    tern_tfm_prog_spec sp = spec((tern_tfm_prog_kind)k, 1);
+    tern_program one, *parts = nullptr;
+    int np = 0;
+    ASSERT_EQ(0, tern_compile_tfm_prog(&fm.q, &m, &sp, &h2, nullptr, &one, err, sizeof err)) << err;
+    ASSERT_EQ(0, tern_compile_tfm_parts(&fm.q, &m, &sp, &h2, nullptr, &parts, &np, err, sizeof err))
+        << err;
+    ASSERT_EQ(np, 1);
+    ASSERT_EQ(parts[0].n_insns, one.n_insns);
+    EXPECT_EQ(0, std::memcmp(parts[0].insns, one.insns, one.n_insns * sizeof(tern_insn)));
+    EXPECT_EQ(parts[0].n_segs, one.n_segs);
+    EXPECT_EQ(parts[0].dram_size, one.dram_size);
+    tern_program_free(&one);
+    tern_tfm_parts_free(parts, np);
+    // cut: every part fits, only part 0 has segments, the instructions add up
+    tern_hwcfg h3 = h2;
+    h3.imem_depth = 256;
+    ASSERT_EQ(0, tern_compile_tfm_parts(&fm.q, &m, &sp, &h3, nullptr, &parts, &np, err, sizeof err))
+        << err;
+    EXPECT_GE(np, 2);
+    for (int i = 0; i < np; i++) {
+      EXPECT_LE(parts[i].n_insns, 256u);
+      EXPECT_EQ(parts[i].insns[parts[i].n_insns - 1].op, TERN_OP_END);
+      EXPECT_EQ(parts[i].dram_size, parts[0].dram_size);
+      if (i) {
+        EXPECT_EQ(parts[i].n_segs, 0u);
+      }
+    }
+    tern_tfm_parts_free(parts, np);
+    // errors keep naming the field
+    sp.M = 9;
+    EXPECT_NE(0, tern_compile_tfm_parts(&fm.q, &m, &sp, &h3, nullptr, &parts, &np, err, sizeof err));
+    EXPECT_NE(std::string(err).find("M = 9"), std::string::npos) << err;
+    EXPECT_EQ(parts, nullptr);
+    EXPECT_EQ(np, 0);
+    h3.imem_depth = 32;
+    sp.M = 1;
+    EXPECT_NE(0, tern_compile_tfm_parts(&fm.q, &m, &sp, &h3, nullptr, &parts, &np, err, sizeof err));
+    EXPECT_NE(std::string(err).find("imem_depth"), std::string::npos) << err;
+  }
+}
+
+TEST(TfmStep, PartsRtlEqualsIsa8x8) {
+  // ATTN and FFN cut into parts; the RTL and the ISA simulator agree on DRAM and
+  // every counter after every program (all its parts), and the logits are the
+  // reference's
+  tern_hwcfg hw = tern_hwcfg_small(8, 8);
+  int mp = 0;
+  check_rtl_equals_isa(tern_test::ParseConfig(kSplit8x8), hw, true, &mp);
+  EXPECT_GE(mp, 2);
+}
+
+// The step runner (runtime/tfm_exec.c) runs every part of a cut program; with
+// a repeated block (WBUF residency on) the steps are bit-exact, fetch the same
+// weight bytes as with one program each (resident tiles survive the cuts), and
+// the statistics hold one entry per program with the parts' counters summed.
+TEST(TfmStep, PartsStepRunnerWithResidency) {
+  QModel ls(tern_test::ParseConfig(
+      "[model]\nname = t1-ls\nrepeat = 2\nvocab = 128\ndim = 64\nlayers = 2\nheads = 4\n"
+      "kv_heads = 2\nffn = 192\nffn_type = relu2_glu\nsubln = true\nmax_seq = 16\nseed = 3\n"));
+  ASSERT_TRUE(ls.ok);
+  char err[512];
+  const int V = ls.q.cfg.vocab, passes = ls.q.cfg.layers * ls.q.cfg.repeat;
+  std::vector<uint64_t> wb[2];
+  for (int imem : {65536, 256}) {
+    SCOPED_TRACE(imem);
+    tern_tfm_exec_opts o;
+    tern_tfm_exec_opts_default(&o);
+    o.hw = tern_hwcfg_small(8, 8);
+    o.hw.imem_depth = imem;
+    o.hw.wbuf_depth = 2048;
+    o.max_rows = 3;
+    o.ctx = 8;
+    o.residency = 1;
+    tern_tfm_exec *e = tern_tfm_exec_new(&ls.q, &o, err, sizeof err);
+    ASSERT_NE(e, nullptr) << err;
+    tern_tfm_ictx *ic = tern_tfm_ictx_new(&ls.q, 8, err, sizeof err);
+    ASSERT_NE(ic, nullptr) << err;
+    std::vector<int32_t> la(V), li(V);
+    int toks[3] = {'a', 'b', 'c'};
+    for (int s = 0; s < 3; s++) {
+      int M = s == 0 ? 3 : 1;
+      const int *t = s == 0 ? toks : &toks[s - 1];
+      tern_tfm_step_stats st;
+      ASSERT_EQ(tern_tfm_exec_step(e, t, M, la.data(), &st, err, sizeof err), 0) << err;
+      ASSERT_EQ(tern_tfm_iprefill(ic, t, M, li.data(), 0, err, sizeof err), 0) << err;
+      EXPECT_EQ(0, count_diff(la, li, "runner logits"));
+      EXPECT_EQ(st.nprog, 2 + 2 * passes);
+      uint64_t cyc = 0, attn = 0, ffn = 0;
+      size_t maxn = 0;
+      for (int i = 0; i < st.nprog; i++) {
+        cyc += st.prog[i].cnt.v[TERN_CNT_CYCLES];
+        if (st.prog[i].kind == TERN_TFM_PROG_ATTN) attn += st.prog[i].cnt.v[TERN_CNT_CYCLES];
+        if (st.prog[i].kind == TERN_TFM_PROG_FFN) ffn += st.prog[i].cnt.v[TERN_CNT_CYCLES];
+        if (st.prog[i].n_insns > maxn) maxn = st.prog[i].n_insns;
+      }
+      EXPECT_EQ(cyc, st.total.v[TERN_CNT_CYCLES]);
+      EXPECT_EQ(attn, st.attn_cycles);
+      EXPECT_EQ(ffn, st.ffn_cycles);
+      if (imem == 256) {
+        EXPECT_GT(maxn, 256u) << "no program was cut";
+      }
+      wb[imem == 256].push_back(st.weight_bytes);
+      tern_tfm_step_stats_free(&st);
+    }
+    tern_tfm_ictx_free(ic);
+    tern_tfm_exec_free(e);
+  }
+  ASSERT_EQ(wb[0].size(), 3u);
+  EXPECT_GT(wb[0][0], 0u);
+  EXPECT_EQ(wb[0], wb[1]);
 }

@@ -139,6 +139,26 @@ int tern_compile_tfm_prog(const tern_tfm_qmodel *q, const tern_tfm_mem *mem,
                           const tern_compile_opts *opts, tern_program *out, char *err,
                           size_t errlen);
 
+/* The same program as one or several PARTS that run back to back on one
+ * session (ISA v2 has no loops, so a program holds at most imem_depth
+ * instructions; at 16x16 the ATTN / FFN programs of the billion-parameter
+ * presets need 74k..330k).  *parts gets a malloc'ed array of *nparts >= 1
+ * programs, to run in order and free with tern_tfm_parts_free.  A program that
+ * fits is returned as one part, identical to tern_compile_tfm_prog's; one that
+ * does not is cut, after emission, into consecutive instruction ranges of at
+ * most imem_depth instructions each (synced separately, each ended by END).
+ * Part 0 carries every DRAM segment of the private image; parts 1.. carry none
+ * (run them right after part 0 with nothing in between, as a step does) and
+ * have the same dram_size and tensor map.  Exact because a session keeps WBUF,
+ * ABUF, ACC, OUT, the LUT and DRAM from one run to the next
+ * (docs/ISA.md "Sessions"); weight residency (s->wres) works unchanged.
+ * 0 or -1 with a message naming the field, as tern_compile_tfm_prog. */
+int tern_compile_tfm_parts(const tern_tfm_qmodel *q, const tern_tfm_mem *mem,
+                           const tern_tfm_prog_spec *s, const tern_hwcfg *cfg,
+                           const tern_compile_opts *opts, tern_program **parts, int *nparts,
+                           char *err, size_t errlen);
+void tern_tfm_parts_free(tern_program *parts, int n);
+
 #ifdef __cplusplus
 }
 #endif
