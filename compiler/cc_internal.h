@@ -296,6 +296,13 @@ int cc_tfm_add_mask(cc_ctx *c, int width);
 void cc_tfm_mask_name(char *nm, size_t n, int width);
 /* emit a TNORM op for mb rows */
 int cc_tfm_emit_tnorm(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errlen);
+/* The emitter of a transformer half (tfm_ffn.c): DRAM row checks, the
+ * constant pool LOAD, LUTLD of the table at ACC word lut (-1: none), the first
+ * weight chunk; then per token block of <= Mb rows, LOAD the x rows, re-zero their padding lanes, emit every op in order
+ * (TNORM here, the half's own kinds through `own` — which returns 1 for a kind
+ * that is not its own — the rest through cc_emit_op), STORE the x rows. */
+typedef int (*cc_tfm_op_fn)(cc_ctx *c, const cc_op *op, int m0, int mb, char *err, size_t errlen);
+int cc_tfm_emit_blocks(cc_ctx *c, int lut, cc_tfm_op_fn own, char *err, size_t errlen);
 
 /* ---- step programs (tfm_prog.c) and the attention half (tfm_attn.c) -------- */
 int cc_compile_tfm_ffn_prog(const tern_tfm_ffn_half *h, const tern_tfm_mem *mem,

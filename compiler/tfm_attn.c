@@ -748,41 +748,14 @@ static int emit_attn(cc_ctx *c, int m0, int mb, char *err, size_t errlen) {
   return 0;
 }
 
+/* the attention half's own op kind for cc_tfm_emit_blocks (1: not mine) */
+static int attn_own_op(cc_ctx *c, const cc_op *op, int m0, int mb, char *err, size_t errlen) {
+  return op->kind == CC_OP_ATTN ? emit_attn(c, m0, mb, err, errlen) : 1;
+}
+
 static int attn_emit(cc_ctx *c, char *err, size_t errlen) {
-  attn_ext *e = ext_of(c);
-  const int C = c->cfg->cols;
-  int dW = c->d_pad / C;
-  for (int i = 0; i < c->nt; i++)
-    if (c->t[i].kind == CC_T_I8 && c->t[i].cols_pad > 65535)
-      return tern_err(err, errlen,
-                      "compile: tensor %s: DRAM row of %d bytes exceeds the 16-bit DRAM_STRIDE",
-                      c->t[i].name, c->t[i].cols_pad);
-  c->ins.n = 0;
-  e->lut = LUT_NONE;
-  if (c->const_words)
-    cc_emit_dma(c, TERN_OP_LOAD, TERN_MEM_ACC, 0, 0, 1, c->const_words, c->dram_const, 0);
-  if (c->nchunk) cc_emit_chunk_load(c, 0, 0);
-  int X = cc_acc_addr(c, c->x);
-  char nm[TERN_NAME_LEN];
-  cc_tfm_mask_name(nm, sizeof nm, c->d);
-  for (int b = 0; b < c->nblocks; b++) {
-    int m0 = b * c->Mb, mb = imin(c->M - m0, c->Mb);
-    uint32_t row = (uint32_t)c->d_pad * 4;
-    cc_emit_dma(c, TERN_OP_LOAD, TERN_MEM_ACC, X, dW, mb, dW, c->dram_x + (uint32_t)m0 * row,
-                (int)row);
-    if (c->d_pad != c->d) /* zero the padding lanes whatever the runtime left there */
-      V(MULSHR, BCASTROW, X, X, cc_const_addr(c, nm), dW, mb, dW, dW, 0);
-    for (int o = 0; o < c->nop; o++) {
-      const cc_op *op = &c->op[o];
-      int rc = op->kind == CC_OP_TNORM  ? cc_tfm_emit_tnorm(c, op, mb, err, errlen)
-               : op->kind == CC_OP_ATTN ? emit_attn(c, m0, mb, err, errlen)
-                                        : cc_emit_op(c, op, b, mb, err, errlen);
-      if (rc) return -1;
-    }
-    cc_emit_dma(c, TERN_OP_STORE, TERN_MEM_ACC, X, dW, mb, dW, c->dram_y + (uint32_t)m0 * row,
-                (int)row);
-  }
-  return 0;
+  ext_of(c)->lut = LUT_NONE;
+  return cc_tfm_emit_blocks(c, -1, attn_own_op, err, errlen);
 }
 
 /* ---- driver ------------------------------------------------------------------------------ */

@@ -350,24 +350,30 @@ static int emit_ffn_act(cc_ctx *c, const cc_op *o, int mb, char *err, size_t err
   return -1;
 }
 
+/* the FFN half's own op kind for cc_tfm_emit_blocks (1: not mine) */
+static int ffn_own_op(cc_ctx *c, const cc_op *op, int m0, int mb, char *err, size_t errlen) {
+  (void)m0;
+  return op->kind == CC_OP_FFN_ACT ? emit_ffn_act(c, op, mb, err, errlen) : 1;
+}
+
 static int emit_ffn(cc_ctx *c, char *err, size_t errlen) {
-  const ffn_ext *e = ext_of(c);
+  return cc_tfm_emit_blocks(c, ext_of(c)->lut ? cc_const_addr(c, "lut") : -1, ffn_own_op, err,
+                            errlen);
+}
+
+int cc_tfm_emit_blocks(cc_ctx *c, int lut, cc_tfm_op_fn own, char *err, size_t errlen) {
   const int C = c->cfg->cols;
   int dW = c->d_pad / C;
   for (int i = 0; i < c->nt; i++)
     if ((c->t[i].kind == CC_T_I8 && c->t[i].cols_pad > 65535) ||
-        (i == c->x && (long)c->d_pad * 4 > 65535)) {
-      tern_err(err, errlen,
-             "compile: tensor %s: DRAM row of %ld bytes exceeds the 16-bit DRAM_STRIDE",
-             c->t[i].name, (long)c->t[i].cols_pad * (c->t[i].kind == CC_T_I8 ? 1 : 4));
-      return -1;
-    }
+        (i == c->x && (long)c->d_pad * 4 > 65535))
+      return tern_err(err, errlen,
+                      "compile: tensor %s: DRAM row of %ld bytes exceeds the 16-bit DRAM_STRIDE",
+                      c->t[i].name, (long)c->t[i].cols_pad * (c->t[i].kind == CC_T_I8 ? 1 : 4));
   c->ins.n = 0;
   if (c->const_words)
     cc_emit_dma(c, TERN_OP_LOAD, TERN_MEM_ACC, 0, 0, 1, c->const_words, c->dram_const, 0);
-  if (e->lut)
-    V(LUTLD, VEC, 0, cc_const_addr(c, "lut"), cc_const_addr(c, "lut"), TERN_LUT_ENTRIES / C, 1,
-      0, 0, 0);
+  if (lut >= 0) V(LUTLD, VEC, 0, lut, lut, TERN_LUT_ENTRIES / C, 1, 0, 0, 0);
   if (c->nchunk) cc_emit_chunk_load(c, 0, 0);
   int X = cc_acc_addr(c, c->x);
   char nm[TERN_NAME_LEN];
@@ -381,9 +387,9 @@ static int emit_ffn(cc_ctx *c, char *err, size_t errlen) {
       V(MULSHR, BCASTROW, X, X, cc_const_addr(c, nm), dW, mb, dW, dW, 0);
     for (int o = 0; o < c->nop; o++) {
       const cc_op *op = &c->op[o];
-      int rc = op->kind == CC_OP_TNORM     ? cc_tfm_emit_tnorm(c, op, mb, err, errlen)
-               : op->kind == CC_OP_FFN_ACT ? emit_ffn_act(c, op, mb, err, errlen)
-                                           : cc_emit_op(c, op, b, mb, err, errlen);
+      int rc = op->kind == CC_OP_TNORM ? cc_tfm_emit_tnorm(c, op, mb, err, errlen)
+                                       : own(c, op, m0, mb, err, errlen);
+      if (rc == 1) rc = cc_emit_op(c, op, b, mb, err, errlen);
       if (rc) return -1;
     }
     cc_emit_dma(c, TERN_OP_STORE, TERN_MEM_ACC, X, dW, mb, dW, c->dram_y + (uint32_t)m0 * row,
