@@ -15,6 +15,7 @@
 #include "tern/numerics.h"
 #include "tern/program.h"
 #include "tern/report.h"
+#include "tern/rnn.h"
 #include "tern/runtime.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
@@ -461,7 +462,10 @@ static int cmd_models(void) {
   printf("  change it with --d --f --layers --act --seed, or load a .twt with --weights\n");
   printf("\n(transformers: tern generate MODEL --backend cpu|isa|rtl, tern fidelity MODEL;\n"
          " docs/MODELS.md)\n");
-  return tern_tfm_list_presets(stdout);
+  if (tern_tfm_list_presets(stdout) != 0) return 1;
+  printf("\n(recurrent models, issue 4: descriptions, seeded weights and the float reference so far;\n"
+         " docs/MODELS.md \"Recurrent models\")\n");
+  return tern_rnn_list_presets(stdout);
 }
 
 static int cmd_fidelity(const tern_cli *cli) {
