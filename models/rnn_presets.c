@@ -4,14 +4,11 @@
 #include "tern/err.h"
 #include "tern/rnn.h"
 
-#include <inttypes.h>
-#include <stdarg.h>
 #include <string.h>
 
-typedef struct preset {
-  const char *name;
-  const char *text;
-} preset;
+#include "model_common.h"
+
+typedef tern_mc_preset preset;
 
 #define P(name, body) {name, "[model]\nname = " name "\n" body}
 
@@ -62,50 +59,28 @@ static const preset presets[] = {
 
 int tern_rnn_preset_count(void) { return NPRESETS; }
 
-const char *tern_rnn_preset_name(int i) {
-  return i >= 0 && i < NPRESETS ? presets[i].name : NULL;
-}
+const char *tern_rnn_preset_name(int i) { return tern_mc_preset_name(presets, NPRESETS, i); }
 
-const char *tern_rnn_preset_text(int i) {
-  return i >= 0 && i < NPRESETS ? presets[i].text : NULL;
-}
+const char *tern_rnn_preset_text(int i) { return tern_mc_preset_text(presets, NPRESETS, i); }
 
 const char *tern_rnn_default_preset(void) { return "griffin-tiny"; }
 
+static int parse_text(const char *text, const char *what, void *cfg, char *err,
+                      size_t errlen) {
+  return tern_rnn_parse_string(text, what, cfg, err, errlen);
+}
+
 int tern_rnn_preset(const char *name, tern_rnn_config *c, char *err, size_t errlen) {
   if (!name || !c) return tern_err(err, errlen, "tern_rnn_preset: null argument");
-  for (int i = 0; i < NPRESETS; i++) {
-    if (strcmp(presets[i].name, name) != 0) continue;
-    char what[96];
-    snprintf(what, sizeof what, "preset '%s'", name);
-    return tern_rnn_parse_string(presets[i].text, what, c, err, errlen);
-  }
-  char list[1024];
-  size_t n = 0;
-  list[0] = 0;
-  for (int i = 0; i < NPRESETS && n < sizeof list; i++)
-    n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", presets[i].name);
-  return tern_err(err, errlen,
-                  "unknown recurrent model '%s', expected a preset (%s) or a model file", name,
-                  list);
+  return tern_mc_preset_parse(presets, NPRESETS, "recurrent model", name, parse_text, c, err, errlen);
 }
 
 int tern_rnn_load_config(const char *name_or_path, tern_rnn_config *c, char *err,
                          size_t errlen) {
   if (!name_or_path || !c) return tern_err(err, errlen, "tern_rnn_load_config: null argument");
-  for (int i = 0; i < NPRESETS; i++)
-    if (!strcmp(presets[i].name, name_or_path))
-      return tern_rnn_preset(name_or_path, c, err, errlen);
-  if (strchr(name_or_path, '/') || strchr(name_or_path, '.'))
+  if (tern_mc_is_file_name(presets, NPRESETS, name_or_path))
     return tern_rnn_parse_file(name_or_path, c, err, errlen);
-  return tern_rnn_preset(name_or_path, c, err, errlen);
-}
-
-static void human(char *buf, size_t n, uint64_t v) {
-  if (v >= 1000000000ull) snprintf(buf, n, "%.2fB", (double)v / 1e9);
-  else if (v >= 1000000ull) snprintf(buf, n, "%.1fM", (double)v / 1e6);
-  else if (v >= 1000ull) snprintf(buf, n, "%.1fK", (double)v / 1e3);
-  else snprintf(buf, n, "%" PRIu64, v);
+  return tern_rnn_preset(name_or_path, c, err, errlen); /* a preset or the unknown-model message */
 }
 
 int tern_rnn_list_presets(FILE *f) {
@@ -122,9 +97,9 @@ int tern_rnn_list_presets(FILE *f) {
     }
     tern_rnn_params p = tern_rnn_param_count(&c);
     char tot[32], ne[32], st[32], shape[128];
-    human(tot, sizeof tot, p.total);
-    human(ne, sizeof ne, p.non_embedding);
-    human(st, sizeof st, tern_rnn_state_floats(&c));
+    tern_mc_human(tot, sizeof tot, p.total);
+    tern_mc_human(ne, sizeof ne, p.non_embedding);
+    tern_mc_human(st, sizeof st, tern_rnn_state_floats(&c));
     char win[24] = "";
     if (c.arch == TERN_RNN_GRIFFIN) snprintf(win, sizeof win, " win%d", c.window);
     if (c.arch == TERN_RNN_MLGRU)

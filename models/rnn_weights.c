@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_common.h"
 #include "prng.h"
 #include "tern/err.h"
 #include "tern/numerics.h"
@@ -32,8 +33,7 @@ enum {
 };
 
 uint64_t tern_rnn_stream_seed(uint64_t seed, uint32_t tensor_id) {
-  return tern_splitmix_mix((seed ^ RNN_STREAM_XOR) +
-                           (uint64_t)(tensor_id + 1ull) * TERN_SPLITMIX_GAMMA);
+  return tern_mc_stream_seed(seed, RNN_STREAM_XOR, tensor_id);
 }
 
 /* ---- sizes --------------------------------------------------------------------- */
@@ -66,38 +66,17 @@ uint64_t tern_rnn_model_bytes(const tern_rnn_config *c) {
 /* ---- generators ----------------------------------------------------------------- */
 
 static float *gen_floats(const tern_rnn_config *c, uint32_t id, int n, double mean, double std) {
-  float *v = malloc((size_t)n * sizeof(float));
-  if (!v) return NULL;
-  tern_rng r = {tern_rnn_stream_seed(c->seed, id)};
-  for (int i = 0; i < n; i++) v[i] = (float)(mean + std * tern_normal01(&r));
-  return v;
+  return tern_mc_gen_floats(tern_rnn_stream_seed(c->seed, id), n, mean, std);
 }
 
 /* master N(0, 1/fan_in) [k][n] (count = rows * n values), absmean-ternarised, packed */
 static int gen_codes(const tern_rnn_config *c, uint32_t id, size_t count, int fan_in,
                      float *beta, uint8_t **codes) {
-  *codes = malloc((count + 3) / 4);
-  float *master = malloc(count * sizeof(float));
-  int8_t *q = malloc(count);
-  if (!*codes || !master || !q) {
-    free(master);
-    free(q);
-    return -1;
-  }
-  tern_rng r = {tern_rnn_stream_seed(c->seed, id)};
-  double s = 1.0 / sqrt((double)fan_in);
-  for (size_t i = 0; i < count; i++) master[i] = (float)(s * tern_normal01(&r));
-  *beta = tern_ternarize(master, count, q);
-  tern_tpack(q, count, *codes);
-  free(master);
-  free(q);
-  return 0;
+  return tern_mc_gen_codes(tern_rnn_stream_seed(c->seed, id), count, fan_in, beta, codes);
 }
 
 static int gen_tern(const tern_rnn_config *c, uint32_t id, int k, int n, tern_tpacked *t) {
-  t->k = k;
-  t->n = n;
-  return gen_codes(c, id, (size_t)k * (size_t)n, k, &t->beta, &t->codes);
+  return tern_mc_gen_tern(tern_rnn_stream_seed(c->seed, id), k, n, t);
 }
 
 static int gen_blockdiag(const tern_rnn_config *c, uint32_t id, tern_tblockdiag *t) {
@@ -126,36 +105,6 @@ static float *gen_lambda(const tern_rnn_config *c, uint32_t id, int n) {
   return v;
 }
 
-static int gen_i8rows(const tern_rnn_config *c, uint32_t id, int rows, int cols, double std,
-                      tern_i8rows *e) {
-  e->rows = rows;
-  e->cols = cols;
-  e->q = malloc((size_t)rows * (size_t)cols);
-  e->scale = malloc((size_t)rows * sizeof(float));
-  float *row = malloc((size_t)cols * sizeof(float));
-  if (!e->q || !e->scale || !row) {
-    free(row);
-    return -1;
-  }
-  tern_rng r = {tern_rnn_stream_seed(c->seed, id)};
-  for (int v = 0; v < rows; v++) {
-    float amax = 0.0f;
-    for (int i = 0; i < cols; i++) {
-      row[i] = (float)(std * tern_normal01(&r));
-      amax = fmaxf(amax, fabsf(row[i]));
-    }
-    float sc = amax > 0.0f ? amax / 127.0f : 1.0f;
-    e->scale[v] = sc;
-    int8_t *q = e->q + (size_t)v * (size_t)cols;
-    for (int i = 0; i < cols; i++) {
-      float x = roundf(row[i] / sc);
-      q[i] = (int8_t)(x > 127.0f ? 127 : (x < -127.0f ? -127 : (int)x));
-    }
-  }
-  free(row);
-  return 0;
-}
-
 void tern_rnn_block_free(tern_rnn_block *b) {
   if (!b) return;
   tern_tpacked *t[] = {&b->wx, &b->wy, &b->wout, &b->wq, &b->wk, &b->wv, &b->wo,
@@ -178,9 +127,7 @@ int tern_rnn_generate_block(const tern_rnn_config *c, int bi, tern_rnn_block *b,
   if (!c || !b) return tern_err(err, errlen, "tern_rnn_generate_block: null argument");
   memset(b, 0, sizeof *b);
   if (tern_rnn_check(c, "config", err, errlen)) return -1;
-  if (bi < 0 || bi >= c->layers)
-    return tern_err(err, errlen, "block %d: expected 0..%d (field 'layers' is %d)", bi,
-                    c->layers - 1, c->layers);
+  if (tern_mc_check_block(bi, c->layers, err, errlen)) return -1;
   uint32_t base = T_BLOCK + (uint32_t)T_PER_BLOCK * (uint32_t)bi;
   int d = c->dim, w = c->lru_width, hd = tern_rnn_head_dim(c), cw = c->conv_width;
   b->kind = tern_rnn_block_kind(c, bi);
@@ -222,10 +169,8 @@ int tern_rnn_generate_block(const tern_rnn_config *c, int bi, tern_rnn_block *b,
 
 void tern_rnn_free(tern_rnn_model *m) {
   if (!m) return;
-  free(m->embed.q);
-  free(m->embed.scale);
-  free(m->lm_head.q);
-  free(m->lm_head.scale);
+  tern_mc_free_i8rows(&m->embed);
+  tern_mc_free_i8rows(&m->lm_head);
   free(m->final_norm.g);
   free(m->final_norm.b);
   if (m->block)
@@ -240,17 +185,14 @@ int tern_rnn_generate(const tern_rnn_config *c, tern_rnn_model *m, uint64_t max_
   memset(m, 0, sizeof *m);
   if (tern_rnn_check(c, "config", err, errlen)) return -1;
   uint64_t bytes = tern_rnn_model_bytes(c);
-  if (max_bytes && bytes > max_bytes)
-    return tern_err(err, errlen,
-                    "model '%s' needs %llu bytes of weights, more than the limit of %llu "
-                    "(generate it block by block with tern_rnn_generate_block)",
-                    c->name, (unsigned long long)bytes, (unsigned long long)max_bytes);
+  if (tern_mc_check_bytes(c->name, bytes, max_bytes, "tern_rnn_generate_block", err, errlen))
+    return -1;
   m->cfg = *c;
   m->block = calloc((size_t)c->layers, sizeof *m->block);
   if (!m->block) goto oom;
-  if (gen_i8rows(c, T_EMBED, c->vocab, c->dim, 1.0 / sqrt((double)c->dim), &m->embed)) goto oom;
-  if (!c->tie_embeddings &&
-      gen_i8rows(c, T_LM_HEAD, c->vocab, c->dim, 1.0 / sqrt((double)c->dim), &m->lm_head))
+  if (tern_mc_gen_embeddings(tern_rnn_stream_seed(c->seed, T_EMBED),
+                             tern_rnn_stream_seed(c->seed, T_LM_HEAD), c->vocab, c->dim,
+                             c->tie_embeddings, &m->embed, &m->lm_head))
     goto oom;
   if (gen_gain(c, T_FINAL_G, c->dim, &m->final_norm)) goto oom;
   for (int b = 0; b < c->layers; b++)

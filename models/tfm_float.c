@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_common.h"
 #include "tern/err.h"
 #include "prng.h"
 #include "tern/tfm.h"
@@ -419,26 +420,21 @@ int tern_tfm_detokenize_bytes(const int *tokens, int n, char *out, size_t outlen
   return (int)k;
 }
 
+static int prefill_last(void *ctx, const int *tokens, int n, float *logits, char *err,
+                        size_t errlen) {
+  return tern_tfm_prefill(ctx, tokens, n, logits, 0, err, errlen);
+}
+
 int tern_tfm_generate_tokens(tern_tfm_ctx *ctx, const int *prompt, int n_prompt, int n_new,
                              tern_tfm_sampler *sampler, int *out_tokens, char *err,
                              size_t errlen) {
   if (!ctx || !prompt || (n_new > 0 && !out_tokens))
     return tern_err(err, errlen, "tern_tfm_generate_tokens: null argument");
-  if (n_prompt < 1) return tern_err(err, errlen, "empty prompt: expected at least 1 token");
-  if (n_new < 0) return tern_err(err, errlen, "%d new tokens: expected >= 0", n_new);
+  if (tern_mc_generate_check(n_prompt, n_new, err, errlen)) return -1;
   if ((int64_t)n_prompt + n_new > ctx->max_seq)
     return tern_err(err, errlen, "prompt %d + %d new tokens exceeds the context of %d", n_prompt,
                 n_new, ctx->max_seq);
   tern_tfm_ctx_reset(ctx);
-  int V = ctx->m->cfg.vocab;
-  float *lg = malloc((size_t)V * sizeof(float));
-  if (!lg) return tern_err(err, errlen, "out of memory");
-  int rc = tern_tfm_prefill(ctx, prompt, n_prompt, lg, 0, err, errlen);
-  for (int i = 0; rc == 0 && i < n_new; i++) {
-    int t = sampler ? tern_tfm_sample(sampler, lg, V) : tern_tfm_argmax(lg, V);
-    out_tokens[i] = t;
-    if (i + 1 < n_new) rc = tern_tfm_decode(ctx, t, lg, err, errlen);
-  }
-  free(lg);
-  return rc;
+  return tern_mc_generate_loop(ctx, prefill_last, ctx->m->cfg.vocab, prompt, n_prompt, n_new,
+                               sampler, out_tokens, err, errlen);
 }

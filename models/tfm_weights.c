@@ -1,12 +1,11 @@
 /* Transformer weights from a seed (docs/MODELS.md "Weights"): one PRNG
  * stream per tensor, ternary matrices packed 2 bits per weight, embeddings /
  * LM head int8 with a float scale per row, norms float. */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_common.h"
 #include "tern/err.h"
-#include "prng.h"
 #include "tern/numerics.h"
 #include "tern/tfm.h"
 
@@ -20,9 +19,7 @@ enum { B_ATTN_G = 0, B_ATTN_B, B_WQ, B_WK, B_WV, B_WO, B_ASUB_G, B_ASUB_B, B_FFN
        B_GATE, B_UP, B_DOWN, B_FSUB_G, B_FSUB_B };
 
 uint64_t tern_tfm_stream_seed(uint64_t seed, uint32_t tensor_id) {
-  /* output number tensor_id + 1 of the splitmix64 stream seeded with seed ^ "TERNTFMW" */
-  return tern_splitmix_mix((seed ^ TFM_STREAM_XOR) +
-                           (uint64_t)(tensor_id + 1ull) * TERN_SPLITMIX_GAMMA);
+  return tern_mc_stream_seed(seed, TFM_STREAM_XOR, tensor_id);
 }
 
 /* ---- packed ternary ------------------------------------------------------- */
@@ -71,19 +68,15 @@ uint64_t tern_tfm_model_bytes(const tern_tfm_config *c) {
 
 /* ---- generators --------------------------------------------------------------- */
 
+/* gains N(1, 0.1^2), biases N(0, 0.1^2) (cfg.norm_bias) */
 static int gen_norm(const tern_tfm_config *c, uint32_t id_g, uint32_t id_b, int n,
                     tern_tfm_norm *nm) {
-  nm->g = malloc((size_t)n * sizeof(float));
   nm->b = NULL;
+  nm->g = tern_mc_gen_floats(tern_tfm_stream_seed(c->seed, id_g), n, 1.0, 0.1);
   if (!nm->g) return -1;
-  tern_rng r = {tern_tfm_stream_seed(c->seed, id_g)};
-  for (int i = 0; i < n; i++) nm->g[i] = (float)(1.0 + 0.1 * tern_normal01(&r));
-  if (c->norm_bias) {
-    nm->b = malloc((size_t)n * sizeof(float));
-    if (!nm->b) return -1;
-    tern_rng rb = {tern_tfm_stream_seed(c->seed, id_b)};
-    for (int i = 0; i < n; i++) nm->b[i] = (float)(0.1 * tern_normal01(&rb));
-  }
+  if (c->norm_bias &&
+      !(nm->b = tern_mc_gen_floats(tern_tfm_stream_seed(c->seed, id_b), n, 0.0, 0.1)))
+    return -1;
   return 0;
 }
 
@@ -95,57 +88,7 @@ static void free_norm(tern_tfm_norm *nm) {
 
 /* master weights N(0, 1/fan_in) row-major [k][n], absmean-ternarised (tern_ternarize), packed */
 static int gen_tern(const tern_tfm_config *c, uint32_t id, int k, int n, tern_tpacked *t) {
-  size_t cnt = (size_t)k * (size_t)n;
-  t->k = k;
-  t->n = n;
-  t->beta = 0.0f;
-  t->codes = malloc(tern_tpacked_bytes(k, n));
-  float *master = malloc(cnt * sizeof(float));
-  int8_t *q = malloc(cnt);
-  if (!t->codes || !master || !q) {
-    free(master);
-    free(q);
-    return -1;
-  }
-  tern_rng r = {tern_tfm_stream_seed(c->seed, id)};
-  double s = 1.0 / sqrt((double)k);
-  for (size_t i = 0; i < cnt; i++) master[i] = (float)(s * tern_normal01(&r));
-  t->beta = tern_ternarize(master, cnt, q);
-  tern_tpack(q, cnt, t->codes);
-  free(master);
-  free(q);
-  return 0;
-}
-
-/* N(0, std^2) values, int8 per-row absmax: scale = max|row| / 127, q = round(x / scale) */
-static int gen_i8rows(const tern_tfm_config *c, uint32_t id, int rows, int cols, double std,
-                      tern_i8rows *e) {
-  e->rows = rows;
-  e->cols = cols;
-  e->q = malloc((size_t)rows * (size_t)cols);
-  e->scale = malloc((size_t)rows * sizeof(float));
-  float *row = malloc((size_t)cols * sizeof(float));
-  if (!e->q || !e->scale || !row) {
-    free(row);
-    return -1;
-  }
-  tern_rng r = {tern_tfm_stream_seed(c->seed, id)};
-  for (int v = 0; v < rows; v++) {
-    float amax = 0.0f;
-    for (int i = 0; i < cols; i++) {
-      row[i] = (float)(std * tern_normal01(&r));
-      amax = fmaxf(amax, fabsf(row[i]));
-    }
-    float sc = amax > 0.0f ? amax / 127.0f : 1.0f;
-    e->scale[v] = sc;
-    int8_t *q = e->q + (size_t)v * (size_t)cols;
-    for (int i = 0; i < cols; i++) {
-      float x = roundf(row[i] / sc);
-      q[i] = (int8_t)(x > 127.0f ? 127 : (x < -127.0f ? -127 : (int)x));
-    }
-  }
-  free(row);
-  return 0;
+  return tern_mc_gen_tern(tern_tfm_stream_seed(c->seed, id), k, n, t);
 }
 
 static void free_tern(tern_tpacked *t) {
@@ -188,9 +131,7 @@ int tern_tfm_generate_block(const tern_tfm_config *c, int bi, tern_tfm_block *b,
   if (!c || !b) return tern_err(err, errlen, "tern_tfm_generate_block: null argument");
   memset(b, 0, sizeof *b);
   if (tern_tfm_check(c, "config", err, errlen)) return -1;
-  if (bi < 0 || bi >= c->layers)
-    return tern_err(err, errlen, "block %d: expected 0..%d (field 'layers' is %d)", bi, c->layers - 1,
-                c->layers);
+  if (tern_mc_check_block(bi, c->layers, err, errlen)) return -1;
   uint32_t base = T_BLOCK + (uint32_t)T_PER_BLOCK * (uint32_t)bi;
   int qd = c->heads * c->head_dim, kvd = c->kv_heads * c->head_dim;
   int bad = gen_norm(c, base + B_ATTN_G, base + B_ATTN_B, c->dim, &b->attn_norm) ||
@@ -213,10 +154,8 @@ int tern_tfm_generate_block(const tern_tfm_config *c, int bi, tern_tfm_block *b,
 
 void tern_tfm_free(tern_tfm_model *m) {
   if (!m) return;
-  free(m->embed.q);
-  free(m->embed.scale);
-  free(m->lm_head.q);
-  free(m->lm_head.scale);
+  tern_mc_free_i8rows(&m->embed);
+  tern_mc_free_i8rows(&m->lm_head);
   free_norm(&m->final_norm);
   free_ffn(&m->shared_ffn);
   if (m->block)
@@ -231,17 +170,14 @@ int tern_tfm_generate(const tern_tfm_config *c, tern_tfm_model *m, uint64_t max_
   memset(m, 0, sizeof *m);
   if (tern_tfm_check(c, "config", err, errlen)) return -1;
   uint64_t bytes = tern_tfm_model_bytes(c);
-  if (max_bytes && bytes > max_bytes)
-    return tern_err(err, errlen,
-                "model '%s' needs %llu bytes of weights, more than the limit of %llu "
-                "(generate it block by block with tern_tfm_generate_block)",
-                c->name, (unsigned long long)bytes, (unsigned long long)max_bytes);
+  if (tern_mc_check_bytes(c->name, bytes, max_bytes, "tern_tfm_generate_block", err, errlen))
+    return -1;
   m->cfg = *c;
   m->block = calloc((size_t)c->layers, sizeof *m->block);
   if (!m->block) goto oom;
-  if (gen_i8rows(c, T_EMBED, c->vocab, c->dim, 1.0 / sqrt((double)c->dim), &m->embed)) goto oom;
-  if (!c->tie_embeddings &&
-      gen_i8rows(c, T_LM_HEAD, c->vocab, c->dim, 1.0 / sqrt((double)c->dim), &m->lm_head))
+  if (tern_mc_gen_embeddings(tern_tfm_stream_seed(c->seed, T_EMBED),
+                             tern_tfm_stream_seed(c->seed, T_LM_HEAD), c->vocab, c->dim,
+                             c->tie_embeddings, &m->embed, &m->lm_head))
     goto oom;
   if (gen_norm(c, T_FINAL_G, T_FINAL_B, c->dim, &m->final_norm)) goto oom;
   if (c->share_ffn && gen_ffn(c, (uint32_t)T_SHARED_FFN - (uint32_t)B_GATE, &m->shared_ffn)) goto oom;

@@ -12,24 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "model_fixtures.h"
 #include "tern/tfm.h"
 
 namespace {
 
-std::string print_cfg(const tern_tfm_config &c) {
-  char buf[2048];
-  int n = tern_tfm_print_string(buf, sizeof buf, &c);
-  EXPECT_GT(n, 0);
-  EXPECT_LT(n, (int)sizeof buf);
-  return std::string(buf);
-}
-
-tern_tfm_config preset(const char *name) {
-  tern_tfm_config c;
-  char err[512];
-  EXPECT_EQ(tern_tfm_preset(name, &c, err, sizeof err), 0) << err;
-  return c;
-}
+// the description helpers of tests/model_fixtures.h for this family
+const auto print_cfg = tern_test::PrintCfg<tern_tfm_config>;
+const auto preset = tern_test::PresetOf<tern_tfm_config>;
+const auto parse_ok = tern_test::ParseOk<tern_tfm_config>;
+const auto parse_err = tern_test::ParseErr<tern_tfm_config>;
+const auto with_field = tern_test::WithField;
 
 const char *kTinyText =
     "# a comment\n"
@@ -43,32 +36,6 @@ const char *kTinyText =
     "ffn = 64\n"
     "ffn_type = swiglu\n"
     "max_seq = 32\n";
-
-// Replaces the line starting with "key =" by "key = value" (or appends it).
-std::string with_field(std::string text, const std::string &key, const std::string &value) {
-  std::string pat = "\n" + key + " =";
-  size_t p = text.find(pat);
-  std::string line = key + " = " + value + "\n";
-  if (p == std::string::npos) return text + line;
-  size_t e = text.find('\n', p + 1);
-  return text.substr(0, p + 1) + line + text.substr(e + 1);
-}
-
-tern_tfm_config parse_ok(const std::string &text) {
-  tern_tfm_config c;
-  char err[512];
-  EXPECT_EQ(tern_tfm_parse_string(text.c_str(), "test", &c, err, sizeof err), 0) << err;
-  return c;
-}
-
-std::string parse_err(const std::string &text) {
-  tern_tfm_config c;
-  char err[512] = "";
-  int rc = tern_tfm_parse_string(text.c_str(), "test", &c, err, sizeof err);
-  EXPECT_NE(rc, 0) << "accepted:\n" << text;
-  EXPECT_NE(err[0], 0);
-  return std::string(err);
-}
 
 struct Model {
   tern_tfm_model m;
@@ -303,57 +270,12 @@ TEST(TfmConfig, FuzzParser) {
   }
   EXPECT_GE(seeds.size(), 3u) << "tests/corpus/model_*.tern";
   for (int i = 0; i < tern_tfm_preset_count(); i++) seeds.push_back(tern_tfm_preset_text(i));
-  const char *tokens[] = {"=", "\n", "[", "]", "[model]", " ", ";", "#", "0", "-1", "4096",
-                          "99999999999", "true", "false", "swiglu", "gelu", "layernorm", "1e-5",
-                          "nan", "\t", "\r\n", "dim", "heads", "kv_heads", "head_dim", "\xef\xbb\xbf"};
-  const int ntok = (int)(sizeof tokens / sizeof tokens[0]);
-  int iters = getenv("TERN_FUZZ_LONG") ? 200000 : 4000;
-  uint64_t s = 12345;
-  auto rnd = [&s](uint64_t n) {
-    s += 0x9E3779B97F4A7C15ull;
-    uint64_t z = s;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return (z ^ (z >> 31)) % n;
-  };
-  int accepted = 0;
-  for (int it = 0; it < iters; it++) {
-    std::string t = seeds[rnd(seeds.size())];
-    int nm = 1 + (int)rnd(4);
-    for (int k = 0; k < nm; k++) {
-      size_t pos = t.empty() ? 0 : rnd(t.size() + 1);
-      switch (rnd(6)) {
-        case 0: if (!t.empty() && pos < t.size()) t[pos] = (char)rnd(256); break;
-        case 1: t.insert(pos, 1, (char)(1 + rnd(255))); break;
-        case 2: if (pos < t.size()) t.erase(pos, 1 + rnd(8)); break;
-        case 3: t.insert(pos, tokens[rnd(ntok)]); break;
-        case 4: t = t.substr(0, pos); break;
-        case 5: { // duplicate a line
-          size_t a = t.rfind('\n', pos ? pos - 1 : 0), b = t.find('\n', pos);
-          a = a == std::string::npos ? 0 : a + 1;
-          if (b != std::string::npos) t.insert(a, t.substr(a, b - a + 1));
-          break;
-        }
-      }
-    }
-    // strings with NUL are cut by the C API: parse the C-string prefix
-    tern_tfm_config c;
-    char err[512];
-    err[0] = 0;
-    int rc = tern_tfm_parse_string(t.c_str(), "fuzz", &c, err, sizeof err);
-    if (rc != 0) {
-      ASSERT_NE(err[0], 0) << "error without a message for:\n" << t;
-      ASSERT_EQ(strncmp(err, "fuzz", 4), 0) << err;
-    } else {
-      accepted++;
-      ASSERT_EQ(tern_tfm_check(&c, "fuzz", err, sizeof err), 0) << err;
-      std::string p = print_cfg(c);
-      tern_tfm_config c2;
-      ASSERT_EQ(tern_tfm_parse_string(p.c_str(), "print", &c2, err, sizeof err), 0) << err << "\n" << p;
-      ASSERT_EQ(memcmp(&c, &c2, sizeof c), 0) << p;
-    }
-  }
-  EXPECT_GT(accepted, iters / 50);  // the mutations still leave many valid inputs
+  std::vector<const char *> tokens = {
+      "=", "\n", "[", "]", "[model]", " ", ";", "#", "0", "-1", "4096", "99999999999", "true",
+      "false", "swiglu", "gelu", "layernorm", "1e-5", "nan", "\t", "\r\n", "dim", "heads",
+      "kv_heads", "head_dim", "\xef\xbb\xbf"};
+  tern_test::FuzzParser<tern_tfm_config>(seeds, tokens, 12345,
+                                         getenv("TERN_FUZZ_LONG") ? 200000 : 4000);
 }
 
 // ---- weights -----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Shared GoogleTest fixtures for the transformer tests: a generated +
-// quantised model, and config helpers.  Header-only (tests/*.cc include it).
+// quantised model, and config helpers (on tests/model_fixtures.h).
+// Header-only (tests/*.cc include it).
 #ifndef TERN_TESTS_TFM_FIXTURES_H
 #define TERN_TESTS_TFM_FIXTURES_H
 
@@ -8,23 +9,16 @@
 #include <cstring>
 #include <string>
 
+#include "model_fixtures.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
 
 namespace tern_test {
 
-inline tern_tfm_config PresetConfig(const char *name) {
-  tern_tfm_config c;
-  char err[512];
-  EXPECT_EQ(tern_tfm_preset(name, &c, err, sizeof err), 0) << err;
-  return c;
-}
+inline tern_tfm_config PresetConfig(const char *name) { return PresetOf<tern_tfm_config>(name); }
 
 inline tern_tfm_config ParseConfig(const std::string &text) {
-  tern_tfm_config c;
-  char err[512];
-  EXPECT_EQ(tern_tfm_parse_string(text.c_str(), "test", &c, err, sizeof err), 0) << err;
-  return c;
+  return ParseOk<tern_tfm_config>(text);
 }
 
 // Seeded weights (tern_tfm_generate) and their integer quantisation.
