@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "tern/tfm.h"
+#include "tern/tfm_int.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -221,6 +222,98 @@ int tern_rnn_decode(tern_rnn_ctx *ctx, int token, float *logits, char *err, size
 int tern_rnn_generate_tokens(tern_rnn_ctx *ctx, const int *prompt, int n_prompt, int n_new,
                              tern_tfm_sampler *sampler, int *out_tokens, char *err,
                              size_t errlen);
+
+/* ==== Integer reference (issue 4 step 2; models/rnn_int.c, docs/NUMERICS.md
+ * "Recurrent operations (integer)").  Section owned by helper H7. ==========
+ * Every run-time value goes through the vector-unit primitives of
+ * include/tern/numerics.h, the ternary GEMM and DOT8/MAC8 (attention, LM
+ * head); floating point only builds constants and tables. */
+
+#define TERN_RNN_H_FRAC 18    /* RG-LRU and MLGRU state h: int32 Q18 */
+#define TERN_RNN_L_FRAC 24    /* log-decay l = -log a, a, sqrt(1 - a^2): Q24 */
+#define TERN_RNN_CONV_FRAC 14 /* Conv1D taps: Q14 */
+#define TERN_RNN_L_MAX 4.0    /* 8 softplus(-Lambda) must be < 4 (checked) */
+
+/* Tables (256 entries, computed in double; part of the DRAM image):
+ * sqrt-sigmoid, Q15: floor(sqrt(sigmoid(x)) 2^15 + 0.5), x = (i - 128 + 0.5)/16
+ *   (indexed like the sigmoid table: LUT(t, 8));
+ * exp(-l) coarse, Q24: floor(exp(-i/64) 2^24 + 0.5) (LUT(l - 2^25, 18): i = floor(64 l));
+ * psi, Q15: floor(psi((i + 0.5)/64) 2^15 + 0.5), psi(l) = sqrt((1 - exp(-2l)) / (2l))
+ *   (same index as exp(-l)). */
+void tern_rnn_sqrt_sigmoid_table(int32_t table[256]);
+void tern_rnn_expneg_table(int32_t table[256]);
+void tern_rnn_psi_table(int32_t table[256]);
+
+/* Per-channel RG-LRU constants of Lambda (double): spc = round(8 softplus(-Lambda) 2^24)
+ * (l = spc * r, Q24) and sqc = round(sqrt(16 softplus(-Lambda)) 2^24).  Returns
+ * -1 if Lambda is not finite or 8 softplus(-Lambda) >= TERN_RNN_L_MAX. */
+int tern_rnn_lambda_consts(float lambda, int32_t *spc, int32_t *sqc);
+
+/* Interpolated read of a 256-entry table indexed like the sigmoid table
+ * (midpoints of 1/16 steps over [-8, 8)), t Q12: I1-I6 of docs/NUMERICS.md,
+ * linear between the two neighbouring midpoints, clamped outside. */
+int32_t tern_rnn_lut_interp(const int32_t *table, int32_t t);
+
+typedef struct tern_rnn_luts {
+  int32_t sigmoid[256], gelu[256], sqrt_sigmoid[256], expneg[256], psi[256];
+  int32_t exp_hi[256], exp_lo[256]; /* softmax (transformer tables) */
+} tern_rnn_luts;
+void tern_rnn_luts_init(tern_rnn_luts *t);
+
+/* One integer RG-LRU step over n channels (docs/NUMERICS.md R1-R14): ga, gx the
+ * block-diagonal BitLinear outputs (Q12), b_a, b_x Q12, spc, sqc from
+ * tern_rnn_lambda_consts, x the Conv1D output (Q12), h the state (Q18,
+ * updated).  a_out, m_out (optional): a and sqrt(1 - a^2) in Q24. */
+void tern_rnn_rglru_step_int(const tern_rnn_luts *T, int n, const int32_t *ga, const int32_t *gx,
+                             const int32_t *b_a, const int32_t *b_x, const int32_t *spc,
+                             const int32_t *sqc, const int32_t *x, int32_t *h, int32_t *a_out,
+                             int32_t *m_out);
+/* Causal depthwise Conv1D of one row (C1-C3): y_j = sum_k MULSHR(w_q[k][j], in_k, 14)
+ * + b_q[j] with in_0 .. in_{cw-2} the window (oldest first, Q12) and in_{cw-1}
+ * = x; then the window shifts and takes x.  w_q Q14 [cw][n], b_q Q12. */
+void tern_rnn_conv1d_int(int n, int cw, const int32_t *w_q, const int32_t *b_q, int32_t *win,
+                         const int32_t *x, int32_t *y);
+/* MLGRU elementwise step (G1-G7): f, c, g the BitLinear outputs (Q12); h Q18
+ * (updated); o = sigmoid(g) * h in Q12. */
+void tern_rnn_mlgru_step_int(const tern_rnn_luts *T, int n, const int32_t *f, const int32_t *c,
+                             const int32_t *g, int32_t *h, int32_t *o);
+/* Block-diagonal BitLinear (one quantisation of the whole row): x Q12 (blocks*size),
+ * y Q12; beta_c / s_d as BitLinear's. */
+void tern_rnn_bdlinear_int(const tern_tblockdiag *t, int32_t beta_c, int s_d, const int32_t *x,
+                           int8_t *qb, int32_t *acc, int32_t *y);
+
+typedef struct tern_rnn_qmodel tern_rnn_qmodel;
+/* Integer constants of a generated model (borrowed; must outlive the result).
+ * NULL with a message naming the block and tensor if a constant does not fit. */
+tern_rnn_qmodel *tern_rnn_quantize(const tern_rnn_model *m, char *err, size_t errlen);
+void tern_rnn_qmodel_free(tern_rnn_qmodel *q);
+
+typedef struct tern_rnn_ictx tern_rnn_ictx;
+tern_rnn_ictx *tern_rnn_ictx_new(const tern_rnn_qmodel *q, char *err, size_t errlen);
+void tern_rnn_ictx_free(tern_rnn_ictx *ctx);
+void tern_rnn_ictx_reset(tern_rnn_ictx *ctx);
+int tern_rnn_ictx_pos(const tern_rnn_ictx *ctx);
+/* The whole integer state, in block order: 'r' int32 h[lru_width] (Q18), int32
+ * window[(conv_width-1)][lru_width] (Q12, oldest first); 'a' int32 KS[ring],
+ * VS[ring] (Q12 scales), int8 K[ring][head_dim], V[ring][head_dim] (slot =
+ * position % ring), zero bytes to a multiple of 4; 'm' int32 h[lru_width] (Q18).
+ * Its size does not depend on the number of tokens processed. */
+size_t tern_rnn_ictx_state_bytes(const tern_rnn_ictx *ctx);
+void tern_rnn_ictx_get_state(const tern_rnn_ictx *ctx, void *out);
+typedef void (*tern_rnn_itrace_fn)(void *user, int block, int n, const int32_t *x);
+void tern_rnn_ictx_set_trace(tern_rnn_ictx *ctx, tern_rnn_itrace_fn fn, void *user);
+/* As tern_rnn_prefill; logits int32 Q12. */
+int tern_rnn_iprefill(tern_rnn_ictx *ctx, const int *tokens, int n, int32_t *logits,
+                      int all_logits, char *err, size_t errlen);
+int tern_rnn_idecode(tern_rnn_ictx *ctx, int token, int32_t *logits, char *err, size_t errlen);
+
+/* Fidelity, as tern_tfm_fidelity_model (same prompts, prefill + 4 decode
+ * steps fed the float model's greedy token; passes = layers). */
+int tern_rnn_fidelity_model(const tern_rnn_model *m, int n_prompts, FILE *out,
+                            tern_tfm_fidelity_result *res, char *err, size_t errlen);
+int tern_rnn_fidelity(const char *preset_or_file, int n_prompts, FILE *out,
+                      tern_tfm_fidelity_result *res, char *err, size_t errlen);
+/* ==== end of the integer reference section (H7) ============================ */
 
 #ifdef __cplusplus
 }
