@@ -159,8 +159,8 @@ fail:
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
-/* Residency of the ATTN / FFN program of pass p (block b, repeat index r). */
-static tern_tfm_wres plan_wres(tern_tfm_exec *e, tern_tfm_prog_kind kind, int b, int r) {
+/* Residency of the ATTN / FFN program of block b (any of its passes). */
+static tern_tfm_wres plan_wres(tern_tfm_exec *e, tern_tfm_prog_kind kind, int b) {
   tern_tfm_wres w;
   memset(&w, 0, sizeof w);
   if (e->res_cap <= 0) return w;
@@ -170,7 +170,6 @@ static tern_tfm_wres plan_wres(tern_tfm_exec *e, tern_tfm_prog_kind kind, int b,
   int cap_b = e->res_cap - shared;
   int resA = cfg->repeat > 1 ? imin(e->tiles_attn[b], cap_b) : 0;
   int resF = cfg->repeat > 1 && !cfg->share_ffn ? imin(e->tiles_ffn[b], cap_b - resA) : 0;
-  (void)r;
   if (kind == TERN_TFM_PROG_ATTN) {
     w.res_base = shared;
     w.res_tiles = resA;
@@ -333,16 +332,16 @@ int tern_tfm_exec_step(tern_tfm_exec *e, const int *tokens, int M, int32_t *logi
   sp.tokens = NULL;
   int passes = cfg->layers * cfg->repeat;
   for (int p = 0; !rc && p < passes; p++) {
-    int b = p / cfg->repeat, r = p % cfg->repeat;
+    int b = p / cfg->repeat;
     sp.block = b;
     sp.pass = p;
     sp.kind = TERN_TFM_PROG_ATTN;
-    sp.wres = plan_wres(e, sp.kind, b, r);
+    sp.wres = plan_wres(e, sp.kind, b);
     rc = run_one(e, &sp, &st, err, errlen);
     if (!rc) note_wres(e, sp.kind, b, &sp.wres);
     if (rc) break;
     sp.kind = TERN_TFM_PROG_FFN;
-    sp.wres = plan_wres(e, sp.kind, b, r);
+    sp.wres = plan_wres(e, sp.kind, b);
     rc = run_one(e, &sp, &st, err, errlen);
     if (!rc) note_wres(e, sp.kind, b, &sp.wres);
   }
