@@ -6,7 +6,9 @@
  * GEMM, or DOT8 (tern_v_dot8: attention and the LM head).  The transformer's
  * step functions (tern_tfm_norm_int, tern_tfm_quant_row,
  * tern_tfm_bitlinear_int, tern_tfm_rope_int, tern_tfm_softmax_exp,
- * tern_tfm_softmax_recip) are reused.  Floating point only builds constants
+ * tern_tfm_softmax_recip) are reused, and so are models/tfm_int.c's
+ * constructors of the BitLinear / norm / row constants, its LM head (H1-H5)
+ * and its fidelity loop (models/tfm_int_internal.h).  Floating point only builds constants
  * and tables, and is used by the fidelity comparison.  Every row is computed
  * in position order, so a prefill of n tokens equals n decodes bit for bit. */
 #include <math.h>
@@ -17,21 +19,7 @@
 #include "tern/numerics.h"
 #include "tern/rnn.h"
 #include "tern/tfm_int.h"
-
-/* local copies of models/tfm_int.c's static helpers (see the H7 report) */
-static int floor_log2(int v) {
-  int L = 0;
-  while ((v >> (L + 1)) > 0) L++;
-  return L;
-}
-
-static int32_t round_sat32(double v) {
-  if (!(v == v)) return 0;
-  double r = round(v);
-  if (r >= 2147483647.0) return INT32_MAX;
-  if (r <= -2147483648.0) return INT32_MIN;
-  return (int32_t)r;
-}
+#include "tfm_int_internal.h"
 
 /* ---- tables --------------------------------------------------------------------- */
 
@@ -68,8 +56,8 @@ int tern_rnn_lambda_consts(float lambda, int32_t *spc, int32_t *sqc) {
   double x = -L;
   double sp = x > 30.0 ? x : log1p(exp(x)); /* softplus(-Lambda) in double */
   if (!(8.0 * sp < TERN_RNN_L_MAX)) return -1;
-  *spc = round_sat32(ldexp(8.0 * sp, TERN_RNN_L_FRAC));
-  *sqc = round_sat32(ldexp(sqrt(16.0 * sp), TERN_RNN_L_FRAC));
+  *spc = tern_round_sat32(ldexp(8.0 * sp, TERN_RNN_L_FRAC));
+  *sqc = tern_round_sat32(ldexp(sqrt(16.0 * sp), TERN_RNN_L_FRAC));
   return 0;
 }
 
@@ -200,99 +188,19 @@ struct tern_rnn_qmodel {
   tern_rnn_luts T;
 };
 
-static void qlinear_free(tern_tfm_qlinear *l) { tern_cpu_wmat_free(&l->pk); }
-
-static int qlinear(const tern_tpacked *w, int K, int N, tern_tfm_qlinear *ql, int kernel,
-                   const char *what, char *err, size_t errlen) {
-  memset(ql, 0, sizeof *ql);
-  if (!w->codes) return tern_err(err, errlen, "%s: no weights", what);
-  if (w->k != K || w->n != N)
-    return tern_err(err, errlen, "%s: shape %dx%d, expected %dx%d", what, w->k, w->n, K, N);
-  ql->w = w;
-  int32_t c = 0;
-  int bf = tern_beta_const(w->beta, &c);
-  if (bf < 16)
-    return tern_err(err, errlen, "%s: beta is %g, expected a finite value > 0 with beta_frac >= 16",
-                    what, (double)w->beta);
-  ql->beta_c = c;
-  ql->beta_frac = bf;
-  ql->s_d = bf - 16;
-  ql->kernel = TERN_TFM_KERNEL_SCALAR;
-  if (kernel >= 0) {
-    char e2[256];
-    if (tern_cpu_wmat_from_codes2(&ql->pk, w->codes, (size_t)K, (size_t)N, e2, sizeof e2) != 0) {
-      tern_cpu_wmat_free(&ql->pk);
-      return tern_err(err, errlen, "%s: packing for the CPU kernels: %s", what, e2);
-    }
-    ql->kernel = kernel;
-  }
-  return 0;
-}
-
-static void qnorm_free(tern_tfm_qnorm *n) {
-  free(n->g_q);
-  n->g_q = NULL;
-}
-
-/* RMSNorm constants exactly as models/tfm_int.c's qnorm (layer = 0, no bias) */
-static int qnorm(const tern_tfm_norm *nm, int n, float eps, tern_tfm_qnorm *q, const char *what,
-                 char *err, size_t errlen) {
-  memset(q, 0, sizeof *q);
-  if (!nm->g) return tern_err(err, errlen, "%s: no gains", what);
-  int L = floor_log2(n);
-  q->n = n;
-  q->inv_n = round_sat32(ldexp(1.0, 30) / (double)n);
-  q->ss_shift = TERN_TFM_NORM_SS + L;
-  double eps_c = round((double)eps * ldexp(1.0, 18) * (double)n / ldexp(1.0, L));
-  if (eps_c < 1.0) eps_c = 1.0;
-  q->eps_c = round_sat32(eps_c);
-  q->rs_num = n;
-  q->rs_shift = 58 - L;
-  q->g_q = malloc((size_t)n * sizeof(int32_t));
-  if (!q->g_q) return tern_err(err, errlen, "%s: out of memory", what);
-  for (int i = 0; i < n; i++) {
-    if (!isfinite(nm->g[i]) || fabs((double)nm->g[i]) >= 131072.0) {
-      qnorm_free(q);
-      return tern_err(err, errlen, "%s: gain %d is %g, expected a finite value with |g| < 2^17",
-                      what, i, (double)nm->g[i]);
-    }
-    q->g_q[i] = round_sat32((double)nm->g[i] * 16384.0);
-  }
-  return 0;
-}
-
-static int row_consts(const tern_i8rows *r, int vocab, int dim, int32_t **out, const char *what,
-                      char *err, size_t errlen) {
-  if (!r->q || !r->scale || r->rows != vocab || r->cols != dim)
-    return tern_err(err, errlen, "%s: expected %dx%d int8 rows", what, vocab, dim);
-  int32_t *c = malloc((size_t)vocab * sizeof(int32_t));
-  if (!c) return tern_err(err, errlen, "%s: out of memory", what);
-  for (int v = 0; v < vocab; v++) {
-    double s = (double)r->scale[v];
-    if (!(isfinite(s) && s >= 0.0 && s < 8.0)) {
-      free(c);
-      return tern_err(err, errlen, "%s: row %d scale is %g, expected a finite value in [0, 8)",
-                      what, v, s);
-    }
-    c[v] = round_sat32(ldexp(s, TERN_TFM_EMB_FRAC));
-  }
-  *out = c;
-  return 0;
-}
-
 static int32_t *qvec(const float *v, int n, double scale, int fx) {
   int32_t *o = malloc((size_t)n * sizeof(int32_t));
   if (!o) return NULL;
-  for (int i = 0; i < n; i++) o[i] = fx ? tern_to_fx(v[i]) : round_sat32((double)v[i] * scale);
+  for (int i = 0; i < n; i++) o[i] = fx ? tern_to_fx(v[i]) : tern_round_sat32((double)v[i] * scale);
   return o;
 }
 
 static void qblock_free(qblock *B) {
-  qnorm_free(&B->mix_norm);
-  qnorm_free(&B->mlp_norm);
+  tern_tfm_qnorm_free(&B->mix_norm);
+  tern_tfm_qnorm_free(&B->mlp_norm);
   tern_tfm_qlinear *ls[] = {&B->wx, &B->wy, &B->wout, &B->wq, &B->wk, &B->wv, &B->wo,
                             &B->wf, &B->wc, &B->wg,   &B->wmo, &B->gate, &B->up, &B->down};
-  for (size_t i = 0; i < sizeof ls / sizeof *ls; i++) qlinear_free(ls[i]);
+  for (size_t i = 0; i < sizeof ls / sizeof *ls; i++) tern_tfm_qlinear_free(ls[i]);
   free(B->conv_w);
   free(B->conv_b);
   free(B->b_a);
@@ -306,7 +214,7 @@ void tern_rnn_qmodel_free(tern_rnn_qmodel *q) {
   if (q->block)
     for (int b = 0; b < q->cfg.layers; b++) qblock_free(&q->block[b]);
   free(q->block);
-  qnorm_free(&q->final_norm);
+  tern_tfm_qnorm_free(&q->final_norm);
   if (q->head_c != q->embed_c) free(q->head_c);
   free(q->embed_c);
   free(q);
@@ -344,10 +252,14 @@ tern_rnn_qmodel *tern_rnn_quantize(const tern_rnn_model *m, char *err, size_t er
   if (kernel < 0) kernel = TERN_TFM_KERNEL_SCALAR;
   int d = c->dim, w = c->lru_width, hd = tern_rnn_head_dim(c), F = c->ffn, cw = c->conv_width;
   char what[96];
-  if (row_consts(&m->embed, c->vocab, d, &q->embed_c, "embedding", err, errlen)) goto bad;
+  if (tern_tfm_row_consts(&m->embed, c->vocab, d, &q->embed_c, "embedding", err, errlen))
+    goto bad;
   if (c->tie_embeddings) q->head_c = q->embed_c;
-  else if (row_consts(&m->lm_head, c->vocab, d, &q->head_c, "lm_head", err, errlen)) goto bad;
-  if (qnorm(&m->final_norm, d, c->eps, &q->final_norm, "final norm", err, errlen)) goto bad;
+  else if (tern_tfm_row_consts(&m->lm_head, c->vocab, d, &q->head_c, "lm_head", err, errlen))
+    goto bad;
+  /* RMSNorm (layer = 0); the recurrent norms have no bias */
+  if (tern_tfm_qnorm_init(&m->final_norm, d, c->eps, 0, &q->final_norm, "final norm", err, errlen))
+    goto bad;
   q->block = calloc((size_t)c->layers, sizeof *q->block);
   if (!q->block) {
     tern_err(err, errlen, "out of memory (%d blocks)", c->layers);
@@ -360,12 +272,12 @@ tern_rnn_qmodel *tern_rnn_quantize(const tern_rnn_model *m, char *err, size_t er
 #define BL(field, K, N, name)                                                        \
   do {                                                                               \
     snprintf(what, sizeof what, "block %d %s", b, name);                             \
-    if (qlinear(&MB->field, K, N, &B->field, kernel, what, err, errlen)) goto bad;   \
+    if (tern_tfm_qlinear_init(&MB->field, K, N, kernel, &B->field, what, err, errlen)) goto bad; \
   } while (0)
     snprintf(what, sizeof what, "block %d mix norm", b);
-    if (qnorm(&MB->mix_norm, d, c->eps, &B->mix_norm, what, err, errlen)) goto bad;
+    if (tern_tfm_qnorm_init(&MB->mix_norm, d, c->eps, 0, &B->mix_norm, what, err, errlen)) goto bad;
     snprintf(what, sizeof what, "block %d mlp norm", b);
-    if (qnorm(&MB->mlp_norm, d, c->eps, &B->mlp_norm, what, err, errlen)) goto bad;
+    if (tern_tfm_qnorm_init(&MB->mlp_norm, d, c->eps, 0, &B->mlp_norm, what, err, errlen)) goto bad;
     BL(gate, d, F, "mlp gate");
     BL(up, d, F, "mlp up");
     BL(down, F, d, "mlp down");
@@ -415,9 +327,9 @@ tern_rnn_qmodel *tern_rnn_quantize(const tern_rnn_model *m, char *err, size_t er
     }
 #undef BL
   }
-  q->att_c = round_sat32(ldexp(1.0, 36) / (16129.0 * sqrt((double)hd)));
-  q->head_dq_c = round_sat32(ldexp(1.0, 30) / 127.0);
-  q->pv_c = round_sat32(ldexp(1.0, 30) / 16129.0);
+  q->att_c = tern_round_sat32(ldexp(1.0, 36) / (16129.0 * sqrt((double)hd)));
+  q->head_dq_c = tern_round_sat32(ldexp(1.0, 30) / 127.0);
+  q->pv_c = tern_round_sat32(ldexp(1.0, 30) / 16129.0);
   tern_rnn_luts_init(&q->T);
   return q;
 bad:
@@ -630,7 +542,7 @@ int tern_rnn_iprefill(tern_rnn_ictx *ctx, const int *tokens, int n, int32_t *log
     if (tokens[i] < 0 || tokens[i] >= c->vocab)
       return tern_err(err, errlen, "token %d at index %d is out of range, expected 0..%d",
                       tokens[i], i, c->vocab - 1);
-  int d = c->dim, hd = tern_rnn_head_dim(c);
+  int d = c->dim;
   size_t big = (size_t)d;
   if ((size_t)c->lru_width > big) big = (size_t)c->lru_width;
   if ((size_t)c->ffn > big) big = (size_t)c->ffn;
@@ -672,22 +584,10 @@ int tern_rnn_iprefill(tern_rnn_ictx *ctx, const int *tokens, int n, int32_t *log
     }
     if (ctx->trace) ctx->trace(ctx->trace_user, b, n, x);
   }
-  {
-    /* H1-H5 as the transformers' tern_tfm_head_int */
-    const int8_t *W = c->tie_embeddings ? m->embed.q : m->lm_head.q;
-    for (int i = all_logits ? 0 : n - 1; i < n; i++) {
-      /* H1 */ tern_tfm_norm_int(&Q->final_norm, x + (size_t)i * d, hn);
-      /* H2 */ int32_t A = tern_tfm_quant_row(hn, d, u.qb);
-      /* H3 */ int32_t Dh = tern_v_mulshr(A, Q->head_dq_c, 12);
-      int32_t *lo = logits + (all_logits ? (size_t)i * (size_t)c->vocab : 0);
-      for (int v = 0; v < c->vocab; v++) {
-        /* H4 */ int32_t dot = tern_v_dot8(u.qb, 1, W + (size_t)v * d, 1, (size_t)d);
-        /* H5 */ lo[v] = tern_v_mulshr(tern_v_mulshr(dot, Q->head_c[v], 16), Dh, 30);
-      }
-    }
-  }
+  /* H1-H5: the transformers' LM head (tern_tfm_head_int) */
+  tern_tfm_lm_head_rows(&Q->final_norm, c->tie_embeddings ? m->embed.q : m->lm_head.q, Q->head_c,
+                        Q->head_dq_c, d, c->vocab, x, n, all_logits, logits, hn, u.qb);
   ctx->pos += n;
-  (void)hd;
 done:
   free(x);
   free(hn);
@@ -704,37 +604,33 @@ int tern_rnn_idecode(tern_rnn_ictx *ctx, int token, int32_t *logits, char *err, 
 
 /* ---- fidelity ------------------------------------------------------------------------------ */
 
-typedef struct fid_trace {
-  int dim, passes, cap;
-  float *f;
-  int32_t *x;
-  int nf, nx;
-} fid_trace;
+/* the float and integer recurrent contexts, driven by models/tfm_int.c's
+ * fidelity loop (the same prompts, steps and comparison as the transformers) */
+typedef struct rnn_fid_pair {
+  tern_rnn_ctx *fc;
+  tern_rnn_ictx *ic;
+} rnn_fid_pair;
 
-static void fid_ftrace(void *user, int pass, int n, const float *x) {
-  fid_trace *t = user;
-  if (pass < 0 || pass >= t->passes || n > t->cap) return;
-  memcpy(t->f + (size_t)pass * t->cap * t->dim, x, (size_t)n * t->dim * sizeof(float));
-  t->nf = n;
+static void rnn_fid_set_traces(void *user, tern_fid_ftrace_fn ft, tern_fid_itrace_fn it, void *tr) {
+  rnn_fid_pair *p = user;
+  tern_rnn_ctx_set_trace(p->fc, ft, tr);
+  tern_rnn_ictx_set_trace(p->ic, it, tr);
 }
 
-static void fid_itrace(void *user, int pass, int n, const int32_t *x) {
-  fid_trace *t = user;
-  if (pass < 0 || pass >= t->passes || n > t->cap) return;
-  memcpy(t->x + (size_t)pass * t->cap * t->dim, x, (size_t)n * t->dim * sizeof(int32_t));
-  t->nx = n;
-}
-
-static double cosine_fi(const float *f, const int32_t *x, int n) {
-  double ab = 0, aa = 0, bb = 0;
-  for (int i = 0; i < n; i++) {
-    double a = (double)f[i], b = (double)x[i] / 4096.0;
-    ab += a * b;
-    aa += a * a;
-    bb += b * b;
+static int rnn_fid_step(void *user, int s, const int *tok, int n, int next, float *lf, int32_t *li,
+                        char *err, size_t errlen) {
+  rnn_fid_pair *p = user;
+  if (s == 0) {
+    tern_rnn_ctx_reset(p->fc);
+    tern_rnn_ictx_reset(p->ic);
+    if (tern_rnn_prefill(p->fc, tok, n, lf, 0, err, errlen) ||
+        tern_rnn_iprefill(p->ic, tok, n, li, 0, err, errlen))
+      return -1;
+  } else if (tern_rnn_decode(p->fc, next, lf, err, errlen) ||
+             tern_rnn_idecode(p->ic, next, li, err, errlen)) {
+    return -1;
   }
-  if (aa == 0.0 || bb == 0.0) return aa == bb ? 1.0 : 0.0;
-  return ab / sqrt(aa * bb);
+  return 0;
 }
 
 int tern_rnn_fidelity_model(const tern_rnn_model *m, int n_prompts, FILE *out,
@@ -746,120 +642,24 @@ int tern_rnn_fidelity_model(const tern_rnn_model *m, int n_prompts, FILE *out,
   const tern_rnn_config *c = &m->cfg;
   tern_rnn_qmodel *q = tern_rnn_quantize(m, err, errlen);
   if (!q) return -1;
-  int steps = TERN_TFM_FID_DECODE, maxlen = 0;
-  for (int i = 0; i < n_prompts; i++) {
-    int l = (int)strlen(tern_tfm_fidelity_prompt(i));
-    if (l > maxlen) maxlen = l;
+  int steps, maxlen;
+  tern_fid_lengths(n_prompts, c->max_seq, &steps, &maxlen);
+  rnn_fid_pair p = {NULL, NULL};
+  p.fc = tern_rnn_ctx_new(m, err, errlen);
+  p.ic = p.fc ? tern_rnn_ictx_new(q, err, errlen) : NULL;
+  int rc = -1;
+  if (p.fc && p.ic) {
+    tern_fid_pair fp = {c->name, c->layers, c->vocab, c->dim, &p, rnn_fid_set_traces, rnn_fid_step};
+    rc = tern_fid_run(&fp, n_prompts, steps, maxlen, out, res, err, errlen);
   }
-  if (steps > c->max_seq - 1) steps = c->max_seq - 1;
-  if (maxlen > c->max_seq - steps) maxlen = c->max_seq - steps;
-  int passes = c->layers, V = c->vocab, d = c->dim;
-  tern_rnn_ctx *fc = tern_rnn_ctx_new(m, err, errlen);
-  tern_rnn_ictx *ic = fc ? tern_rnn_ictx_new(q, err, errlen) : NULL;
-  fid_trace tr = {d, passes, maxlen, NULL, NULL, 0, 0};
-  tr.f = malloc((size_t)passes * maxlen * d * sizeof(float));
-  tr.x = malloc((size_t)passes * maxlen * d * sizeof(int32_t));
-  float *lf = malloc((size_t)V * sizeof(float));
-  int32_t *li = malloc((size_t)V * sizeof(int32_t));
-  int *tok = malloc((size_t)(maxlen > 0 ? maxlen : 1) * sizeof(int));
-  double *sumsq = calloc((size_t)passes, sizeof(double));
-  double *cnt = calloc((size_t)passes, sizeof(double));
-  res->layer_max_err = calloc((size_t)passes, sizeof(double));
-  res->layer_rms = calloc((size_t)passes, sizeof(double));
-  int rc = 0;
-  if (!fc || !ic) {
-    rc = -1;
-    goto done;
-  }
-  if (!tr.f || !tr.x || !lf || !li || !tok || !sumsq || !cnt || !res->layer_max_err ||
-      !res->layer_rms) {
-    rc = tern_err(err, errlen, "out of memory (fidelity of '%s')", c->name);
-    goto done;
-  }
-  tern_rnn_ctx_set_trace(fc, fid_ftrace, &tr);
-  tern_rnn_ictx_set_trace(ic, fid_itrace, &tr);
-  res->n_prompts = n_prompts;
-  res->passes = passes;
-  res->min_cosine = 2.0;
-  if (out)
-    fprintf(out, "fidelity of '%s' (integer vs float reference): %d prompts, prefill + %d decode steps\n",
-            c->name, n_prompts, steps);
-  for (int pi = 0; pi < n_prompts; pi++) {
-    int n = tern_tfm_fidelity_tokens(tern_tfm_fidelity_prompt(pi), V, tok, maxlen);
-    tern_rnn_ctx_reset(fc);
-    tern_rnn_ictx_reset(ic);
-    double mincos = 2.0;
-    int agree = 0;
-    for (int s = 0; s <= steps; s++) {
-      tr.nf = tr.nx = 0;
-      if (s == 0) {
-        if (tern_rnn_prefill(fc, tok, n, lf, 0, err, errlen) ||
-            tern_rnn_iprefill(ic, tok, n, li, 0, err, errlen)) {
-          rc = -1;
-          goto done;
-        }
-      } else {
-        int next = tern_tfm_argmax(lf, V);
-        if (tern_rnn_decode(fc, next, lf, err, errlen) ||
-            tern_rnn_idecode(ic, next, li, err, errlen)) {
-          rc = -1;
-          goto done;
-        }
-      }
-      int rows = tr.nf < tr.nx ? tr.nf : tr.nx;
-      for (int p = 0; p < passes; p++) {
-        const float *f = tr.f + (size_t)p * maxlen * d;
-        const int32_t *x = tr.x + (size_t)p * maxlen * d;
-        for (size_t k = 0; k < (size_t)rows * d; k++) {
-          double e = fabs((double)x[k] / 4096.0 - (double)f[k]);
-          if (e > res->layer_max_err[p]) res->layer_max_err[p] = e;
-          sumsq[p] += (double)f[k] * (double)f[k];
-          cnt[p] += 1.0;
-        }
-      }
-      double cs = cosine_fi(lf, li, V);
-      if (cs < mincos) mincos = cs;
-      if (s == steps) {
-        res->cosine[pi] = cs;
-        int fa = tern_tfm_argmax(lf, V), ia = tern_tfm_iargmax(li, V);
-        agree = fa == ia;
-        res->top1_gap[pi] = (double)lf[fa] - (double)lf[ia];
-      }
-    }
-    res->min_step_cosine[pi] = mincos;
-    res->top1[pi] = agree;
-    res->top1_agree += agree;
-    if (res->cosine[pi] < res->min_cosine) res->min_cosine = res->cosine[pi];
-    res->mean_cosine += res->cosine[pi] / n_prompts;
-    if (out)
-      fprintf(out, "  prompt %d %-30s %2d tokens: logit cosine %.6f (min over steps %.6f), top-1 %s",
-              pi, tern_tfm_fidelity_prompt(pi), n, res->cosine[pi], mincos,
-              agree ? "agrees" : "differs");
-    if (out && !agree)
-      fprintf(out, " (the integer choice is %.4f below the float top-1 in float logits)",
-              res->top1_gap[pi]);
-    if (out) fputc('\n', out);
-  }
-  for (int p = 0; p < passes; p++) res->layer_rms[p] = cnt[p] > 0 ? sqrt(sumsq[p] / cnt[p]) : 0;
-  if (out) {
-    fprintf(out, "  logit cosine min %.6f mean %.6f, top-1 agreement %d/%d\n", res->min_cosine,
-            res->mean_cosine, res->top1_agree, n_prompts);
+  if (!rc && out) {
     fprintf(out, "  residual stream after each block: max |int - float| (float RMS)\n");
-    for (int p = 0; p < passes; p++)
-      fprintf(out, "    block %3d (%c): %.5f (%.4f)\n", p, tern_rnn_block_kind(c, p),
-              res->layer_max_err[p], res->layer_rms[p]);
+    for (int b = 0; b < res->passes; b++)
+      fprintf(out, "    block %3d (%c): %.5f (%.4f)\n", b, tern_rnn_block_kind(c, b),
+              res->layer_max_err[b], res->layer_rms[b]);
   }
-done:
-  if (rc) tern_tfm_fidelity_result_free(res);
-  tern_rnn_ctx_free(fc);
-  tern_rnn_ictx_free(ic);
-  free(tr.f);
-  free(tr.x);
-  free(lf);
-  free(li);
-  free(tok);
-  free(sumsq);
-  free(cnt);
+  tern_rnn_ctx_free(p.fc);
+  tern_rnn_ictx_free(p.ic);
   tern_rnn_qmodel_free(q);
   return rc;
 }

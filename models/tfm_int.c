@@ -14,6 +14,7 @@
 #include "tern/err.h"
 #include "tern/numerics.h"
 #include "tern/tfm_int.h"
+#include "tfm_int_internal.h"
 
 static int floor_log2(int v) {
   int L = 0;
@@ -21,8 +22,8 @@ static int floor_log2(int v) {
   return L;
 }
 
-/* round half away from zero, saturating, NaN -> 0 (build-time constants only) */
-static int32_t round_sat32(double v) {
+/* models/tfm_int_internal.h: the build-time helpers shared with models/rnn_int.c */
+int32_t tern_round_sat32(double v) {
   if (!(v == v)) return 0;
   double r = round(v);
   if (r >= 2147483647.0) return INT32_MAX;
@@ -174,8 +175,8 @@ int32_t tern_tfm_softmax_recip(int32_t E) { return tern_v_recip(E, 1, 46); }
 
 /* ---- constants -------------------------------------------------------------------- */
 
-static int qlinear(const tern_tpacked *w, int K, int N, tern_tfm_qlinear *ql, const char *what,
-                   char *err, size_t errlen) {
+int tern_tfm_qlinear_init(const tern_tpacked *w, int K, int N, int kernel, tern_tfm_qlinear *ql,
+                          const char *what, char *err, size_t errlen) {
   memset(ql, 0, sizeof *ql);
   if (!w->codes) return tern_err(err, errlen, "%s: no weights", what);
   if (w->k != K || w->n != N)
@@ -196,46 +197,52 @@ static int qlinear(const tern_tpacked *w, int K, int N, tern_tfm_qlinear *ql, co
     tern_cpu_wmat_free(&ql->pk);
     return tern_err(err, errlen, "%s: packing for the CPU kernels: %s", what, e2);
   }
-  ql->kernel = TERN_TFM_KERNEL_SCALAR; /* tern_tfm_quantize selects the kernel */
+  ql->kernel = kernel;
   return 0;
 }
 
-static void qlinear_free(tern_tfm_qlinear *l) { tern_cpu_wmat_free(&l->pk); }
+/* tern_tfm_quantize selects the kernel afterwards (tern_tfm_qmodel_set_kernel) */
+static int qlinear(const tern_tpacked *w, int K, int N, tern_tfm_qlinear *ql, const char *what,
+                   char *err, size_t errlen) {
+  return tern_tfm_qlinear_init(w, K, N, TERN_TFM_KERNEL_SCALAR, ql, what, err, errlen);
+}
 
-static void qnorm_free(tern_tfm_qnorm *n) {
+void tern_tfm_qlinear_free(tern_tfm_qlinear *l) { tern_cpu_wmat_free(&l->pk); }
+
+void tern_tfm_qnorm_free(tern_tfm_qnorm *n) {
   free(n->g_q);
   free(n->b_q);
   n->g_q = n->b_q = NULL;
 }
 
-static int qnorm(const tern_tfm_config *c, const tern_tfm_norm *nm, int n, tern_tfm_qnorm *q,
-                 const char *what, char *err, size_t errlen) {
+int tern_tfm_qnorm_init(const tern_tfm_norm *nm, int n, float eps, int layer, tern_tfm_qnorm *q,
+                        const char *what, char *err, size_t errlen) {
   memset(q, 0, sizeof *q);
   if (!nm->g) return tern_err(err, errlen, "%s: no gains", what);
   int L = floor_log2(n);
   q->n = n;
-  q->layer = c->norm == TERN_NORM_LAYER;
-  q->inv_n = round_sat32(ldexp(1.0, 30) / (double)n);
+  q->layer = layer;
+  q->inv_n = tern_round_sat32(ldexp(1.0, 30) / (double)n);
   q->ss_shift = TERN_TFM_NORM_SS + L;
-  double eps_c = round((double)c->eps * ldexp(1.0, 18) * (double)n / ldexp(1.0, L));
+  double eps_c = round((double)eps * ldexp(1.0, 18) * (double)n / ldexp(1.0, L));
   if (eps_c < 1.0) eps_c = 1.0;
-  q->eps_c = round_sat32(eps_c);
+  q->eps_c = tern_round_sat32(eps_c);
   q->rs_num = n;
   q->rs_shift = 58 - L;
   q->g_q = malloc((size_t)n * sizeof(int32_t));
   if (!q->g_q) return tern_err(err, errlen, "%s: out of memory", what);
   for (int i = 0; i < n; i++) {
     if (!isfinite(nm->g[i]) || fabs((double)nm->g[i]) >= 131072.0) {
-      qnorm_free(q);
+      tern_tfm_qnorm_free(q);
       return tern_err(err, errlen, "%s: gain %d is %g, expected a finite value with |g| < 2^17", what,
                   i, (double)nm->g[i]);
     }
-    q->g_q[i] = round_sat32((double)nm->g[i] * 16384.0);
+    q->g_q[i] = tern_round_sat32((double)nm->g[i] * 16384.0);
   }
   if (nm->b) {
     q->b_q = malloc((size_t)n * sizeof(int32_t));
     if (!q->b_q) {
-      qnorm_free(q);
+      tern_tfm_qnorm_free(q);
       return tern_err(err, errlen, "%s: out of memory", what);
     }
     for (int i = 0; i < n; i++) q->b_q[i] = tern_to_fx(nm->b[i]);
@@ -243,11 +250,16 @@ static int qnorm(const tern_tfm_config *c, const tern_tfm_norm *nm, int n, tern_
   return 0;
 }
 
+static int qnorm(const tern_tfm_config *c, const tern_tfm_norm *nm, int n, tern_tfm_qnorm *q,
+                 const char *what, char *err, size_t errlen) {
+  return tern_tfm_qnorm_init(nm, n, c->eps, c->norm == TERN_NORM_LAYER, q, what, err, errlen);
+}
+
 static void qffn_free(tern_tfm_qffn *f) {
-  qnorm_free(&f->subln);
-  qlinear_free(&f->gate);
-  qlinear_free(&f->up);
-  qlinear_free(&f->down);
+  tern_tfm_qnorm_free(&f->subln);
+  tern_tfm_qlinear_free(&f->gate);
+  tern_tfm_qlinear_free(&f->up);
+  tern_tfm_qlinear_free(&f->down);
 }
 
 static int qffn(const tern_tfm_config *c, const tern_tfm_ffn *f, tern_tfm_qffn *q,
@@ -274,26 +286,26 @@ void tern_tfm_qmodel_free(tern_tfm_qmodel *q) {
   if (q->block) {
     for (int b = 0; b < q->cfg.layers; b++) {
       tern_tfm_qblock *B = &q->block[b];
-      qnorm_free(&B->attn_norm);
-      qnorm_free(&B->attn_subln);
-      qnorm_free(&B->ffn_norm);
-      qlinear_free(&B->wq);
-      qlinear_free(&B->wk);
-      qlinear_free(&B->wv);
-      qlinear_free(&B->wo);
+      tern_tfm_qnorm_free(&B->attn_norm);
+      tern_tfm_qnorm_free(&B->attn_subln);
+      tern_tfm_qnorm_free(&B->ffn_norm);
+      tern_tfm_qlinear_free(&B->wq);
+      tern_tfm_qlinear_free(&B->wk);
+      tern_tfm_qlinear_free(&B->wv);
+      tern_tfm_qlinear_free(&B->wo);
       qffn_free(&B->own_ffn);
     }
   }
   free(q->block);
   qffn_free(&q->shared_ffn);
-  qnorm_free(&q->final_norm);
+  tern_tfm_qnorm_free(&q->final_norm);
   if (q->head_c != q->embed_c) free(q->head_c);
   free(q->embed_c);
   memset(q, 0, sizeof *q);
 }
 
-static int row_consts(const tern_i8rows *r, int vocab, int dim, int32_t **out, const char *what,
-                      char *err, size_t errlen) {
+int tern_tfm_row_consts(const tern_i8rows *r, int vocab, int dim, int32_t **out, const char *what,
+                        char *err, size_t errlen) {
   if (!r->q || !r->scale || r->rows != vocab || r->cols != dim)
     return tern_err(err, errlen, "%s: expected %dx%d int8 rows", what, vocab, dim);
   int32_t *c = malloc((size_t)vocab * sizeof(int32_t));
@@ -305,7 +317,7 @@ static int row_consts(const tern_i8rows *r, int vocab, int dim, int32_t **out, c
       return tern_err(err, errlen, "%s: row %d scale is %g, expected a finite value in [0, 8)", what,
                   v, s);
     }
-    c[v] = round_sat32(ldexp(s, TERN_TFM_EMB_FRAC));
+    c[v] = tern_round_sat32(ldexp(s, TERN_TFM_EMB_FRAC));
   }
   *out = c;
   return 0;
@@ -321,10 +333,10 @@ int tern_tfm_quantize(const tern_tfm_model *m, tern_tfm_qmodel *q, char *err, si
   q->m = m;
   int d = c->dim, qd = c->heads * c->head_dim, kvd = c->kv_heads * c->head_dim;
   char what[96];
-  if (row_consts(&m->embed, c->vocab, d, &q->embed_c, "embedding", err, errlen)) goto bad;
+  if (tern_tfm_row_consts(&m->embed, c->vocab, d, &q->embed_c, "embedding", err, errlen)) goto bad;
   if (c->tie_embeddings) {
     q->head_c = q->embed_c;
-  } else if (row_consts(&m->lm_head, c->vocab, d, &q->head_c, "lm_head", err, errlen)) {
+  } else if (tern_tfm_row_consts(&m->lm_head, c->vocab, d, &q->head_c, "lm_head", err, errlen)) {
     goto bad;
   }
   if (qnorm(c, &m->final_norm, d, &q->final_norm, "final norm", err, errlen)) goto bad;
@@ -365,9 +377,9 @@ int tern_tfm_quantize(const tern_tfm_model *m, tern_tfm_qmodel *q, char *err, si
       B->ffn = &B->own_ffn;
     }
   }
-  q->att_c = round_sat32(ldexp(1.0, 36) / (16129.0 * sqrt((double)c->head_dim)));
-  q->head_dq_c = round_sat32(ldexp(1.0, 30) / 127.0);
-  q->pv_c = round_sat32(ldexp(1.0, 30) / 16129.0);
+  q->att_c = tern_round_sat32(ldexp(1.0, 36) / (16129.0 * sqrt((double)c->head_dim)));
+  q->head_dq_c = tern_round_sat32(ldexp(1.0, 30) / 127.0);
+  q->pv_c = tern_round_sat32(ldexp(1.0, 30) / 16129.0);
   tern_sigmoid_table(q->sigmoid_lut);
   tern_gelu_table(q->gelu_lut);
   tern_exp_hi_table(q->exp_hi);
@@ -595,7 +607,7 @@ int tern_tfm_quantize_ffn_block(const tern_tfm_config *c, const tern_tfm_block *
 
 void tern_tfm_qffn_block_free(tern_tfm_qffn_block *q) {
   if (!q) return;
-  qnorm_free(&q->norm);
+  tern_tfm_qnorm_free(&q->norm);
   qffn_free(&q->ffn);
 }
 
@@ -827,6 +839,22 @@ int tern_tfm_embed_int(const tern_tfm_qmodel *q, const int *tokens, int M, int32
   return 0;
 }
 
+void tern_tfm_lm_head_rows(const tern_tfm_qnorm *final_norm, const int8_t *W,
+                           const int32_t *row_c, int32_t head_dq_c, int d, int vocab,
+                           const int32_t *x, int M, int all_logits, int32_t *logits, int32_t *h,
+                           int8_t *qb) {
+  for (int i = all_logits ? 0 : M - 1; i < M; i++) {
+    /* H1 */ tern_tfm_norm_int(final_norm, x + (size_t)i * d, h);
+    /* H2 */ int32_t A = tern_tfm_quant_row(h, d, qb);
+    /* H3 */ int32_t Dh = tern_v_mulshr(A, head_dq_c, 12);
+    int32_t *lo = logits + (all_logits ? (size_t)i * (size_t)vocab : 0);
+    for (int v = 0; v < vocab; v++) {
+      /* H4 */ int32_t dot = dot8_rows(qb, W + (size_t)v * (size_t)d, (size_t)d);
+      /* H5 */ lo[v] = tern_v_mulshr(tern_v_mulshr(dot, row_c[v], 16), Dh, 30);
+    }
+  }
+}
+
 int tern_tfm_head_int(const tern_tfm_qmodel *q, const int32_t *x, int M, int all_logits,
                       int32_t *logits, char *err, size_t errlen) {
   if (!q || !q->m || !q->head_c || !x || !logits || M < 1)
@@ -841,16 +869,8 @@ int tern_tfm_head_int(const tern_tfm_qmodel *q, const int32_t *x, int M, int all
     free(qb);
     return tern_err(err, errlen, "tern_tfm_head_int: out of memory (dim %d)", d);
   }
-  for (int i = all_logits ? 0 : M - 1; i < M; i++) {
-    /* H1 */ tern_tfm_norm_int(&q->final_norm, x + (size_t)i * d, h);
-    /* H2 */ int32_t A = tern_tfm_quant_row(h, d, qb);
-    /* H3 */ int32_t Dh = tern_v_mulshr(A, q->head_dq_c, 12);
-    int32_t *lo = logits + (all_logits ? (size_t)i * (size_t)c->vocab : 0);
-    for (int v = 0; v < c->vocab; v++) {
-      /* H4 */ int32_t dot = dot8_rows(qb, W + (size_t)v * (size_t)d, (size_t)d);
-      /* H5 */ lo[v] = tern_v_mulshr(tern_v_mulshr(dot, q->head_c[v], 16), Dh, 30);
-    }
-  }
+  tern_tfm_lm_head_rows(&q->final_norm, W, q->head_c, q->head_dq_c, d, c->vocab, x, M, all_logits,
+                        logits, h, qb);
   free(h);
   free(qb);
   return 0;
@@ -974,27 +994,21 @@ static double cosine_fi(const float *f, const int32_t *x, int n) {
   return ab / sqrt(aa * bb);
 }
 
-int tern_tfm_fidelity_model(const tern_tfm_model *m, int n_prompts, FILE *out,
-                            tern_tfm_fidelity_result *res, char *err, size_t errlen) {
-  if (!m || !res) return tern_err(err, errlen, "tern_tfm_fidelity: null argument");
-  memset(res, 0, sizeof *res);
-  if (n_prompts < 1 || n_prompts > TERN_TFM_FID_PROMPTS)
-    return tern_err(err, errlen, "n_prompts is %d, expected 1..%d", n_prompts, TERN_TFM_FID_PROMPTS);
-  const tern_tfm_config *c = &m->cfg;
-  tern_tfm_qmodel q;
-  if (tern_tfm_quantize(m, &q, err, errlen)) return -1;
-  int steps = TERN_TFM_FID_DECODE, maxlen = 0;
-  for (int i = 0; i < n_prompts; i++) {
+void tern_fid_lengths(int n_prompts, int ctxlen, int *steps, int *maxlen) {
+  int s = TERN_TFM_FID_DECODE, ml = 0;
+  for (int i = 0; i < n_prompts && i < TERN_TFM_FID_PROMPTS; i++) {
     int l = (int)strlen(fid_prompts[i]);
-    if (l > maxlen) maxlen = l;
+    if (l > ml) ml = l;
   }
-  int ctxlen = c->max_seq < TERN_TFM_MAX_CTX ? c->max_seq : TERN_TFM_MAX_CTX;
-  if (steps > ctxlen - 1) steps = ctxlen - 1;
-  if (maxlen > ctxlen - steps) maxlen = ctxlen - steps;
-  int need = maxlen + steps;
-  int passes = c->layers * c->repeat, V = c->vocab, d = c->dim;
-  tern_tfm_ctx *fc = tern_tfm_ctx_new(m, need, err, errlen);
-  tern_tfm_ictx *ic = fc ? tern_tfm_ictx_new(&q, need, err, errlen) : NULL;
+  if (s > ctxlen - 1) s = ctxlen - 1;
+  if (ml > ctxlen - s) ml = ctxlen - s;
+  *steps = s;
+  *maxlen = ml;
+}
+
+int tern_fid_run(const tern_fid_pair *fp, int n_prompts, int steps, int maxlen, FILE *out,
+                 tern_tfm_fidelity_result *res, char *err, size_t errlen) {
+  int passes = fp->passes, V = fp->vocab, d = fp->dim;
   fid_trace tr = {d, passes, maxlen, NULL, NULL, 0, 0};
   tr.f = malloc((size_t)passes * maxlen * d * sizeof(float));
   tr.x = malloc((size_t)passes * maxlen * d * sizeof(int32_t));
@@ -1006,44 +1020,29 @@ int tern_tfm_fidelity_model(const tern_tfm_model *m, int n_prompts, FILE *out,
   res->layer_max_err = calloc((size_t)passes, sizeof(double));
   res->layer_rms = calloc((size_t)passes, sizeof(double));
   int rc = 0;
-  if (!fc || !ic) {
-    rc = -1;
-    goto done;
-  }
   if (!tr.f || !tr.x || !lf || !li || !tok || !sumsq || !cnt || !res->layer_max_err ||
       !res->layer_rms) {
-    rc = tern_err(err, errlen, "out of memory (fidelity of '%s')", c->name);
+    rc = tern_err(err, errlen, "out of memory (fidelity of '%s')", fp->name);
     goto done;
   }
-  tern_tfm_ctx_set_trace(fc, fid_ftrace, &tr);
-  tern_tfm_ictx_set_trace(ic, fid_itrace, &tr);
+  fp->set_traces(fp->user, fid_ftrace, fid_itrace, &tr);
   res->n_prompts = n_prompts;
   res->passes = passes;
   res->min_cosine = 2.0;
   if (out)
     fprintf(out, "fidelity of '%s' (integer vs float reference): %d prompts, prefill + %d decode steps\n",
-            c->name, n_prompts, steps);
+            fp->name, n_prompts, steps);
   for (int pi = 0; pi < n_prompts; pi++) {
     int n = tern_tfm_fidelity_tokens(fid_prompts[pi], V, tok, maxlen);
-    tern_tfm_ctx_reset(fc);
-    tern_tfm_ictx_reset(ic);
     double mincos = 2.0;
     int agree = 0;
     for (int s = 0; s <= steps; s++) {
       tr.nf = tr.nx = 0;
-      if (s == 0) {
-        if (tern_tfm_prefill(fc, tok, n, lf, 0, err, errlen) ||
-            tern_tfm_iprefill(ic, tok, n, li, 0, err, errlen)) {
-          rc = -1;
-          goto done;
-        }
-      } else {
-        int next = tern_tfm_argmax(lf, V); /* both fed the float model's greedy token */
-        if (tern_tfm_decode(fc, next, lf, err, errlen) ||
-            tern_tfm_idecode(ic, next, li, err, errlen)) {
-          rc = -1;
-          goto done;
-        }
+      /* s > 0: both fed the float model's greedy token */
+      int next = s == 0 ? 0 : tern_tfm_argmax(lf, V);
+      if (fp->step(fp->user, s, tok, n, next, lf, li, err, errlen)) {
+        rc = -1;
+        goto done;
       }
       int rows = tr.nf < tr.nx ? tr.nf : tr.nx;
       for (int p = 0; p < passes; p++) {
@@ -1080,18 +1079,11 @@ int tern_tfm_fidelity_model(const tern_tfm_model *m, int n_prompts, FILE *out,
     if (out) fputc('\n', out);
   }
   for (int p = 0; p < passes; p++) res->layer_rms[p] = cnt[p] > 0 ? sqrt(sumsq[p] / cnt[p]) : 0;
-  if (out) {
+  if (out)
     fprintf(out, "  logit cosine min %.6f mean %.6f, top-1 agreement %d/%d\n", res->min_cosine,
             res->mean_cosine, res->top1_agree, n_prompts);
-    fprintf(out, "  residual stream after each block pass: max |int - float| (float RMS)\n");
-    for (int p = 0; p < passes; p++)
-      fprintf(out, "    pass %3d (block %3d): %.5f (%.4f)\n", p, p / c->repeat,
-              res->layer_max_err[p], res->layer_rms[p]);
-  }
 done:
   if (rc) tern_tfm_fidelity_result_free(res);
-  tern_tfm_ctx_free(fc);
-  tern_tfm_ictx_free(ic);
   free(tr.f);
   free(tr.x);
   free(lf);
@@ -1099,6 +1091,67 @@ done:
   free(tok);
   free(sumsq);
   free(cnt);
+  return rc;
+}
+
+/* the float and integer transformer contexts of tern_tfm_fidelity_model */
+typedef struct tfm_fid_pair {
+  tern_tfm_ctx *fc;
+  tern_tfm_ictx *ic;
+} tfm_fid_pair;
+
+static void tfm_fid_set_traces(void *user, tern_fid_ftrace_fn ft, tern_fid_itrace_fn it, void *tr) {
+  tfm_fid_pair *p = user;
+  tern_tfm_ctx_set_trace(p->fc, ft, tr);
+  tern_tfm_ictx_set_trace(p->ic, it, tr);
+}
+
+static int tfm_fid_step(void *user, int s, const int *tok, int n, int next, float *lf, int32_t *li,
+                        char *err, size_t errlen) {
+  tfm_fid_pair *p = user;
+  if (s == 0) {
+    tern_tfm_ctx_reset(p->fc);
+    tern_tfm_ictx_reset(p->ic);
+    if (tern_tfm_prefill(p->fc, tok, n, lf, 0, err, errlen) ||
+        tern_tfm_iprefill(p->ic, tok, n, li, 0, err, errlen))
+      return -1;
+  } else if (tern_tfm_decode(p->fc, next, lf, err, errlen) ||
+             tern_tfm_idecode(p->ic, next, li, err, errlen)) {
+    return -1;
+  }
+  return 0;
+}
+
+int tern_tfm_fidelity_model(const tern_tfm_model *m, int n_prompts, FILE *out,
+                            tern_tfm_fidelity_result *res, char *err, size_t errlen) {
+  if (!m || !res) return tern_err(err, errlen, "tern_tfm_fidelity: null argument");
+  memset(res, 0, sizeof *res);
+  if (n_prompts < 1 || n_prompts > TERN_TFM_FID_PROMPTS)
+    return tern_err(err, errlen, "n_prompts is %d, expected 1..%d", n_prompts, TERN_TFM_FID_PROMPTS);
+  const tern_tfm_config *c = &m->cfg;
+  tern_tfm_qmodel q;
+  if (tern_tfm_quantize(m, &q, err, errlen)) return -1;
+  int steps, maxlen;
+  tern_fid_lengths(n_prompts, c->max_seq < TERN_TFM_MAX_CTX ? c->max_seq : TERN_TFM_MAX_CTX,
+                   &steps, &maxlen);
+  int need = maxlen + steps;
+  tfm_fid_pair p = {NULL, NULL};
+  p.fc = tern_tfm_ctx_new(m, need, err, errlen);
+  p.ic = p.fc ? tern_tfm_ictx_new(&q, need, err, errlen) : NULL;
+  int rc = -1;
+  if (p.fc && p.ic) {
+    tern_fid_pair fp = {c->name, c->layers * c->repeat, c->vocab, c->dim, &p,
+                        tfm_fid_set_traces, tfm_fid_step};
+    rc = tern_fid_run(&fp, n_prompts, steps, maxlen, out, res, err, errlen);
+  }
+  if (!rc && out) {
+    fprintf(out, "  residual stream after each block pass: max |int - float| (float RMS)\n");
+    for (int pp = 0; pp < res->passes; pp++)
+      fprintf(out, "    pass %3d (block %3d): %.5f (%.4f)\n", pp, pp / c->repeat,
+              res->layer_max_err[pp], res->layer_rms[pp]);
+  }
+  tern_tfm_ctx_free(p.fc);
+  tern_tfm_ictx_free(p.ic);
   tern_tfm_qmodel_free(&q);
   return rc;
 }
