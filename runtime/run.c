@@ -414,8 +414,8 @@ const char *tern_cli_usage(tern_cli_cmd c) {
       return "usage: tern models\nList the built-in MLP and the transformer presets with their parameters.\n";
     case TERN_CMD_FIDELITY:
       return "usage: tern fidelity MODEL [--prompts N]\n"
-             "Integer reference vs float reference of a transformer preset (or a model\n"
-             "description file): per fixed byte prompt, logit cosine similarity and top-1\n"
+             "Integer reference vs float reference of a transformer or recurrent preset (or a\n"
+             "model description file): per fixed byte prompt, logit cosine similarity and top-1\n"
              "agreement after prefill + decode steps, and the max abs error of the residual\n"
              "stream per block pass (docs/NUMERICS.md).  Seeded weights.\n"
              "  MODEL              a preset name (tern models) or a .tern file\n"

@@ -472,7 +472,15 @@ static int cmd_fidelity(const tern_cli *cli) {
   tern_tfm_fidelity_result res;
   char err[ERRLEN];
   memset(&res, 0, sizeof res);
-  if (tern_tfm_fidelity(cli->in, cli->prompts, stdout, &res, err, sizeof err) != 0) {
+  /* a recurrent model (issue 4) when its description parses as one and not as
+   * a transformer; otherwise the transformer path reports the error */
+  tern_tfm_config tc;
+  tern_rnn_config rc;
+  char e2[ERRLEN];
+  int rnn = tern_tfm_load_config(cli->in, &tc, e2, sizeof e2) != 0 &&
+            tern_rnn_load_config(cli->in, &rc, e2, sizeof e2) == 0;
+  if ((rnn ? tern_rnn_fidelity(cli->in, cli->prompts, stdout, &res, err, sizeof err)
+           : tern_tfm_fidelity(cli->in, cli->prompts, stdout, &res, err, sizeof err)) != 0) {
     fprintf(stderr, "tern fidelity: %s\n", err);
     tern_tfm_fidelity_result_free(&res);
     return 1;
