@@ -11,6 +11,7 @@
 #include "tern/energy.h"
 #include "tern/err.h"
 #include "tern/tfm.h"
+#include "tern/rnn.h"
 #include "tern/tfm_exec.h"
 #include "tern/tfm_int.h"
 
@@ -131,6 +132,34 @@ static int step_energy(const tern_tech *t, const tern_hwcfg *hw, const tern_tfm_
   return bad ? -1 : 0;
 }
 
+/* The two model families behind one interface: a transformer (tfm_*) or a
+ * recurrent model (rnn_*, issue 4; cpu backend only so far). */
+typedef struct gen_models {
+  int rnn;
+  tern_tfm_ictx *ic;
+  tern_tfm_ctx *fc;
+  tern_rnn_ictx *ric;
+  tern_rnn_ctx *rfc;
+} gen_models;
+
+static int g_iprefill(gen_models *g, const int *t, int n, int32_t *l, char *err, size_t errlen) {
+  return g->rnn ? tern_rnn_iprefill(g->ric, t, n, l, 0, err, errlen)
+                : tern_tfm_iprefill(g->ic, t, n, l, 0, err, errlen);
+}
+static int g_idecode(gen_models *g, int t, int32_t *l, char *err, size_t errlen) {
+  return g->rnn ? tern_rnn_idecode(g->ric, t, l, err, errlen)
+                : tern_tfm_idecode(g->ic, t, l, err, errlen);
+}
+static int g_has_float(const gen_models *g) { return g->rnn ? g->rfc != NULL : g->fc != NULL; }
+static int g_prefill(gen_models *g, const int *t, int n, float *l, char *err, size_t errlen) {
+  return g->rnn ? tern_rnn_prefill(g->rfc, t, n, l, 0, err, errlen)
+                : tern_tfm_prefill(g->fc, t, n, l, 0, err, errlen);
+}
+static int g_decode(gen_models *g, int t, float *l, char *err, size_t errlen) {
+  return g->rnn ? tern_rnn_decode(g->rfc, t, l, err, errlen)
+                : tern_tfm_decode(g->fc, t, l, err, errlen);
+}
+
 int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char *err,
                   size_t errlen) {
   if (!c || !r) return gfail(err, errlen, -2, "tern_generate: null argument");
@@ -151,7 +180,25 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
   if (c->top_k < 0) return gfail(err, errlen, -2, "--top-k: %d, expected an integer >= 0", c->top_k);
 
   tern_tfm_config cfg;
-  if (tern_tfm_load_config(c->model, &cfg, err, errlen)) return -2;
+  tern_rnn_config rcfg;
+  gen_models g;
+  memset(&g, 0, sizeof g);
+  memset(&cfg, 0, sizeof cfg);
+  if (tern_tfm_load_config(c->model, &cfg, err, errlen)) {
+    /* a recurrent model (issue 4)?  Otherwise keep the transformer's message */
+    char e2[512];
+    if (tern_rnn_load_config(c->model, &rcfg, e2, sizeof e2)) return -2;
+    if (accel)
+      return gfail(err, errlen, -2,
+                   "--backend %s: '%s' is a recurrent model (issue 4), which the compiler does "
+                   "not lower yet; use --backend cpu",
+                   be, rcfg.name);
+    g.rnn = 1;
+    snprintf(cfg.name, sizeof cfg.name, "%s", rcfg.name);
+    cfg.vocab = rcfg.vocab;
+    cfg.dim = rcfg.dim;
+    cfg.max_seq = rcfg.max_seq;
+  }
   int plen = (int)strlen(c->prompt);
   int ctxmax = cfg.max_seq < TERN_TFM_MAX_CTX ? cfg.max_seq : TERN_TFM_MAX_CTX;
   /* positions used: the prompt plus every generated token but the last */
@@ -167,8 +214,9 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
   tern_tfm_qmodel q;
   memset(&m, 0, sizeof m);
   memset(&q, 0, sizeof q);
-  tern_tfm_ctx *fc = NULL;
-  tern_tfm_ictx *ic = NULL;
+  tern_rnn_model rm;
+  tern_rnn_qmodel *rq = NULL;
+  memset(&rm, 0, sizeof rm);
   int *prompt = NULL;
   int *gen = NULL;
   int32_t *li = NULL;
@@ -187,14 +235,23 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
       return gfail(err, errlen, -2, "--tech: %s", e2);
     snprintf(r->tech_path, sizeof r->tech_path, "%s", tech.path);
   }
-  if (tern_tfm_generate(&cfg, &m, 0, err, errlen)) return -1;
-  if (tern_tfm_quantize(&m, &q, err, errlen)) {
-    tern_tfm_free(&m);
-    return -1;
-  }
-  if (c->kernel != TERN_CPU_AUTO && tern_tfm_qmodel_set_kernel(&q, c->kernel, err, errlen)) {
-    rc = -2;
-    goto done;
+  if (g.rnn) {
+    if (tern_rnn_generate(&rcfg, &rm, 0, err, errlen)) return -1;
+    rq = tern_rnn_quantize(&rm, err, errlen);
+    if (!rq) {
+      tern_rnn_free(&rm);
+      return -1;
+    }
+  } else {
+    if (tern_tfm_generate(&cfg, &m, 0, err, errlen)) return -1;
+    if (tern_tfm_quantize(&m, &q, err, errlen)) {
+      tern_tfm_free(&m);
+      return -1;
+    }
+    if (c->kernel != TERN_CPU_AUTO && tern_tfm_qmodel_set_kernel(&q, c->kernel, err, errlen)) {
+      rc = -2;
+      goto done;
+    }
   }
   int V = cfg.vocab;
   prompt = malloc((size_t)plen * sizeof(int));
@@ -208,8 +265,9 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     goto done;
   }
   int n = tern_tfm_fidelity_tokens(c->prompt, V, prompt, plen);
-  ic = tern_tfm_ictx_new(&q, need, err, errlen);
-  if (!ic) {
+  if (g.rnn) g.ric = tern_rnn_ictx_new(rq, err, errlen);
+  else g.ic = tern_tfm_ictx_new(&q, need, err, errlen);
+  if (!g.ric && !g.ic) {
     rc = -1;
     goto done;
   }
@@ -231,14 +289,15 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     r->accel = 1;
   }
   if (c->float_check) {
-    fc = tern_tfm_ctx_new(&m, need, err, errlen);
-    if (!fc) {
+    if (g.rnn) g.rfc = tern_rnn_ctx_new(&rm, err, errlen);
+    else g.fc = tern_tfm_ctx_new(&m, need, err, errlen);
+    if (!g_has_float(&g)) {
       rc = -1;
       goto done;
     }
   }
   snprintf(r->model, sizeof r->model, "%s", cfg.name);
-  snprintf(r->kernel, sizeof r->kernel, "%s", tern_tfm_kernel_name(q.kernel));
+  snprintf(r->kernel, sizeof r->kernel, "%s", g.rnn ? "rnn-int" : tern_tfm_kernel_name(q.kernel));
   r->vocab = V;
   r->n_prompt = n;
   tern_tfm_sampler smp;
@@ -263,33 +322,34 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     if (!greedy)
       fprintf(out, "  sampler: temperature %g, top-k %d (0 = all), seed %llu, on integer logits / 4096\n",
               c->temperature, c->top_k, (unsigned long long)c->seed);
-    tern_tfm_params pc = tern_tfm_param_count(&cfg);
-    fprintf(out, "  ternary weights: %llu = %llu bytes at 2 bits; int8 LM head %llu bytes\n",
-            (unsigned long long)pc.ternary, (unsigned long long)(pc.ternary / 4),
-            (unsigned long long)((uint64_t)cfg.vocab * (uint64_t)cfg.dim));
+    uint64_t tw = g.rnn ? tern_rnn_param_count(&rcfg).ternary : tern_tfm_param_count(&cfg).ternary;
+    fprintf(out, "  ternary weights: %llu = %llu bytes at 2 bits; int8 LM head %llu bytes%s\n",
+            (unsigned long long)tw, (unsigned long long)(tw / 4),
+            (unsigned long long)((uint64_t)cfg.vocab * (uint64_t)cfg.dim),
+            g.rnn ? "; recurrent model (issue 4): state of fixed size, no KV cache" : "");
     fprintf(out, "  float reference in lockstep: %s\n",
             c->float_check ? "yes (fed the same tokens)" : "no");
   }
   for (int s = 0; s < c->tokens; s++) {
     double t0 = now_ms();
     if (s == 0) {
-      if (tern_tfm_iprefill(ic, prompt, n, li, 0, err, errlen)) {
+      if (g_iprefill(&g, prompt, n, li, err, errlen)) {
         rc = -1;
         goto done;
       }
       r->prefill_ms = now_ms() - t0;
-      if (fc && tern_tfm_prefill(fc, prompt, n, lf, 0, err, errlen)) {
+      if (g_has_float(&g) && g_prefill(&g, prompt, n, lf, err, errlen)) {
         rc = -1;
         goto done;
       }
     } else {
-      if (tern_tfm_idecode(ic, gen[s - 1], li, err, errlen)) {
+      if (g_idecode(&g, gen[s - 1], li, err, errlen)) {
         rc = -1;
         goto done;
       }
       r->decode_ms += now_ms() - t0;
       r->n_decode++;
-      if (fc && tern_tfm_decode(fc, gen[s - 1], lf, err, errlen)) {
+      if (g_has_float(&g) && g_decode(&g, gen[s - 1], lf, err, errlen)) {
         rc = -1;
         goto done;
       }
@@ -334,7 +394,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     }
     gen[s] = st->token;
     st->float_top1 = -1;
-    if (fc) {
+    if (g_has_float(&g)) {
       st->float_top1 = tern_tfm_argmax(lf, V);
       st->agree = st->float_top1 == st->int_top1;
       st->gap = st->agree ? 0.0 : (double)lf[st->float_top1] - (double)lf[st->int_top1];
@@ -351,8 +411,8 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
         fprintf(out, "  %s: %s, %llu cycles", be,
                 st->bit_exact ? "bit-exact" : "MISMATCH vs integer reference",
                 (unsigned long long)st->cycles);
-      if (fc && st->agree) fprintf(out, "  float: agree\n");
-      else if (fc) {
+      if (g_has_float(&g) && st->agree) fprintf(out, "  float: agree\n");
+      else if (g_has_float(&g)) {
         tern_gen_escape(&st->float_top1, 1, fb, sizeof fb);
         fprintf(out, "  float: differs (float top-1 %d '%s', gap %.4f)\n", st->float_top1, fb,
                 st->gap);
@@ -369,7 +429,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
       tern_gen_escape(gen, c->tokens, text, need_g);
       fprintf(out, "generated: \"%s\"\n", text);
     }
-    if (fc)
+    if (g_has_float(&g))
       fprintf(out, "integer vs float top-1: %d/%d steps agree\n", r->agree, r->n_steps);
     if (accel) {
       fprintf(out, "%s vs integer reference: %d/%d steps bit-exact (all %d logits each)\n", be,
@@ -434,8 +494,12 @@ done:
   free(ls);
   tern_tfm_exec_free(ex);
   free(la);
-  tern_tfm_ictx_free(ic);
-  tern_tfm_ctx_free(fc);
+  tern_tfm_ictx_free(g.ic);
+  tern_tfm_ctx_free(g.fc);
+  tern_rnn_ictx_free(g.ric);
+  tern_rnn_ctx_free(g.rfc);
+  tern_rnn_qmodel_free(rq);
+  tern_rnn_free(&rm);
   tern_tfm_qmodel_free(&q);
   tern_tfm_free(&m);
   return rc;

@@ -387,3 +387,25 @@ TEST(Generate, AcceleratorReport) {
   std::string rm = std::string("rm -rf '") + dir + "'";
   EXPECT_EQ(system(rm.c_str()), 0);
 }
+
+// Recurrent models (issue 4) generate on the cpu backend: the integer
+// reference with the float reference in lockstep; the accelerator backends
+// refuse them with a message naming the model and the backend.
+TEST(Generate, RecurrentCpu) {
+  for (const char *model : {"hawk-tiny", "griffin-tiny", "matmulfree-tiny"}) {
+    tern_gen_result r;
+    std::string err;
+    ASSERT_EQ(Generate(model, "Hello", 4, 0.0, 0, 0, TERN_CPU_AUTO, &r, &err), 0)
+        << model << ": " << err;
+    EXPECT_EQ(r.n_steps, 4);
+    EXPECT_EQ(r.vocab, 256);
+    EXPECT_GE(r.agree, 3) << model;  // random-weight byte models: near-ties are possible
+    for (int i = 0; i < 4; i++) EXPECT_GE(r.step[i].float_top1, 0);
+    tern_gen_result_free(&r);
+    for (const char *be : {"isa", "rtl"}) {
+      EXPECT_EQ(Generate(model, "Hello", 2, 0.0, 0, 0, TERN_CPU_AUTO, &r, &err, be), -2);
+      EXPECT_NE(err.find("recurrent model"), std::string::npos) << err;
+      EXPECT_NE(err.find(model), std::string::npos) << err;
+    }
+  }
+}

@@ -8,7 +8,10 @@
  * simulator or the Verilated RTL through the step runner (include/tern/tfm_exec.h),
  * with the integer reference in lockstep: every step's logits must equal the
  * reference's bit for bit (the verdict printed per token), and the cycle,
- * DRAM and energy counters of each step are reported.
+ * DRAM and energy counters of each step are reported.  Recurrent models
+ * (include/tern/rnn.h, issue 4) generate on the cpu backend with their own
+ * integer and float references; isa and rtl refuse them (-2) until the
+ * compiler lowers them.
  *
  * Sampling: temperature 0 (default) or top_k 1 is greedy on the integer
  * logits (tern_tfm_iargmax, lowest index on ties).  Otherwise the float
