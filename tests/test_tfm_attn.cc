@@ -53,21 +53,7 @@ const char *kMha3 =
     "[model]\nname = mha3\nvocab = 64\ndim = 36\nlayers = 1\nheads = 3\nkv_heads = 3\n"
     "head_dim = 12\nffn = 40\nffn_type = relu2\nsubln = true\nmax_seq = 16\nseed = 3\n";
 
-std::vector<int32_t> make_input(int M, int d, uint32_t seed) {
-  std::vector<int32_t> x((size_t)M * d);
-  uint32_t s = seed * 2654435761u + 7;
-  for (size_t i = 0; i < x.size(); i++) {
-    s = s * 1103515245u + 12345u;
-    int32_t v = (int32_t)((s >> 8) % 24577u) - 12288;  // [-3, 3] in Q12
-    if ((s >> 28) == 0) v *= 4;
-    x[i] = v;
-  }
-  return x;
-}
 
-uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 // lane of head dimension i in the K^T cache (rotate-half halves padded to C)
 int lane_rot(int i, int hd, int hd_pad) { return i < hd / 2 ? i : hd_pad / 2 + i - hd / 2; }
@@ -106,7 +92,7 @@ struct Seq {
     ASSERT_TRUE(ref && sess);
     const tern_tfm_config &c = q->cfg;
     int d = c.dim, block = pass / c.repeat;
-    std::vector<int32_t> x = make_input(M, d, seed++), y((size_t)M * d);
+    std::vector<int32_t> x = tern_test::MakeInput(M, d, seed++, 7, 4), y((size_t)M * d);
     char err[512];
     ASSERT_EQ(0, tern_tfm_attn_half_int(q, block, pass, ref, pos, x.data(), M, y.data(), err,
                                         sizeof err))
@@ -144,7 +130,7 @@ struct Seq {
     int bad = 0;
     for (int r = 0; r < M; r++)
       for (int j = 0; j < d; j++) {
-        int32_t got = (int32_t)rd32(&dram[mem.x_addr + (size_t)r * mem.dim_pad * 4 + 4 * j]);
+        int32_t got = tern_test::Rd32(&dram[mem.x_addr + (size_t)r * mem.dim_pad * 4 + 4 * j]);
         if (got != y[(size_t)r * d + j] && bad++ < 5)
           ADD_FAILURE() << "x[" << r << "][" << j << "] = " << got << ", reference "
                         << y[(size_t)r * d + j];
@@ -178,8 +164,8 @@ struct Seq {
             ADD_FAILURE() << "V[" << g << "][" << j << "][" << l << "] = " << gv << ", reference "
                           << wv;
         }
-        int32_t gk = (int32_t)rd32(&dram[ks + 4 * (size_t)j]);
-        int32_t gs = (int32_t)rd32(&dram[vs + 4 * (size_t)j]);
+        int32_t gk = tern_test::Rd32(&dram[ks + 4 * (size_t)j]);
+        int32_t gs = tern_test::Rd32(&dram[vs + 4 * (size_t)j]);
         if (gk != KS[(size_t)j * KH + g] && bad++ < 5)
           ADD_FAILURE() << "KS[" << g << "][" << j << "] = " << gk << ", reference "
                         << KS[(size_t)j * KH + g];
@@ -262,7 +248,7 @@ TEST(TfmAttn, RtlEqualsIsaTiny4x4) {
     ASSERT_EQ(0, tern_compile_tfm_prog(&m.q, &mem, &s, &hw, &o, &p, err, sizeof err)) << err;
     if (d_isa.size() < p.dram_size) d_isa.resize(p.dram_size, 0);
     ASSERT_EQ(0, tern_program_init_dram(&p, d_isa.data(), d_isa.size(), err, sizeof err)) << err;
-    std::vector<int32_t> x = make_input(M, m.q.cfg.dim, 99u + (uint32_t)pos);
+    std::vector<int32_t> x = tern_test::MakeInput(M, m.q.cfg.dim, 99u + (uint32_t)pos, 7, 4);
     for (int r = 0; r < M; r++)
       std::memcpy(&d_isa[mem.x_addr + (size_t)r * mem.dim_pad * 4], &x[(size_t)r * m.q.cfg.dim],
                   (size_t)m.q.cfg.dim * 4);

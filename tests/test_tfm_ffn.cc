@@ -31,31 +31,12 @@ using FullModel = tern_test::QModel;
 const char *kSwiglu =
     "[model]\nname = swiglu\nvocab = 64\ndim = 36\nlayers = 2\nheads = 2\nkv_heads = 1\n"
     "ffn = 70\nffn_type = swiglu\nmax_seq = 16\nseed = 5\n";
-const char *kLnSubln =
-    "[model]\nname = lnsubln\nvocab = 64\ndim = 36\nlayers = 2\nheads = 2\n"
-    "ffn = 70\nffn_type = swiglu\nnorm = layernorm\nnorm_bias = true\nsubln = true\n"
-    "max_seq = 16\nseed = 9\n";
 // one FFN shared by all blocks (MobiLlama): every block's program uses it
 const char *kShared =
     "[model]\nname = shared\nvocab = 64\ndim = 32\nlayers = 3\nheads = 2\nkv_heads = 1\n"
     "ffn = 48\nffn_type = swiglu\nshare_ffn = true\nmax_seq = 16\nseed = 13\n";
 
-// Deterministic Q12 input rows: mostly |x| < 3, a few large values.
-std::vector<int32_t> make_input(int M, int d, uint32_t seed) {
-  std::vector<int32_t> x((size_t)M * d);
-  uint32_t s = seed * 2654435761u + 1;
-  for (size_t i = 0; i < x.size(); i++) {
-    s = s * 1103515245u + 12345u;
-    int32_t v = (int32_t)((s >> 8) % 24577u) - 12288;  // [-3, 3] in Q12
-    if ((s >> 28) == 0) v *= 5;
-    x[i] = v;
-  }
-  return x;
-}
 
-uint32_t rd32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 // Compiles the FFN half, writes x (garbage in the padding lanes), returns the DRAM image.
 bool prepare(const tern_tfm_ffn_half &h, const tern_hwcfg &hw, int M,
@@ -97,7 +78,7 @@ int compare_y(const tern_program &p, const std::vector<uint8_t> &dram, int M, in
   int bad = 0;
   for (int r = 0; r < M; r++)
     for (int c = 0; c < d; c++) {
-      int32_t got = (int32_t)rd32(&dram[ty->dram_addr + (size_t)r * ty->row_stride + 4 * c]);
+      int32_t got = tern_test::Rd32(&dram[ty->dram_addr + (size_t)r * ty->row_stride + 4 * c]);
       if (got != ref[(size_t)r * d + c] && bad++ < 5)
         ADD_FAILURE() << "y[" << r << "][" << c << "] = " << got << ", reference "
                       << ref[(size_t)r * d + c];
@@ -111,7 +92,7 @@ void check_isa(const tern_tfm_ffn_half &h, const tern_hwcfg &hw, int M, uint32_t
   SCOPED_TRACE(testing::Message() << h.cfg->name << " " << hw.rows << "x" << hw.cols
                                   << " M=" << M);
   int d = h.cfg->dim;
-  std::vector<int32_t> x = make_input(M, d, seed), ref((size_t)M * d);
+  std::vector<int32_t> x = tern_test::MakeInput(M, d, seed), ref((size_t)M * d);
   char err[512];
   ASSERT_EQ(0, tern_tfm_ffn_half_int(&h, x.data(), M, ref.data(), err, sizeof err)) << err;
   // the FFN changes the stream (a test of y == x could not fail otherwise)
@@ -163,7 +144,7 @@ TEST(TfmFfn, IsaStarcoder2TinyLayerNormBiasGelu) {
   check_model_isa(tern_test::PresetConfig("starcoder2-style-tiny"), 2);
 }
 TEST(TfmFfn, IsaSwigluPadded) { check_model_isa(tern_test::ParseConfig(kSwiglu), 1); }
-TEST(TfmFfn, IsaLayerNormBiasSublnSwigluPadded) { check_model_isa(tern_test::ParseConfig(kLnSubln), 0); }
+TEST(TfmFfn, IsaLayerNormBiasSublnSwigluPadded) { check_model_isa(tern_test::ParseConfig(tern_test::kLnSubln), 0); }
 TEST(TfmFfn, IsaSharedFfn) {
   check_model_isa(tern_test::ParseConfig(kShared), 0);
   check_model_isa(tern_test::ParseConfig(kShared), 2);
@@ -273,7 +254,7 @@ TEST(TfmFfn, RtlEqualsIsaTiny4x4) {
   tern_hwcfg hw = tern_hwcfg_small(4, 4);
   for (int M : {1, 3}) {
     SCOPED_TRACE(testing::Message() << "M=" << M);
-    std::vector<int32_t> x = make_input(M, h.cfg->dim, 77u + (uint32_t)M), ref(x.size());
+    std::vector<int32_t> x = tern_test::MakeInput(M, h.cfg->dim, 77u + (uint32_t)M), ref(x.size());
     ASSERT_EQ(0, tern_tfm_ffn_half_int(&h, x.data(), M, ref.data(), err, sizeof err)) << err;
     tern_program p;
     std::vector<uint8_t> d_isa;

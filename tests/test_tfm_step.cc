@@ -28,29 +28,9 @@ namespace {
 
 using tern_test::QModel;
 
-const char *kLnSubln =
-    "[model]\nname = lnsubln\nvocab = 64\ndim = 36\nlayers = 2\nheads = 2\n"
-    "ffn = 70\nffn_type = swiglu\nnorm = layernorm\nnorm_bias = true\nsubln = true\n"
-    "max_seq = 16\nseed = 9\n";
 
-// Deterministic Q12 rows (as tests/test_tfm_ffn.cc): mostly |x| < 3.
-std::vector<int32_t> make_input(int M, int d, uint32_t seed) {
-  std::vector<int32_t> x((size_t)M * d);
-  uint32_t s = seed * 2654435761u + 1;
-  for (size_t i = 0; i < x.size(); i++) {
-    s = s * 1103515245u + 12345u;
-    int32_t v = (int32_t)((s >> 8) % 24577u) - 12288;
-    if ((s >> 28) == 0) v *= 5;
-    x[i] = v;
-  }
-  return x;
-}
 
-int32_t rd32(const std::vector<uint8_t> &d, uint64_t a) {
-  uint32_t v = (uint32_t)d[a] | (uint32_t)d[a + 1] << 8 | (uint32_t)d[a + 2] << 16 |
-               (uint32_t)d[a + 3] << 24;
-  return (int32_t)v;
-}
+int32_t rd32(const std::vector<uint8_t> &d, uint64_t a) { return tern_test::Rd32(&d[a]); }
 void wr32(std::vector<uint8_t> *d, uint64_t a, int32_t v) { std::memcpy(&(*d)[a], &v, 4); }
 
 tern_tfm_mem plan(const tern_tfm_config &c, const tern_hwcfg &hw, int rows, int ctx = 0) {
@@ -245,7 +225,7 @@ TEST(TfmStep, MemPlanLayout) {
   EXPECT_EQ(m.ctx, 256);
   EXPECT_EQ(m.hd_pad, 16);
   // a width the array does not divide: padded like the FFN compile pads it
-  tern_tfm_config lc = tern_test::ParseConfig(kLnSubln);
+  tern_tfm_config lc = tern_test::ParseConfig(tern_test::kLnSubln);
   ASSERT_EQ(0, tern_tfm_mem_plan(&lc, &h8, 1, 0, &m, err, sizeof err)) << err;
   EXPECT_EQ(m.dim_pad, 40);
   EXPECT_EQ(m.hd_pad, 2 * 16);  // head_dim 18: halves of 9 padded to 16
@@ -283,7 +263,7 @@ void check_embed(const tern_tfm_config &c, const tern_hwcfg &hw, int M, int expe
   ASSERT_EQ(0, tern_tfm_embed_int(&fm.q, tok.data(), M, ref.data(), err, sizeof err)) << err;
   Runner rn(&fm.q, hw, M, 0, false);
   // garbage in x (and its padding): the program overwrites the whole rows
-  put_x(&rn.dram, rn.mem, make_input(M, c.dim, 3), M, c.dim);
+  put_x(&rn.dram, rn.mem, tern_test::MakeInput(M, c.dim, 3), M, c.dim);
   tern_tfm_prog_spec sp = spec(TERN_TFM_PROG_EMBED, M);
   sp.tokens = tok.data();
   ASSERT_EQ(0, rn.run(sp));
@@ -315,7 +295,7 @@ TEST(TfmStep, EmbedWideRowsMac8Split) {
 
 TEST(TfmStep, EmbedNemotronUntiedAndPadded) {
   check_embed(tern_test::PresetConfig("nemotron4-style-tiny"), tern_hwcfg_small(4, 4), 5, 1);
-  check_embed(tern_test::ParseConfig(kLnSubln), tern_hwcfg_small(8, 8), 3, 1);
+  check_embed(tern_test::ParseConfig(tern_test::kLnSubln), tern_hwcfg_small(8, 8), 3, 1);
 }
 
 TEST(TfmStep, EmbedBadToken) {
@@ -338,7 +318,7 @@ TEST(TfmStep, EmbedBadToken) {
   EXPECT_NE(0, tern_compile_tfm_prog(&fm.q, &m, &sp, &hw, nullptr, &p, err, sizeof err));
   EXPECT_NE(std::string(err).find("M = 3"), std::string::npos) << err;
   // a plan for another array does not match this program's padding
-  tern_tfm_config lc = tern_test::ParseConfig(kLnSubln);
+  tern_tfm_config lc = tern_test::ParseConfig(tern_test::kLnSubln);
   QModel lm(lc);
   ASSERT_TRUE(lm.ok);
   tern_hwcfg h8 = tern_hwcfg_small(8, 8), h4 = tern_hwcfg_small(4, 4);
@@ -355,7 +335,7 @@ void check_head(const tern_tfm_config &c, const tern_hwcfg &hw, int M, int all, 
                                   << hw.out_depth << " M=" << M << " all=" << all);
   QModel fm(c);
   ASSERT_TRUE(fm.ok);
-  std::vector<int32_t> x = make_input(M, c.dim, 40u + (uint32_t)M);
+  std::vector<int32_t> x = tern_test::MakeInput(M, c.dim, 40u + (uint32_t)M);
   int rows = all ? M : 1;
   std::vector<int32_t> ref((size_t)rows * c.vocab);
   char err[512];
@@ -396,7 +376,7 @@ TEST(TfmStep, HeadUntiedNemotron) {
 }
 
 TEST(TfmStep, HeadPaddedLayerNormBias) {
-  check_head(tern_test::ParseConfig(kLnSubln), small_out(8, 24), 4, 1, 4);
+  check_head(tern_test::ParseConfig(tern_test::kLnSubln), small_out(8, 24), 4, 1, 4);
 }
 
 TEST(TfmStep, HeadBufferTooSmall) {
@@ -421,7 +401,7 @@ void check_ffn_inplace(const tern_tfm_config &c, int block, const tern_hwcfg &hw
   tern_tfm_ffn_half h;
   char err[512];
   ASSERT_EQ(0, tern_tfm_ffn_half_of(&fm.q, block, &h, err, sizeof err)) << err;
-  std::vector<int32_t> x = make_input(M, c.dim, 9u + (uint32_t)M), ref(x.size());
+  std::vector<int32_t> x = tern_test::MakeInput(M, c.dim, 9u + (uint32_t)M), ref(x.size());
   ASSERT_EQ(0, tern_tfm_ffn_half_int(&h, x.data(), M, ref.data(), err, sizeof err)) << err;
   Runner rn(&fm.q, hw, M + 2, 0, false);  // a plan with more rows than this step
   put_x(&rn.dram, rn.mem, x, M, c.dim);
@@ -469,7 +449,7 @@ TEST(TfmStep, FfnInPlace) {
     hw.imem_depth = 65536;
     for (int M : {1, 5}) {
       check_ffn_inplace(tern_test::PresetConfig("tiny"), 1, hw, M);
-      check_ffn_inplace(tern_test::ParseConfig(kLnSubln), 0, hw, M);
+      check_ffn_inplace(tern_test::ParseConfig(tern_test::kLnSubln), 0, hw, M);
     }
   }
 }
@@ -485,7 +465,7 @@ struct ResRun {
 ResRun run_ffn(Runner *rn, int block, int M, const tern_tfm_wres &w, uint32_t seed,
                std::vector<int32_t> *ref) {
   const tern_tfm_config &c = rn->q->cfg;
-  std::vector<int32_t> x = make_input(M, c.dim, seed);
+  std::vector<int32_t> x = tern_test::MakeInput(M, c.dim, seed);
   tern_tfm_ffn_half h;
   char err[512];
   EXPECT_EQ(0, tern_tfm_ffn_half_of(rn->q, block, &h, err, sizeof err)) << err;
@@ -564,7 +544,7 @@ TEST(TfmStep, ResidencyPartialSeveralTokenBlocks) {
   // loaded once, streaming tiles once per block
   hw.acc_depth = 160;
   check_residency(tern_test::PresetConfig("tiny"), 0, hw, 5, 2, 5, 5);
-  check_residency(tern_test::ParseConfig(kLnSubln), 1, hw, 5, 1, 2, 5);
+  check_residency(tern_test::ParseConfig(tern_test::kLnSubln), 1, hw, 5, 1, 2, 5);
 }
 
 // A resident region that ends inside a matrix, or spans several chunks, with
@@ -601,7 +581,7 @@ TEST(TfmStep, ResidencyAttention) {
   uint64_t wr[2];
   for (int pos = 0; pos < 2; pos++) {
     SCOPED_TRACE(testing::Message() << "pos " << pos);
-    std::vector<int32_t> x = make_input(1, d, 70u + (uint32_t)pos), ref(x.size());
+    std::vector<int32_t> x = tern_test::MakeInput(1, d, 70u + (uint32_t)pos), ref(x.size());
     ASSERT_EQ(
         0, tern_tfm_attn_half_int(&fm.q, 0, 0, ctx, pos, x.data(), 1, ref.data(), err, sizeof err))
         << err;
@@ -769,7 +749,7 @@ int block_decode(const tern_tfm_block_model &bm, const tern_hwcfg &hw, std::stri
   const tern_tfm_qmodel *q = &bm.q;
   const int d = q->cfg.dim, ctxn = 16;
   char err[512];
-  std::vector<int32_t> x = make_input(1, d, 5), ref(x.size());
+  std::vector<int32_t> x = tern_test::MakeInput(1, d, 5), ref(x.size());
   tern_tfm_ictx *ctx = tern_tfm_ictx_new(q, ctxn, err, sizeof err);
   EXPECT_NE(ctx, nullptr) << err;
   if (!ctx) return -2;
@@ -919,7 +899,7 @@ TEST(TfmStep, PartsFullStepsTinyImem) {
   check_full_step_cfg(tern_test::PresetConfig("tiny"), hw, true, &mp);
   EXPECT_GE(mp, 3);
   mp = 0;
-  std::string ln(kLnSubln);  // the prompt's token ids need vocab > 111
+  std::string ln(tern_test::kLnSubln);  // the prompt's token ids need vocab > 111
   ln.replace(ln.find("vocab = 64"), 10, "vocab = 128");
   check_full_step_cfg(tern_test::ParseConfig(ln.c_str()), hw, true, &mp);
   EXPECT_GE(mp, 2);

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "model_fixtures.h"
 #include "tern/tfm.h"
@@ -51,6 +52,34 @@ struct QModel {
     ok = true;
   }
 };
+
+// Deterministic Q12 input rows of the compiler tests: mostly |x| < 3 ([-3, 3]
+// in Q12), one value in 16 scaled by `big`.  `salt` varies the stream.
+inline std::vector<int32_t> MakeInput(int M, int d, uint32_t seed, uint32_t salt = 1,
+                                      int32_t big = 5) {
+  std::vector<int32_t> x((size_t)M * d);
+  uint32_t s = seed * 2654435761u + salt;
+  for (size_t i = 0; i < x.size(); i++) {
+    s = s * 1103515245u + 12345u;
+    int32_t v = (int32_t)((s >> 8) % 24577u) - 12288;
+    if ((s >> 28) == 0) v *= big;
+    x[i] = v;
+  }
+  return x;
+}
+
+// Little-endian int32 of a DRAM image.
+inline int32_t Rd32(const uint8_t *p) {
+  return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                   (uint32_t)p[3] << 24);
+}
+
+// LayerNorm with bias + SubLN + SwiGLU, odd widths (the SubLN's centring needs
+// the padding lanes re-zeroed): used by the FFN and the step tests.
+constexpr const char *kLnSubln =
+    "[model]\nname = lnsubln\nvocab = 64\ndim = 36\nlayers = 2\nheads = 2\n"
+    "ffn = 70\nffn_type = swiglu\nnorm = layernorm\nnorm_bias = true\nsubln = true\n"
+    "max_seq = 16\nseed = 9\n";
 
 }  // namespace tern_test
 
