@@ -171,6 +171,61 @@ static int run_gnuplot(const char *dir, const char *script, char *err, size_t er
   return 0;
 }
 
+/* Opens DIR/name (a gnuplot script) and writes the preamble of a rowstacked
+ * histogram PNG of w x h pixels: the caller adds the title, labels and plot. */
+static FILE *gp_stacked(const char *dir, const char *name, const char *png, int w, int h,
+                        double boxwidth, char *err, size_t errlen) {
+  FILE *f = open_in(dir, name, err, errlen);
+  if (!f) return NULL;
+  fprintf(f,
+          "set terminal pngcairo size %d,%d\n"
+          "set output '%s'\n"
+          "set style data histograms\n"
+          "set style histogram rowstacked\n"
+          "set style fill solid 0.8 border -1\n"
+          "set boxwidth %g\n"
+          "set yrange [0:*]\n"
+          "set key outside right\n",
+          w, h, png, boxwidth);
+  return f;
+}
+
+/* report.md + report.html with the title as heading */
+static int e_open(emit *e, const char *dir, const char *title, char *err, size_t errlen) {
+  e->md = open_in(dir, "report.md", err, errlen);
+  if (!e->md) return -1;
+  e->html = open_in(dir, "report.html", err, errlen);
+  if (!e->html) {
+    fclose(e->md);
+    return -1;
+  }
+  fprintf(e->md, "# %s\n", title);
+  fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", e->html);
+  html_esc(e->html, title);
+  fputs("</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;}"
+        "table{border-collapse:collapse;margin:0.5em 0;}td,th{border:1px solid #999;"
+        "padding:3px 8px;text-align:left;}td.v{text-align:right;font-family:monospace;}"
+        ".ok{color:#2e7d32;font-weight:bold}.bad{color:#c62828;font-weight:bold}</style>\n"
+        "</head><body>\n<h1>",
+        e->html);
+  html_esc(e->html, title);
+  fputs("</h1>\n", e->html);
+  return 0;
+}
+
+/* closes both files, then runs the gnuplot scripts (NULL-terminated) */
+static int e_close(emit *e, const char *dir, const char *const *scripts, char *err,
+                   size_t errlen) {
+  fputs("</body></html>\n", e->html);
+  int bad = ferror(e->md) || ferror(e->html);
+  fclose(e->md);
+  fclose(e->html);
+  if (bad) return tern_err(err, errlen, "%s: write error in report.md / report.html", dir);
+  for (; *scripts; scripts++)
+    if (run_gnuplot(dir, *scripts, err, errlen) != 0) return -1;
+  return 0;
+}
+
 int tern_report_write(const char *dir, const tern_run_result *r, char *err, size_t errlen) {
   if (!dir || !*dir) {
     tern_err(err, errlen, "report: empty directory name");
@@ -203,19 +258,11 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
             units[i].stall, cyc > used ? cyc - used : 0);
   }
   fclose(f);
-  f = open_in(dir, "cycles.gp", err, errlen);
+  f = gp_stacked(dir, "cycles.gp", "cycles.png", 800, 480, 0.6, err, errlen);
   if (!f) return -1;
   fprintf(f,
-          "set terminal pngcairo size 800,480\n"
-          "set output 'cycles.png'\n"
           "set title 'Cycles by unit (%s, %d tokens, total %" PRIu64 " cycles; %s)'\n"
-          "set style data histograms\n"
-          "set style histogram rowstacked\n"
-          "set style fill solid 0.8 border -1\n"
-          "set boxwidth 0.6\n"
           "set ylabel 'cycles'\n"
-          "set yrange [0:*]\n"
-          "set key outside right\n"
           "plot 'cycles.dat' using 2:xtic(1) title 'busy' lc rgb '#2e7d32', \\\n"
           "     '' using 3 title 'stall' lc rgb '#c62828', \\\n"
           "     '' using 4 title 'idle' lc rgb '#bdbdbd'\n",
@@ -239,20 +286,12 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
   fprintf(f, "\"INT8 arith+W8\" %.6f 0 0 %.6f\n", en->int8_arith_pj / M / 1e3,
           en->int8_wdram_pj / M / 1e3);
   fclose(f);
-  f = open_in(dir, "energy.gp", err, errlen);
+  f = gp_stacked(dir, "energy.gp", "energy.png", 900, 500, 0.6, err, errlen);
   if (!f) return -1;
   fprintf(f,
-          "set terminal pngcairo size 900,500\n"
-          "set output 'energy.png'\n"
           "set title \"Energy per token (%s table, %d tokens)\\nmeasured = all counters; arith+Wb = MAC arithmetic + weights read once at b bits\" noenhanced\n"
-          "set style data histograms\n"
-          "set style histogram rowstacked\n"
-          "set style fill solid 0.8 border -1\n"
-          "set boxwidth 0.6\n"
           "set ylabel 'nJ per token'\n"
-          "set yrange [0:*]\n"
           "set xtics noenhanced font ',9'\n"
-          "set key outside right\n"
           "plot 'energy.dat' using 2:xtic(1) title 'arithmetic' lc rgb '#1565c0', \\\n"
           "     '' using 3 title 'SRAM' lc rgb '#f9a825', \\\n"
           "     '' using 4 title 'vector ALU' lc rgb '#6a1b9a', \\\n"
@@ -262,27 +301,10 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
 
   /* ---- report.md + report.html ---- */
   emit e;
-  e.md = open_in(dir, "report.md", err, errlen);
-  if (!e.md) return -1;
-  e.html = open_in(dir, "report.html", err, errlen);
-  if (!e.html) {
-    fclose(e.md);
-    return -1;
-  }
   char title[256];
   snprintf(title, sizeof title, "tern run report: MLP d=%d f=%d layers=%d, %dx%d array, %s backend",
            r->model.d, r->model.f, r->model.layers, h->rows, h->cols, r->backend);
-  fprintf(e.md, "# %s\n", title);
-  fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", e.html);
-  html_esc(e.html, title);
-  fputs("</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;}"
-        "table{border-collapse:collapse;margin:0.5em 0;}td,th{border:1px solid #999;"
-        "padding:3px 8px;text-align:left;}td.v{text-align:right;font-family:monospace;}"
-        ".ok{color:#2e7d32;font-weight:bold}.bad{color:#c62828;font-weight:bold}</style>\n"
-        "</head><body>\n<h1>",
-        e.html);
-  html_esc(e.html, title);
-  fputs("</h1>\n", e.html);
+  if (e_open(&e, dir, title, err, errlen)) return -1;
 
   e_heading(&e, "Configuration");
   e_table_start(&e, "parameter", "value", "source");
@@ -442,17 +464,8 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
   e_table_start(&e, "counter", "value", "source");
   for (int i = 0; i < TERN_NCOUNTERS; i++) e_rowf(&e, tern_counter_name(i), csrc, "%" PRIu64, v[i]);
   e_table_end(&e);
-  fputs("</body></html>\n", e.html);
-  int bad = ferror(e.md) || ferror(e.html);
-  fclose(e.md);
-  fclose(e.html);
-  if (bad) {
-    tern_err(err, errlen, "%s: write error in report.md / report.html", dir);
-    return -1;
-  }
-  if (run_gnuplot(dir, "cycles.gp", err, errlen) != 0) return -1;
-  if (run_gnuplot(dir, "energy.gp", err, errlen) != 0) return -1;
-  return 0;
+  static const char *const scripts[] = {"cycles.gp", "energy.gp", NULL};
+  return e_close(&e, dir, scripts, err, errlen);
 }
 
 /* ---- generation report (tern generate --report DIR) ------------------------ */
@@ -513,42 +526,21 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
             l->attn_cycles, l->ffn_cycles, l->attn_pj / 1e6, l->ffn_pj / 1e6, l->weight_bytes);
   }
   fclose(f);
-  f = open_in(dir, "layers.gp", err, errlen);
+  f = gp_stacked(dir, "layers.gp", "layers.png", 800, 480, 0.7, err, errlen);
   if (!f) return -1;
   fprintf(f,
-          "set terminal pngcairo size 800,480\n"
-          "set output 'layers.png'\n"
           "set title 'Cycles per block pass, last step (%s, %s; %s)'\n"
-          "set style data histograms\n"
-          "set style histogram rowstacked\n"
-          "set style fill solid 0.8 border -1\n"
-          "set boxwidth 0.7\n"
           "set xlabel 'block pass'\n"
           "set ylabel 'cycles'\n"
-          "set yrange [0:*]\n"
-          "set key outside right\n"
           "plot 'layers.dat' using 3:xtic(1) title 'attention half' lc rgb '#1565c0', \\\n"
           "     '' using 4 title 'FFN half' lc rgb '#ef6c00'\n",
           r->model, be, rtl ? "RTL counters" : "ISA simulator");
   fclose(f);
 
   emit e;
-  e.md = open_in(dir, "report.md", err, errlen);
-  if (!e.md) return -1;
-  e.html = open_in(dir, "report.html", err, errlen);
-  if (!e.html) {
-    fclose(e.md);
-    return -1;
-  }
-  fprintf(e.md, "# tern generate: %s on %s\n\n", r->model, be);
-  fputs("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>tern generate</title>"
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
-        "td.v{text-align:right}</style></head><body>\n",
-        e.html);
-  fprintf(e.html, "<h1>tern generate: ");
-  html_esc(e.html, r->model);
-  fprintf(e.html, " on %s</h1>\n", be);
+  char title[256];
+  snprintf(title, sizeof title, "tern generate: %s on %s", r->model, be);
+  if (e_open(&e, dir, title, err, errlen)) return -1;
   char buf[512];
   snprintf(buf, sizeof buf,
            "%d prompt tokens, %d steps (one prefill, then one decode per token) on a %dx%d "
@@ -633,12 +625,6 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
     }
     e_table_end(&e);
   }
-  fputs("</body></html>\n", e.html);
-  int bad = ferror(e.md) || ferror(e.html);
-  fclose(e.md);
-  fclose(e.html);
-  if (bad) return tern_err(err, errlen, "%s: write error in report.md / report.html", dir);
-  if (run_gnuplot(dir, "context.gp", err, errlen) != 0) return -1;
-  if (run_gnuplot(dir, "layers.gp", err, errlen) != 0) return -1;
-  return 0;
+  static const char *const scripts[] = {"context.gp", "layers.gp", NULL};
+  return e_close(&e, dir, scripts, err, errlen);
 }
