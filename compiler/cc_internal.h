@@ -175,6 +175,8 @@ static inline int cc_tfm_hd_pad(int head_dim, int cols) {
 /* helpers (ir.c) */
 int cc_add_tensor(cc_ctx *c, const char *name, cc_tkind kind, int cols);
 int cc_add_op(cc_ctx *c, const cc_op *op);
+/* set an op's inputs, outputs and how many of the outputs are temporaries */
+void cc_op_io(cc_op *o, const int *in, int nin, const int *out, int nout, int ntemp);
 int cc_add_matrix(cc_ctx *c, const char *name, const int8_t *codes, int K, int N);
 void cc_ctx_free(cc_ctx *c);
 int cc_round_up(int v, int m);
@@ -296,6 +298,13 @@ int cc_tfm_add_mask(cc_ctx *c, int width);
 void cc_tfm_mask_name(char *nm, size_t n, int width);
 /* emit a TNORM op for mb rows */
 int cc_tfm_emit_tnorm(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errlen);
+/* entry checks of a half's BitLinear (half: "ffn" / "attention") and norm;
+ * the messages name the matrix or norm, the value and the expected one */
+struct tern_tfm_qlinear;
+int cc_tfm_check_lin(const struct tern_tfm_qlinear *l, int K, int N, const char *half,
+                     const char *name, char *err, size_t errlen);
+int cc_tfm_check_norm(const struct tern_tfm_qnorm *n, int width, const char *name, char *err,
+                      size_t errlen);
 /* The emitter of a transformer half (tfm_ffn.c): DRAM row checks, the
  * constant pool LOAD, LUTLD of the table at ACC word lut (-1: none), the first
  * weight chunk; then per token block of <= Mb rows, LOAD the x rows, re-zero their padding lanes, emit every op in order

@@ -82,7 +82,7 @@ void cc_ctx_free(cc_ctx *c) {
   memset(c, 0, sizeof *c);
 }
 
-static void op_io(cc_op *o, const int *in, int nin, const int *out, int nout, int ntemp) {
+void cc_op_io(cc_op *o, const int *in, int nin, const int *out, int nout, int ntemp) {
   memcpy(o->in, in, sizeof(int) * (size_t)nin);
   o->nin = nin;
   memcpy(o->out, out, sizeof(int) * (size_t)nout);
@@ -134,7 +134,7 @@ int cc_pass_build_mlp(cc_ctx *c, char *err, size_t errlen) {
     o.layer = l;
     o.norm = &ql->norm;
     snprintf(o.name, sizeof o.name, "l%d.norm", l);
-    op_io(&o, (int[]){c->x}, 1, (int[]){q1, t1, u, s, r, a1, r1}, 7, 5);
+    cc_op_io(&o, (int[]){c->x}, 1, (int[]){q1, t1, u, s, r, a1, r1}, 7, 5);
     cc_add_op(c, &o);
 
     snprintf(nm, sizeof nm, "l%d.w1", l);
@@ -146,7 +146,7 @@ int cc_pass_build_mlp(cc_ctx *c, char *err, size_t errlen) {
     o.lin = &ql->l1;
     o.mat = m1;
     snprintf(o.name, sizeof o.name, "l%d.w1", l);
-    op_io(&o, (int[]){q1, t1}, 2, (int[]){y1, d1}, 2, 1);
+    cc_op_io(&o, (int[]){q1, t1}, 2, (int[]){y1, d1}, 2, 1);
     cc_add_op(c, &o);
 
     int h = T(CC_T_I32, mc->f, "h");
@@ -155,7 +155,7 @@ int cc_pass_build_mlp(cc_ctx *c, char *err, size_t errlen) {
     o.layer = l;
     o.act = mc->act;
     snprintf(o.name, sizeof o.name, "l%d.act", l);
-    op_io(&o, (int[]){y1}, 1, (int[]){h}, 1, 0);
+    cc_op_io(&o, (int[]){y1}, 1, (int[]){h}, 1, 0);
     cc_add_op(c, &o);
 
     int q2 = T(CC_T_I8, mc->f, "q2"), a2 = T(CC_T_SCALAR, 1, "A2"), r2 = T(CC_T_SCALAR, 1, "R2");
@@ -163,7 +163,7 @@ int cc_pass_build_mlp(cc_ctx *c, char *err, size_t errlen) {
     o.kind = CC_OP_QUANT;
     o.layer = l;
     snprintf(o.name, sizeof o.name, "l%d.quant", l);
-    op_io(&o, (int[]){h}, 1, (int[]){q2, a2, r2}, 3, 1);
+    cc_op_io(&o, (int[]){h}, 1, (int[]){q2, a2, r2}, 3, 1);
     cc_add_op(c, &o);
 
     snprintf(nm, sizeof nm, "l%d.w2", l);
@@ -175,14 +175,14 @@ int cc_pass_build_mlp(cc_ctx *c, char *err, size_t errlen) {
     o.lin = &ql->l2;
     o.mat = m2;
     snprintf(o.name, sizeof o.name, "l%d.w2", l);
-    op_io(&o, (int[]){q2, a2}, 2, (int[]){y2, d2}, 2, 1);
+    cc_op_io(&o, (int[]){q2, a2}, 2, (int[]){y2, d2}, 2, 1);
     cc_add_op(c, &o);
 
     memset(&o, 0, sizeof o);
     o.kind = CC_OP_ADD;
     o.layer = l;
     snprintf(o.name, sizeof o.name, "l%d.add", l);
-    op_io(&o, (int[]){c->x, y2}, 2, (int[]){c->x}, 1, 0);
+    cc_op_io(&o, (int[]){c->x, y2}, 2, (int[]){c->x}, 1, 0);
     cc_add_op(c, &o);
   }
 #undef T

@@ -113,39 +113,6 @@ static int row_masks(const attn_ext *e, int C, int t, int w[2], int lo[2], int h
 
 /* ---- build ------------------------------------------------------------------------- */
 
-static void op_io(cc_op *o, const int *in, int nin, const int *out, int nout, int ntemp) {
-  memcpy(o->in, in, sizeof(int) * (size_t)nin);
-  o->nin = nin;
-  memcpy(o->out, out, sizeof(int) * (size_t)nout);
-  o->nout = nout;
-  o->ntemp = ntemp;
-}
-
-static int check_lin(const tern_tfm_qlinear *l, int K, int N, const char *name, char *err,
-                     size_t errlen) {
-  if (!l->w || !l->w->codes)
-    return tern_err(err, errlen, "compile: attention %s: no weights", name);
-  if (l->w->k != K || l->w->n != N)
-    return tern_err(err, errlen, "compile: attention %s: shape %d x %d, expected %d x %d", name,
-                    l->w->k, l->w->n, K, N);
-  if (l->s_d < 0 || l->beta_c <= 0)
-    return tern_err(err, errlen,
-                    "compile: attention %s: beta_c = %d, s_d = %d, expected beta_c > 0, s_d >= 0",
-                    name, l->beta_c, l->s_d);
-  return 0;
-}
-
-static int check_norm(const tern_tfm_qnorm *n, int width, const char *name, char *err,
-                      size_t errlen) {
-  if (!n->g_q || n->n != width)
-    return tern_err(err, errlen, "compile: %s: %s, n = %d, expected gains over %d values", name,
-                    n->g_q ? "gains present" : "no gains", n->n, width);
-  if (n->ss_shift < 0 || n->ss_shift > 62 || n->rs_shift < 0 || n->rs_shift > 62)
-    return tern_err(err, errlen, "compile: %s: ss_shift = %d, rs_shift = %d, expected 0..62", name,
-                    n->ss_shift, n->rs_shift);
-  return 0;
-}
-
 /* lane of head dimension i in the rotate-half layout (Q, K) / the plain one (V) */
 static int lane_rot(const attn_ext *e, int i) {
   return i < e->hd / 2 ? i : e->hd_pad / 2 + (i - e->hd / 2);
@@ -193,14 +160,14 @@ static int attn_build(cc_ctx *c, char *err, size_t errlen) {
   const tern_tfm_config *tc = &e->q->cfg;
   const tern_tfm_qblock *B = e->B;
   int d = tc->dim, H = e->H, KH = e->KH, hd = e->hd, hp = e->hd_pad;
-  if (check_norm(&B->attn_norm, d, "attn norm", err, errlen)) return -1;
-  if (tc->subln && check_norm(&B->attn_subln, H * hd, "attn subln", err, errlen)) return -1;
+  if (cc_tfm_check_norm(&B->attn_norm, d, "attn norm", err, errlen)) return -1;
+  if (tc->subln && cc_tfm_check_norm(&B->attn_subln, H * hd, "attn subln", err, errlen)) return -1;
   const tern_tfm_qlinear *src[4] = {&B->wq, &B->wk, &B->wv, &B->wo};
   static const char *names[4] = {"wq", "wk", "wv", "wo"};
   int KN[4][2] = {{d, H * hd}, {d, KH * hd}, {d, KH * hd}, {H * hd, d}};
   int heads[4] = {H, KH, KH, H};
   for (int l = 0; l < 4; l++) {
-    if (check_lin(src[l], KN[l][0], KN[l][1], names[l], err, errlen)) return -1;
+    if (cc_tfm_check_lin(src[l], KN[l][0], KN[l][1], "attention", names[l], err, errlen)) return -1;
     if (remap(e, l, src[l], heads[l], err, errlen)) return -1;
   }
   if (tc->subln) { /* the SubLN's gains and biases in the head layout */
@@ -240,10 +207,10 @@ static int attn_build(cc_ctx *c, char *err, size_t errlen) {
   if (e->sub_ln) {
     e->ts1 = cc_add_tensor(c, "att.S1", CC_T_SCALAR, 1);
     e->tmu = cc_add_tensor(c, "att.mu", CC_T_SCALAR, 1);
-    op_io(&o, (int[]){e->tq, e->tk, e->tv}, 3,
+    cc_op_io(&o, (int[]){e->tq, e->tk, e->tv}, 3,
           (int[]){e->tatt, e->trope, e->tkas, e->taqs, e->ts1, e->tmu}, 6, 5);
   } else {
-    op_io(&o, (int[]){e->tq, e->tk, e->tv}, 3, (int[]){e->tatt, e->trope, e->tkas, e->taqs}, 4,
+    cc_op_io(&o, (int[]){e->tq, e->tk, e->tv}, 3, (int[]){e->tatt, e->trope, e->tkas, e->taqs}, 4,
           3);
   }
   cc_add_op(c, &o);
@@ -256,7 +223,7 @@ static int attn_build(cc_ctx *c, char *err, size_t errlen) {
   o.kind = CC_OP_ADD;
   o.mask = -1;
   snprintf(o.name, sizeof o.name, "add");
-  op_io(&o, (int[]){c->x, yo}, 2, (int[]){c->x}, 1, 0);
+  cc_op_io(&o, (int[]){c->x, yo}, 2, (int[]){c->x}, 1, 0);
   cc_add_op(c, &o);
   return 0;
 }

@@ -35,45 +35,28 @@ typedef struct ffn_ext {
 
 static const ffn_ext *ext_of(const cc_ctx *c) { return (const ffn_ext *)c->ext; }
 
-static void op_io(cc_op *o, const int *in, int nin, const int *out, int nout, int ntemp) {
-  memcpy(o->in, in, sizeof(int) * (size_t)nin);
-  o->nin = nin;
-  memcpy(o->out, out, sizeof(int) * (size_t)nout);
-  o->nout = nout;
-  o->ntemp = ntemp;
-}
-
-static int check_lin(const tern_tfm_qlinear *l, int K, int N, const char *name, char *err,
-                     size_t errlen) {
-  if (!l->w || !l->w->codes) {
-    tern_err(err, errlen, "compile: ffn %s: no weights", name);
-    return -1;
-  }
-  if (l->w->k != K || l->w->n != N) {
-    tern_err(err, errlen, "compile: ffn %s: shape %d x %d, expected %d x %d", name, l->w->k,
-           l->w->n, K, N);
-    return -1;
-  }
-  if (l->s_d < 0 || l->beta_c <= 0) {
-    tern_err(err, errlen, "compile: ffn %s: beta_c = %d, s_d = %d, expected beta_c > 0, s_d >= 0",
-           name, l->beta_c, l->s_d);
-    return -1;
-  }
+int cc_tfm_check_lin(const tern_tfm_qlinear *l, int K, int N, const char *half,
+                     const char *name, char *err, size_t errlen) {
+  if (!l->w || !l->w->codes)
+    return tern_err(err, errlen, "compile: %s %s: no weights", half, name);
+  if (l->w->k != K || l->w->n != N)
+    return tern_err(err, errlen, "compile: %s %s: shape %d x %d, expected %d x %d", half, name,
+                    l->w->k, l->w->n, K, N);
+  if (l->s_d < 0 || l->beta_c <= 0)
+    return tern_err(err, errlen,
+                    "compile: %s %s: beta_c = %d, s_d = %d, expected beta_c > 0, s_d >= 0", half,
+                    name, l->beta_c, l->s_d);
   return 0;
 }
 
-static int check_norm(const tern_tfm_qnorm *n, int width, const char *name, char *err,
+int cc_tfm_check_norm(const tern_tfm_qnorm *n, int width, const char *name, char *err,
                       size_t errlen) {
-  if (!n->g_q || n->n != width) {
-    tern_err(err, errlen, "compile: %s: %s, n = %d, expected gains over %d values", name,
-           n->g_q ? "gains present" : "no gains", n->n, width);
-    return -1;
-  }
-  if (n->ss_shift < 0 || n->ss_shift > 62 || n->rs_shift < 0 || n->rs_shift > 62) {
-    tern_err(err, errlen, "compile: %s: ss_shift = %d, rs_shift = %d, expected 0..62", name,
-           n->ss_shift, n->rs_shift);
-    return -1;
-  }
+  if (!n->g_q || n->n != width)
+    return tern_err(err, errlen, "compile: %s: %s, n = %d, expected gains over %d values", name,
+                    n->g_q ? "gains present" : "no gains", n->n, width);
+  if (n->ss_shift < 0 || n->ss_shift > 62 || n->rs_shift < 0 || n->rs_shift > 62)
+    return tern_err(err, errlen, "compile: %s: ss_shift = %d, rs_shift = %d, expected 0..62", name,
+                    n->ss_shift, n->rs_shift);
   return 0;
 }
 
@@ -91,9 +74,9 @@ int cc_tfm_add_norm(cc_ctx *c, const char *name, const tern_tfm_qnorm *nq, int i
   if (nq->layer) {
     int s1 = TT(CC_T_SCALAR, 1, "S1"), mu = TT(CC_T_SCALAR, 1, "mu");
     int cc = TT(CC_T_I32, width, "c");
-    op_io(&o, (int[]){in}, 1, (int[]){y, S, r, s1, mu, cc}, 6, 5);
+    cc_op_io(&o, (int[]){in}, 1, (int[]){y, S, r, s1, mu, cc}, 6, 5);
   } else {
-    op_io(&o, (int[]){in}, 1, (int[]){y, S, r}, 3, 2);
+    cc_op_io(&o, (int[]){in}, 1, (int[]){y, S, r}, 3, 2);
   }
 #undef TT
   cc_add_op(c, &o);
@@ -113,7 +96,7 @@ void cc_tfm_add_quant(cc_ctx *c, const char *name, int in, int width, int *q, in
   memset(&o, 0, sizeof o);
   o.kind = CC_OP_QUANT;
   snprintf(o.name, sizeof o.name, "%s", name);
-  op_io(&o, (int[]){in}, 1, (int[]){*q, *A, R}, 3, 1);
+  cc_op_io(&o, (int[]){in}, 1, (int[]){*q, *A, R}, 3, 1);
   cc_add_op(c, &o);
 }
 
@@ -132,7 +115,7 @@ int cc_tfm_add_linear(cc_ctx *c, const char *name, const tern_qlinear *lin, cons
   o.lin = lin;
   o.mat = m;
   snprintf(o.name, sizeof o.name, "%s", name);
-  op_io(&o, (int[]){q, A}, 2, (int[]){y, D}, 2, 1);
+  cc_op_io(&o, (int[]){q, A}, 2, (int[]){y, D}, 2, 1);
   cc_add_op(c, &o);
   return y;
 }
@@ -154,14 +137,14 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
     return -1;
   }
   int glu = tern_ffn_is_glu(tc->ffn_type);
-  if (check_norm(h->norm, d, "ffn norm", err, errlen)) return -1;
-  if (tc->subln && check_norm(&h->ffn->subln, F, "ffn subln", err, errlen)) return -1;
+  if (cc_tfm_check_norm(h->norm, d, "ffn norm", err, errlen)) return -1;
+  if (tc->subln && cc_tfm_check_norm(&h->ffn->subln, F, "ffn subln", err, errlen)) return -1;
   const tern_tfm_qlinear *src[3] = {&h->ffn->gate, &h->ffn->up, &h->ffn->down};
   static const char *names[3] = {"gate", "up", "down"};
   int KN[3][2] = {{d, F}, {d, F}, {F, d}};
   for (int i = 0; i < 3; i++) {
     if (i == LIN_GATE && !glu) continue;
-    if (check_lin(src[i], KN[i][0], KN[i][1], names[i], err, errlen)) return -1;
+    if (cc_tfm_check_lin(src[i], KN[i][0], KN[i][1], "ffn", names[i], err, errlen)) return -1;
     size_t n = (size_t)KN[i][0] * (size_t)KN[i][1];
     e->codes[i] = malloc(n ? n : 1);
     if (!e->codes[i]) {
@@ -202,9 +185,9 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
   o.ffn_type = (int)tc->ffn_type;
   snprintf(o.name, sizeof o.name, "act.%s", tern_ffn_type_name(tc->ffn_type));
   if (glu)
-    op_io(&o, (int[]){u, g}, 2, (int[]){m}, 1, 0);
+    cc_op_io(&o, (int[]){u, g}, 2, (int[]){m}, 1, 0);
   else
-    op_io(&o, (int[]){u}, 1, (int[]){m}, 1, 0);
+    cc_op_io(&o, (int[]){u}, 1, (int[]){m}, 1, 0);
   cc_add_op(c, &o);
   if (tc->subln) m = cc_tfm_add_norm(c, "sn", &h->ffn->subln, m, F);
   int q2, a2;
@@ -213,7 +196,7 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
   memset(&o, 0, sizeof o);
   o.kind = CC_OP_ADD;
   snprintf(o.name, sizeof o.name, "add");
-  op_io(&o, (int[]){c->x, yd}, 2, (int[]){c->x}, 1, 0);
+  cc_op_io(&o, (int[]){c->x, yd}, 2, (int[]){c->x}, 1, 0);
   cc_add_op(c, &o);
   return 0;
 }
