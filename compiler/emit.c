@@ -58,6 +58,25 @@ void cc_emit_gemm(cc_ctx *c, int w, int a, int acc, int m, int astride, int accs
   cc_buf_push(&c->ins, &in);
 }
 
+/* one VEC instruction, fields as given (row strides only matter with rows > 1) */
+static void push_vec(cc_ctx *c, int vop, int mode, int dst, int src1, int src2, int n, int rows,
+                     int dst_rs, int src_rs, int shift) {
+  tern_insn in;
+  memset(&in, 0, sizeof in);
+  in.op = TERN_OP_VEC;
+  in.vop = (uint8_t)vop;
+  in.mode = (uint8_t)mode;
+  in.dst = (uint16_t)dst;
+  in.src1 = (uint16_t)src1;
+  in.src2 = (uint16_t)src2;
+  in.n = (uint16_t)n;
+  in.rows = (uint16_t)rows;
+  in.dst_rs = (uint16_t)(rows > 1 ? dst_rs : 0);
+  in.src_rs = (uint16_t)(rows > 1 ? src_rs : 0);
+  in.shift = (uint8_t)shift;
+  cc_buf_push(&c->ins, &in);
+}
+
 /* One logical VEC step; split when N, ROWS or a row stride exceed the 12-bit fields. */
 int cc_emit_vec(cc_ctx *c, int vop, int mode, int dst, int src1, int src2, int n, int rows,
                 int dst_rs, int src_rs, int shift, char *err, size_t errlen) {
@@ -102,20 +121,7 @@ int cc_emit_vec(cc_ctx *c, int vop, int mode, int dst, int src1, int src2, int n
     }
     return 0;
   }
-  tern_insn in;
-  memset(&in, 0, sizeof in);
-  in.op = TERN_OP_VEC;
-  in.vop = (uint8_t)vop;
-  in.mode = (uint8_t)mode;
-  in.dst = (uint16_t)dst;
-  in.src1 = (uint16_t)src1;
-  in.src2 = (uint16_t)src2;
-  in.n = (uint16_t)n;
-  in.rows = (uint16_t)rows;
-  in.dst_rs = (uint16_t)(rows > 1 ? dst_rs : 0);
-  in.src_rs = (uint16_t)(rows > 1 ? src_rs : 0);
-  in.shift = (uint8_t)shift;
-  cc_buf_push(&c->ins, &in);
+  push_vec(c, vop, mode, dst, src1, src2, n, rows, dst_rs, src_rs, shift);
   return 0;
 }
 
@@ -218,18 +224,7 @@ void cc_emit_mac8(cc_ctx *c, int dst, int src1, int src2, int n, int rows, int s
                    rows - k0 < piece ? rows - k0 : piece, src_rs, k0 ? 1 : mode);
     return;
   }
-  tern_insn in;
-  memset(&in, 0, sizeof in);
-  in.op = TERN_OP_VEC;
-  in.vop = TERN_VOP_MAC8;
-  in.mode = (uint8_t)mode;
-  in.dst = (uint16_t)dst;
-  in.src1 = (uint16_t)src1;
-  in.src2 = (uint16_t)src2;
-  in.n = (uint16_t)n;
-  in.rows = (uint16_t)rows;
-  in.src_rs = (uint16_t)src_rs;
-  cc_buf_push(&c->ins, &in);
+  push_vec(c, TERN_VOP_MAC8, mode, dst, src1, src2, n, rows, 0, src_rs, 0);
 }
 
 /* int8 tensor t, just written to OUT[0..]: OUT -> DRAM scratch -> ABUF[0..] */
