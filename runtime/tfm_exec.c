@@ -8,16 +8,17 @@
 #include "tern/err.h"
 #include "tern/program.h"
 
-/* FFN programs do not depend on the position: compiled once per
- * (block, M, residency) and kept.  A program is one or several parts
+/* FFN and HEAD programs do not depend on the position or the tokens: compiled
+ * once per (kind, block, M, all_logits, residency) and kept.  A program is one or several parts
  * (tern_compile_tfm_parts: one that does not fit IMEM is cut into parts that
  * run back to back). */
-typedef struct ffn_cache_ent {
-  int block, M;
+typedef struct prog_cache_ent {
+  tern_tfm_prog_kind kind;
+  int block, M, all_logits;
   tern_tfm_wres wres;
   tern_program *parts;
   int nparts;
-} ffn_cache_ent;
+} prog_cache_ent;
 
 struct tern_tfm_exec {
   const tern_tfm_qmodel *q;
@@ -33,7 +34,7 @@ struct tern_tfm_exec {
   int owner_attn;     /* block whose ATTN tiles are in the block region (-1 none) */
   int owner_ffn;      /* block whose FFN tiles are in the block region (-1 none) */
   int *tiles_attn, *tiles_ffn; /* per block: canonical tile counts */
-  ffn_cache_ent *fc;
+  prog_cache_ent *fc;
   int nfc, capfc;
 };
 
@@ -209,9 +210,11 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
   int ntmp = 0, nparts = 0;
   int cached = -1;
   double t0 = now_ms();
-  if (sp->kind == TERN_TFM_PROG_FFN) {
+  int cacheable = sp->kind == TERN_TFM_PROG_FFN || sp->kind == TERN_TFM_PROG_HEAD;
+  if (cacheable) {
     for (int i = 0; i < e->nfc; i++)
-      if (e->fc[i].block == sp->block && e->fc[i].M == sp->M &&
+      if (e->fc[i].kind == sp->kind && e->fc[i].block == sp->block && e->fc[i].M == sp->M &&
+          e->fc[i].all_logits == sp->all_logits &&
           !memcmp(&e->fc[i].wres, &sp->wres, sizeof sp->wres))
         cached = i;
   }
@@ -233,17 +236,19 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
     }
     parts = tmp;
     nparts = ntmp;
-    if (sp->kind == TERN_TFM_PROG_FFN) {
+    if (cacheable) {
       if (e->nfc == e->capfc) {
         e->capfc = e->capfc ? 2 * e->capfc : 8;
-        ffn_cache_ent *v = realloc(e->fc, (size_t)e->capfc * sizeof *v);
+        prog_cache_ent *v = realloc(e->fc, (size_t)e->capfc * sizeof *v);
         if (!v) {
           tern_tfm_parts_free(tmp, ntmp);
           return tern_err(err, errlen, "out of memory");
         }
         e->fc = v;
       }
-      ffn_cache_ent *c = &e->fc[e->nfc++];
+      prog_cache_ent *c = &e->fc[e->nfc++];
+      c->kind = sp->kind;
+      c->all_logits = sp->all_logits;
       c->block = sp->block;
       c->M = sp->M;
       c->wres = sp->wres;
