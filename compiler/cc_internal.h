@@ -296,6 +296,13 @@ int cc_tfm_add_norm_consts(cc_ctx *c, const char *p, const struct tern_tfm_qnorm
 /* padding-lane mask constant of a width ("mask<width>"; only if width is padded) */
 int cc_tfm_add_mask(cc_ctx *c, int width);
 void cc_tfm_mask_name(char *nm, size_t n, int width);
+/* Interpolated LUT read (docs/NUMERICS.md I1-I6) of the table in the LUT over
+ * rows x W words: dst = LUTI(src); t1..t3 are scratch of the same shape (all
+ * row stride W, distinct from src and dst).  Needs the constants of
+ * cc_add_luti_consts ("luti.c128", "luti.c256", "luti.one"; added once). */
+void cc_add_luti_consts(cc_ctx *c);
+int cc_emit_luti(cc_ctx *c, int dst, int src, int t1, int t2, int t3, int W, int rows, char *err,
+                 size_t errlen);
 /* emit a TNORM op for mb rows */
 int cc_tfm_emit_tnorm(cc_ctx *c, const cc_op *o, int mb, char *err, size_t errlen);
 /* entry checks of a half's BitLinear (half: "ffn" / "attention") and norm;

@@ -184,7 +184,16 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
   o.kind = CC_OP_FFN_ACT;
   o.ffn_type = (int)tc->ffn_type;
   snprintf(o.name, sizeof o.name, "act.%s", tern_ffn_type_name(tc->ffn_type));
-  if (glu)
+  if (h->lut_interp && tc->ffn_type != TERN_FFN_SWIGLU) {
+    tern_err(err, errlen, "compile: ffn lut_interp = 1 with ffn_type %s, expected swiglu",
+             tern_ffn_type_name(tc->ffn_type));
+    return -1;
+  }
+  if (h->lut_interp) { /* I1-I6 temporaries */
+    int t1 = cc_add_tensor(c, "act.t1", CC_T_I32, F), t2 = cc_add_tensor(c, "act.t2", CC_T_I32, F);
+    int t3 = cc_add_tensor(c, "act.t3", CC_T_I32, F);
+    cc_op_io(&o, (int[]){u, g}, 2, (int[]){m, t1, t2, t3}, 4, 3);
+  } else if (glu)
     cc_op_io(&o, (int[]){u, g}, 2, (int[]){m}, 1, 0);
   else
     cc_op_io(&o, (int[]){u}, 1, (int[]){m}, 1, 0);
@@ -262,6 +271,7 @@ static int ffn_consts(cc_ctx *c) {
     cc_add_const(c, nm, 1, NULL, e->lin[l].beta_c);
   }
   if (e->lut) cc_add_const(c, "lut", TERN_LUT_ENTRIES / c->cfg->cols, e->lut, 0);
+  if (h->lut_interp) cc_add_luti_consts(c);
   c->acc_tok_base = c->const_words;
   return 0;
 }
@@ -311,7 +321,12 @@ static int emit_ffn_act(cc_ctx *c, const cc_op *o, int mb, char *err, size_t err
   int zero = cc_const_addr(c, "zero");
   switch ((tern_ffn_type)o->ffn_type) {
     case TERN_FFN_SWIGLU:
-      V(LUT, VEC, Mo, G, G, W, mb, W, W, TERN_LUT_SHIFT);          /* F4 s = sigmoid(g) */
+      if (o->nout > 1) { /* F4 interpolated (I1-I6) */
+        if (cc_emit_luti(c, Mo, G, cc_acc_addr(c, o->out[1]), cc_acc_addr(c, o->out[2]),
+                         cc_acc_addr(c, o->out[3]), W, mb, err, errlen))
+          return -1;
+      } else
+        V(LUT, VEC, Mo, G, G, W, mb, W, W, TERN_LUT_SHIFT);        /* F4 s = sigmoid(g) */
       V(MULSHR, VEC, Mo, Mo, G, W, mb, W, W, TERN_SIGMOID_FRAC);   /* F5 sg = g*s */
       V(MULSHR, VEC, Mo, Mo, U, W, mb, W, W, TERN_FX);             /* F6 m = sg*u */
       return 0;
@@ -331,6 +346,32 @@ static int emit_ffn_act(cc_ctx *c, const cc_op *o, int mb, char *err, size_t err
   }
   tern_err(err, errlen, "compile: op %s: ffn_type %d unknown", o->name, o->ffn_type);
   return -1;
+}
+
+void cc_add_luti_consts(cc_ctx *c) {
+  for (int i = 0; i < c->ncst; i++)
+    if (!strcmp(c->cst[i].name, "luti.c128")) return;
+  cc_add_const(c, "luti.c128", 1, NULL, 128);
+  cc_add_const(c, "luti.c256", 1, NULL, 256);
+  cc_add_const(c, "luti.one", 1, NULL, 1);
+}
+
+int cc_emit_luti(cc_ctx *c, int dst, int src, int t1, int t2, int t3, int W, int rows, char *err,
+                 size_t errlen) {
+  int c128 = cc_const_addr(c, "luti.c128"), c256 = cc_const_addr(c, "luti.c256");
+  int one = cc_const_addr(c, "luti.one");
+  V(SUB, CONST, t1, src, c128, W, rows, W, W, 0);             /* I1 u = t - 128 */
+  V(LUT, VEC, dst, t1, t1, W, rows, W, W, TERN_LUT_SHIFT);     /* I2 t0 */
+  V(ADD, CONST, t2, t1, c256, W, rows, W, W, 0);
+  V(LUT, VEC, t2, t2, t2, W, rows, W, W, TERN_LUT_SHIFT);      /* I3 t1 */
+  V(SUB, CONST, t3, t1, c128, W, rows, W, W, 0);
+  V(MULSHR, CONST, t3, t3, one, W, rows, W, W, 8);             /* I4 k = floor(u / 256) */
+  V(MULSHR, CONST, t3, t3, c256, W, rows, W, W, 0);
+  V(SUB, VEC, t3, t1, t3, W, rows, W, W, 0);                   /* I5 fr */
+  V(SUB, VEC, t2, t2, dst, W, rows, W, W, 0);
+  V(MULSHR, VEC, t2, t2, t3, W, rows, W, W, 8);
+  V(ADD, VEC, dst, dst, t2, W, rows, W, W, 0);                 /* I6 */
+  return 0;
 }
 
 /* the FFN half's own op kind for cc_tfm_emit_blocks (1: not mine) */

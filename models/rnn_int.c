@@ -164,29 +164,7 @@ void tern_rnn_bdlinear_int(const tern_tblockdiag *t, int32_t beta_c, int s_d, co
 
 /* ---- constants ------------------------------------------------------------------------- */
 
-typedef struct qbd {
-  const tern_tblockdiag *t;
-  int32_t beta_c;
-  int s_d;
-} qbd;
-
-typedef struct qblock {
-  char kind;
-  tern_tfm_qnorm mix_norm, mlp_norm;
-  tern_tfm_qlinear wx, wy, wout, wq, wk, wv, wo, wf, wc, wg, wmo, gate, up, down;
-  qbd ga, gx;
-  int32_t *conv_w, *conv_b, *b_a, *b_x, *spc, *sqc;
-} qblock;
-
-struct tern_rnn_qmodel {
-  tern_rnn_config cfg;
-  const tern_rnn_model *m;
-  int32_t *embed_c, *head_c;
-  tern_tfm_qnorm final_norm;
-  qblock *block;
-  int32_t att_c, head_dq_c, pv_c;
-  tern_rnn_luts T;
-};
+static int ring_of(const tern_rnn_config *c) { return c->window < c->max_seq ? c->window : c->max_seq; }
 
 static int32_t *qvec(const float *v, int n, double scale, int fx) {
   int32_t *o = malloc((size_t)n * sizeof(int32_t));
@@ -195,7 +173,7 @@ static int32_t *qvec(const float *v, int n, double scale, int fx) {
   return o;
 }
 
-static void qblock_free(qblock *B) {
+static void tern_rnn_qblock_free(tern_rnn_qblock *B) {
   tern_tfm_qnorm_free(&B->mix_norm);
   tern_tfm_qnorm_free(&B->mlp_norm);
   tern_tfm_qlinear *ls[] = {&B->wx, &B->wy, &B->wout, &B->wq, &B->wk, &B->wv, &B->wo,
@@ -212,15 +190,16 @@ static void qblock_free(qblock *B) {
 void tern_rnn_qmodel_free(tern_rnn_qmodel *q) {
   if (!q) return;
   if (q->block)
-    for (int b = 0; b < q->cfg.layers; b++) qblock_free(&q->block[b]);
+    for (int b = 0; b < q->cfg.layers; b++) tern_rnn_qblock_free(&q->block[b]);
   free(q->block);
+  free(q->view_b);
   tern_tfm_qnorm_free(&q->final_norm);
   if (q->head_c != q->embed_c) free(q->head_c);
   free(q->embed_c);
   free(q);
 }
 
-static int qbd_init(const tern_tblockdiag *t, int blocks, int size, qbd *o, const char *what,
+static int qbd_init(const tern_tblockdiag *t, int blocks, int size, tern_rnn_qbd *o, const char *what,
                     char *err, size_t errlen) {
   if (!t->codes || t->blocks != blocks || t->size != size)
     return tern_err(err, errlen, "%s: expected %d blocks of %dx%d", what, blocks, size, size);
@@ -230,6 +209,78 @@ static int qbd_init(const tern_tblockdiag *t, int blocks, int size, qbd *o, cons
     return tern_err(err, errlen, "%s: beta is %g, expected a finite value > 0 with beta_frac >= 16",
                     what, (double)t->beta);
   o->s_d = bf - 16;
+  return 0;
+}
+
+/* The transformer view (include/tern/rnn.h, tern_rnn_qmodel.view): shallow
+ * copies of what the transformer step programs read. */
+static int build_view(tern_rnn_qmodel *q, char *err, size_t errlen) {
+  const tern_rnn_config *c = &q->cfg;
+  const tern_rnn_model *m = q->m;
+  tern_tfm_config *vc = &q->view_m.cfg;
+  tern_tfm_config_init(vc);
+  snprintf(vc->name, sizeof vc->name, "%s", c->name);
+  snprintf(vc->source, sizeof vc->source, "%s", c->source);
+  vc->vocab = c->vocab;
+  vc->dim = c->dim;
+  vc->layers = c->layers;
+  int griffin = c->arch == TERN_RNN_GRIFFIN;
+  vc->heads = griffin ? c->heads : 1;
+  vc->kv_heads = 1;
+  vc->head_dim = griffin ? tern_rnn_head_dim(c) : 2;
+  vc->ffn = c->ffn;
+  vc->ffn_type = TERN_FFN_SWIGLU;
+  vc->norm = TERN_NORM_RMS;
+  vc->norm_bias = 0;
+  vc->subln = 0;
+  vc->rope_theta = 10000.0;
+  vc->window = griffin ? c->window : 0;
+  vc->tie_embeddings = c->tie_embeddings;
+  vc->repeat = 1;
+  vc->share_ffn = 0;
+  vc->max_seq = c->max_seq;
+  vc->eps = c->eps;
+  vc->seed = c->seed;
+  char e2[256];
+  if (tern_tfm_check(vc, c->name, e2, sizeof e2))
+    return tern_err(err, errlen, "%s: no transformer view for the accelerator programs: %s",
+                    c->name, e2);
+  q->view_m.embed = m->embed;
+  q->view_m.lm_head = m->lm_head;
+  q->view_b = calloc((size_t)c->layers, sizeof *q->view_b);
+  if (!q->view_b) return tern_err(err, errlen, "out of memory (%d blocks)", c->layers);
+  tern_tfm_qmodel *v = &q->view;
+  memset(v, 0, sizeof *v);
+  v->cfg = *vc;
+  v->m = &q->view_m;
+  v->embed_c = q->embed_c;
+  v->head_c = q->head_c;
+  v->final_norm = q->final_norm;
+  v->block = q->view_b;
+  for (int b = 0; b < c->layers; b++) {
+    const tern_rnn_qblock *B = &q->block[b];
+    tern_tfm_qblock *vb = &q->view_b[b];
+    vb->attn_norm = B->mix_norm;
+    vb->ffn_norm = B->mlp_norm;
+    vb->wq = B->wq;
+    vb->wk = B->wk;
+    vb->wv = B->wv;
+    vb->wo = B->wo;
+    vb->own_ffn.gate = B->gate;
+    vb->own_ffn.up = B->up;
+    vb->own_ffn.down = B->down;
+    vb->ffn = &vb->own_ffn;
+  }
+  v->att_c = q->att_c;
+  v->head_dq_c = q->head_dq_c;
+  v->pv_c = q->pv_c;
+  memcpy(v->sigmoid_lut, c->arch == TERN_RNN_MLGRU ? q->T.sigmoid : q->T.gelu,
+         sizeof v->sigmoid_lut);
+  memcpy(v->gelu_lut, q->T.gelu, sizeof v->gelu_lut);
+  memcpy(v->exp_hi, q->T.exp_hi, sizeof v->exp_hi);
+  memcpy(v->exp_lo, q->T.exp_lo, sizeof v->exp_lo);
+  v->kernel = q->block[0].gate.kernel;
+  v->ffn_lut_interp = 1;
   return 0;
 }
 
@@ -267,7 +318,7 @@ tern_rnn_qmodel *tern_rnn_quantize(const tern_rnn_model *m, char *err, size_t er
   }
   for (int b = 0; b < c->layers; b++) {
     const tern_rnn_block *MB = &m->block[b];
-    qblock *B = &q->block[b];
+    tern_rnn_qblock *B = &q->block[b];
     B->kind = MB->kind;
 #define BL(field, K, N, name)                                                        \
   do {                                                                               \
@@ -331,6 +382,7 @@ tern_rnn_qmodel *tern_rnn_quantize(const tern_rnn_model *m, char *err, size_t er
   q->head_dq_c = tern_round_sat32(ldexp(1.0, 30) / 127.0);
   q->pv_c = tern_round_sat32(ldexp(1.0, 30) / 16129.0);
   tern_rnn_luts_init(&q->T);
+  if (build_view(q, err, errlen)) goto bad;
   return q;
 bad:
   tern_rnn_qmodel_free(q);
@@ -369,15 +421,11 @@ tern_rnn_ictx *tern_rnn_ictx_new(const tern_rnn_qmodel *q, char *err, size_t err
     return NULL;
   }
   x->q = q;
-  x->ring = c->window < c->max_seq ? c->window : c->max_seq;
-  size_t o = 0, w = (size_t)c->lru_width, hd = (size_t)tern_rnn_head_dim(c), R = (size_t)x->ring;
+  x->ring = ring_of(c);
+  size_t o = 0;
   for (int b = 0; b < c->layers; b++) {
     x->off[b] = o;
-    switch (q->block[b].kind) {
-      case TERN_RNN_RECURRENT: o += 4 * w * (size_t)c->conv_width; break;
-      case TERN_RNN_ATTENTION: o += 8 * R + ((2 * R * hd + 3) & ~(size_t)3); break;
-      default: o += 4 * w; break;
-    }
+    o += tern_rnn_block_state_bytes(q, b);
   }
   x->nbytes = o;
   x->state = calloc(o ? o : 1, 1);
@@ -396,6 +444,9 @@ void tern_rnn_ictx_reset(tern_rnn_ictx *x) {
 }
 int tern_rnn_ictx_pos(const tern_rnn_ictx *x) { return x ? x->pos : 0; }
 size_t tern_rnn_ictx_state_bytes(const tern_rnn_ictx *x) { return x ? x->nbytes : 0; }
+size_t tern_rnn_ictx_state_off(const tern_rnn_ictx *x, int b) {
+  return x && b >= 0 && b < x->q->cfg.layers ? x->off[b] : 0;
+}
 void tern_rnn_ictx_get_state(const tern_rnn_ictx *x, void *out) {
   if (x && out) memcpy(out, x->state, x->nbytes);
 }
@@ -413,7 +464,7 @@ typedef struct ws {
   int32_t *cs, *sn;
 } ws;
 
-static void mix_recurrent(const tern_rnn_qmodel *Q, const qblock *B, uint8_t *st, const int32_t *h,
+static void mix_recurrent(const tern_rnn_qmodel *Q, const tern_rnn_qblock *B, uint8_t *st, const int32_t *h,
                           int32_t *out, ws *u) {
   const tern_rnn_config *c = &Q->cfg;
   int d = c->dim, w = c->lru_width;
@@ -444,7 +495,7 @@ static void rope_row(int hd, int t, int32_t *cs, int32_t *sn) {
   }
 }
 
-static void mix_attention(const tern_rnn_qmodel *Q, const qblock *B, uint8_t *st, int R, int t,
+static void mix_attention(const tern_rnn_qmodel *Q, const tern_rnn_qblock *B, uint8_t *st, int R, int t,
                           const int32_t *h, int32_t *out, ws *u) {
   const tern_rnn_config *c = &Q->cfg;
   int d = c->dim, hd = tern_rnn_head_dim(c), H = c->heads;
@@ -497,7 +548,7 @@ static void mix_attention(const tern_rnn_qmodel *Q, const qblock *B, uint8_t *st
   tern_tfm_bitlinear_int(&B->wo, u->qb, A, u->acc, out);
 }
 
-static void mix_mlgru(const tern_rnn_qmodel *Q, const qblock *B, uint8_t *st, const int32_t *h,
+static void mix_mlgru(const tern_rnn_qmodel *Q, const tern_rnn_qblock *B, uint8_t *st, const int32_t *h,
                       int32_t *out, ws *u) {
   const tern_rnn_config *c = &Q->cfg;
   int w = c->lru_width;
@@ -511,7 +562,7 @@ static void mix_mlgru(const tern_rnn_qmodel *Q, const qblock *B, uint8_t *st, co
   tern_tfm_bitlinear_int(&B->wmo, u->qb, A, u->acc, out);
 }
 
-static void mlp(const tern_rnn_qmodel *Q, const qblock *B, const int32_t *h, int32_t *out, ws *u) {
+static void mlp(const tern_rnn_qmodel *Q, const tern_rnn_qblock *B, const int32_t *h, int32_t *out, ws *u) {
   const tern_rnn_config *c = &Q->cfg;
   int32_t *g = u->b1, *up = u->b2;
   /* F1 */ int32_t A = tern_tfm_quant_row(h, c->dim, u->qb);
@@ -525,6 +576,73 @@ static void mlp(const tern_rnn_qmodel *Q, const qblock *B, const int32_t *h, int
   }
   /* F8-F9 */ A = tern_tfm_quant_row(g, c->ffn, u->qb);
   tern_tfm_bitlinear_int(&B->down, u->qb, A, u->acc, out);
+}
+
+static int ws_alloc(ws *u, size_t big) {
+  memset(u, 0, sizeof *u);
+  int32_t **bs[] = {&u->b1, &u->b2, &u->b3, &u->b4, &u->b5, &u->acc, &u->sc, &u->ex, &u->cs, &u->sn};
+  int ok = 1;
+  for (size_t i = 0; i < sizeof bs / sizeof *bs; i++) ok = (*bs[i] = malloc(big * sizeof(int32_t))) && ok;
+  u->qb = malloc(big);
+  u->qw = malloc(big);
+  return ok && u->qb && u->qw ? 0 : -1;
+}
+
+static void ws_free(ws *u) {
+  int32_t *bs[] = {u->b1, u->b2, u->b3, u->b4, u->b5, u->acc, u->sc, u->ex, u->cs, u->sn};
+  for (size_t i = 0; i < sizeof bs / sizeof *bs; i++) free(bs[i]);
+  free(u->qb);
+  free(u->qw);
+}
+
+
+static size_t ws_big(const tern_rnn_config *c) {
+  size_t big = (size_t)c->dim;
+  if ((size_t)c->lru_width > big) big = (size_t)c->lru_width;
+  if ((size_t)c->ffn > big) big = (size_t)c->ffn;
+  if ((size_t)ring_of(c) > big) big = (size_t)ring_of(c);
+  return big;
+}
+
+/* B1-B2 of block b for one row at position t */
+static void mix_row(const tern_rnn_qmodel *Q, int b, uint8_t *st, int t, int32_t *xr, int32_t *hn,
+                    int32_t *o, ws *u) {
+  const tern_rnn_qblock *B = &Q->block[b];
+  /* B1 */ tern_tfm_norm_int(&B->mix_norm, xr, hn);
+  switch (B->kind) {
+    case TERN_RNN_RECURRENT: mix_recurrent(Q, B, st, hn, o, u); break;
+    case TERN_RNN_ATTENTION: mix_attention(Q, B, st, ring_of(&Q->cfg), t, hn, o, u); break;
+    default: mix_mlgru(Q, B, st, hn, o, u); break;
+  }
+  /* B2 */ for (int j = 0; j < Q->cfg.dim; j++) xr[j] = tern_v_add(xr[j], o[j]);
+}
+
+size_t tern_rnn_block_state_bytes(const tern_rnn_qmodel *q, int b) {
+  const tern_rnn_config *c = &q->cfg;
+  size_t w = (size_t)c->lru_width, hd = (size_t)tern_rnn_head_dim(c), R = (size_t)ring_of(c);
+  switch (q->block[b].kind) {
+    case TERN_RNN_RECURRENT: return 4 * w * (size_t)c->conv_width;
+    case TERN_RNN_ATTENTION: return 8 * R + ((2 * R * hd + 3) & ~(size_t)3);
+    default: return 4 * w;
+  }
+}
+
+int tern_rnn_mix_int(const tern_rnn_qmodel *q, int b, void *state, int pos, int32_t *x, int M,
+                     char *err, size_t errlen) {
+  if (!q || !state || !x || M < 1 || b < 0 || b >= q->cfg.layers || pos < 0)
+    return tern_err(err, errlen, "tern_rnn_mix_int: null argument, M < 1, pos < 0 or block out of range");
+  const tern_rnn_config *c = &q->cfg;
+  ws u;
+  int32_t *hn = malloc((size_t)c->dim * sizeof(int32_t)), *o = malloc((size_t)c->dim * sizeof(int32_t));
+  int rc = 0;
+  if (ws_alloc(&u, ws_big(c)) || !hn || !o)
+    rc = tern_err(err, errlen, "out of memory (block %d)", b);
+  else
+    for (int i = 0; i < M; i++) mix_row(q, b, state, pos + i, x + (size_t)i * c->dim, hn, o, &u);
+  ws_free(&u);
+  free(hn);
+  free(o);
+  return rc;
 }
 
 int tern_rnn_iprefill(tern_rnn_ictx *ctx, const int *tokens, int n, int32_t *logits,
@@ -543,20 +661,11 @@ int tern_rnn_iprefill(tern_rnn_ictx *ctx, const int *tokens, int n, int32_t *log
       return tern_err(err, errlen, "token %d at index %d is out of range, expected 0..%d",
                       tokens[i], i, c->vocab - 1);
   int d = c->dim;
-  size_t big = (size_t)d;
-  if ((size_t)c->lru_width > big) big = (size_t)c->lru_width;
-  if ((size_t)c->ffn > big) big = (size_t)c->ffn;
-  if ((size_t)ctx->ring > big) big = (size_t)ctx->ring;
   int32_t *x = malloc((size_t)n * d * sizeof(int32_t));
   int32_t *hn = malloc((size_t)d * sizeof(int32_t)), *o = malloc((size_t)d * sizeof(int32_t));
   ws u;
-  int32_t **bs[] = {&u.b1, &u.b2, &u.b3, &u.b4, &u.b5, &u.acc, &u.sc, &u.ex, &u.cs, &u.sn};
-  for (size_t i = 0; i < sizeof bs / sizeof *bs; i++) *bs[i] = malloc(big * sizeof(int32_t));
-  u.qb = malloc(big);
-  u.qw = malloc(big);
-  int rc = 0, ok = x && hn && o && u.qb && u.qw;
-  for (size_t i = 0; i < sizeof bs / sizeof *bs; i++) ok = ok && *bs[i];
-  if (!ok) {
+  int rc = 0;
+  if (ws_alloc(&u, ws_big(c)) || !x || !hn || !o) {
     rc = tern_err(err, errlen, "out of memory (prefill of %d tokens)", n);
     goto done;
   }
@@ -567,17 +676,11 @@ int tern_rnn_iprefill(tern_rnn_ictx *ctx, const int *tokens, int n, int32_t *log
     for (int j = 0; j < d; j++) x[(size_t)i * d + j] = tern_v_mulshr(e[j], ec, 16);
   }
   for (int b = 0; b < c->layers; b++) {
-    const qblock *B = &Q->block[b];
+    const tern_rnn_qblock *B = &Q->block[b];
     uint8_t *st = ctx->state + ctx->off[b];
     for (int i = 0; i < n; i++) {
       int32_t *xr = x + (size_t)i * d;
-      /* B1 */ tern_tfm_norm_int(&B->mix_norm, xr, hn);
-      switch (B->kind) {
-        case TERN_RNN_RECURRENT: mix_recurrent(Q, B, st, hn, o, &u); break;
-        case TERN_RNN_ATTENTION: mix_attention(Q, B, st, ctx->ring, ctx->pos + i, hn, o, &u); break;
-        default: mix_mlgru(Q, B, st, hn, o, &u); break;
-      }
-      /* B2 */ for (int j = 0; j < d; j++) xr[j] = tern_v_add(xr[j], o[j]);
+      mix_row(Q, b, st, ctx->pos + i, xr, hn, o, &u); /* B1-B2 */
       /* B3 */ tern_tfm_norm_int(&B->mlp_norm, xr, hn);
       mlp(Q, B, hn, o, &u);
       /* B4 */ for (int j = 0; j < d; j++) xr[j] = tern_v_add(xr[j], o[j]);
@@ -592,9 +695,7 @@ done:
   free(x);
   free(hn);
   free(o);
-  for (size_t i = 0; i < sizeof bs / sizeof *bs; i++) free(*bs[i]);
-  free(u.qb);
-  free(u.qw);
+  ws_free(&u);
   return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "tern/err.h"
 #include "tern/numerics.h"
 #include "tern/tfm_int.h"
+#include "tern/rnn.h" /* tern_rnn_lut_interp (the recurrent models' gated MLP) */
 #include "tfm_int_internal.h"
 
 static int floor_log2(int v) {
@@ -522,6 +523,7 @@ int tern_tfm_iargmax(const int32_t *l, int n) {
 
 /* FFN of one normed row h (Q12, dim): m (Q12, ffn) -> down -> y (Q12, dim). */
 static void ffn_row(const tern_tfm_config *c, const int32_t *sigmoid_lut, const int32_t *gelu_lut,
+                    int interp,
                     const tern_tfm_qffn *f, const int32_t *h, int32_t *u, int32_t *g, int32_t *t,
                     int8_t *qb, int32_t *acc, int32_t *y) {
   int d = c->dim, F = c->ffn;
@@ -531,7 +533,8 @@ static void ffn_row(const tern_tfm_config *c, const int32_t *sigmoid_lut, const 
     case TERN_FFN_SWIGLU:
       /* F3 */ tern_tfm_bitlinear_int(&f->gate, qb, A, acc, g);
       for (int j = 0; j < F; j++) {
-        /* F4 */ int32_t s = sigmoid_lut[tern_lut_index(g[j], TERN_LUT_SHIFT)];
+        /* F4 */ int32_t s = interp ? tern_rnn_lut_interp(sigmoid_lut, g[j])
+                                    : sigmoid_lut[tern_lut_index(g[j], TERN_LUT_SHIFT)];
         /* F5 */ int32_t sg = tern_v_mulshr(g[j], s, TERN_SIGMOID_FRAC);
         /* F6 */ u[j] = tern_v_mulshr(sg, u[j], TERN_FX);
       }
@@ -579,6 +582,7 @@ int tern_tfm_ffn_half_of(const tern_tfm_qmodel *q, int block, tern_tfm_ffn_half 
   h->ffn = q->block[block].ffn;
   h->sigmoid_lut = q->sigmoid_lut;
   h->gelu_lut = q->gelu_lut;
+  h->lut_interp = q->ffn_lut_interp;
   return 0;
 }
 
@@ -618,6 +622,7 @@ tern_tfm_ffn_half tern_tfm_qffn_block_half(const tern_tfm_qffn_block *q) {
   h.ffn = &q->ffn;
   h.sigmoid_lut = q->sigmoid_lut;
   h.gelu_lut = q->gelu_lut;
+  h.lut_interp = 0;
   return h;
 }
 
@@ -640,7 +645,7 @@ int tern_tfm_ffn_half_int(const tern_tfm_ffn_half *hf, const int32_t *x, int M, 
       const int32_t *xr = x + (size_t)i * (size_t)d;
       int32_t *yr = y + (size_t)i * (size_t)d;
       /* F0 */ tern_tfm_norm_int(hf->norm, xr, h);
-      ffn_row(c, hf->sigmoid_lut, hf->gelu_lut, hf->ffn, h, t1, t2, t3, qb, acc, h);
+      ffn_row(c, hf->sigmoid_lut, hf->gelu_lut, hf->lut_interp, hf->ffn, h, t1, t2, t3, qb, acc, h);
       /* F10 */ for (int j = 0; j < d; j++) yr[j] = tern_v_add(xr[j], h[j]);
     }
   }
@@ -911,7 +916,7 @@ int tern_tfm_iprefill(tern_tfm_ictx *ctx, const int *tokens, int n, int32_t *log
     for (int i = 0; i < n; i++) {
       int32_t *xr = x + (size_t)i * d;
       /* F0 */ tern_tfm_norm_int(&B->ffn_norm, xr, h);
-      ffn_row(&Q->cfg, Q->sigmoid_lut, Q->gelu_lut, B->ffn, h, t1, t2, t3, qb, acc, h); /* h is read (F1) before y is written */
+      ffn_row(&Q->cfg, Q->sigmoid_lut, Q->gelu_lut, Q->ffn_lut_interp, B->ffn, h, t1, t2, t3, qb, acc, h); /* h is read (F1) before y is written */
       /* F10 */ for (int j = 0; j < d; j++) xr[j] = tern_v_add(xr[j], h[j]);
     }
     if (ctx->trace) ctx->trace(ctx->trace_user, p, n, x);

@@ -254,6 +254,7 @@ int tern_rnn_lambda_consts(float lambda, int32_t *spc, int32_t *sqc);
  * linear between the two neighbouring midpoints, clamped outside. */
 int32_t tern_rnn_lut_interp(const int32_t *table, int32_t t);
 
+
 typedef struct tern_rnn_luts {
   int32_t sigmoid[256], gelu[256], sqrt_sigmoid[256], expneg[256], psi[256];
   int32_t exp_hi[256], exp_lo[256]; /* softmax (transformer tables) */
@@ -282,7 +283,47 @@ void tern_rnn_mlgru_step_int(const tern_rnn_luts *T, int n, const int32_t *f, co
 void tern_rnn_bdlinear_int(const tern_tblockdiag *t, int32_t beta_c, int s_d, const int32_t *x,
                            int8_t *qb, int32_t *acc, int32_t *y);
 
-typedef struct tern_rnn_qmodel tern_rnn_qmodel;
+/* Integer constants of a block-diagonal BitLinear. */
+typedef struct tern_rnn_qbd {
+  const tern_tblockdiag *t; /* borrowed codes */
+  int32_t beta_c;
+  int s_d;
+} tern_rnn_qbd;
+
+/* Integer constants of one block (the compiler reads them too). */
+typedef struct tern_rnn_qblock {
+  char kind;
+  tern_tfm_qnorm mix_norm, mlp_norm;
+  tern_tfm_qlinear wx, wy, wout, wq, wk, wv, wo, wf, wc, wg, wmo, gate, up, down;
+  tern_rnn_qbd ga, gx;
+  int32_t *conv_w; /* 'r': Q14 [conv_width][lru_width] */
+  int32_t *conv_b, *b_a, *b_x; /* 'r': Q12 [lru_width] */
+  int32_t *spc, *sqc;          /* 'r': Q24 [lru_width] (tern_rnn_lambda_consts) */
+} tern_rnn_qblock;
+
+/* The integer model.  `view` presents the parts the recurrent models share
+ * with the transformers as a tern_tfm_qmodel, so the transformer step programs
+ * (include/tern/compiler_tfm.h: EMBED, HEAD, ATTN for griffin's local MQA
+ * blocks, FFN for every block's gated MLP) compile from it unchanged: cfg
+ * with the same vocab, dim, layers, ffn, tie_embeddings, max_seq, RMSNorm,
+ * ffn_type swiglu with sigmoid_lut = the MLP's table (GELU for hawk/griffin,
+ * sigmoid for mlgru) read interpolated (ffn_lut_interp = 1), heads / kv_heads
+ * 1 / head_dim = dim/heads, rope_theta 10000 and window for griffin (heads =
+ * kv_heads = 1, head_dim 2 otherwise: no attention); block[b] with attn_norm =
+ * mix_norm, wq..wo, ffn_norm = mlp_norm, ffn -> {gate, up, down}.  Shallow
+ * copies: nothing in the view is freed or written through it. */
+typedef struct tern_rnn_qmodel {
+  tern_rnn_config cfg;
+  const tern_rnn_model *m;
+  int32_t *embed_c, *head_c;
+  tern_tfm_qnorm final_norm;
+  tern_rnn_qblock *block;
+  int32_t att_c, head_dq_c, pv_c;
+  tern_rnn_luts T;
+  tern_tfm_model view_m;   /* cfg, embed, lm_head (block NULL) */
+  tern_tfm_qmodel view;    /* see above; view.block = view_b */
+  tern_tfm_qblock *view_b; /* cfg.layers */
+} tern_rnn_qmodel;
 /* Integer constants of a generated model (borrowed; must outlive the result).
  * NULL with a message naming the block and tensor if a constant does not fit. */
 tern_rnn_qmodel *tern_rnn_quantize(const tern_rnn_model *m, char *err, size_t errlen);
@@ -300,6 +341,17 @@ int tern_rnn_ictx_pos(const tern_rnn_ictx *ctx);
  * Its size does not depend on the number of tokens processed. */
 size_t tern_rnn_ictx_state_bytes(const tern_rnn_ictx *ctx);
 void tern_rnn_ictx_get_state(const tern_rnn_ictx *ctx, void *out);
+/* Offset of block b's section in that state, and its size. */
+size_t tern_rnn_ictx_state_off(const tern_rnn_ictx *ctx, int b);
+size_t tern_rnn_block_state_bytes(const tern_rnn_qmodel *q, int b);
+/* The temporal-mixing half of block b alone (the compiler's reference): for
+ * rows i = 0 .. M-1 in order, x_i += mixer(RMSNorm_mix(x_i)) at position
+ * pos + i (B1-B2), reading and updating `state` (block b's section of the
+ * state above).  x: M x dim, Q12.  The MLP half (B3-B4) is the transformer
+ * FFN half of the view: tern_tfm_ffn_half_of(&q->view, b, ...) with
+ * tern_tfm_ffn_half_int.  0 or -1 with a message. */
+int tern_rnn_mix_int(const tern_rnn_qmodel *q, int b, void *state, int pos, int32_t *x, int M,
+                     char *err, size_t errlen);
 typedef void (*tern_rnn_itrace_fn)(void *user, int block, int n, const int32_t *x);
 void tern_rnn_ictx_set_trace(tern_rnn_ictx *ctx, tern_rnn_itrace_fn fn, void *user);
 /* As tern_rnn_prefill; logits int32 Q12. */

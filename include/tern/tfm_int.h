@@ -93,6 +93,11 @@ typedef struct tern_tfm_qmodel {
   int32_t exp_hi[256];      /* softmax exp, coarse: exp(-k/4) */
   int32_t exp_lo[256];      /* softmax exp, fine: exp(f), f in [0, 1/4) */
   int kernel;               /* GEMM kernel of every BitLinear (tern_tfm_qmodel_set_kernel) */
+  int ffn_lut_interp;       /* 0 for the transformers.  1: the SwiGLU F4 table read is the
+                               interpolated one (tern_rnn_lut_interp, docs/NUMERICS.md I1-I6):
+                               the recurrent models' gated MLP seen through this struct
+                               (tern_rnn_tfm_view, with sigmoid_lut = the GELU table for
+                               hawk/griffin) */
 } tern_tfm_qmodel;
 
 /* Integer constants of a generated model (the model is borrowed and must
@@ -160,6 +165,7 @@ typedef struct tern_tfm_ffn_half {
   const tern_tfm_qffn *ffn;   /* the block's own FFN or the shared one */
   const int32_t *sigmoid_lut; /* SwiGLU */
   const int32_t *gelu_lut;    /* GELU */
+  int lut_interp;             /* SwiGLU F4 as the interpolated read (tern_tfm_qmodel.ffn_lut_interp) */
 } tern_tfm_ffn_half;
 /* The FFN half of block `block` of q (q must outlive h).  0 or -1 with a message. */
 int tern_tfm_ffn_half_of(const tern_tfm_qmodel *q, int block, tern_tfm_ffn_half *h, char *err,
