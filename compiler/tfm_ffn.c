@@ -367,9 +367,9 @@ int cc_emit_luti(cc_ctx *c, int dst, int src, int t1, int t2, int t3, int W, int
   V(SUB, CONST, t3, t1, c128, W, rows, W, W, 0);
   V(MULSHR, CONST, t3, t3, one, W, rows, W, W, 8);             /* I4 k = floor(u / 256) */
   V(MULSHR, CONST, t3, t3, c256, W, rows, W, W, 0);
-  V(SUB, VEC, t3, t1, t3, W, rows, W, W, 0);                   /* I5 fr */
+  V(SUB, VEC, t1, t1, t3, W, rows, W, W, 0);                   /* I5 fr (over u) */
   V(SUB, VEC, t2, t2, dst, W, rows, W, W, 0);
-  V(MULSHR, VEC, t2, t2, t3, W, rows, W, W, 8);
+  V(MULSHR, VEC, t2, t2, t1, W, rows, W, W, 8);
   V(ADD, VEC, dst, dst, t2, W, rows, W, W, 0);                 /* I6 */
   return 0;
 }

@@ -391,3 +391,60 @@ TEST(RnnIntModel, FidelityOfTheTinyPresets) {
 }
 
 }  // namespace
+
+// The accelerator's decomposition of a block (include/tern/compiler_rnn.h):
+// all rows' mixer (tern_rnn_mix_int, B1-B2) and then all rows' MLP (the FFN
+// half of the transformer view, interpolated table read, B3-B4) equal the
+// reference, which runs B1-B4 row by row: residual stream after every block
+// (trace) for a prompt that passes griffin-tiny's window.
+namespace {
+struct Trace {
+  std::vector<std::vector<int32_t>> x;
+};
+void OnBlock(void *u, int, int n, const int32_t *x) {
+  auto *t = static_cast<Trace *>(u);
+  t->x.emplace_back(x, x + (size_t)n * 64);
+}
+}  // namespace
+
+TEST(RnnIntModel, BlocksEqualMixThenViewMlp) {
+  for (const char *name : {"hawk-tiny", "griffin-tiny", "matmulfree-tiny"}) {
+    SCOPED_TRACE(name);
+    Model M(name);
+    ASSERT_TRUE(M.q);
+    const tern_rnn_config &c = M.q->cfg;
+    ASSERT_EQ(c.dim, 64);
+    char err[512];
+    const int n = 40;
+    std::vector<int> tok(n);
+    for (int i = 0; i < n; i++) tok[i] = (i * 37 + 11) % 256;
+    tern_rnn_ictx *ctx = tern_rnn_ictx_new(M.q, err, sizeof err);
+    ASSERT_TRUE(ctx) << err;
+    Trace tr;
+    tern_rnn_ictx_set_trace(ctx, OnBlock, &tr);
+    std::vector<int32_t> logits(c.vocab);
+    ASSERT_EQ(0, tern_rnn_iprefill(ctx, tok.data(), n, logits.data(), 0, err, sizeof err)) << err;
+    ASSERT_EQ((int)tr.x.size(), c.layers);
+    std::vector<uint8_t> ref_state(tern_rnn_ictx_state_bytes(ctx));
+    tern_rnn_ictx_get_state(ctx, ref_state.data());
+    // the decomposition, from the embedded rows
+    std::vector<int32_t> x((size_t)n * c.dim), y(x.size());
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < c.dim; j++)
+        x[(size_t)i * c.dim + j] = tern_v_mulshr(M.m.embed.q[(size_t)tok[i] * c.dim + j],
+                                                 M.q->embed_c[tok[i]], 16);
+    for (int b = 0; b < c.layers; b++) {
+      std::vector<uint8_t> st(tern_rnn_block_state_bytes(M.q, b), 0);
+      ASSERT_EQ(0, tern_rnn_mix_int(M.q, b, st.data(), 0, x.data(), n, err, sizeof err)) << err;
+      tern_tfm_ffn_half h;
+      ASSERT_EQ(0, tern_tfm_ffn_half_of(&M.q->view, b, &h, err, sizeof err)) << err;
+      EXPECT_EQ(h.lut_interp, 1);
+      ASSERT_EQ(0, tern_tfm_ffn_half_int(&h, x.data(), n, y.data(), err, sizeof err)) << err;
+      x = y;
+      EXPECT_EQ(x, tr.x[b]) << "block " << b;
+      size_t off = tern_rnn_ictx_state_off(ctx, b);
+      EXPECT_EQ(0, std::memcmp(st.data(), ref_state.data() + off, st.size())) << "state of block " << b;
+    }
+    tern_rnn_ictx_free(ctx);
+  }
+}

@@ -15,6 +15,7 @@
 #include "tern/hwcfg.h"
 #include "tern/numerics.h"
 #include "tern/program.h"
+#include "tern/rnn.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
 #include "tfm_fixtures.h"
@@ -273,5 +274,32 @@ TEST(TfmFfn, RtlEqualsIsaTiny4x4) {
     EXPECT_TRUE(d_isa == d_rtl) << "DRAM images differ";
     EXPECT_EQ(0, compare_y(p, d_rtl, M, h.cfg->dim, ref));
     tern_program_free(&p);
+  }
+}
+
+// The recurrent models' gated MLP is this FFN half seen through the
+// transformer view of the integer recurrent model (include/tern/rnn.h): SwiGLU
+// structure with the GELU (hawk/griffin) or sigmoid (mlgru) table read
+// interpolated (docs/NUMERICS.md I1-I6), on 4x4 and 8x8, M = 1 and 5.
+TEST(TfmFfn, IsaRecurrentMlpInterpolatedTable) {
+  for (const char *name : {"hawk-tiny", "matmulfree-tiny"}) {
+    SCOPED_TRACE(name);
+    tern_rnn_config c;
+    tern_rnn_model m;
+    std::memset(&m, 0, sizeof m);
+    char err[512];
+    ASSERT_EQ(0, tern_rnn_preset(name, &c, err, sizeof err)) << err;
+    ASSERT_EQ(0, tern_rnn_generate(&c, &m, 0, err, sizeof err)) << err;
+    tern_rnn_qmodel *q = tern_rnn_quantize(&m, err, sizeof err);
+    ASSERT_TRUE(q) << err;
+    tern_tfm_ffn_half h;
+    ASSERT_EQ(0, tern_tfm_ffn_half_of(&q->view, 1, &h, err, sizeof err)) << err;
+    ASSERT_EQ(h.lut_interp, 1);
+    for (int rc : {4, 8}) {
+      tern_hwcfg hw = small_deep(rc);
+      for (int M : {1, 5}) check_isa(h, hw, M, 300u + (uint32_t)M + (uint32_t)rc);
+    }
+    tern_rnn_qmodel_free(q);
+    tern_rnn_free(&m);
   }
 }
