@@ -52,6 +52,9 @@ typedef enum cc_opkind {
   /* attention (tfm_attn.c): RoPE, K/V quantisation into the cache, A7-A20 per
    * head (MAC8), LayerNorm SubLN centring; in q, k, v; out att; temps */
   CC_OP_ATTN = 7,
+  /* recurrent MIX program (rnn_mix.c): one step of the RG-LRU / Conv1D / MLGRU
+   * sequences, which one in cc_op.rnn */
+  CC_OP_RNN = 8,
 } cc_opkind;
 
 struct tern_tfm_qnorm; /* include/tern/tfm_int.h */
@@ -71,6 +74,7 @@ typedef struct cc_op {
   const struct tern_tfm_qnorm *tnorm; /* TNORM (constants named "<op name>.<const>") */
   int ffn_type;             /* FFN_ACT: tern_ffn_type */
   int mask;                 /* TNORM: re-zero the padding lanes after centring (-1 = none) */
+  int rnn;                  /* RNN: the step (rnn_mix.c) */
 } cc_op;
 
 /* A ternary matrix placed in DRAM as WBUF tiles ordered [n_tile][k_tile]. */

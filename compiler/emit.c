@@ -303,8 +303,11 @@ static int emit_op(cc_ctx *c, const cc_op *o, int blk, int mb, char *err, size_t
     case CC_OP_TNORM:
     case CC_OP_FFN_ACT:
     case CC_OP_ATTN:
-      tern_err(err, errlen, "compile: op %s: transformer ops are emitted by compiler/tfm_{ffn,attn}.c",
-             o->name);
+    case CC_OP_RNN:
+      tern_err(err, errlen,
+               "compile: op %s: transformer / recurrent ops are emitted by "
+               "compiler/tfm_{ffn,attn}.c, rnn_mix.c",
+               o->name);
       return -1;
   }
   (void)C;

@@ -208,6 +208,7 @@ static const char *op_name(cc_opkind k) {
     case CC_OP_TNORM: return "TNORM";
     case CC_OP_FFN_ACT: return "FFN_ACT";
     case CC_OP_ATTN: return "ATTN";
+    case CC_OP_RNN: return "RNN";
   }
   return "?";
 }

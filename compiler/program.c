@@ -69,6 +69,21 @@ const tern_tensor_ref *tern_program_find_tensor(const tern_program *p, const cha
   return NULL;
 }
 
+void tern_program_dma_bytes(const tern_program *p, const tern_hwcfg *hw, uint64_t lo, uint64_t hi,
+                            uint64_t *rd, uint64_t *wr, uint64_t *all_rd, uint64_t *all_wr) {
+  for (size_t i = 0; i < p->n_insns; i++) {
+    const tern_insn *in = &p->insns[i];
+    if (in->op != TERN_OP_LOAD && in->op != TERN_OP_STORE) continue;
+    uint64_t wb = tern_mem_word_bytes(hw, in->mem);
+    uint64_t beat = (uint64_t)hw->dram_bw < wb ? (uint64_t)hw->dram_bw : wb;
+    uint64_t bytes = (uint64_t)in->y_size * in->x_size * wb / beat * beat;
+    int ld = in->op == TERN_OP_LOAD, inside = in->dram_addr >= lo && in->dram_addr < hi;
+    uint64_t *all = ld ? all_rd : all_wr, *part = ld ? rd : wr;
+    if (all) *all += bytes;
+    if (inside && part) *part += bytes;
+  }
+}
+
 int tern_program_init_dram(const tern_program *p, uint8_t *dram, uint64_t dram_bytes, char *err,
                            size_t errlen) {
   for (size_t i = 0; i < p->n_segs; i++) {

@@ -159,6 +159,29 @@ static void e_image(emit *e, const char *file, const char *alt) {
   fputs("\"></p>\n", e->html);
 }
 
+/* the energy model's assumptions as a section (a bulleted list) */
+static void e_assumptions(emit *e) {
+  e_heading(e, "Energy model assumptions");
+  const char *a = tern_energy_assumptions();
+  fputs("<ul>\n", e->html);
+  while (*a) {
+    const char *nl = strchr(a, '\n');
+    size_t n = nl ? (size_t)(nl - a) : strlen(a);
+    char line[1024];
+    if (n >= sizeof line) n = sizeof line - 1;
+    memcpy(line, a, n);
+    line[n] = 0;
+    fprintf(e->md, "- %s\n", line);
+    fputs("<li>", e->html);
+    html_esc(e->html, line);
+    fputs("</li>\n", e->html);
+    a += n;
+    if (*a == '\n') a++;
+  }
+  fputs("\n", e->md);
+  fputs("</ul>\n", e->html);
+}
+
 static int run_gnuplot(const char *dir, const char *script, char *err, size_t errlen) {
   char cmd[1400];
   snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s' 2>'%s.log'", dir, script, script);
@@ -190,11 +213,15 @@ static FILE *gp_stacked(const char *dir, const char *name, const char *png, int 
   return f;
 }
 
-/* report.md + report.html with the title as heading */
-static int e_open(emit *e, const char *dir, const char *title, char *err, size_t errlen) {
-  e->md = open_in(dir, "report.md", err, errlen);
+/* BASE.md + BASE.html with the title as heading */
+static int e_open_as(emit *e, const char *dir, const char *base, const char *title, char *err,
+                     size_t errlen) {
+  char name[128];
+  snprintf(name, sizeof name, "%s.md", base);
+  e->md = open_in(dir, name, err, errlen);
   if (!e->md) return -1;
-  e->html = open_in(dir, "report.html", err, errlen);
+  snprintf(name, sizeof name, "%s.html", base);
+  e->html = open_in(dir, name, err, errlen);
   if (!e->html) {
     fclose(e->md);
     return -1;
@@ -213,6 +240,11 @@ static int e_open(emit *e, const char *dir, const char *title, char *err, size_t
   return 0;
 }
 
+/* report.md + report.html */
+static int e_open(emit *e, const char *dir, const char *title, char *err, size_t errlen) {
+  return e_open_as(e, dir, "report", title, err, errlen);
+}
+
 /* closes both files, then runs the gnuplot scripts (NULL-terminated) */
 static int e_close(emit *e, const char *dir, const char *const *scripts, char *err,
                    size_t errlen) {
@@ -220,7 +252,7 @@ static int e_close(emit *e, const char *dir, const char *const *scripts, char *e
   int bad = ferror(e->md) || ferror(e->html);
   fclose(e->md);
   fclose(e->html);
-  if (bad) return tern_err(err, errlen, "%s: write error in report.md / report.html", dir);
+  if (bad) return tern_err(err, errlen, "%s: write error in the report's .md / .html", dir);
   for (; *scripts; scripts++)
     if (run_gnuplot(dir, *scripts, err, errlen) != 0) return -1;
   return 0;
@@ -428,28 +460,7 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
              "so its ratio is the conservative one.");
   e_image(&e, "energy.png", "energy per token by component");
 
-  e_heading(&e, "Energy model assumptions");
-  {
-    const char *a = tern_energy_assumptions();
-    fputs("", e.md);
-    fputs("<ul>\n", e.html);
-    while (*a) {
-      const char *nl = strchr(a, '\n');
-      size_t n = nl ? (size_t)(nl - a) : strlen(a);
-      char line[1024];
-      if (n >= sizeof line) n = sizeof line - 1;
-      memcpy(line, a, n);
-      line[n] = 0;
-      fprintf(e.md, "- %s\n", line);
-      fputs("<li>", e.html);
-      html_esc(e.html, line);
-      fputs("</li>\n", e.html);
-      a += n;
-      if (*a == '\n') a++;
-    }
-    fputs("\n", e.md);
-    fputs("</ul>\n", e.html);
-  }
+  e_assumptions(&e);
   e_heading(&e, "Technology table");
   e_table_start(&e, "key", "pJ", "source");
   for (int k = 0; k < TERN_TK_COUNT; k++) {
@@ -512,9 +523,10 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
           "set yrange [0:*]\n"
           "set key top left\n"
           "plot 'steps.dat' every ::1 using ($2+1):7 with linespoints title 'total', \\\n"
-          "     '' every ::1 using ($2+1):8 with linespoints title 'attention halves', \\\n"
-          "     '' every ::1 using ($2+1):9 with linespoints title 'FFN halves'\n",
-          r->model, be, rtl ? "RTL counters" : "ISA simulator");
+          "     '' every ::1 using ($2+1):8 with linespoints title '%s', \\\n"
+          "     '' every ::1 using ($2+1):9 with linespoints title '%s'\n",
+          r->model, be, rtl ? "RTL counters" : "ISA simulator",
+          r->recurrent ? "temporal mixers" : "attention halves", r->recurrent ? "MLPs" : "FFN halves");
   fclose(f);
   f = open_in(dir, "layers.dat", err, errlen);
   if (!f) return -1;
@@ -545,10 +557,10 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
   snprintf(buf, sizeof buf,
            "%d prompt tokens, %d steps (one prefill, then one decode per token) on a %dx%d "
            "array, WBUF %d tiles, DRAM %d bytes/cycle, clock %.0f MHz. Every step's logits "
-           "are compared bit for bit with the integer reference (models/tfm_int.c): %d/%d "
+           "are compared bit for bit with the integer reference (%s): %d/%d "
            "bit-exact.",
            r->n_prompt, r->n_steps, c->hw.rows, c->hw.cols, c->hw.wbuf_depth, c->hw.dram_bw, mhz,
-           r->bit_exact_steps, r->n_steps);
+           r->recurrent ? "models/rnn_int.c" : "models/tfm_int.c", r->bit_exact_steps, r->n_steps);
   e_para(&e, buf);
 
   e_heading(&e, "Steps");
@@ -588,8 +600,12 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
     e_table_end(&e);
   }
   e_heading(&e, "Energy per token against context");
-  e_para(&e, "Decode steps only; the attention halves grow with the context (the KV cache "
-             "read per token), the FFN halves do not.  Data: steps.dat.");
+  e_para(&e, r->recurrent
+                 ? "Decode steps only; the temporal mixers of the recurrent blocks have a state of "
+                   "fixed size, a local attention block reads at most its window, the MLPs do not "
+                   "depend on the context.  Data: steps.dat."
+                 : "Decode steps only; the attention halves grow with the context (the KV cache "
+                   "read per token), the FFN halves do not.  Data: steps.dat.");
   e_image(&e, "context.png", "energy per token against context length");
   e_heading(&e, "Block passes of the last step");
   e_table_start(&e, "pass (block)", "attention / FFN cycles, uJ, weight bytes", "source");
@@ -604,7 +620,11 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
   e_image(&e, "layers.png", "cycles per block pass");
   if (fid) {
     e_heading(&e, "Fidelity: integer reference against float reference");
-    e_para(&e, "tern fidelity (models/tfm_int.c): each fixed byte prompt is prefilled and "
+    e_para(&e, r->recurrent ? "tern fidelity (models/rnn_int.c): each fixed byte prompt is prefilled and "
+               "decoded for 4 steps with both references fed the float model's greedy tokens; "
+               "cosine of the logits at the last position, its minimum over the steps, top-1 "
+               "agreement; then the max abs error of the residual stream per block."
+               : "tern fidelity (models/tfm_int.c): each fixed byte prompt is prefilled and "
                "decoded for 4 steps with both references fed the float model's greedy tokens; "
                "cosine of the logits at the last position, its minimum over the steps, top-1 "
                "agreement; then the max abs error of the residual stream per block pass.");
@@ -626,5 +646,198 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
     e_table_end(&e);
   }
   static const char *const scripts[] = {"context.gp", "layers.gp", NULL};
+  return e_close(&e, dir, scripts, err, errlen);
+}
+
+/* ---- comparison report (tern compare --report DIR) -------------------------- */
+
+int tern_compare_report_write(const char *dir, const tern_compare_result *r, char *err,
+                              size_t errlen) {
+  if (!dir || !*dir) return tern_err(err, errlen, "report: empty directory name");
+  if (!r || r->nmodels < 1) return tern_err(err, errlen, "report: no models were measured");
+  if (mkdir_p(dir, err, errlen) != 0) return -1;
+  const int rtl = !strcmp(r->backend, "rtl");
+  const char *csrc = rtl ? "RTL counters (Verilated rtl/tern_top.sv)"
+                         : "ISA simulator cycle model (sim/isasim.c, equal to the RTL's)";
+  /* data: one gnuplot index per model (blocks separated by two blank lines) */
+  FILE *f = open_in(dir, "compare.dat", err, errlen);
+  if (!f) return -1;
+  fprintf(f, "# context cycles_per_token uJ_per_token weight_B KV_B state_B other_B DRAM_B "
+             "mixer_cycles  (one decode step at position context-1; %s; energy = counters x %s)\n",
+          csrc, r->tech.path);
+  for (int i = 0; i < r->nmodels; i++) {
+    const tern_compare_model_result *mr = &r->model[i];
+    fprintf(f, "%s# model %s\n", i ? "\n\n" : "", mr->name);
+    for (int k = 0; k < mr->npoints; k++) {
+      const tern_compare_point *p = &mr->pt[k];
+      if (!p->measured) continue;
+      uint64_t all = p->dram_rd + p->dram_wr, kv = p->kv_rd + p->kv_wr,
+               st = p->state_rd + p->state_wr, known = p->weight_bytes + kv + st;
+      fprintf(f, "%d %" PRIu64 " %.6f %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+                 " %" PRIu64 "\n",
+              p->context, p->cycles, p->energy_pj / 1e6, p->weight_bytes, kv, st,
+              all > known ? all - known : 0, all, p->mixer_cycles);
+    }
+  }
+  fclose(f);
+  static const char *const colors[] = {"#c62828", "#1565c0", "#2e7d32", "#ef6c00",
+                                       "#6a1b9a", "#00838f", "#5d4037", "#616161"};
+  f = open_in(dir, "compare.gp", err, errlen);
+  if (!f) return -1;
+  fprintf(f,
+          "set terminal pngcairo size 1300,520\n"
+          "set output 'compare.png'\n"
+          "set multiplot layout 1,2 title 'Decode cost per token against context (%s backend, "
+          "%dx%d; %s)' noenhanced\n"
+          "set logscale x 2\n"
+          "set xlabel 'context length (position of the decoded token + 1)'\n"
+          "set key top left noenhanced\n"
+          "set grid\n"
+          "set yrange [0:*]\n",
+          r->backend, r->hw.rows, r->hw.cols, rtl ? "RTL counters" : "ISA simulator");
+  for (int panel = 0; panel < 2; panel++) {
+    fprintf(f, "set title '%s'\nset ylabel '%s'\nplot ",
+            panel ? "cycles per token" : "energy per token (counters x technology table)",
+            panel ? "cycles / token" : "uJ / token");
+    for (int i = 0; i < r->nmodels; i++)
+      fprintf(f, "%s'compare.dat' index %d using 1:%d with linespoints lw 2 pt 7 lc rgb '%s' "
+                 "title '%s'",
+              i ? ", \\\n     " : "", i, panel ? 2 : 3, colors[i % 8], r->model[i].name);
+    fputs("\n", f);
+  }
+  fputs("unset multiplot\n", f);
+  fclose(f);
+  f = open_in(dir, "bytes.gp", err, errlen);
+  if (!f) return -1;
+  fprintf(f,
+          "set terminal pngcairo size 900,520\n"
+          "set output 'bytes.png'\n"
+          "set title 'KV-cache and recurrent-state DRAM bytes per decoded token (%s)' "
+          "noenhanced\n"
+          "set logscale x 2\n"
+          "set logscale y 10\n"
+          "set xlabel 'context length'\n"
+          "set ylabel 'DRAM bytes / token (read + written)'\n"
+          "set key top left noenhanced\n"
+          "set grid\n"
+          "plot ",
+          rtl ? "RTL counters" : "ISA simulator");
+  int nplot = 0;
+  for (int i = 0; i < r->nmodels; i++) {
+    const tern_compare_model_result *mr = &r->model[i];
+    uint64_t kv = 0, st = 0;
+    for (int k = 0; k < mr->npoints; k++)
+      if (mr->pt[k].measured) {
+        kv += mr->pt[k].kv_rd + mr->pt[k].kv_wr;
+        st += mr->pt[k].state_rd + mr->pt[k].state_wr;
+      }
+    if (kv)
+      fprintf(f, "%s'compare.dat' index %d using 1:($5>0?$5:1/0) with linespoints lw 2 pt 7 "
+                 "lc rgb '%s' title '%s: KV cache'",
+              nplot++ ? ", \\\n     " : "", i, colors[i % 8], mr->name);
+    if (st)
+      fprintf(f, "%s'compare.dat' index %d using 1:($6>0?$6:1/0) with linespoints lw 2 dt 2 "
+                 "pt 5 lc rgb '%s' title '%s: recurrent state'",
+              nplot++ ? ", \\\n     " : "", i, colors[i % 8], mr->name);
+  }
+  if (!nplot) fputs("1/0 title 'no KV-cache or state traffic'", f);
+  fputs("\n", f);
+  fclose(f);
+
+  emit e;
+  char title[256];
+  snprintf(title, sizeof title, "tern compare: transformer vs recurrent decode cost (%s backend)",
+           r->backend);
+  if (e_open_as(&e, dir, "compare", title, err, errlen)) return -1;
+  char buf[2048];
+  snprintf(buf, sizeof buf,
+           "%dx%d array, WBUF %d tiles, ACC %d words, DRAM %d bytes/cycle, clock %.0f MHz; "
+           "cycles from the %s, energy = counters x %s.",
+           r->hw.rows, r->hw.cols, r->hw.wbuf_depth, r->hw.acc_depth, r->hw.dram_bw,
+           r->hw.clock_mhz, csrc, r->tech.path);
+  e_para(&e, buf);
+  e_heading(&e, "Verdict");
+  e_para(&e, r->verdict);
+  e_heading(&e, "Method");
+  snprintf(buf, sizeof buf,
+           "Every point is one decode step measured on the accelerator model: the token at "
+           "position L-1, which attends to (transformer) or has been summarised into (recurrent "
+           "state) L positions.  A fresh step runner prefills %d real tokens, seeks to position "
+           "L-1 (tern_tfm_exec_seek / tern_rnn_exec_seek; positions no step wrote hold zeros in "
+           "the KV cache) and runs the decode step.  This measures the same cost as a real "
+           "(L-1)-token prefill followed by the decode, because the accelerator's cycles and "
+           "event counters do not depend on data values: tests/test_compare.cc checks that all "
+           "counters of every program of the decode step are identical both ways, for the "
+           "transformer and each recurrent kind.",
+           r->prefill);
+  e_para(&e, buf);
+  e_image(&e, "compare.png", "energy and cycles per token against context");
+  e_image(&e, "bytes.png", "KV-cache and recurrent-state DRAM bytes per token against context");
+  e_heading(&e, "Where each number comes from");
+  e_table_start(&e, "column", "how", "measured by");
+  e_row(&e, "cycles/token", "CYCLES counter summed over the step's programs", csrc);
+  e_row(&e, "uJ/token", "every event counter x the technology table (runtime/energy.c)",
+        r->tech.path);
+  e_row(&e, "weight B/token", "WBUF_WR x tile bytes: ternary weights loaded from DRAM", csrc);
+  e_row(&e, "KV B/token",
+        "DRAM bytes of the step's LOAD/STORE instructions whose address is in the KV-cache "
+        "region; per program the classified bytes sum to its DRAM_RD/WR_BYTES counters (checked)",
+        "executed instructions + memory plan (region bounds)");
+  e_row(&e, "state B/token",
+        "as KV, for the recurrent-state region (h and the Conv1D window of every 'r' / 'm' "
+        "block)",
+        "executed instructions + memory plan (region bounds)");
+  e_row(&e, "other B/token",
+        "DRAM B - weight - KV - state: residual stream x, constants, the int8 embedding row and "
+        "LM head",
+        csrc);
+  e_row(&e, "DRAM B/token", "DRAM_RD_BYTES + DRAM_WR_BYTES counters", csrc);
+  e_row(&e, "mixer cycles", "cycles of the token-mixer programs (ATTN, MIX)", csrc);
+  e_table_end(&e);
+  for (int i = 0; i < r->nmodels; i++) {
+    const tern_compare_model_result *mr = &r->model[i];
+    char h[192];
+    snprintf(h, sizeof h, "%s (%s)", mr->name, mr->family);
+    e_heading(&e, h);
+    snprintf(buf, sizeof buf,
+             "%.1fK parameters (%.1fK ternary).%s%s%s  Cycles/token at context %d / at %d = "
+             "%.2f; energy/token %.2f.",
+             mr->params_total / 1e3, mr->params_ternary / 1e3, mr->note[0] ? " " : "", mr->note,
+             mr->note[0] ? "." : "",
+             mr->pt[mr->last].context, mr->pt[mr->first].context, mr->cycles_ratio,
+             mr->energy_ratio);
+    e_para(&e, buf);
+    static const char *const cols[] = {"context", "cycles/token", "uJ/token", "weight B/token",
+                                       "KV B/token", "state B/token", "other B/token",
+                                       "DRAM B/token", "mixer cycles"};
+    enum { NC = (int)(sizeof cols / sizeof cols[0]) };
+    e_wide_start(&e, cols, NC);
+    for (int k = 0; k < mr->npoints; k++) {
+      const tern_compare_point *p = &mr->pt[k];
+      if (!p->measured) continue;
+      char cell[NC][96];
+      uint64_t all = p->dram_rd + p->dram_wr, kv = p->kv_rd + p->kv_wr,
+               st = p->state_rd + p->state_wr, known = p->weight_bytes + kv + st;
+      snprintf(cell[0], 96, "%d", p->context);
+      snprintf(cell[1], 96, "%" PRIu64, p->cycles);
+      snprintf(cell[2], 96, "%.3f", p->energy_pj / 1e6);
+      snprintf(cell[3], 96, "%" PRIu64, p->weight_bytes);
+      snprintf(cell[4], 96, "%" PRIu64, kv);
+      snprintf(cell[5], 96, "%" PRIu64, st);
+      snprintf(cell[6], 96, "%" PRIu64, all > known ? all - known : 0);
+      snprintf(cell[7], 96, "%" PRIu64, all);
+      snprintf(cell[8], 96, "%" PRIu64, p->mixer_cycles);
+      e_wide_row(&e, cell, NC);
+    }
+    e_table_end(&e);
+    for (int k = 0; k < mr->npoints; k++) {
+      const tern_compare_point *p = &mr->pt[k];
+      if (p->measured) continue;
+      snprintf(buf, sizeof buf, "Context %d not measured: %s", p->context, p->note);
+      e_para(&e, buf);
+    }
+  }
+  e_assumptions(&e);
+  static const char *const scripts[] = {"compare.gp", "bytes.gp", NULL};
   return e_close(&e, dir, scripts, err, errlen);
 }

@@ -12,6 +12,7 @@
 #include "tern/err.h"
 #include "tern/tfm.h"
 #include "tern/rnn.h"
+#include "tern/rnn_exec.h"
 #include "tern/tfm_exec.h"
 #include "tern/tfm_int.h"
 
@@ -85,11 +86,18 @@ static uint64_t macs_per_token(const tern_tfm_config *c) {
   return (uint64_t)c->layers * (uint64_t)c->repeat * (attn + ffn);
 }
 
-static double energy_of(const tern_tech *t, const tern_hwcfg *hw, const tern_tfm_config *cfg,
+/* What the energy baselines need of the model: ternary multiply-accumulates
+ * per token and ternary weights (a recurrent model uses each ternary weight
+ * once per token: its MACs are its ternary parameter count). */
+typedef struct gen_work {
+  uint64_t macs_per_token, ternary;
+  int passes; /* block passes of a step (layers x repeat) */
+} gen_work;
+
+static double energy_of(const tern_tech *t, const tern_hwcfg *hw, const gen_work *w,
                         const tern_counters *cnt, int M, char *err, size_t errlen, int *bad) {
   tern_energy en;
-  tern_tfm_params pc = tern_tfm_param_count(cfg);
-  if (tern_energy_compute(t, hw, cnt, macs_per_token(cfg) * (uint64_t)M, pc.ternary, M, &en, err,
+  if (tern_energy_compute(t, hw, cnt, w->macs_per_token * (uint64_t)M, w->ternary, M, &en, err,
                           errlen)) {
     *bad = 1;
     return 0.0;
@@ -98,12 +106,12 @@ static double energy_of(const tern_tech *t, const tern_hwcfg *hw, const tern_tfm
 }
 
 /* Energy of a step, of its halves, and the per-pass table of the last step. */
-static int step_energy(const tern_tech *t, const tern_hwcfg *hw, const tern_tfm_config *cfg,
+static int step_energy(const tern_tech *t, const tern_hwcfg *hw, const gen_work *w,
                        const tern_tfm_step_stats *ss, tern_gen_step *st, tern_gen_result *r,
                        char *err, size_t errlen) {
   int bad = 0;
-  st->energy_pj = energy_of(t, hw, cfg, &ss->total, ss->M, err, errlen, &bad);
-  int passes = cfg->layers * cfg->repeat;
+  st->energy_pj = energy_of(t, hw, w, &ss->total, ss->M, err, errlen, &bad);
+  int passes = w->passes;
   tern_gen_layer *L = calloc((size_t)passes, sizeof *L);
   if (!L) return tern_err(err, errlen, "out of memory");
   for (int i = 0; i < ss->nprog; i++) {
@@ -113,7 +121,7 @@ static int step_energy(const tern_tech *t, const tern_hwcfg *hw, const tern_tfm_
     tern_gen_layer *l = &L[p->pass];
     l->pass = p->pass;
     l->block = p->block;
-    double pj = energy_of(t, hw, cfg, &p->cnt, ss->M, err, errlen, &bad);
+    double pj = energy_of(t, hw, w, &p->cnt, ss->M, err, errlen, &bad);
     l->weight_bytes += p->weight_bytes;
     if (p->kind == TERN_TFM_PROG_ATTN) {
       l->attn_cycles = p->cnt.v[TERN_CNT_CYCLES];
@@ -133,7 +141,7 @@ static int step_energy(const tern_tech *t, const tern_hwcfg *hw, const tern_tfm_
 }
 
 /* The two model families behind one interface: a transformer (tfm_*) or a
- * recurrent model (rnn_*, issue 4; cpu backend only so far). */
+ * recurrent model (rnn_*, issue 4). */
 typedef struct gen_models {
   int rnn;
   tern_tfm_ictx *ic;
@@ -158,6 +166,65 @@ static int g_prefill(gen_models *g, const int *t, int n, float *l, char *err, si
 static int g_decode(gen_models *g, int t, float *l, char *err, size_t errlen) {
   return g->rnn ? tern_rnn_decode(g->rfc, t, l, err, errlen)
                 : tern_tfm_decode(g->fc, t, l, err, errlen);
+}
+
+/* The accelerator behind one interface: the transformer step runner
+ * (include/tern/tfm_exec.h) or the recurrent one (include/tern/rnn_exec.h).
+ * A recurrent step's statistics are handed on in the transformer runner's
+ * form, so the energy, the per-pass table, the summary lines and the report
+ * are the same code: a block's temporal mixer (MIX of an 'r' / 'm' block, the
+ * local attention ATTN of an 'a' block) is its "attention half" entry, its
+ * MLP the "FFN half", pass = block. */
+typedef struct gen_accel {
+  tern_tfm_exec *tx;
+  tern_rnn_exec *rx;
+} gen_accel;
+
+static int rnn_stats_as_tfm(const tern_rnn_step_stats *r, tern_tfm_step_stats *t) {
+  memset(t, 0, sizeof *t);
+  t->prog = calloc((size_t)(r->nprog > 0 ? r->nprog : 1), sizeof *t->prog);
+  if (!t->prog) return -1;
+  t->nprog = r->nprog;
+  for (int i = 0; i < r->nprog; i++) {
+    const tern_rnn_prog_stat *a = &r->prog[i];
+    tern_tfm_prog_stat *b = &t->prog[i];
+    switch (a->kind) {
+      case TERN_RNN_PROG_EMBED: b->kind = TERN_TFM_PROG_EMBED; break;
+      case TERN_RNN_PROG_MIX:
+      case TERN_RNN_PROG_ATTN: b->kind = TERN_TFM_PROG_ATTN; break;
+      case TERN_RNN_PROG_MLP: b->kind = TERN_TFM_PROG_FFN; break;
+      case TERN_RNN_PROG_HEAD: b->kind = TERN_TFM_PROG_HEAD; break;
+    }
+    b->block = b->pass = a->block < 0 ? 0 : a->block;
+    b->n_insns = a->n_insns;
+    b->cnt = a->cnt;
+    b->weight_bytes = a->weight_bytes;
+  }
+  t->pos = r->pos;
+  t->M = r->M;
+  t->total = r->total;
+  t->weight_bytes = r->weight_bytes;
+  t->head_bytes = r->head_bytes;
+  t->embed_bytes = r->embed_bytes;
+  t->attn_cycles = r->mix_cycles + r->attn_cycles;
+  t->ffn_cycles = r->mlp_cycles;
+  t->embed_cycles = r->embed_cycles;
+  t->head_cycles = r->head_cycles;
+  t->compile_ms = r->compile_ms;
+  t->run_ms = r->run_ms;
+  return 0;
+}
+
+static int accel_step(gen_accel *a, const int *tok, int M, int32_t *la, tern_tfm_step_stats *ss,
+                      tern_gen_step *st, char *err, size_t errlen) {
+  if (a->tx) return tern_tfm_exec_step(a->tx, tok, M, la, ss, err, errlen);
+  tern_rnn_step_stats rs;
+  if (tern_rnn_exec_step(a->rx, tok, M, la, &rs, err, errlen)) return -1;
+  st->state_bytes = rs.state_bytes;
+  st->kv_bytes = rs.kv_bytes;
+  int rc = rnn_stats_as_tfm(&rs, ss);
+  tern_rnn_step_stats_free(&rs);
+  return rc ? tern_err(err, errlen, "out of memory") : 0;
 }
 
 int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char *err,
@@ -188,12 +255,8 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     /* a recurrent model (issue 4)?  Otherwise keep the transformer's message */
     char e2[512];
     if (tern_rnn_load_config(c->model, &rcfg, e2, sizeof e2)) return -2;
-    if (accel)
-      return gfail(err, errlen, -2,
-                   "--backend %s: '%s' is a recurrent model (issue 4), which the compiler does "
-                   "not lower yet; use --backend cpu",
-                   be, rcfg.name);
     g.rnn = 1;
+    r->recurrent = 1;
     snprintf(cfg.name, sizeof cfg.name, "%s", rcfg.name);
     cfg.vocab = rcfg.vocab;
     cfg.dim = rcfg.dim;
@@ -222,7 +285,9 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
   int32_t *li = NULL;
   float *lf = NULL, *ls = NULL;
   char *text = NULL;
-  tern_tfm_exec *ex = NULL;
+  gen_accel ax = {NULL, NULL};
+  gen_work work;
+  memset(&work, 0, sizeof work);
   int32_t *la = NULL;
   tern_tech tech;
   if (accel) {
@@ -234,6 +299,14 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
         tern_tech_load(tp, &tech, e2, sizeof e2))
       return gfail(err, errlen, -2, "--tech: %s", e2);
     snprintf(r->tech_path, sizeof r->tech_path, "%s", tech.path);
+  }
+  if (g.rnn) {
+    work.macs_per_token = work.ternary = tern_rnn_param_count(&rcfg).ternary;
+    work.passes = rcfg.layers;
+  } else {
+    work.macs_per_token = macs_per_token(&cfg);
+    work.ternary = tern_tfm_param_count(&cfg).ternary;
+    work.passes = cfg.layers * cfg.repeat;
   }
   if (g.rnn) {
     if (tern_rnn_generate(&rcfg, &rm, 0, err, errlen)) return -1;
@@ -272,16 +345,26 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     goto done;
   }
   if (accel) {
-    tern_tfm_exec_opts eo;
-    tern_tfm_exec_opts_default(&eo);
-    eo.backend = be;
-    eo.hw = c->hw;
-    eo.ctx = need;
-    eo.max_rows = n;
-    eo.residency = c->residency;
     la = malloc((size_t)V * sizeof(int32_t));
-    ex = la ? tern_tfm_exec_new(&q, &eo, err, errlen) : NULL;
-    if (!ex) {
+    if (la && g.rnn) {
+      tern_rnn_exec_opts ro;
+      tern_rnn_exec_opts_default(&ro);
+      ro.backend = be;
+      ro.hw = c->hw;
+      ro.ctx = need;
+      ro.max_rows = n;
+      ax.rx = tern_rnn_exec_new(rq, &ro, err, errlen);
+    } else if (la) {
+      tern_tfm_exec_opts eo;
+      tern_tfm_exec_opts_default(&eo);
+      eo.backend = be;
+      eo.hw = c->hw;
+      eo.ctx = need;
+      eo.max_rows = n;
+      eo.residency = c->residency;
+      ax.tx = tern_tfm_exec_new(&q, &eo, err, errlen);
+    }
+    if (!ax.tx && !ax.rx) {
       if (!la) tern_err(err, errlen, "out of memory");
       rc = -1;
       goto done;
@@ -322,11 +405,16 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     if (!greedy)
       fprintf(out, "  sampler: temperature %g, top-k %d (0 = all), seed %llu, on integer logits / 4096\n",
               c->temperature, c->top_k, (unsigned long long)c->seed);
-    uint64_t tw = g.rnn ? tern_rnn_param_count(&rcfg).ternary : tern_tfm_param_count(&cfg).ternary;
+    uint64_t tw = work.ternary;
+    char rn[160] = "";
+    if (g.rnn && strchr(rcfg.pattern, TERN_RNN_ATTENTION))
+      snprintf(rn, sizeof rn, "; recurrent model (issue 4): state of fixed size, local attention "
+                              "blocks read a KV window of %d positions", rcfg.window);
+    else if (g.rnn)
+      snprintf(rn, sizeof rn, "; recurrent model (issue 4): state of fixed size, no KV cache");
     fprintf(out, "  ternary weights: %llu = %llu bytes at 2 bits; int8 LM head %llu bytes%s\n",
             (unsigned long long)tw, (unsigned long long)(tw / 4),
-            (unsigned long long)((uint64_t)cfg.vocab * (uint64_t)cfg.dim),
-            g.rnn ? "; recurrent model (issue 4): state of fixed size, no KV cache" : "");
+            (unsigned long long)((uint64_t)cfg.vocab * (uint64_t)cfg.dim), rn);
     fprintf(out, "  float reference in lockstep: %s\n",
             c->float_check ? "yes (fed the same tokens)" : "no");
   }
@@ -358,7 +446,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     if (accel) {
       tern_tfm_step_stats ss;
       int tk = s == 0 ? 0 : gen[s - 1];
-      if (tern_tfm_exec_step(ex, s == 0 ? prompt : &tk, s == 0 ? n : 1, la, &ss, err, errlen)) {
+      if (accel_step(&ax, s == 0 ? prompt : &tk, s == 0 ? n : 1, la, &ss, st, err, errlen)) {
         rc = -1;
         goto done;
       }
@@ -375,7 +463,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
       st->M = ss.M;
       st->attn_cycles = ss.attn_cycles;
       st->ffn_cycles = ss.ffn_cycles;
-      if (step_energy(&tech, &c->hw, &cfg, &ss, st, r, err, errlen)) {
+      if (step_energy(&tech, &c->hw, &work, &ss, st, r, err, errlen)) {
         tern_tfm_step_stats_free(&ss);
         rc = -1;
         goto done;
@@ -462,12 +550,24 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
         fprintf(out, "decode roofline: DRAM bytes read / dram_bw = %.0f cycles/token, i.e. the "
                      "decode runs at %.1f %% of the DRAM-bandwidth roofline (counters + dram_bw)\n",
                 floor_cy / nd, cy ? 100.0 * floor_cy / (double)cy : 0.0);
+        if (g.rnn) {
+          uint64_t sb = 0, kb = 0;
+          for (int s = 1; s < r->n_steps; s++) {
+            sb += r->step[s].state_bytes;
+            kb += r->step[s].kv_bytes;
+          }
+          fprintf(out, "recurrent state in DRAM (h and Conv1D windows between steps, on chip "
+                       "within a step): %.0f bytes read + written per decode step; local-attention "
+                       "KV caches: %.0f bytes per decode step (the programs' DMAs)\n",
+                  (double)sb / nd, (double)kb / nd);
+        }
       }
       uint64_t all = r->attn_cycles + r->ffn_cycles + r->other_cycles;
       if (all)
-        fprintf(out, "cycle shares over all steps: attention half %.1f %%, FFN half %.1f %%, "
+        fprintf(out, "cycle shares over all steps: %s %.1f %%, %s %.1f %%, "
                      "embedding + LM head %.1f %%\n",
-                100.0 * r->attn_cycles / all, 100.0 * r->ffn_cycles / all,
+                g.rnn ? "temporal mixers (recurrent / local attention)" : "attention half",
+                100.0 * r->attn_cycles / all, g.rnn ? "MLPs" : "FFN half", 100.0 * r->ffn_cycles / all,
                 100.0 * r->other_cycles / all);
     }
     if (!accel) {
@@ -492,7 +592,8 @@ done:
   free(li);
   free(lf);
   free(ls);
-  tern_tfm_exec_free(ex);
+  tern_tfm_exec_free(ax.tx);
+  tern_rnn_exec_free(ax.rx);
   free(la);
   tern_tfm_ictx_free(g.ic);
   tern_tfm_ctx_free(g.fc);

@@ -430,7 +430,7 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "token, the integer top-1 and its logit, and agree / differs against the float\n"
              "top-1; then the text (non-printable bytes escaped) and the ms per decoded token.\n"
              "  MODEL              a preset name (tern models) or a model description file;\n"
-             "                     recurrent models (issue 4) run on --backend cpu only\n"
+             "                     recurrent models (issue 4: hawk, griffin, matmulfree) too\n"
              "  --prompt TEXT      the prompt (required, at least one byte)\n"
              "  --tokens N         tokens to generate (1..65504, default 16)\n"
              "  --backend B        cpu (default, the integer reference); isa (ISA simulator)\n"
@@ -458,9 +458,10 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  asm          assemble text to instruction words\n"
              "  disasm       disassemble instruction words or a program file\n"
              "  bench-gemm   one GEMM: cycles vs ideal and the DRAM bound\n"
-             "  models       list the built-in MLP and the transformer presets\n"
-             "  fidelity     integer vs float reference of a transformer preset\n"
-             "  generate     generate text with a transformer preset (cpu backend)\n";
+             "  models       list the built-in MLP, transformer and recurrent presets\n"
+             "  fidelity     integer vs float reference of a transformer or recurrent preset\n"
+             "  generate     generate text (cpu, isa or rtl backend)\n"
+             "  compare      decode cost per token against context: transformer vs recurrent\n";
   }
 }
 

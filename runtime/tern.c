@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "tern/backend.h"
+#include "tern/compare.h"
 #include "tern/compiler.h"
 #include "tern/generate.h"
 #include "tern/isa.h"
@@ -463,24 +464,30 @@ static int cmd_models(void) {
   printf("\n(transformers: tern generate MODEL --backend cpu|isa|rtl, tern fidelity MODEL;\n"
          " docs/MODELS.md)\n");
   if (tern_tfm_list_presets(stdout) != 0) return 1;
-  printf("\n(recurrent models, issue 4: descriptions, seeded weights and the float reference so far;\n"
-         " docs/MODELS.md \"Recurrent models\")\n");
+  printf("\n(recurrent models: tern generate MODEL --backend cpu|isa|rtl, tern fidelity MODEL,\n"
+         " tern compare; docs/MODELS.md \"Recurrent models\")\n");
   return tern_rnn_list_presets(stdout);
+}
+
+/* tern fidelity of a transformer or, when its description parses as one and
+ * not as a transformer, a recurrent model (otherwise the transformer path
+ * reports the error) */
+static int fidelity_of(const char *model, int prompts, FILE *out, tern_tfm_fidelity_result *res,
+                       char *err, size_t errlen) {
+  tern_tfm_config tc;
+  tern_rnn_config rc;
+  char e2[ERRLEN];
+  int rnn = tern_tfm_load_config(model, &tc, e2, sizeof e2) != 0 &&
+            tern_rnn_load_config(model, &rc, e2, sizeof e2) == 0;
+  return rnn ? tern_rnn_fidelity(model, prompts, out, res, err, errlen)
+             : tern_tfm_fidelity(model, prompts, out, res, err, errlen);
 }
 
 static int cmd_fidelity(const tern_cli *cli) {
   tern_tfm_fidelity_result res;
   char err[ERRLEN];
   memset(&res, 0, sizeof res);
-  /* a recurrent model (issue 4) when its description parses as one and not as
-   * a transformer; otherwise the transformer path reports the error */
-  tern_tfm_config tc;
-  tern_rnn_config rc;
-  char e2[ERRLEN];
-  int rnn = tern_tfm_load_config(cli->in, &tc, e2, sizeof e2) != 0 &&
-            tern_rnn_load_config(cli->in, &rc, e2, sizeof e2) == 0;
-  if ((rnn ? tern_rnn_fidelity(cli->in, cli->prompts, stdout, &res, err, sizeof err)
-           : tern_tfm_fidelity(cli->in, cli->prompts, stdout, &res, err, sizeof err)) != 0) {
+  if (fidelity_of(cli->in, cli->prompts, stdout, &res, err, sizeof err) != 0) {
     fprintf(stderr, "tern fidelity: %s\n", err);
     tern_tfm_fidelity_result_free(&res);
     return 1;
@@ -515,7 +522,7 @@ static int cmd_generate(const tern_cli *cli) {
     char e2[ERRLEN];
     tern_tfm_fidelity_result fid;
     memset(&fid, 0, sizeof fid);
-    int have_fid = tern_tfm_fidelity(gc.model, TERN_TFM_FID_PROMPTS, NULL, &fid, e2, sizeof e2) == 0;
+    int have_fid = fidelity_of(gc.model, TERN_TFM_FID_PROMPTS, NULL, &fid, e2, sizeof e2) == 0;
     if (!have_fid) fprintf(stderr, "tern generate: report: fidelity not run: %s\n", e2);
     int wr = tern_gen_report_write(cli->report_dir, &gc, &res, have_fid ? &fid : NULL, e2,
                                    sizeof e2);
@@ -537,9 +544,44 @@ static int cmd_generate(const tern_cli *cli) {
   return 0;
 }
 
+/* tern compare: its own flags (runtime/compare.c tern_compare_parse_args). */
+static int cmd_compare(int argc, char **argv) {
+  tern_compare_config cc;
+  tern_compare_result res;
+  char err[ERRLEN];
+  int help = 0;
+  if (tern_compare_parse_args(argc, argv, &cc, &help, err, sizeof err) != 0) {
+    fprintf(stderr, "tern compare: %s\n", err);
+    return 2;
+  }
+  if (help) {
+    fputs(tern_compare_usage(), stdout);
+    return 0;
+  }
+  int rc = tern_compare_run(&cc, &res, stdout, err, sizeof err);
+  if (rc != 0) {
+    fflush(stdout);
+    fprintf(stderr, "tern compare: %s\n", err);
+    tern_compare_result_free(&res);
+    return rc == -2 ? 2 : 1;
+  }
+  if (cc.report_dir) {
+    if (tern_compare_report_write(cc.report_dir, &res, err, sizeof err) != 0) {
+      fprintf(stderr, "tern compare: report: %s\n", err);
+      rc = 1;
+    } else {
+      printf("report: %s/compare.html, %s/compare.md (compare.png, bytes.png)\n", cc.report_dir,
+             cc.report_dir);
+    }
+  }
+  tern_compare_result_free(&res);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   tern_cli cli;
   char err[ERRLEN];
+  if (argc >= 2 && !strcmp(argv[1], "compare")) return cmd_compare(argc, argv);
   if (tern_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
     fprintf(stderr, "tern: %s\n", err);
     return 2;

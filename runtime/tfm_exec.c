@@ -63,6 +63,15 @@ const tern_tfm_mem *tern_tfm_exec_mem(const tern_tfm_exec *e) { return e ? &e->m
 const uint8_t *tern_tfm_exec_dram(const tern_tfm_exec *e) { return e ? e->dram : NULL; }
 int tern_tfm_exec_pos(const tern_tfm_exec *e) { return e ? e->pos : 0; }
 
+int tern_tfm_exec_seek(tern_tfm_exec *e, int pos, char *err, size_t errlen) {
+  if (!e) return tern_err(err, errlen, "tern_tfm_exec_seek: null argument");
+  if (pos < 0 || pos > e->mem.ctx)
+    return tern_err(err, errlen, "tern_tfm_exec_seek: pos = %d, expected 0 .. %d (ctx)", pos,
+                    e->mem.ctx);
+  e->pos = pos;
+  return 0;
+}
+
 void tern_tfm_exec_free(tern_tfm_exec *e) {
   if (!e) return;
   if (e->s) tern_session_close(e->s);
@@ -280,6 +289,18 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
       if (rc)
         tern_err(err, errlen, "run on %s (part %d of %d): %s", e->o.backend, k + 1, nparts, e2);
       for (int i = 0; i < TERN_NCOUNTERS; i++) ps.cnt.v[i] += cnt.v[i];
+      uint64_t kv_lo = e->mem.kv_addr, ard = 0, awr = 0;
+      tern_program_dma_bytes(p, &e->o.hw, kv_lo,
+                             kv_lo + (uint64_t)e->mem.passes * e->mem.kv_pass_bytes, &ps.kv_rd,
+                             &ps.kv_wr, &ard, &awr);
+      if (!rc && (ard != cnt.v[TERN_CNT_DRAM_RD_BYTES] || awr != cnt.v[TERN_CNT_DRAM_WR_BYTES]))
+        rc = tern_err(err, errlen,
+                      "run on %s (part %d of %d): the DMA instructions move %llu / %llu bytes "
+                      "(read / written), the DRAM counters say %llu / %llu (simulator bug)",
+                      e->o.backend, k + 1, nparts, (unsigned long long)ard,
+                      (unsigned long long)awr,
+                      (unsigned long long)cnt.v[TERN_CNT_DRAM_RD_BYTES],
+                      (unsigned long long)cnt.v[TERN_CNT_DRAM_WR_BYTES]);
     }
   }
   double t2 = now_ms();
@@ -291,6 +312,8 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
   st->run_ms += t2 - t1;
   for (int k = 0; k < TERN_NCOUNTERS; k++) st->total.v[k] += ps.cnt.v[k];
   st->weight_bytes += ps.weight_bytes;
+  st->kv_rd += ps.kv_rd;
+  st->kv_wr += ps.kv_wr;
   uint64_t cyc = ps.cnt.v[TERN_CNT_CYCLES];
   switch (sp->kind) {
     case TERN_TFM_PROG_EMBED:

@@ -9,9 +9,13 @@
  * with the integer reference in lockstep: every step's logits must equal the
  * reference's bit for bit (the verdict printed per token), and the cycle,
  * DRAM and energy counters of each step are reported.  Recurrent models
- * (include/tern/rnn.h, issue 4) generate on the cpu backend with their own
- * integer and float references; isa and rtl refuse them (-2) until the
- * compiler lowers them.
+ * (include/tern/rnn.h, issue 4) run the same way with their own integer and
+ * float references (tern_rnn_iprefill / idecode, tern_rnn_prefill / decode)
+ * and, on isa / rtl, the recurrent step runner (include/tern/rnn_exec.h; no
+ * weight residency: `residency` is ignored).  Their steps are reported in the
+ * transformers' fields: a block's temporal mixer (recurrent block, MLGRU or
+ * local attention) counts as its "attention half", its MLP as the "FFN
+ * half".
  *
  * Sampling: temperature 0 (default) or top_k 1 is greedy on the integer
  * logits (tern_tfm_iargmax, lowest index on ties).  Otherwise the float
@@ -66,8 +70,12 @@ typedef struct tern_gen_step {
   uint64_t dram_rd_bytes; /* DRAM bytes read in the step (the decode roofline's numerator) */
   double energy_pj;     /* energy of the step (counters x technology table) */
   int pos, M;           /* positions pos .. pos+M-1 */
-  uint64_t attn_cycles, ffn_cycles; /* attention / FFN halves of every block pass */
+  uint64_t attn_cycles, ffn_cycles; /* attention / FFN halves of every block pass (recurrent
+                                       models: temporal mixers / MLPs) */
   double attn_pj, ffn_pj;           /* their energy */
+  /* recurrent models on isa / rtl (0 otherwise): DRAM bytes of the step's DMAs */
+  uint64_t state_bytes; /* recurrent state (h, Conv1D windows) read + written */
+  uint64_t kv_bytes;    /* KV caches of griffin's local attention blocks read + written */
 } tern_gen_step;
 
 /* One block pass of the last step (isa / rtl). */
@@ -91,6 +99,7 @@ typedef struct tern_gen_result {
   double decode_ms;     /* all integer decode calls, wall clock */
   int n_decode;         /* decode calls (tokens - 1) */
   /* isa / rtl backends */
+  int recurrent;        /* 1 for a recurrent model (include/tern/rnn.h) */
   int accel;            /* 1 when the steps ran on the accelerator */
   int bit_exact_steps;  /* steps whose logits equal the integer reference's */
   uint64_t attn_cycles, ffn_cycles, other_cycles; /* over all steps */

@@ -60,6 +60,15 @@ const tern_tensor_ref *tern_program_find_tensor(const tern_program *p, const cha
 int tern_program_init_dram(const tern_program *p, uint8_t *dram, uint64_t dram_bytes, char *err,
                            size_t errlen);
 
+/* DRAM bytes moved by the program's LOAD (*rd) and STORE (*wr) instructions
+ * whose DRAM address lies in [lo, hi), by the DRAM_RD_BYTES / DRAM_WR_BYTES
+ * counters' rule (docs/ISA.md "Counters": beats x beat bytes), added to the
+ * four sums (any may be NULL); *all_rd / *all_wr get every DMA's bytes.
+ * A program has no branches, so every DMA in it runs exactly once: this
+ * splits a run's DRAM counters by region of the memory map. */
+void tern_program_dma_bytes(const tern_program *p, const tern_hwcfg *hw, uint64_t lo, uint64_t hi,
+                            uint64_t *rd, uint64_t *wr, uint64_t *all_rd, uint64_t *all_wr);
+
 /* .tbin I/O; errors name the file, the field / offset and the expected value. */
 int tern_program_write(const tern_program *p, const char *path, char *err, size_t errlen);
 int tern_program_read(tern_program *p, const char *path, char *err, size_t errlen);

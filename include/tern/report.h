@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "tern/compare.h"
 #include "tern/generate.h"
 #include "tern/runtime.h"
 
@@ -33,6 +34,17 @@ struct tern_tfm_fidelity_result;
  * added as a section. */
 int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_gen_result *r,
                           const struct tern_tfm_fidelity_result *fid, char *err, size_t errlen);
+
+/* Report of `tern compare --report DIR`: DIR/compare.md and compare.html
+ * (method, verdict, one table per model with the source of every column, the
+ * contexts that could not be measured and why) and
+ *   compare.dat / compare.gp -> compare.png  energy/token and cycles/token
+ *                                             against context (log2 x), one
+ *                                             line per model
+ *   compare.dat / bytes.gp   -> bytes.png    KV-cache and recurrent-state DRAM
+ *                                             bytes per token against context */
+int tern_compare_report_write(const char *dir, const tern_compare_result *r, char *err,
+                              size_t errlen);
 
 #ifdef __cplusplus
 }

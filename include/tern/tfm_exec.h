@@ -50,6 +50,9 @@ typedef struct tern_tfm_prog_stat {
   tern_tfm_wres wres;
   tern_counters cnt;
   uint64_t weight_bytes; /* DRAM bytes loaded into WBUF = WBUF_WR x tile bytes */
+  uint64_t kv_rd, kv_wr; /* DRAM bytes of the KV caches read / written (the DMAs whose address
+                            is in the KV region, tern_program_dma_bytes; the runner checks that
+                            all DMAs' bytes equal the DRAM counters) */
 } tern_tfm_prog_stat;
 
 typedef struct tern_tfm_step_stats {
@@ -58,6 +61,7 @@ typedef struct tern_tfm_step_stats {
   tern_tfm_prog_stat *prog;  /* nprog entries, in run order (owned) */
   tern_counters total;       /* sum over the programs (CYCLES = sum of the programs' cycles) */
   uint64_t weight_bytes;     /* ternary weight bytes from DRAM in this step */
+  uint64_t kv_rd, kv_wr;     /* KV cache bytes read / written in this step (sum of the programs') */
   uint64_t head_bytes;       /* DRAM bytes read by the HEAD program (int8 LM head, norm, x) */
   uint64_t embed_bytes;      /* DRAM bytes read by the EMBED program */
   uint64_t attn_cycles, ffn_cycles, embed_cycles, head_cycles;
@@ -79,6 +83,12 @@ int tern_tfm_exec_pos(const tern_tfm_exec *e);
  * tern_tfm_step_stats_free).  0 or -1 with a message. */
 int tern_tfm_exec_step(tern_tfm_exec *e, const int *tokens, int M, int32_t *logits,
                        tern_tfm_step_stats *st, char *err, size_t errlen);
+/* Sets the position of the next step to pos (0 .. ctx) without running
+ * anything: DRAM (the KV caches) is left as it is, so the positions before
+ * pos that no step wrote hold whatever the cache held (zero in a fresh
+ * runner).  Used to measure a decode step at a long context (tern compare)
+ * without running the steps before it.  0 or -1 with a message. */
+int tern_tfm_exec_seek(tern_tfm_exec *e, int pos, char *err, size_t errlen);
 /* The persistent DRAM map and buffer (for tests that read the KV caches). */
 const tern_tfm_mem *tern_tfm_exec_mem(const tern_tfm_exec *e);
 const uint8_t *tern_tfm_exec_dram(const tern_tfm_exec *e);
