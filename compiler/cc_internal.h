@@ -274,6 +274,10 @@ void cc_add_tensor_ref(tern_program *p, const char *name, uint32_t addr, uint32_
  * begin, compiles behave as before (the IMEM error). */
 void cc_split_begin(void);
 int cc_split_end(tern_program **extra);
+/* Ends the split of a compile that returned rc into p0 and hands the parts
+ * over as one malloc'ed array (*parts, *nparts; p0 is moved into it).  Returns
+ * rc (0, or -1 with nothing to free). */
+int cc_split_collect(int rc, tern_program *p0, tern_program **parts, int *nparts);
 
 /* Tile-count probe (tern_tfm_prog_tiles): between begin and end, cc_run_passes
  * stops every compile of this thread after its "tile" pass (returning -1 with

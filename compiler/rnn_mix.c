@@ -993,20 +993,8 @@ int tern_compile_rnn_mix(const tern_rnn_qmodel *q, const tern_rnn_mem *mem, int 
   if (!parts || !nparts) return tern_err(err, errlen, "compile: parts / nparts is NULL");
   *parts = NULL;
   *nparts = 0;
-  tern_program p0, *extra = NULL;
+  tern_program p0;
   cc_split_begin();
   int rc = compile_mix(q, mem, block, M, cfg, opts, &p0, err, errlen);
-  int nx = cc_split_end(&extra);
-  if (rc) {
-    tern_tfm_parts_free(extra, nx);
-    return -1;
-  }
-  tern_program *v = calloc((size_t)nx + 1, sizeof *v);
-  if (!v) abort();
-  v[0] = p0; /* moved */
-  for (int i = 0; i < nx; i++) v[i + 1] = extra[i];
-  free(extra);
-  *parts = v;
-  *nparts = nx + 1;
-  return 0;
+  return cc_split_collect(rc, &p0, parts, nparts);
 }

@@ -710,9 +710,14 @@ int tern_compile_tfm_parts(const tern_tfm_qmodel *q, const tern_tfm_mem *mem,
   if (!parts || !nparts) return tern_err(err, errlen, "compile: parts / nparts is NULL");
   *parts = NULL;
   *nparts = 0;
-  tern_program p0, *extra = NULL;
+  tern_program p0;
   cc_split_begin();
   int rc = tern_compile_tfm_prog(q, mem, s, cfg, opts, &p0, err, errlen);
+  return cc_split_collect(rc, &p0, parts, nparts);
+}
+
+int cc_split_collect(int rc, tern_program *p0, tern_program **parts, int *nparts) {
+  tern_program *extra = NULL;
   int nx = cc_split_end(&extra);
   if (rc) {
     tern_tfm_parts_free(extra, nx);
@@ -720,7 +725,7 @@ int tern_compile_tfm_parts(const tern_tfm_qmodel *q, const tern_tfm_mem *mem,
   }
   tern_program *v = calloc((size_t)nx + 1, sizeof *v);
   if (!v) abort();
-  v[0] = p0; /* moved */
+  v[0] = *p0; /* moved */
   for (int i = 0; i < nx; i++) v[i + 1] = extra[i];
   free(extra);
   *parts = v;

@@ -3,12 +3,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tern/compiler_tfm.h"
+#include "rt_util.h"
 #include "tern/err.h"
 #include "tern/isa.h"
 #include "tern/program.h"
@@ -20,20 +19,7 @@
 
 static const char *const default_models[] = {"tiny", "hawk-tiny", "griffin-tiny"};
 
-/* tern_err with a caller-chosen return code (-2: bad configuration) */
-static int cfail(char *err, size_t errlen, int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  tern_verr(err, errlen, fmt, ap);
-  va_end(ap);
-  return code;
-}
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 void tern_compare_config_default(tern_compare_config *c) {
   memset(c, 0, sizeof *c);
@@ -428,7 +414,7 @@ int tern_compare_measure(const tern_compare_model *m, const char *backend, const
   int vocab = m->rnn ? m->rcfg.vocab : m->tcfg.vocab;
   int *tok = make_tokens(prefill + 1, vocab);
   if (!tok) return tern_err(err, errlen, "out of memory");
-  double t0 = now_ms();
+  double t0 = rt_now_ms();
   int rc = m->rnn ? measure_rnn(m, backend, hw, context, prefill, tok, pt, err, errlen)
                   : measure_tfm(m, backend, hw, context, prefill, tok, pt, err, errlen);
   free(tok);
@@ -436,7 +422,7 @@ int tern_compare_measure(const tern_compare_model *m, const char *backend, const
     tern_compare_point_free(pt);
     return -1;
   }
-  pt->run_ms = now_ms() - t0;
+  pt->run_ms = rt_now_ms() - t0;
   pt->dram_rd = pt->total.v[TERN_CNT_DRAM_RD_BYTES];
   pt->dram_wr = pt->total.v[TERN_CNT_DRAM_WR_BYTES];
   pt->energy_pj = energy_of(tech, hw, &pt->total);
@@ -478,45 +464,45 @@ static void print_table(FILE *out, const tern_compare_model_result *mr) {
 
 int tern_compare_run(const tern_compare_config *c, tern_compare_result *r, FILE *out, char *err,
                      size_t errlen) {
-  if (!c || !r) return cfail(err, errlen, -2, "tern_compare_run: null argument");
+  if (!c || !r) return rt_fail(err, errlen, -2, "tern_compare_run: null argument");
   memset(r, 0, sizeof *r);
   char e2[1024];
   const char *be = c->backend ? c->backend : "isa";
   if (strcmp(be, "isa") && strcmp(be, "rtl"))
-    return cfail(err, errlen, -2, "--backend: '%s', expected isa or rtl", be);
+    return rt_fail(err, errlen, -2, "--backend: '%s', expected isa or rtl", be);
   if (c->n_models < 1 || c->n_models > TERN_COMPARE_MAX_MODELS)
-    return cfail(err, errlen, -2, "MODEL: %d models, expected 1 .. %d", c->n_models,
+    return rt_fail(err, errlen, -2, "MODEL: %d models, expected 1 .. %d", c->n_models,
                  TERN_COMPARE_MAX_MODELS);
   if (c->n_contexts < 1 || c->n_contexts > TERN_COMPARE_MAX_CONTEXTS)
-    return cfail(err, errlen, -2, "--contexts: %d values, expected 1 .. %d", c->n_contexts,
+    return rt_fail(err, errlen, -2, "--contexts: %d values, expected 1 .. %d", c->n_contexts,
                  TERN_COMPARE_MAX_CONTEXTS);
   for (int k = 0; k < c->n_contexts; k++) {
     if (c->contexts[k] <= c->prefill || c->contexts[k] > TERN_TFM_MAX_CTX ||
         (k && c->contexts[k] <= c->contexts[k - 1]))
-      return cfail(err, errlen, -2,
+      return rt_fail(err, errlen, -2,
                    "--contexts: %d, expected strictly increasing values in %d .. %d (> --prefill)",
                    c->contexts[k], c->prefill + 1, TERN_TFM_MAX_CTX);
   }
   if (tern_hwcfg_check(&c->hw, e2, sizeof e2))
-    return cfail(err, errlen, -2, "hardware configuration: %s", e2);
+    return rt_fail(err, errlen, -2, "hardware configuration: %s", e2);
   for (int i = 0; i < c->n_models; i++) { /* every name first: fail before running anything */
     tern_tfm_config tc;
     tern_rnn_config rc;
     char e1[512];
     if (!c->models[i] || (tern_tfm_load_config(c->models[i], &tc, e1, sizeof e1) &&
                           tern_rnn_load_config(c->models[i], &rc, e2, sizeof e2)))
-      return cfail(err, errlen, -2, "MODEL '%s': not a transformer (%s) nor a recurrent model (%s)",
+      return rt_fail(err, errlen, -2, "MODEL '%s': not a transformer (%s) nor a recurrent model (%s)",
                    c->models[i] ? c->models[i] : "", e1, e2);
   }
   char tp[600];
   if (tern_tech_path(c->tech ? c->tech : "45nm", tp, sizeof tp, e2, sizeof e2) ||
       tern_tech_load(tp, &r->tech, e2, sizeof e2))
-    return cfail(err, errlen, -2, "--tech: %s", e2);
+    return rt_fail(err, errlen, -2, "--tech: %s", e2);
   snprintf(r->backend, sizeof r->backend, "%s", be);
   r->hw = c->hw;
   r->prefill = c->prefill;
   r->model = calloc((size_t)c->n_models, sizeof *r->model);
-  if (!r->model) return cfail(err, errlen, -1, "out of memory");
+  if (!r->model) return rt_fail(err, errlen, -1, "out of memory");
   const int maxL = c->contexts[c->n_contexts - 1];
   const int rtl = !strcmp(be, "rtl");
   if (out) {
@@ -538,7 +524,7 @@ int tern_compare_run(const tern_compare_config *c, tern_compare_result *r, FILE 
     mr->first = mr->last = -1;
     tern_compare_model *m = tern_compare_model_new(c->models[i], maxL, e2, sizeof e2);
     if (!m) {
-      rc = cfail(err, errlen, -2, "%s", e2);
+      rc = rt_fail(err, errlen, -2, "%s", e2);
       break;
     }
     r->nmodels = i + 1;
@@ -561,7 +547,7 @@ int tern_compare_run(const tern_compare_config *c, tern_compare_result *r, FILE 
     mr->pt = calloc((size_t)c->n_contexts, sizeof *mr->pt);
     if (!mr->pt) {
       tern_compare_model_free(m);
-      rc = cfail(err, errlen, -1, "out of memory");
+      rc = rt_fail(err, errlen, -1, "out of memory");
       break;
     }
     mr->npoints = c->n_contexts;
@@ -597,7 +583,7 @@ int tern_compare_run(const tern_compare_config *c, tern_compare_result *r, FILE 
   if (rc) return rc;
   if (failed >= 0) {
     const tern_compare_model_result *mr = &r->model[failed];
-    return cfail(err, errlen, -1, "%s: no context could be measured (context %d: %s)", mr->name,
+    return rt_fail(err, errlen, -1, "%s: no context could be measured (context %d: %s)", mr->name,
                  mr->pt[0].context, mr->pt[0].note);
   }
   /* verdict: per model, cycles/token at its largest measured context / at its smallest;

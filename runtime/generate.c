@@ -2,13 +2,12 @@
 #include "tern/generate.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tern/cpu_kernels.h"
 #include "tern/energy.h"
+#include "rt_util.h"
 #include "tern/err.h"
 #include "tern/tfm.h"
 #include "tern/rnn.h"
@@ -16,20 +15,7 @@
 #include "tern/tfm_exec.h"
 #include "tern/tfm_int.h"
 
-/* tern_err with a caller-chosen return code (-2: bad configuration) */
-static int gfail(char *err, size_t errlen, int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  tern_verr(err, errlen, fmt, ap);
-  va_end(ap);
-  return code;
-}
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 void tern_gen_config_default(tern_gen_config *c) {
   memset(c, 0, sizeof *c);
@@ -229,22 +215,22 @@ static int accel_step(gen_accel *a, const int *tok, int M, int32_t *la, tern_tfm
 
 int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char *err,
                   size_t errlen) {
-  if (!c || !r) return gfail(err, errlen, -2, "tern_generate: null argument");
+  if (!c || !r) return rt_fail(err, errlen, -2, "tern_generate: null argument");
   memset(r, 0, sizeof *r);
   const char *be = c->backend ? c->backend : "cpu";
   int accel = !strcmp(be, "isa") || !strcmp(be, "rtl");
   if (strcmp(be, "cpu") && !accel)
-    return gfail(err, errlen, -2, "--backend: '%s', expected cpu, isa or rtl", be);
+    return rt_fail(err, errlen, -2, "--backend: '%s', expected cpu, isa or rtl", be);
   if (!c->model || !*c->model)
-    return gfail(err, errlen, -2, "MODEL: empty, expected a preset name (tern models) or a file");
+    return rt_fail(err, errlen, -2, "MODEL: empty, expected a preset name (tern models) or a file");
   if (!c->prompt || !*c->prompt)
-    return gfail(err, errlen, -2, "--prompt: empty, expected at least one byte of text");
+    return rt_fail(err, errlen, -2, "--prompt: empty, expected at least one byte of text");
   if (c->tokens < 1)
-    return gfail(err, errlen, -2, "--tokens: %d, expected an integer >= 1", c->tokens);
+    return rt_fail(err, errlen, -2, "--tokens: %d, expected an integer >= 1", c->tokens);
   if (!(c->temperature >= 0.0) || !isfinite(c->temperature))
-    return gfail(err, errlen, -2, "--temperature: %g, expected a finite number >= 0",
+    return rt_fail(err, errlen, -2, "--temperature: %g, expected a finite number >= 0",
                  c->temperature);
-  if (c->top_k < 0) return gfail(err, errlen, -2, "--top-k: %d, expected an integer >= 0", c->top_k);
+  if (c->top_k < 0) return rt_fail(err, errlen, -2, "--top-k: %d, expected an integer >= 0", c->top_k);
 
   tern_tfm_config cfg;
   tern_rnn_config rcfg;
@@ -266,7 +252,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
   int ctxmax = cfg.max_seq < TERN_TFM_MAX_CTX ? cfg.max_seq : TERN_TFM_MAX_CTX;
   /* positions used: the prompt plus every generated token but the last */
   if ((long)plen + (long)c->tokens - 1 > (long)ctxmax)
-    return gfail(err, errlen, -2,
+    return rt_fail(err, errlen, -2,
                  "--tokens %d with a %d-byte prompt needs %ld positions, expected at most %d "
                  "(max_seq of '%s')",
                  c->tokens, plen, (long)plen + c->tokens - 1, ctxmax, cfg.name);
@@ -293,11 +279,11 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
   if (accel) {
     char e2[512];
     if (tern_hwcfg_check(&c->hw, e2, sizeof e2))
-      return gfail(err, errlen, -2, "hardware configuration: %s", e2);
+      return rt_fail(err, errlen, -2, "hardware configuration: %s", e2);
     char tp[600];
     if (tern_tech_path(c->tech ? c->tech : "45nm", tp, sizeof tp, e2, sizeof e2) ||
         tern_tech_load(tp, &tech, e2, sizeof e2))
-      return gfail(err, errlen, -2, "--tech: %s", e2);
+      return rt_fail(err, errlen, -2, "--tech: %s", e2);
     snprintf(r->tech_path, sizeof r->tech_path, "%s", tech.path);
   }
   if (g.rnn) {
@@ -334,7 +320,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
   ls = malloc((size_t)V * sizeof(float));
   r->step = calloc((size_t)c->tokens, sizeof *r->step);
   if (!prompt || !gen || !li || !lf || !ls || !r->step) {
-    rc = gfail(err, errlen, -1, "out of memory (generate %d tokens)", c->tokens);
+    rc = rt_fail(err, errlen, -1, "out of memory (generate %d tokens)", c->tokens);
     goto done;
   }
   int n = tern_tfm_fidelity_tokens(c->prompt, V, prompt, plen);
@@ -419,13 +405,13 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
             c->float_check ? "yes (fed the same tokens)" : "no");
   }
   for (int s = 0; s < c->tokens; s++) {
-    double t0 = now_ms();
+    double t0 = rt_now_ms();
     if (s == 0) {
       if (g_iprefill(&g, prompt, n, li, err, errlen)) {
         rc = -1;
         goto done;
       }
-      r->prefill_ms = now_ms() - t0;
+      r->prefill_ms = rt_now_ms() - t0;
       if (g_has_float(&g) && g_prefill(&g, prompt, n, lf, err, errlen)) {
         rc = -1;
         goto done;
@@ -435,7 +421,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
         rc = -1;
         goto done;
       }
-      r->decode_ms += now_ms() - t0;
+      r->decode_ms += rt_now_ms() - t0;
       r->n_decode++;
       if (g_has_float(&g) && g_decode(&g, gen[s - 1], lf, err, errlen)) {
         rc = -1;
@@ -582,7 +568,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     }
   }
   if (accel && r->bit_exact_steps != r->n_steps && !rc)
-    rc = gfail(err, errlen, -1, "%s: %d of %d steps differ from the integer reference", be,
+    rc = rt_fail(err, errlen, -1, "%s: %d of %d steps differ from the integer reference", be,
                r->n_steps - r->bit_exact_steps, r->n_steps);
 done:
   if (rc && r->n_steps == 0) tern_gen_result_free(r);

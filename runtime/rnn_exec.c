@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "rt_util.h"
 #include "tern/err.h"
 #include "tern/isa.h"
 #include "tern/program.h"
@@ -33,11 +33,6 @@ struct tern_rnn_exec {
   int npc, cappc;
 };
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 const char *tern_rnn_prog_kind_name(tern_rnn_prog_kind k) {
   switch (k) {
@@ -87,24 +82,6 @@ void tern_rnn_exec_free(tern_rnn_exec *e) {
   free(e);
 }
 
-static int ensure_dram(tern_rnn_exec *e, uint64_t need, char *err, size_t errlen) {
-  if (need <= e->dram_bytes) return 0;
-  if (need > e->o.hw.dram_bytes)
-    return tern_err(err, errlen,
-                    "tern_rnn_exec: the programs need %llu bytes of DRAM, hw dram_bytes = %llu "
-                    "(raise it with dram_bytes=...)",
-                    (unsigned long long)need, (unsigned long long)e->o.hw.dram_bytes);
-  uint64_t n = e->dram_bytes ? e->dram_bytes : ((uint64_t)1 << 20);
-  while (n < need) n *= 2;
-  if (n > e->o.hw.dram_bytes) n = e->o.hw.dram_bytes;
-  uint8_t *d = realloc(e->dram, (size_t)n);
-  if (!d) return tern_err(err, errlen, "tern_rnn_exec: out of memory (%llu bytes of DRAM)",
-                          (unsigned long long)n);
-  memset(d + e->dram_bytes, 0, (size_t)(n - e->dram_bytes));
-  e->dram = d;
-  e->dram_bytes = n;
-  return 0;
-}
 
 void tern_rnn_exec_reset(tern_rnn_exec *e) {
   if (!e) return;
@@ -153,7 +130,8 @@ tern_rnn_exec *tern_rnn_exec_new(const tern_rnn_qmodel *q, const tern_rnn_exec_o
     e->kv_lo = e->mem.tm.kv_addr + (uint32_t)first_a * e->mem.tm.kv_pass_bytes;
     e->kv_hi = e->mem.tm.kv_addr + (uint32_t)(last_a + 1) * e->mem.tm.kv_pass_bytes;
   }
-  if (ensure_dram(e, e->mem.tm.priv_base, err, errlen)) goto fail;
+  if (rt_dram_reserve(&e->dram, &e->dram_bytes, e->mem.tm.priv_base, e->o.hw.dram_bytes,
+                         "tern_rnn_exec", err, errlen)) goto fail;
   e->s = tern_session_open(o->backend, &o->hw, err, errlen);
   if (!e->s) goto fail;
   return e;
@@ -243,7 +221,7 @@ static int run_one(tern_rnn_exec *e, tern_rnn_prog_kind kind, int block, int M,
                    const int *tokens, tern_rnn_step_stats *st, char *err, size_t errlen) {
   tern_program *tmp = NULL, *parts = NULL;
   int ntmp = 0, nparts = 0, cached = -1;
-  double t0 = now_ms();
+  double t0 = rt_now_ms();
   int cacheable = kind == TERN_RNN_PROG_MIX || kind == TERN_RNN_PROG_MLP ||
                   kind == TERN_RNN_PROG_HEAD;
   if (cacheable)
@@ -277,7 +255,7 @@ static int run_one(tern_rnn_exec *e, tern_rnn_prog_kind kind, int block, int M,
       ntmp = 0;
     }
   }
-  double t1 = now_ms();
+  double t1 = rt_now_ms();
   tern_rnn_prog_stat ps;
   memset(&ps, 0, sizeof ps);
   ps.kind = kind;
@@ -288,7 +266,8 @@ static int run_one(tern_rnn_exec *e, tern_rnn_prog_kind kind, int block, int M,
   int rc = 0;
   for (int k = 0; !rc && k < nparts; k++) {
     const tern_program *p = &parts[k];
-    rc = ensure_dram(e, p->dram_size, err, errlen);
+    rc = rt_dram_reserve(&e->dram, &e->dram_bytes, p->dram_size, e->o.hw.dram_bytes,
+                         "tern_rnn_exec", err, errlen);
     if (!rc) rc = tern_program_init_dram(p, e->dram, e->dram_bytes, err, errlen);
     ps.n_insns += p->n_insns;
     split_dram(e, p, &ps.dram);
@@ -304,7 +283,7 @@ static int run_one(tern_rnn_exec *e, tern_rnn_prog_kind kind, int block, int M,
       for (int i = 0; i < TERN_NCOUNTERS; i++) ps.cnt.v[i] += cnt.v[i];
     }
   }
-  double t2 = now_ms();
+  double t2 = rt_now_ms();
   tern_tfm_parts_free(tmp, ntmp);
   if (rc) return -1;
   ps.weight_bytes = ps.cnt.v[TERN_CNT_WBUF_WR] * (uint64_t)(e->o.hw.rows * e->o.hw.cols / 4);

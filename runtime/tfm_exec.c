@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "rt_util.h"
 #include "tern/err.h"
 #include "tern/program.h"
 
@@ -38,11 +38,6 @@ struct tern_tfm_exec {
   int nfc, capfc;
 };
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 void tern_tfm_exec_opts_default(tern_tfm_exec_opts *o) {
   memset(o, 0, sizeof *o);
@@ -83,24 +78,6 @@ void tern_tfm_exec_free(tern_tfm_exec *e) {
   free(e);
 }
 
-static int ensure_dram(tern_tfm_exec *e, uint64_t need, char *err, size_t errlen) {
-  if (need <= e->dram_bytes) return 0;
-  if (need > e->o.hw.dram_bytes)
-    return tern_err(err, errlen,
-                    "tern_tfm_exec: the programs need %llu bytes of DRAM, hw dram_bytes = %llu "
-                    "(raise it with dram_bytes=...)",
-                    (unsigned long long)need, (unsigned long long)e->o.hw.dram_bytes);
-  uint64_t n = e->dram_bytes ? e->dram_bytes : ((uint64_t)1 << 20);
-  while (n < need) n *= 2;
-  if (n > e->o.hw.dram_bytes) n = e->o.hw.dram_bytes;
-  uint8_t *d = realloc(e->dram, (size_t)n);
-  if (!d) return tern_err(err, errlen, "tern_tfm_exec: out of memory (%llu bytes of DRAM)",
-                          (unsigned long long)n);
-  memset(d + e->dram_bytes, 0, (size_t)(n - e->dram_bytes));
-  e->dram = d;
-  e->dram_bytes = n;
-  return 0;
-}
 
 tern_tfm_exec *tern_tfm_exec_new(const tern_tfm_qmodel *q, const tern_tfm_exec_opts *o, char *err,
                                  size_t errlen) {
@@ -127,7 +104,8 @@ tern_tfm_exec *tern_tfm_exec_new(const tern_tfm_qmodel *q, const tern_tfm_exec_o
   e->owner_attn = e->owner_ffn = -1;
   const tern_tfm_config *cfg = &q->cfg;
   if (tern_tfm_mem_plan(cfg, &o->hw, o->max_rows, o->ctx, &e->mem, err, errlen)) goto fail;
-  if (ensure_dram(e, e->mem.priv_base, err, errlen)) goto fail;
+  if (rt_dram_reserve(&e->dram, &e->dram_bytes, e->mem.priv_base, e->o.hw.dram_bytes,
+                         "tern_tfm_exec", err, errlen)) goto fail;
   /* residency plan inputs: tile counts per block (decode shapes: M does not change them) */
   e->stream_base = 0;
   e->res_cap = 0;
@@ -218,7 +196,7 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
   tern_program *tmp = NULL, *parts = NULL;
   int ntmp = 0, nparts = 0;
   int cached = -1;
-  double t0 = now_ms();
+  double t0 = rt_now_ms();
   int cacheable = sp->kind == TERN_TFM_PROG_FFN || sp->kind == TERN_TFM_PROG_HEAD;
   if (cacheable) {
     for (int i = 0; i < e->nfc; i++)
@@ -267,7 +245,7 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
       ntmp = 0;
     }
   }
-  double t1 = now_ms();
+  double t1 = rt_now_ms();
   tern_tfm_prog_stat ps;
   memset(&ps, 0, sizeof ps);
   ps.kind = sp->kind;
@@ -277,7 +255,8 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
   int rc = 0;
   for (int k = 0; !rc && k < nparts; k++) {
     const tern_program *p = &parts[k];
-    rc = ensure_dram(e, p->dram_size, err, errlen);
+    rc = rt_dram_reserve(&e->dram, &e->dram_bytes, p->dram_size, e->o.hw.dram_bytes,
+                         "tern_tfm_exec", err, errlen);
     if (!rc) rc = tern_program_init_dram(p, e->dram, e->dram_bytes, err, errlen);
     ps.n_insns += p->n_insns;
     if (!rc) {
@@ -303,7 +282,7 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
                       (unsigned long long)cnt.v[TERN_CNT_DRAM_WR_BYTES]);
     }
   }
-  double t2 = now_ms();
+  double t2 = rt_now_ms();
   tern_tfm_parts_free(tmp, ntmp);
   if (rc) return -1;
   ps.weight_bytes =
