@@ -263,26 +263,11 @@ static int run_one(tern_rnn_exec *e, tern_rnn_prog_kind kind, int block, int M,
   ps.mixer = block >= 0 ? tern_rnn_block_kind(&e->q->cfg, block) : 0;
   ps.nparts = nparts;
   ps.cached = cached >= 0;
-  int rc = 0;
-  for (int k = 0; !rc && k < nparts; k++) {
-    const tern_program *p = &parts[k];
-    rc = rt_dram_reserve(&e->dram, &e->dram_bytes, p->dram_size, e->o.hw.dram_bytes,
-                         "tern_rnn_exec", err, errlen);
-    if (!rc) rc = tern_program_init_dram(p, e->dram, e->dram_bytes, err, errlen);
-    ps.n_insns += p->n_insns;
-    split_dram(e, p, &ps.dram);
-    if (!rc) {
-      char e2[768];
-      tern_counters cnt;
-      memset(&cnt, 0, sizeof cnt);
-      rc = tern_session_run(e->s, p->insns, p->n_insns, e->dram, e->dram_bytes, &e->o.run, &cnt,
-                            e2, sizeof e2);
-      if (rc)
-        tern_err(err, errlen, "run %s (block %d) on %s (part %d of %d): %s",
-                 tern_rnn_prog_kind_name(kind), block, e->o.backend, k + 1, nparts, e2);
-      for (int i = 0; i < TERN_NCOUNTERS; i++) ps.cnt.v[i] += cnt.v[i];
-    }
-  }
+  char what[64];
+  snprintf(what, sizeof what, "%s (block %d)", tern_rnn_prog_kind_name(kind), block);
+  int rc = rt_run_parts(e->s, e->o.backend, &e->o.hw, &e->o.run, &e->dram, &e->dram_bytes, parts,
+                        nparts, "tern_rnn_exec", what, &ps.cnt, &ps.n_insns, err, errlen);
+  for (int k = 0; !rc && k < nparts; k++) split_dram(e, &parts[k], &ps.dram);
   double t2 = rt_now_ms();
   tern_tfm_parts_free(tmp, ntmp);
   if (rc) return -1;

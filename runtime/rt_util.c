@@ -35,3 +35,33 @@ int rt_dram_reserve(uint8_t **dram, uint64_t *have, uint64_t need, uint64_t max,
   *have = n;
   return 0;
 }
+
+int rt_run_parts(tern_session *s, const char *backend, const tern_hwcfg *hw,
+                 const tern_run_opts *ro, uint8_t **dram, uint64_t *dram_bytes,
+                 const tern_program *parts, int n, const char *who, const char *what,
+                 tern_counters *cnt, size_t *n_insns, char *err, size_t errlen) {
+  for (int k = 0; k < n; k++) {
+    const tern_program *p = &parts[k];
+    if (rt_dram_reserve(dram, dram_bytes, p->dram_size, hw->dram_bytes, who, err, errlen) ||
+        tern_program_init_dram(p, *dram, *dram_bytes, err, errlen))
+      return -1;
+    *n_insns += p->n_insns;
+    char e2[768];
+    tern_counters c1;
+    memset(&c1, 0, sizeof c1);
+    if (tern_session_run(s, p->insns, p->n_insns, *dram, *dram_bytes, ro, &c1, e2, sizeof e2))
+      return tern_err(err, errlen, "run %s on %s (part %d of %d): %s", what, backend, k + 1, n,
+                      e2);
+    for (int i = 0; i < TERN_NCOUNTERS; i++) cnt->v[i] += c1.v[i];
+    uint64_t rd = 0, wr = 0;
+    tern_program_dma_bytes(p, hw, 0, 0, NULL, NULL, &rd, &wr);
+    if (rd != c1.v[TERN_CNT_DRAM_RD_BYTES] || wr != c1.v[TERN_CNT_DRAM_WR_BYTES])
+      return tern_err(err, errlen,
+                      "run %s on %s (part %d of %d): the DMA instructions move %llu / %llu bytes "
+                      "(read / written), the DRAM counters say %llu / %llu (simulator bug)",
+                      what, backend, k + 1, n, (unsigned long long)rd, (unsigned long long)wr,
+                      (unsigned long long)c1.v[TERN_CNT_DRAM_RD_BYTES],
+                      (unsigned long long)c1.v[TERN_CNT_DRAM_WR_BYTES]);
+  }
+  return 0;
+}

@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "tern/backend.h"
+#include "tern/counters.h"
+#include "tern/program.h"
+
 /* wall clock in ms (CLOCK_MONOTONIC): the runtime's timing lines, never a modelled figure */
 static inline double rt_now_ms(void) {
   struct timespec t;
@@ -23,5 +27,16 @@ int rt_fail(char *err, size_t errlen, int code, const char *fmt, ...)
  * dram_bytes; more is an error naming it).  `who` prefixes the messages. */
 int rt_dram_reserve(uint8_t **dram, uint64_t *have, uint64_t need, uint64_t max, const char *who,
                     char *err, size_t errlen);
+
+/* Runs parts[0..n) back to back on session s (the DRAM image grown by
+ * rt_dram_reserve as needed, each part's segments written first), adding the
+ * counters to *cnt and the instructions to *n_insns.  Also checks that each
+ * part's DMA bytes (tern_program_dma_bytes) equal its DRAM counters, which
+ * the runners' splits of the DRAM bytes by region rely on.  `what` names the
+ * program in messages. */
+int rt_run_parts(tern_session *s, const char *backend, const tern_hwcfg *hw,
+                 const tern_run_opts *ro, uint8_t **dram, uint64_t *dram_bytes,
+                 const tern_program *parts, int n, const char *who, const char *what,
+                 tern_counters *cnt, size_t *n_insns, char *err, size_t errlen);
 
 #endif

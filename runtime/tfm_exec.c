@@ -191,6 +191,11 @@ static int push_stat(tern_tfm_step_stats *st, const tern_tfm_prog_stat *ps) {
 
 /* Compile (or fetch) and run one program (all its parts, in order, their
  * counters summed into one statistics entry); accumulate its statistics. */
+static const char *kind_name(tern_tfm_prog_kind k) {
+  static const char *const n[] = {"EMBED", "ATTN", "FFN", "HEAD"};
+  return (unsigned)k < 4 ? n[k] : "?";
+}
+
 static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step_stats *st,
                    char *err, size_t errlen) {
   tern_program *tmp = NULL, *parts = NULL;
@@ -252,36 +257,12 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
   ps.block = sp->block;
   ps.pass = sp->pass;
   ps.wres = sp->wres;
-  int rc = 0;
-  for (int k = 0; !rc && k < nparts; k++) {
-    const tern_program *p = &parts[k];
-    rc = rt_dram_reserve(&e->dram, &e->dram_bytes, p->dram_size, e->o.hw.dram_bytes,
-                         "tern_tfm_exec", err, errlen);
-    if (!rc) rc = tern_program_init_dram(p, e->dram, e->dram_bytes, err, errlen);
-    ps.n_insns += p->n_insns;
-    if (!rc) {
-      char e2[768];
-      tern_counters cnt;
-      memset(&cnt, 0, sizeof cnt);
-      rc = tern_session_run(e->s, p->insns, p->n_insns, e->dram, e->dram_bytes, &e->o.run, &cnt,
-                            e2, sizeof e2);
-      if (rc)
-        tern_err(err, errlen, "run on %s (part %d of %d): %s", e->o.backend, k + 1, nparts, e2);
-      for (int i = 0; i < TERN_NCOUNTERS; i++) ps.cnt.v[i] += cnt.v[i];
-      uint64_t kv_lo = e->mem.kv_addr, ard = 0, awr = 0;
-      tern_program_dma_bytes(p, &e->o.hw, kv_lo,
-                             kv_lo + (uint64_t)e->mem.passes * e->mem.kv_pass_bytes, &ps.kv_rd,
-                             &ps.kv_wr, &ard, &awr);
-      if (!rc && (ard != cnt.v[TERN_CNT_DRAM_RD_BYTES] || awr != cnt.v[TERN_CNT_DRAM_WR_BYTES]))
-        rc = tern_err(err, errlen,
-                      "run on %s (part %d of %d): the DMA instructions move %llu / %llu bytes "
-                      "(read / written), the DRAM counters say %llu / %llu (simulator bug)",
-                      e->o.backend, k + 1, nparts, (unsigned long long)ard,
-                      (unsigned long long)awr,
-                      (unsigned long long)cnt.v[TERN_CNT_DRAM_RD_BYTES],
-                      (unsigned long long)cnt.v[TERN_CNT_DRAM_WR_BYTES]);
-    }
-  }
+  int rc = rt_run_parts(e->s, e->o.backend, &e->o.hw, &e->o.run, &e->dram, &e->dram_bytes, parts,
+                        nparts, "tern_tfm_exec", kind_name(sp->kind), &ps.cnt, &ps.n_insns, err,
+                        errlen);
+  uint64_t kv_lo = e->mem.kv_addr, kv_hi = kv_lo + (uint64_t)e->mem.passes * e->mem.kv_pass_bytes;
+  for (int k = 0; !rc && k < nparts; k++)
+    tern_program_dma_bytes(&parts[k], &e->o.hw, kv_lo, kv_hi, &ps.kv_rd, &ps.kv_wr, NULL, NULL);
   double t2 = rt_now_ms();
   tern_tfm_parts_free(tmp, ntmp);
   if (rc) return -1;
