@@ -77,6 +77,19 @@ rtl-default-lib: | deps
 lint: | deps
 	@$(MAKE) --no-print-directory -f sim/rtl.mk lint
 
+# lint-top: `tern rtl-top` (rtl/README.md "Using the RTL in your flow") for
+# TOP_ARRAY (default: 4x4 and 16x16) with TOP_SET="key=value ...", each
+# wrapper linted with verilator --lint-only -Wall together with rtl/*.sv.
+.PHONY: lint-top
+lint-top: tern | deps
+	@mkdir -p $(B)/rtl-top
+	@set -e; for a in $(or $(TOP_ARRAY),4x4 16x16); do \
+	  m=tern_top_lint_$$a; f=$(B)/rtl-top/$$m.v; \
+	  $(B)/tern rtl-top --array $$a $(addprefix --set ,$(TOP_SET)) --name $$m -o $$f >/dev/null; \
+	  verilator --lint-only -Wall --top-module $$m -Irtl rtl/*.sv $$f; \
+	  echo "lint-top: $$f ($$a$(if $(TOP_SET), $(TOP_SET))) clean"; \
+	done
+
 isa-vh-check: $(B)/gen_isa_vh
 	@$(B)/gen_isa_vh | diff -u rtl/tern_isa.vh - && echo "rtl/tern_isa.vh matches include/tern/isa_table.h"
 

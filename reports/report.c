@@ -841,3 +841,440 @@ int tern_compare_report_write(const char *dir, const tern_compare_result *r, cha
   static const char *const scripts[] = {"compare.gp", "bytes.gp", NULL};
   return e_close(&e, dir, scripts, err, errlen);
 }
+
+/* ---- tern sweep ------------------------------------------------------------------------ */
+
+/* the hardware fields of a point other than rows / cols that differ between
+ * points: they make the groups (lines) of the energy plot */
+static void sweep_group(const tern_sweep_result *r, int k, char *out, size_t n) {
+  const tern_sweep_point *p = &r->pt[k], *q0 = &r->pt[0];
+  size_t at = 0;
+  out[0] = 0;
+#define SWEEP_GRP(field, fmt, cast)                                                           \
+  do {                                                                                        \
+    int varies = 0;                                                                           \
+    for (int i = 1; i < r->n; i++)                                                            \
+      if (r->pt[i].field != q0->field) varies = 1;                                            \
+    if (varies && at < n)                                                                     \
+      at += (size_t)snprintf(out + at, n - at, "%s" #field "=" fmt, at ? " " : "",            \
+                             (cast)p->field);                                                 \
+  } while (0)
+  SWEEP_GRP(dram_bw, "%d", int);
+  SWEEP_GRP(wbuf_depth, "%d", int);
+  SWEEP_GRP(abuf_depth, "%d", int);
+  SWEEP_GRP(acc_depth, "%d", int);
+  SWEEP_GRP(out_depth, "%d", int);
+  SWEEP_GRP(qdepth, "%d", int);
+  SWEEP_GRP(imem_depth, "%d", int);
+  SWEEP_GRP(dram_lat, "%d", int);
+  SWEEP_GRP(clock_mhz, "%g", double);
+#undef SWEEP_GRP
+  if (!out[0]) snprintf(out, n, "all points");
+}
+
+static int ilog2(int64_t v) {
+  int l = 0;
+  while (v > 1) v >>= 1, l++;
+  return l;
+}
+
+int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *err,
+                            size_t errlen) {
+  if (!dir || !*dir) return tern_err(err, errlen, "report: empty directory name");
+  if (!r || r->n < 1) return tern_err(err, errlen, "report: no points");
+  if (mkdir_p(dir, err, errlen) != 0) return -1;
+  const tern_sweep_point *p0 = &r->pt[0];
+  const int rtl = !strcmp(p0->backend, "rtl");
+  const char *csrc = rtl ? "RTL counters (Verilated rtl/tern_top.sv)"
+                         : "ISA simulator cycle model (sim/isasim.c, equal to the RTL's)";
+  char ssrc[256];
+  snprintf(ssrc, sizeof ssrc, "Yosys synth_%.32s via tern synth (runtime/synth.c), DIR/synth/",
+           p0->synth_target[0] ? p0->synth_target : "?");
+  static const char *const colors[] = {"#c62828", "#1565c0", "#2e7d32", "#ef6c00",
+                                       "#6a1b9a", "#00838f", "#5d4037", "#616161"};
+  const char *scripts[4];
+  int ns = 0;
+  FILE *f;
+  /* 1. tokens/s against LUTs with the Pareto front */
+  if (r->has_synth) {
+    f = open_in(dir, "pareto.dat", err, errlen);
+    if (!f) return -1;
+    fprintf(f, "# index LUTs decode_tokens_per_s \"label\" pareto  (LUTs: %s; tokens/s: %s at "
+               "the spec's clock)\n",
+            ssrc, csrc);
+    for (int k = 0; k < r->n; k++)
+      if (r->pareto[k] >= 0)
+        fprintf(f, "%" PRId64 " %" PRIu64 " %.6g \"%s\" %d\n", r->pt[k].index, r->pt[k].synth_luts,
+                r->pt[k].decode_tokens_per_s, r->pt[k].label, r->pareto[k]);
+    fclose(f);
+    f = open_in(dir, "pareto_front.dat", err, errlen);
+    if (!f) return -1;
+    fputs("# the Pareto front (max decode tokens/s, min LUTs), by LUTs\n", f);
+    int *ord = malloc((size_t)r->n * sizeof *ord), no = 0;
+    if (!ord) {
+      fclose(f);
+      return tern_err(err, errlen, "out of memory");
+    }
+    for (int k = 0; k < r->n; k++)
+      if (r->pareto[k] == 1) ord[no++] = k;
+    for (int i = 1; i < no; i++) /* insertion sort by LUTs */
+      for (int j = i; j > 0 && r->pt[ord[j]].synth_luts < r->pt[ord[j - 1]].synth_luts; j--) {
+        int t = ord[j];
+        ord[j] = ord[j - 1];
+        ord[j - 1] = t;
+      }
+    for (int i = 0; i < no; i++)
+      fprintf(f, "%" PRId64 " %" PRIu64 " %.6g \"%s\"\n", r->pt[ord[i]].index,
+              r->pt[ord[i]].synth_luts, r->pt[ord[i]].decode_tokens_per_s, r->pt[ord[i]].label);
+    free(ord);
+    fclose(f);
+    f = open_in(dir, "pareto.gp", err, errlen);
+    if (!f) return -1;
+    fprintf(f,
+            "set terminal pngcairo size 1000,620 noenhanced\n"
+            "set output 'pareto.png'\n"
+            "set title 'Decode tokens/s against LUTs (%s, %s): Pareto front = max tokens/s, min "
+            "LUTs' noenhanced\n"
+            "set xlabel 'LUTs (Yosys synth_%s, whole accelerator)'\n"
+            "set ylabel 'decode tokens/s at %.0f MHz (%s)'\n"
+            "set logscale x 2\n"
+            "set format x '%%.0f'\n"
+            "set grid\n"
+            "set key below\n"
+            "set offsets graph 0.05, graph 0.05, graph 0.08, graph 0.05\n"
+            "plot 'pareto.dat' using 2:3 with points pt 7 ps 1.3 lc rgb '#90a4ae' title 'points', "
+            "\\\n"
+            "     'pareto_front.dat' using 2:3 with linespoints lw 2 pt 7 ps 1.8 lc rgb '#c62828' "
+            "title 'Pareto front', \\\n"
+            "     'pareto.dat' using 2:3:4 with labels offset 0,1.1 font ',8' noenhanced notitle\n",
+            p0->model, p0->synth_target, p0->synth_target, p0->clock_mhz,
+            rtl ? "RTL" : "cycle model");
+    fclose(f);
+    scripts[ns++] = "pareto.gp";
+  }
+  /* 2. energy/token against the array size, one line per group */
+  char (*grp)[128] = calloc((size_t)r->n, sizeof *grp);
+  int *gid = calloc((size_t)r->n, sizeof *gid);
+  if (!grp || !gid) {
+    free(grp);
+    free(gid);
+    return tern_err(err, errlen, "out of memory");
+  }
+  int ngrp = 0;
+  for (int k = 0; k < r->n; k++) {
+    char g[128];
+    sweep_group(r, k, g, sizeof g);
+    gid[k] = -1;
+    for (int i = 0; i < ngrp; i++)
+      if (!strcmp(grp[i], g)) gid[k] = i;
+    if (gid[k] < 0) {
+      snprintf(grp[ngrp], sizeof grp[0], "%s", g);
+      gid[k] = ngrp++;
+    }
+  }
+  f = open_in(dir, "energy.dat", err, errlen);
+  if (!f) {
+    free(grp);
+    free(gid);
+    return -1;
+  }
+  fprintf(f, "# PEs decode_uJ_per_token prefill_uJ_per_token \"RxC\"  (energy = counters x %s; "
+             "one block per group)\n",
+          p0->tech);
+  for (int g = 0; g < ngrp; g++) {
+    fprintf(f, "%s# %s\n", g ? "\n\n" : "", grp[g]);
+    /* by PEs (selection: the points are few) */
+    int last = -1;
+    for (;;) {
+      int best = -1;
+      for (int k = 0; k < r->n; k++) {
+        if (gid[k] != g) continue;
+        int after = last < 0 || r->pt[k].pes > r->pt[last].pes ||
+                    (r->pt[k].pes == r->pt[last].pes && k > last);
+        if (after && (best < 0 || r->pt[k].pes < r->pt[best].pes)) best = k;
+      }
+      if (best < 0) break;
+      fprintf(f, "%" PRId64 " %.6g %.6g \"%" PRId64 "x%" PRId64 "\"\n", r->pt[best].pes,
+              r->pt[best].decode_uj_per_token, r->pt[best].prefill_uj_per_token, r->pt[best].rows,
+              r->pt[best].cols);
+      last = best;
+    }
+  }
+  fclose(f);
+  f = open_in(dir, "energy.gp", err, errlen);
+  if (!f) {
+    free(grp);
+    free(gid);
+    return -1;
+  }
+  /* x tics: one per distinct PE count, labelled with its array sizes */
+  int64_t minpe = INT64_MAX, maxpe = 0;
+  char tics[2048];
+  size_t ta = (size_t)snprintf(tics, sizeof tics, "set xtics (");
+  int ntic = 0;
+  for (int k = 0; k < r->n; k++) {
+    const int64_t pe = r->pt[k].pes;
+    if (pe < minpe) minpe = pe;
+    if (pe > maxpe) maxpe = pe;
+    int seen = 0;
+    for (int j = 0; j < k; j++) seen |= r->pt[j].pes == pe;
+    if (seen) continue;
+    char lab[256];
+    size_t la = 0;
+    lab[0] = 0;
+    for (int j = k; j < r->n; j++) {
+      if (r->pt[j].pes != pe) continue;
+      int dup = 0;
+      for (int i = k; i < j; i++)
+        dup |= r->pt[i].pes == pe && r->pt[i].rows == r->pt[j].rows;
+      if (!dup && la < sizeof lab)
+        la += (size_t)snprintf(lab + la, sizeof lab - la, "%s%" PRId64 "x%" PRId64, la ? "\\n" : "",
+                               r->pt[j].rows, r->pt[j].cols);
+    }
+    if (ta < sizeof tics)
+      ta += (size_t)snprintf(tics + ta, sizeof tics - ta, "%s\"%s\" %" PRId64, ntic++ ? ", " : "",
+                             lab, pe);
+  }
+  if (ta < sizeof tics) snprintf(tics + ta, sizeof tics - ta, ")");
+  fprintf(f,
+          "set terminal pngcairo size 1000,560 noenhanced\n"
+          "set output 'energy.png'\n"
+          "%s\n"
+          "set xrange [%g:%g]\n",
+          tics, (double)minpe / 1.6, (double)maxpe * 1.6);
+  fprintf(f,
+          "set title 'Energy per token against array size (%s; counters x %s table)' noenhanced\n"
+          "set xlabel 'array size (PEs = rows x cols)'\n"
+          "set ylabel 'uJ / token'\n"
+          "set logscale x 2\n"
+          "set yrange [0:*]\n"
+          "set grid\n"
+          "set key outside right noenhanced\n"
+          "plot ",
+          p0->model, p0->tech);
+  for (int g = 0; g < ngrp; g++)
+    fprintf(f, "%s'energy.dat' index %d using 1:2 with linespoints lw 2 pt %d ps 1.3 lc rgb '%s' "
+               "title 'decode, %s', \\\n     'energy.dat' index %d using 1:3 with linespoints lw 1 "
+               "dt 2 pt %d lc rgb '%s' title 'prefill, %s'",
+            g ? ", \\\n     " : "", g, 5 + 2 * (g % 4), colors[g % 8], grp[g], g,
+            4 + 2 * (g % 4), colors[g % 8], grp[g]);
+  fputs("\n", f);
+  fclose(f);
+  scripts[ns++] = "energy.gp";
+  free(grp);
+  free(gid);
+  /* 3. utilisation heatmap over rows x cols (mean over the points of a cell) */
+  f = open_in(dir, "util.dat", err, errlen);
+  if (!f) return -1;
+  fputs("# log2(cols) log2(rows) decode_array_util_% prefill_array_util_% points  (GEMM_ROWS / "
+        "CYCLES counters, mean over the points with this array)\n",
+        f);
+  int minr = 99, maxr = 0, minc = 99, maxc = 0;
+  for (int k = 0; k < r->n; k++) {
+    int first = 1;
+    for (int j = 0; j < k; j++)
+      if (r->pt[j].rows == r->pt[k].rows && r->pt[j].cols == r->pt[k].cols) first = 0;
+    if (!first) continue;
+    double du = 0, pu = 0;
+    int c = 0;
+    for (int j = k; j < r->n; j++)
+      if (r->pt[j].rows == r->pt[k].rows && r->pt[j].cols == r->pt[k].cols) {
+        du += r->pt[j].decode_array_util;
+        pu += r->pt[j].prefill_array_util;
+        c++;
+      }
+    int lr = ilog2(r->pt[k].rows), lc = ilog2(r->pt[k].cols);
+    if (lr < minr) minr = lr;
+    if (lr > maxr) maxr = lr;
+    if (lc < minc) minc = lc;
+    if (lc > maxc) maxc = lc;
+    fprintf(f, "%d %d %.4f %.4f %d\n", lc, lr, 100.0 * du / c, 100.0 * pu / c, c);
+  }
+  fclose(f);
+  f = open_in(dir, "util.gp", err, errlen);
+  if (!f) return -1;
+  fprintf(f,
+          "set terminal pngcairo size 1100,500 noenhanced\n"
+          "set output 'util.png'\n"
+          "set multiplot layout 1,2 title 'Array utilisation = GEMM_ROWS / CYCLES (%s counters), "
+          "mean over the points of each array size' noenhanced\n"
+          "set xrange [%g:%g]\nset yrange [%g:%g]\n"
+          "set xlabel 'cols'\nset ylabel 'rows'\n"
+          "set palette defined (0 '#fff3e0', 50 '#ff9800', 100 '#b71c1c')\n"
+          "set cblabel '%%'\nset cbrange [0:*]\nset size ratio -1\n",
+          rtl ? "RTL" : "ISA simulator", minc - 0.5, maxc + 0.5, minr - 0.5, maxr + 0.5);
+  fputs("set xtics (", f);
+  for (int l = minc; l <= maxc; l++) fprintf(f, "%s\"%d\" %d", l > minc ? ", " : "", 1 << l, l);
+  fputs(")\nset ytics (", f);
+  for (int l = minr; l <= maxr; l++) fprintf(f, "%s\"%d\" %d", l > minr ? ", " : "", 1 << l, l);
+  fputs(")\n", f);
+  for (int ph = 0; ph < 2; ph++)
+    fprintf(f,
+            "set title '%s'\n"
+            "plot 'util.dat' using 1:2:($1-0.5):($1+0.5):($2-0.5):($2+0.5):%d with boxxy fc "
+            "palette fs solid notitle, \\\n"
+            "     'util.dat' using 1:2:(sprintf('%%.1f %%%%', $%d)) with labels notitle\n",
+            ph ? "prefill" : "decode", ph ? 4 : 3, ph ? 4 : 3);
+  fputs("unset multiplot\n", f);
+  fclose(f);
+  scripts[ns++] = "util.gp";
+  scripts[ns] = NULL;
+
+  emit e;
+  char title[256];
+  snprintf(title, sizeof title, "tern sweep '%.64s': %.64s on %d configurations", p0->sweep, p0->model,
+           r->n_expected);
+  if (e_open(&e, dir, title, err, errlen)) return -1;
+  char buf[2048];
+  uint64_t ok = 0, rtlv = 0, rtleq = 0, serr = 0;
+  double secs = 0;
+  for (int k = 0; k < r->n; k++) {
+    ok++;
+    rtlv += r->pt[k].rtl_validated;
+    rtleq += r->pt[k].rtl_validated && r->pt[k].rtl_equal;
+    serr += r->pt[k].synth_error[0] != 0;
+    secs += r->pt[k].run_seconds;
+  }
+  snprintf(buf, sizeof buf,
+           "Workload: %s (%s, %.1fK parameters, %.1fK ternary): a prefill of %" PRId64
+           " tokens, then %" PRId64 " decode steps of one token, on the %s backend (%s). "
+           "%" PRIu64 " of %d points merged%s; %" PRIu64 " validated on the RTL (%" PRIu64
+           " equal to the cycle); synthesis: %s%s. Sum of the points' run times %.1f s (the wall "
+           "clock depends on how many ran at once).",
+           p0->model, p0->family, p0->params_total / 1e3, p0->params_ternary / 1e3,
+           p0->prefill_tokens, p0->decode_tokens, p0->backend, csrc, ok, r->n_expected,
+           r->n_missing ? " (the others are missing, listed below)" : "", rtlv, rtleq,
+           p0->synth_target[0] ? p0->synth_target : "none",
+           serr ? " (some points failed, listed below)" : "", secs);
+  e_para(&e, buf);
+  e_heading(&e, "Tokens/s against LUTs (Pareto front)");
+  if (r->has_synth) {
+    int nf = 0;
+    for (int k = 0; k < r->n; k++) nf += r->pareto[k] == 1;
+    snprintf(buf, sizeof buf,
+             "%d of the points with synthesis numbers are on the Pareto front (no other point "
+             "has at least their decode tokens/s with at most their LUTs, one strictly). "
+             "LUTs: %s; tokens/s: %s at the spec's clock (%.0f MHz).",
+             nf, ssrc, csrc, p0->clock_mhz);
+    e_para(&e, buf);
+    if (p0->synth_set[0]) {
+      snprintf(buf, sizeof buf,
+               "Synthesised configuration: each point's, changed by the spec's synth_set = '%s' "
+               "(column synth_rtl_name of sweep.csv, e.g. %s for point 0): the LUT, FF and block "
+               "RAM numbers are those of that variant, not of the measured configuration %s.",
+               p0->synth_set, p0->synth_rtl_name, p0->rtl_name);
+      e_para(&e, buf);
+    }
+    e_image(&e, "pareto.png", "decode tokens/s against LUTs with the Pareto front");
+  } else {
+    e_para(&e, "Skipped: no point has synthesis results (the spec's [workload] synth = none, or "
+               "every synthesis failed). Set synth = generic|ice40|ecp5|xilinx to get LUTs.");
+  }
+  e_heading(&e, "Energy per token against array size");
+  snprintf(buf, sizeof buf,
+           "Decode (solid) and prefill (dashed) energy per token = every event counter x the %s "
+           "technology table (runtime/energy.c), one line per value of the other parameters "
+           "that vary.",
+           p0->tech);
+  e_para(&e, buf);
+  e_image(&e, "energy.png", "energy per token against array size");
+  e_heading(&e, "Array utilisation over rows x cols");
+  e_para(&e, "Utilisation = GEMM_ROWS / CYCLES from the counters: the fraction of the cycles in "
+             "which the array takes an activation row.  Cells hold the mean over the points with "
+             "that array size (the table has every point).");
+  e_image(&e, "util.png", "array utilisation heatmap over rows x cols");
+  e_heading(&e, "Points");
+  static const char *const cols[] = {"#",          "point",      "decode cycles/token",
+                                     "tokens/s",   "uJ/token",   "DRAM B/token",
+                                     "util dec %", "util pre %", "roofline %",
+                                     "LUTs",       "FFs",        "BRAMs",
+                                     "DSPs",       "LUTs/PE",    "Fmax MHz",
+                                     "Pareto",     "RTL"};
+  enum { NC = (int)(sizeof cols / sizeof cols[0]) };
+  e_wide_start(&e, cols, NC);
+  for (int k = 0; k < r->n; k++) {
+    const tern_sweep_point *p = &r->pt[k];
+    char c[NC][96];
+    int syn = p->synth_target[0] && !p->synth_error[0];
+    snprintf(c[0], 96, "%" PRId64, p->index);
+    snprintf(c[1], 96, "%.95s", p->label);
+    snprintf(c[2], 96, "%.1f", p->decode_cycles_per_token);
+    snprintf(c[3], 96, "%.1f", p->decode_tokens_per_s);
+    snprintf(c[4], 96, "%.3f", p->decode_uj_per_token);
+    snprintf(c[5], 96, "%.0f", p->decode_dram_rd_bytes_per_token + p->decode_dram_wr_bytes_per_token);
+    snprintf(c[6], 96, "%.2f", 100.0 * p->decode_array_util);
+    snprintf(c[7], 96, "%.2f", 100.0 * p->prefill_array_util);
+    snprintf(c[8], 96, "%.1f", 100.0 * p->decode_dram_roofline);
+    if (syn) {
+      snprintf(c[9], 96, "%" PRIu64, p->synth_luts);
+      snprintf(c[10], 96, "%" PRIu64, p->synth_ffs);
+      snprintf(c[11], 96, "%" PRIu64, p->synth_brams);
+      snprintf(c[12], 96, "%" PRIu64 "%s", p->synth_dsps,
+               p->synth_array_mul_free ? " (array 0)" : " (array has some)");
+      snprintf(c[13], 96, "%.1f", p->synth_luts_per_pe);
+      if (p->synth_fmax_mhz > 0) snprintf(c[14], 96, "%.1f", p->synth_fmax_mhz);
+      else snprintf(c[14], 96, "-");
+    } else {
+      for (int i = 9; i <= 14; i++) snprintf(c[i], 96, "%s", p->synth_error[0] ? "failed" : "-");
+    }
+    snprintf(c[15], 96, "%s", r->pareto[k] == 1 ? "yes" : r->pareto[k] == 0 ? "no" : "-");
+    snprintf(c[16], 96, "%s",
+             !p->rtl_validated ? "-" : p->rtl_equal ? "equal" : "DIFFERS");
+    e_wide_row(&e, c, NC);
+  }
+  e_table_end(&e);
+  e_heading(&e, "Where each number comes from");
+  e_table_start(&e, "column", "how", "measured by");
+  e_row(&e, "decode cycles/token", "CYCLES counter summed over the decode steps' programs / "
+        "decode tokens", csrc);
+  e_row(&e, "tokens/s", "clock_mhz x 1e6 x tokens / cycles (the spec's clock, not an Fmax)",
+        "formula over the counters");
+  e_row(&e, "uJ/token", "every event counter x the technology table / tokens", p0->tech);
+  e_row(&e, "DRAM B/token", "(DRAM_RD_BYTES + DRAM_WR_BYTES) / decode tokens", csrc);
+  e_row(&e, "util dec / pre", "GEMM_ROWS / CYCLES of the decode steps / of the prefill", csrc);
+  e_row(&e, "roofline", "(DRAM_RD_BYTES / dram_bw) / CYCLES: how close the decode is to the "
+        "DRAM-bandwidth bound", csrc);
+  e_row(&e, "LUTs, FFs, BRAMs, DSPs, LUTs/PE", "whole accelerator after synthesis; LUTs/PE = the "
+        "array's LUTs / (rows x cols); DSPs: total, and whether the array has none",
+        ssrc);
+  snprintf(buf, sizeof buf, "%s", p0->synth_timing_source[0] ? p0->synth_timing_source : "-");
+  e_row(&e, "Fmax", "place and route + timing where the target has an open flow", buf);
+  e_row(&e, "Pareto", "on the front of (max decode tokens/s, min LUTs) among the points with "
+        "synthesis numbers", "sweep.json");
+  e_row(&e, "RTL", "the same run on the Verilated RTL: every counter of every program equal to "
+        "the cycle model's", "RTL counters");
+  e_table_end(&e);
+  int any = 0;
+  for (int k = 0; k < r->n; k++) {
+    const tern_sweep_point *p = &r->pt[k];
+    if (!p->synth_error[0] && !(p->rtl_validated && !p->rtl_equal) && !p->rtl_validated) continue;
+    if (!any++) e_heading(&e, "Notes per point");
+    if (p->rtl_validated) {
+      snprintf(buf, sizeof buf, "Point %" PRId64 " (%s): RTL %s: prefill %" PRIu64
+               " cycles, decode %" PRIu64 " cycles on the RTL; %s (%.1f s).",
+               p->index, p->label, p->rtl_equal ? "equal" : "DIFFERS", p->rtl_prefill_cycles,
+               p->rtl_decode_cycles, p->rtl_note, p->rtl_seconds);
+      e_para(&e, buf);
+    }
+    if (p->synth_error[0]) {
+      snprintf(buf, sizeof buf, "Point %" PRId64 " (%s): synthesis failed: %s", p->index,
+               p->label, p->synth_error);
+      e_para(&e, buf);
+    }
+  }
+  if (r->n_missing) {
+    size_t at = (size_t)snprintf(buf, sizeof buf, "%d point files are missing:", r->n_missing);
+    int shown = r->n_missing < 16 ? r->n_missing : 16;
+    for (int i = 0; i < shown && at < sizeof buf; i++)
+      at += (size_t)snprintf(buf + at, sizeof buf - at, " %d", r->missing[i]);
+    if (at < sizeof buf)
+      snprintf(buf + at, sizeof buf - at, "%s (their runs failed or have not finished; see "
+               "logs/).", r->n_missing > shown ? " ..." : "");
+    e_heading(&e, "Missing points");
+    e_para(&e, buf);
+  }
+  e_para(&e, "Data: sweep.csv and sweep.json (every field of every point), points/*.json; "
+             "plots: *.gp and *.dat next to the PNGs.");
+  e_assumptions(&e);
+  return e_close(&e, dir, scripts, err, errlen);
+}

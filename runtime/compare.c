@@ -301,14 +301,67 @@ static int push_prog(tern_compare_point *pt, const tern_counters *c) {
   return 0;
 }
 
+/* Adds one step's figures to a point (the sums over the decode steps of
+ * tern_compare_measure_seq; a single step for tern_compare_measure). */
+static void add_counters(tern_counters *a, const tern_counters *b) {
+  for (int i = 0; i < TERN_NCOUNTERS; i++) a->v[i] += b->v[i];
+}
+
+static int add_tfm(tern_compare_point *pt, const tern_tfm_step_stats *st, char *err,
+                   size_t errlen) {
+  pt->cycles += st->total.v[TERN_CNT_CYCLES];
+  pt->weight_bytes += st->weight_bytes;
+  pt->mixer_cycles += st->attn_cycles;
+  add_counters(&pt->total, &st->total);
+  /* the KV split: the ATTN programs' DMAs in the KV region (tfm_exec checks that
+   * the DMAs' bytes equal the run's DRAM counters) */
+  pt->kv_rd += st->kv_rd;
+  pt->kv_wr += st->kv_wr;
+  for (int i = 0; i < st->nprog; i++)
+    if (push_prog(pt, &st->prog[i].cnt)) return tern_err(err, errlen, "out of memory");
+  return 0;
+}
+
+static int add_rnn(tern_compare_point *pt, const tern_rnn_step_stats *st, char *err,
+                   size_t errlen) {
+  pt->cycles += st->total.v[TERN_CNT_CYCLES];
+  pt->weight_bytes += st->weight_bytes;
+  pt->mixer_cycles += st->mix_cycles + st->attn_cycles;
+  add_counters(&pt->total, &st->total);
+  pt->kv_rd += st->dram.kv_rd;
+  pt->kv_wr += st->dram.kv_wr;
+  pt->state_rd += st->dram.state_rd;
+  pt->state_wr += st->dram.state_wr;
+  for (int i = 0; i < st->nprog; i++) {
+    const tern_rnn_prog_stat *ps = &st->prog[i];
+    const tern_rnn_dram_split *d = &ps->dram;
+    /* the runner's split must be the counters' bytes */
+    if (d->state_rd + d->kv_rd + d->other_rd != ps->cnt.v[TERN_CNT_DRAM_RD_BYTES] ||
+        d->state_wr + d->kv_wr + d->other_wr != ps->cnt.v[TERN_CNT_DRAM_WR_BYTES])
+      return tern_err(err, errlen,
+                      "%s block %d: the runner's DRAM split (%" PRIu64 " / %" PRIu64
+                      " bytes read / written) differs from the counters (%" PRIu64 " / %" PRIu64
+                      ")",
+                      tern_rnn_prog_kind_name(ps->kind), ps->block,
+                      d->state_rd + d->kv_rd + d->other_rd, d->state_wr + d->kv_wr + d->other_wr,
+                      ps->cnt.v[TERN_CNT_DRAM_RD_BYTES], ps->cnt.v[TERN_CNT_DRAM_WR_BYTES]);
+    if (push_prog(pt, &ps->cnt)) return tern_err(err, errlen, "out of memory");
+  }
+  return 0;
+}
+
+/* On a fresh runner with `ctx` positions: a P-token prefill (its figures into
+ * pre when not NULL), a seek to seek_pos when >= 0, then `decode` one-token
+ * steps whose figures are summed into dec.  tok holds P + decode tokens. */
 static int measure_tfm(const tern_compare_model *m, const char *backend, const tern_hwcfg *hw,
-                       int L, int P, const int *tok, tern_compare_point *pt, char *err,
+                       int ctx, int P, int seek_pos, int decode, const int *tok,
+                       tern_compare_point *pre, tern_compare_point *dec, char *err,
                        size_t errlen) {
   tern_tfm_exec_opts o;
   tern_tfm_exec_opts_default(&o);
   o.backend = backend;
   o.hw = *hw;
-  o.ctx = L;
+  o.ctx = ctx;
   o.max_rows = P;
   int rc = -1;
   int32_t *lg = malloc((size_t)m->tcfg.vocab * sizeof *lg);
@@ -319,23 +372,16 @@ static int measure_tfm(const tern_compare_model *m, const char *backend, const t
     if (!lg) tern_err(err, errlen, "out of memory");
     goto out;
   }
-  if (tern_tfm_exec_step(e, tok, P, lg, NULL, err, errlen) ||
-      tern_tfm_exec_seek(e, L - 1, err, errlen) ||
-      tern_tfm_exec_step(e, &tok[P], 1, lg, &st, err, errlen))
-    goto out;
-  pt->cycles = st.total.v[TERN_CNT_CYCLES];
-  pt->weight_bytes = st.weight_bytes;
-  pt->mixer_cycles = st.attn_cycles;
-  pt->total = st.total;
-  /* the KV split: the ATTN programs' DMAs in the KV region (tfm_exec checks that
-   * the DMAs' bytes equal the run's DRAM counters) */
-  pt->kv_rd = st.kv_rd;
-  pt->kv_wr = st.kv_wr;
-  for (int i = 0; i < st.nprog; i++)
-    if (push_prog(pt, &st.prog[i].cnt)) {
-      tern_err(err, errlen, "out of memory");
+  if (tern_tfm_exec_step(e, tok, P, lg, pre ? &st : NULL, err, errlen)) goto out;
+  if (pre && add_tfm(pre, &st, err, errlen)) goto out;
+  tern_tfm_step_stats_free(&st);
+  if (seek_pos >= 0 && tern_tfm_exec_seek(e, seek_pos, err, errlen)) goto out;
+  for (int i = 0; i < decode; i++) {
+    if (tern_tfm_exec_step(e, &tok[P + i], 1, lg, &st, err, errlen) ||
+        add_tfm(dec, &st, err, errlen))
       goto out;
-    }
+    tern_tfm_step_stats_free(&st);
+  }
   rc = 0;
 out:
   tern_tfm_step_stats_free(&st);
@@ -345,13 +391,14 @@ out:
 }
 
 static int measure_rnn(const tern_compare_model *m, const char *backend, const tern_hwcfg *hw,
-                       int L, int P, const int *tok, tern_compare_point *pt, char *err,
+                       int ctx, int P, int seek_pos, int decode, const int *tok,
+                       tern_compare_point *pre, tern_compare_point *dec, char *err,
                        size_t errlen) {
   tern_rnn_exec_opts o;
   tern_rnn_exec_opts_default(&o);
   o.backend = backend;
   o.hw = *hw;
-  o.ctx = L;
+  o.ctx = ctx;
   o.max_rows = P;
   int rc = -1;
   int32_t *lg = malloc((size_t)m->rcfg.vocab * sizeof *lg);
@@ -362,36 +409,15 @@ static int measure_rnn(const tern_compare_model *m, const char *backend, const t
     if (!lg) tern_err(err, errlen, "out of memory");
     goto out;
   }
-  if (tern_rnn_exec_step(e, tok, P, lg, NULL, err, errlen) ||
-      tern_rnn_exec_seek(e, L - 1, err, errlen) ||
-      tern_rnn_exec_step(e, &tok[P], 1, lg, &st, err, errlen))
-    goto out;
-  pt->cycles = st.total.v[TERN_CNT_CYCLES];
-  pt->weight_bytes = st.weight_bytes;
-  pt->mixer_cycles = st.mix_cycles + st.attn_cycles;
-  pt->total = st.total;
-  pt->kv_rd = st.dram.kv_rd;
-  pt->kv_wr = st.dram.kv_wr;
-  pt->state_rd = st.dram.state_rd;
-  pt->state_wr = st.dram.state_wr;
-  for (int i = 0; i < st.nprog; i++) {
-    const tern_rnn_prog_stat *ps = &st.prog[i];
-    const tern_rnn_dram_split *d = &ps->dram;
-    /* the runner's split must be the counters' bytes */
-    if (d->state_rd + d->kv_rd + d->other_rd != ps->cnt.v[TERN_CNT_DRAM_RD_BYTES] ||
-        d->state_wr + d->kv_wr + d->other_wr != ps->cnt.v[TERN_CNT_DRAM_WR_BYTES]) {
-      tern_err(err, errlen,
-               "%s block %d: the runner's DRAM split (%" PRIu64 " / %" PRIu64
-               " bytes read / written) differs from the counters (%" PRIu64 " / %" PRIu64 ")",
-               tern_rnn_prog_kind_name(ps->kind), ps->block,
-               d->state_rd + d->kv_rd + d->other_rd, d->state_wr + d->kv_wr + d->other_wr,
-               ps->cnt.v[TERN_CNT_DRAM_RD_BYTES], ps->cnt.v[TERN_CNT_DRAM_WR_BYTES]);
+  if (tern_rnn_exec_step(e, tok, P, lg, pre ? &st : NULL, err, errlen)) goto out;
+  if (pre && add_rnn(pre, &st, err, errlen)) goto out;
+  tern_rnn_step_stats_free(&st);
+  if (seek_pos >= 0 && tern_rnn_exec_seek(e, seek_pos, err, errlen)) goto out;
+  for (int i = 0; i < decode; i++) {
+    if (tern_rnn_exec_step(e, &tok[P + i], 1, lg, &st, err, errlen) ||
+        add_rnn(dec, &st, err, errlen))
       goto out;
-    }
-    if (push_prog(pt, &ps->cnt)) {
-      tern_err(err, errlen, "out of memory");
-      goto out;
-    }
+    tern_rnn_step_stats_free(&st);
   }
   rc = 0;
 out:
@@ -415,8 +441,10 @@ int tern_compare_measure(const tern_compare_model *m, const char *backend, const
   int *tok = make_tokens(prefill + 1, vocab);
   if (!tok) return tern_err(err, errlen, "out of memory");
   double t0 = rt_now_ms();
-  int rc = m->rnn ? measure_rnn(m, backend, hw, context, prefill, tok, pt, err, errlen)
-                  : measure_tfm(m, backend, hw, context, prefill, tok, pt, err, errlen);
+  int rc = m->rnn ? measure_rnn(m, backend, hw, context, prefill, context - 1, 1, tok, NULL, pt,
+                                err, errlen)
+                  : measure_tfm(m, backend, hw, context, prefill, context - 1, 1, tok, NULL, pt,
+                                err, errlen);
   free(tok);
   if (rc) {
     tern_compare_point_free(pt);
@@ -427,6 +455,52 @@ int tern_compare_measure(const tern_compare_model *m, const char *backend, const
   pt->dram_wr = pt->total.v[TERN_CNT_DRAM_WR_BYTES];
   pt->energy_pj = energy_of(tech, hw, &pt->total);
   pt->measured = 1;
+  return 0;
+}
+
+int tern_compare_measure_seq(const tern_compare_model *m, const char *backend,
+                             const tern_hwcfg *hw, const tern_tech *tech, int prefill, int decode,
+                             tern_compare_point *pre, tern_compare_point *dec, char *err,
+                             size_t errlen) {
+  if (!m || !backend || !hw || !pre || !dec)
+    return tern_err(err, errlen, "tern_compare_measure_seq: null argument");
+  memset(pre, 0, sizeof *pre);
+  memset(dec, 0, sizeof *dec);
+  int maxseq = m->rnn ? m->rcfg.max_seq : m->tcfg.max_seq;
+  if (prefill < 1 || decode < 1 || prefill + decode > maxseq)
+    return tern_err(err, errlen,
+                    "prefill %d + decode %d tokens: expected prefill >= 1, decode >= 1 and "
+                    "prefill + decode <= the model's max_seq (%d)",
+                    prefill, decode, maxseq);
+  int ctx = prefill + decode;
+  pre->context = prefill;
+  pre->prefill = prefill;
+  dec->context = ctx;
+  dec->prefill = prefill;
+  int vocab = m->rnn ? m->rcfg.vocab : m->tcfg.vocab;
+  int *tok = make_tokens(ctx, vocab);
+  if (!tok) return tern_err(err, errlen, "out of memory");
+  double t0 = rt_now_ms();
+  int rc = m->rnn ? measure_rnn(m, backend, hw, ctx, prefill, -1, decode, tok, pre, dec, err,
+                                errlen)
+                  : measure_tfm(m, backend, hw, ctx, prefill, -1, decode, tok, pre, dec, err,
+                                errlen);
+  free(tok);
+  if (rc) {
+    tern_compare_point_free(pre);
+    tern_compare_point_free(dec);
+    return -1;
+  }
+  double ms = rt_now_ms() - t0;
+  tern_compare_point *both[2] = {pre, dec};
+  for (int i = 0; i < 2; i++) {
+    tern_compare_point *p = both[i];
+    p->run_ms = ms;
+    p->dram_rd = p->total.v[TERN_CNT_DRAM_RD_BYTES];
+    p->dram_wr = p->total.v[TERN_CNT_DRAM_WR_BYTES];
+    p->energy_pj = energy_of(tech, hw, &p->total);
+    p->measured = 1;
+  }
   return 0;
 }
 

@@ -461,7 +461,12 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  models       list the built-in MLP, transformer and recurrent presets\n"
              "  fidelity     integer vs float reference of a transformer or recurrent preset\n"
              "  generate     generate text (cpu, isa or rtl backend)\n"
-             "  compare      decode cost per token against context: transformer vs recurrent\n";
+             "  compare      decode cost per token against context: transformer vs recurrent\n"
+             "  rtl-top      write a Verilog top with fixed parameters for a vendor flow\n"
+             "  synth        FPGA synthesis: resources per unit, no-multiplier check, iCE40 Fmax\n"
+             "  sweep        design-space sweep over accelerator configurations (cycle model,\n"
+             "               RTL validation, synthesis; make / Slurm / GNU parallel job lists)\n"
+             "  sweep-merge  merge a sweep's point files into CSV / JSON and the Pareto report\n";
   }
 }
 

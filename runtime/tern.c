@@ -17,7 +17,10 @@
 #include "tern/program.h"
 #include "tern/report.h"
 #include "tern/rnn.h"
+#include "tern/rtl_top.h"
 #include "tern/runtime.h"
+#include "tern/sweep.h"
+#include "tern/synth.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
 
@@ -578,10 +581,73 @@ static int cmd_compare(int argc, char **argv) {
   return rc;
 }
 
+/* tern rtl-top: its own flags (runtime/rtl_top.c tern_rtl_top_parse_args). */
+static int cmd_rtl_top(int argc, char **argv) {
+  tern_rtl_top_config rc;
+  char err[ERRLEN], path[1024];
+  int help = 0;
+  if (tern_rtl_top_parse_args(argc, argv, &rc, &help, err, sizeof err) != 0) {
+    fprintf(stderr, "tern rtl-top: %s\n", err);
+    return 2;
+  }
+  if (help) {
+    fputs(tern_rtl_top_usage(), stdout);
+    return 0;
+  }
+  if (tern_rtl_top_write_file(&rc, path, sizeof path, err, sizeof err) != 0) {
+    fprintf(stderr, "tern rtl-top: %s\n", err);
+    return 1;
+  }
+  char name[256];
+  tern_rtl_top_module_name(&rc.hw, name, sizeof name);
+  printf("wrote %s: module %s (tern_top %dx%d; lint: verilator --lint-only -Wall --top-module %s "
+         "-Irtl rtl/*.sv %s)\n",
+         path, rc.module ? rc.module : name, rc.hw.rows, rc.hw.cols, rc.module ? rc.module : name,
+         path);
+  return 0;
+}
+
+/* tern synth: its own flags (runtime/synth.c tern_synth_parse_args). */
+static int cmd_synth(int argc, char **argv) {
+  tern_synth_opts so;
+  tern_synth_result res;
+  const char *json = NULL;
+  char err[ERRLEN];
+  int help = 0;
+  if (tern_synth_parse_args(argc, argv, &so, &json, &help, err, sizeof err) != 0) {
+    fprintf(stderr, "tern synth: %s\n", err);
+    return 2;
+  }
+  if (help) {
+    fputs(tern_synth_usage(), stdout);
+    return 0;
+  }
+  if (tern_synth_run(&so, &res, stderr, err, sizeof err) != 0) {
+    fprintf(stderr, "tern synth: %s\n", err);
+    return 1;
+  }
+  tern_synth_print(stdout, &res);
+  if (json) {
+    FILE *f = fopen(json, "w");
+    if (!f || tern_synth_write_json(f, &res) != 0) {
+      fprintf(stderr, "tern synth: --json %s: cannot write: %s\n", json, strerror(errno));
+      if (f) fclose(f);
+      return 1;
+    }
+    fclose(f);
+    printf("json: %s\n", json);
+  }
+  return res.array_mul_free ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   tern_cli cli;
   char err[ERRLEN];
   if (argc >= 2 && !strcmp(argv[1], "compare")) return cmd_compare(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "sweep")) return tern_sweep_main(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "sweep-merge")) return tern_sweep_merge_main(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "synth")) return cmd_synth(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "rtl-top")) return cmd_rtl_top(argc, argv);
   if (tern_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
     fprintf(stderr, "tern: %s\n", err);
     return 2;

@@ -107,6 +107,18 @@ int tern_compare_measure(const tern_compare_model *m, const char *backend, const
                          const tern_tech *tech, int context, int prefill, tern_compare_point *pt,
                          char *err, size_t errlen);
 
+/* A real run without a seek (tern sweep, include/tern/sweep.h): on a fresh
+ * runner with prefill + decode positions, a prefill of `prefill` tokens
+ * (positions 0 .. prefill-1; the same fixed byte text) then `decode` decode
+ * steps of one token each.  pre gets the prefill step, dec the sums over the
+ * decode steps (cycles, counters, bytes, energy; prog: every program of every
+ * decode step in run order); both are owned by the caller (free with
+ * tern_compare_point_free).  tech may be NULL.  0, or -1 with a message. */
+int tern_compare_measure_seq(const tern_compare_model *m, const char *backend,
+                             const tern_hwcfg *hw, const tern_tech *tech, int prefill, int decode,
+                             tern_compare_point *pre, tern_compare_point *dec, char *err,
+                             size_t errlen);
+
 /* ---- the whole comparison ---------------------------------------------------- */
 
 typedef struct tern_compare_model_result {

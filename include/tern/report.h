@@ -13,6 +13,7 @@
 #include "tern/compare.h"
 #include "tern/generate.h"
 #include "tern/runtime.h"
+#include "tern/sweep.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,16 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
  *                                             bytes per token against context */
 int tern_compare_report_write(const char *dir, const tern_compare_result *r, char *err,
                               size_t errlen);
+
+/* Report of `tern sweep` / `tern sweep-merge DIR` (include/tern/sweep.h):
+ * DIR/report.md and report.html (workload, the points table with the source
+ * of every column, RTL validation, missing points and synthesis failures) and
+ *   pareto.dat / pareto_front.dat / pareto.gp -> pareto.png  decode tokens/s
+ *        against LUTs, Pareto front marked (skipped without synthesis results)
+ *   energy.dat / energy.gp -> energy.png  energy/token against array size
+ *   util.dat / util.gp -> util.png        array utilisation over rows x cols */
+int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *err,
+                            size_t errlen);
 
 #ifdef __cplusplus
 }
