@@ -1,4 +1,5 @@
 /* Run report writer (include/tern/report.h). */
+#include "../runtime/rt_util.h"
 #include "tern/err.h"
 #include "tern/report.h"
 #include "tern/tfm_int.h"
@@ -11,33 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-
-static int mkdir_p(const char *dir, char *err, size_t errlen) {
-  char buf[1024];
-  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
-    tern_err(err, errlen, "report directory name too long");
-    return -1;
-  }
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-      tern_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
-      return -1;
-    }
-    *p = '/';
-  }
-  if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-    tern_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
-    return -1;
-  }
-  struct stat st;
-  if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    tern_err(err, errlen, "%s: exists and is not a directory", buf);
-    return -1;
-  }
-  return 0;
-}
 
 static FILE *open_in(const char *dir, const char *name, char *err, size_t errlen) {
   char path[1200];
@@ -194,22 +168,34 @@ static int run_gnuplot(const char *dir, const char *script, char *err, size_t er
   return 0;
 }
 
-/* Opens DIR/name (a gnuplot script) and writes the preamble of a rowstacked
- * histogram PNG of w x h pixels: the caller adds the title, labels and plot. */
-static FILE *gp_stacked(const char *dir, const char *name, const char *png, int w, int h,
-                        double boxwidth, char *err, size_t errlen) {
+/* Opens DIR/<png stem>.gp, a gnuplot script drawing png (w x h pixels,
+ * pngcairo; term_opts e.g. "noenhanced" or ""): the caller adds the rest. */
+static FILE *gp_open(const char *dir, const char *png, int w, int h, const char *term_opts,
+                     char *err, size_t errlen) {
+  char name[128];
+  const char *dot = strrchr(png, '.');
+  snprintf(name, sizeof name, "%.*s.gp", dot ? (int)(dot - png) : (int)strlen(png), png);
   FILE *f = open_in(dir, name, err, errlen);
+  if (f)
+    fprintf(f, "set terminal pngcairo size %d,%d%s%s\nset output '%s'\n", w, h,
+            *term_opts ? " " : "", term_opts, png);
+  return f;
+}
+
+/* gp_open, then the preamble of a rowstacked histogram: the caller adds the
+ * title, labels and plot. */
+static FILE *gp_stacked(const char *dir, const char *png, int w, int h, double boxwidth,
+                        char *err, size_t errlen) {
+  FILE *f = gp_open(dir, png, w, h, "", err, errlen);
   if (!f) return NULL;
   fprintf(f,
-          "set terminal pngcairo size %d,%d\n"
-          "set output '%s'\n"
           "set style data histograms\n"
           "set style histogram rowstacked\n"
           "set style fill solid 0.8 border -1\n"
           "set boxwidth %g\n"
           "set yrange [0:*]\n"
           "set key outside right\n",
-          w, h, png, boxwidth);
+          boxwidth);
   return f;
 }
 
@@ -263,7 +249,7 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
     tern_err(err, errlen, "report: empty directory name");
     return -1;
   }
-  if (mkdir_p(dir, err, errlen) != 0) return -1;
+  if (rt_mkdir_p(dir, err, errlen) != 0) return -1;
   const int M = r->tokens > 0 ? r->tokens : 1;
   const tern_hwcfg *h = &r->hw;
   const uint64_t *v = r->cnt.v;
@@ -290,7 +276,7 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
             units[i].stall, cyc > used ? cyc - used : 0);
   }
   fclose(f);
-  f = gp_stacked(dir, "cycles.gp", "cycles.png", 800, 480, 0.6, err, errlen);
+  f = gp_stacked(dir, "cycles.png", 800, 480, 0.6, err, errlen);
   if (!f) return -1;
   fprintf(f,
           "set title 'Cycles by unit (%s, %d tokens, total %" PRIu64 " cycles; %s)'\n"
@@ -318,7 +304,7 @@ int tern_report_write(const char *dir, const tern_run_result *r, char *err, size
   fprintf(f, "\"INT8 arith+W8\" %.6f 0 0 %.6f\n", en->int8_arith_pj / M / 1e3,
           en->int8_wdram_pj / M / 1e3);
   fclose(f);
-  f = gp_stacked(dir, "energy.gp", "energy.png", 900, 500, 0.6, err, errlen);
+  f = gp_stacked(dir, "energy.png", 900, 500, 0.6, err, errlen);
   if (!f) return -1;
   fprintf(f,
           "set title \"Energy per token (%s table, %d tokens)\\nmeasured = all counters; arith+Wb = MAC arithmetic + weights read once at b bits\" noenhanced\n"
@@ -487,7 +473,7 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
   if (!r->accel)
     return tern_err(err, errlen, "--report: only for --backend isa or rtl (the cpu backend has "
                                  "no counters)");
-  if (mkdir_p(dir, err, errlen) != 0) return -1;
+  if (rt_mkdir_p(dir, err, errlen) != 0) return -1;
   const char *be = c->backend ? c->backend : "isa";
   const int rtl = !strcmp(be, "rtl");
   const char *csrc = rtl ? "RTL counters (Verilated rtl/tern_top.sv)"
@@ -512,12 +498,10 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
             st->weight_bytes, st->dram_bytes);
   }
   fclose(f);
-  f = open_in(dir, "context.gp", err, errlen);
+  f = gp_open(dir, "context.png", 800, 480, "", err, errlen);
   if (!f) return -1;
   fprintf(f,
-          "set terminal pngcairo size 800,480\n"
-          "set output 'context.png'\n"
-          "set title 'Decode energy per token against context (%s, %s; %s)'\n"
+                    "set title 'Decode energy per token against context (%s, %s; %s)'\n"
           "set xlabel 'context length (position of the decoded token)'\n"
           "set ylabel 'uJ per token'\n"
           "set yrange [0:*]\n"
@@ -538,7 +522,7 @@ int tern_gen_report_write(const char *dir, const tern_gen_config *c, const tern_
             l->attn_cycles, l->ffn_cycles, l->attn_pj / 1e6, l->ffn_pj / 1e6, l->weight_bytes);
   }
   fclose(f);
-  f = gp_stacked(dir, "layers.gp", "layers.png", 800, 480, 0.7, err, errlen);
+  f = gp_stacked(dir, "layers.png", 800, 480, 0.7, err, errlen);
   if (!f) return -1;
   fprintf(f,
           "set title 'Cycles per block pass, last step (%s, %s; %s)'\n"
@@ -655,7 +639,7 @@ int tern_compare_report_write(const char *dir, const tern_compare_result *r, cha
                               size_t errlen) {
   if (!dir || !*dir) return tern_err(err, errlen, "report: empty directory name");
   if (!r || r->nmodels < 1) return tern_err(err, errlen, "report: no models were measured");
-  if (mkdir_p(dir, err, errlen) != 0) return -1;
+  if (rt_mkdir_p(dir, err, errlen) != 0) return -1;
   const int rtl = !strcmp(r->backend, "rtl");
   const char *csrc = rtl ? "RTL counters (Verilated rtl/tern_top.sv)"
                          : "ISA simulator cycle model (sim/isasim.c, equal to the RTL's)";
@@ -682,12 +666,10 @@ int tern_compare_report_write(const char *dir, const tern_compare_result *r, cha
   fclose(f);
   static const char *const colors[] = {"#c62828", "#1565c0", "#2e7d32", "#ef6c00",
                                        "#6a1b9a", "#00838f", "#5d4037", "#616161"};
-  f = open_in(dir, "compare.gp", err, errlen);
+  f = gp_open(dir, "compare.png", 1300, 520, "", err, errlen);
   if (!f) return -1;
   fprintf(f,
-          "set terminal pngcairo size 1300,520\n"
-          "set output 'compare.png'\n"
-          "set multiplot layout 1,2 title 'Decode cost per token against context (%s backend, "
+                    "set multiplot layout 1,2 title 'Decode cost per token against context (%s backend, "
           "%dx%d; %s)' noenhanced\n"
           "set logscale x 2\n"
           "set xlabel 'context length (position of the decoded token + 1)'\n"
@@ -707,12 +689,10 @@ int tern_compare_report_write(const char *dir, const tern_compare_result *r, cha
   }
   fputs("unset multiplot\n", f);
   fclose(f);
-  f = open_in(dir, "bytes.gp", err, errlen);
+  f = gp_open(dir, "bytes.png", 900, 520, "", err, errlen);
   if (!f) return -1;
   fprintf(f,
-          "set terminal pngcairo size 900,520\n"
-          "set output 'bytes.png'\n"
-          "set title 'KV-cache and recurrent-state DRAM bytes per decoded token (%s)' "
+                    "set title 'KV-cache and recurrent-state DRAM bytes per decoded token (%s)' "
           "noenhanced\n"
           "set logscale x 2\n"
           "set logscale y 10\n"
@@ -882,7 +862,7 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
                             size_t errlen) {
   if (!dir || !*dir) return tern_err(err, errlen, "report: empty directory name");
   if (!r || r->n < 1) return tern_err(err, errlen, "report: no points");
-  if (mkdir_p(dir, err, errlen) != 0) return -1;
+  if (rt_mkdir_p(dir, err, errlen) != 0) return -1;
   const tern_sweep_point *p0 = &r->pt[0];
   const int rtl = !strcmp(p0->backend, "rtl");
   const char *csrc = rtl ? "RTL counters (Verilated rtl/tern_top.sv)"
@@ -928,12 +908,10 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
               r->pt[ord[i]].synth_luts, r->pt[ord[i]].decode_tokens_per_s, r->pt[ord[i]].label);
     free(ord);
     fclose(f);
-    f = open_in(dir, "pareto.gp", err, errlen);
+    f = gp_open(dir, "pareto.png", 1000, 620, "noenhanced", err, errlen);
     if (!f) return -1;
     fprintf(f,
-            "set terminal pngcairo size 1000,620 noenhanced\n"
-            "set output 'pareto.png'\n"
-            "set title 'Decode tokens/s against LUTs (%s, %s): Pareto front = max tokens/s, min "
+                        "set title 'Decode tokens/s against LUTs (%s, %s): Pareto front = max tokens/s, min "
             "LUTs' noenhanced\n"
             "set xlabel 'LUTs (Yosys synth_%s, whole accelerator)'\n"
             "set ylabel 'decode tokens/s at %.0f MHz (%s)'\n"
@@ -1001,7 +979,7 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
     }
   }
   fclose(f);
-  f = open_in(dir, "energy.gp", err, errlen);
+  f = gp_open(dir, "energy.png", 1000, 560, "noenhanced", err, errlen);
   if (!f) {
     free(grp);
     free(gid);
@@ -1037,8 +1015,6 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
   }
   if (ta < sizeof tics) snprintf(tics + ta, sizeof tics - ta, ")");
   fprintf(f,
-          "set terminal pngcairo size 1000,560 noenhanced\n"
-          "set output 'energy.png'\n"
           "%s\n"
           "set xrange [%g:%g]\n",
           tics, (double)minpe / 1.6, (double)maxpe * 1.6);
@@ -1091,12 +1067,10 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
     fprintf(f, "%d %d %.4f %.4f %d\n", lc, lr, 100.0 * du / c, 100.0 * pu / c, c);
   }
   fclose(f);
-  f = open_in(dir, "util.gp", err, errlen);
+  f = gp_open(dir, "util.png", 1100, 500, "noenhanced", err, errlen);
   if (!f) return -1;
   fprintf(f,
-          "set terminal pngcairo size 1100,500 noenhanced\n"
-          "set output 'util.png'\n"
-          "set multiplot layout 1,2 title 'Array utilisation = GEMM_ROWS / CYCLES (%s counters), "
+                    "set multiplot layout 1,2 title 'Array utilisation = GEMM_ROWS / CYCLES (%s counters), "
           "mean over the points of each array size' noenhanced\n"
           "set xrange [%g:%g]\nset yrange [%g:%g]\n"
           "set xlabel 'cols'\nset ylabel 'rows'\n"

@@ -3,7 +3,10 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tern/err.h"
 
@@ -13,6 +16,25 @@ int rt_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
   tern_verr(err, errlen, fmt, ap);
   va_end(ap);
   return code;
+}
+
+int rt_mkdir_p(const char *dir, char *err, size_t errlen) {
+  char buf[1200];
+  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+    return tern_err(err, errlen, "directory name too long: %.80s...", dir);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+      return tern_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+    return tern_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
+  struct stat st;
+  if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+    return tern_err(err, errlen, "%s: exists and is not a directory", buf);
+  return 0;
 }
 
 int rt_dram_reserve(uint8_t **dram, uint64_t *have, uint64_t need, uint64_t max, const char *who,

@@ -22,6 +22,10 @@ static inline double rt_now_ms(void) {
 int rt_fail(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* mkdir -p: creates dir and its parents (0777) and checks that it is a
+ * directory.  Messages name the path that failed. */
+int rt_mkdir_p(const char *dir, char *err, size_t errlen);
+
 /* Grows a host DRAM image (*dram, *have bytes, new bytes zero) to hold
  * `need` bytes, doubling from 1 MiB, never beyond `max` (the hwcfg's
  * dram_bytes; more is an error naming it).  `who` prefixes the messages. */

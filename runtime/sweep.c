@@ -112,6 +112,26 @@ static char *trim(char *s) {
 static int check_kv(parse_state *ps, const char *where, const char *key, const char *value,
                     tern_hwcfg *c);
 
+/* Splits a "key=value key=value ..." list (blank-separated) in place into at
+ * most KV_MAX items: the count, or -1 with *bad = the first item that is not
+ * key=value (or the first item past KV_MAX). */
+enum { KV_MAX = 32 };
+static int split_kv(char *buf, char **key, char **val, const char **bad) {
+  char *save = NULL;
+  int n = 0;
+  for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save), n++) {
+    char *eq = strchr(t, '=');
+    if (n == KV_MAX || !eq || eq == t || !eq[1]) {
+      *bad = t;
+      return -1;
+    }
+    *eq = 0;
+    key[n] = t;
+    val[n] = eq + 1;
+  }
+  return n;
+}
+
 static int handle_workload(parse_state *ps, const char *name, const char *value) {
   tern_mc_ini *in = &ps->ini;
   tern_sweep_spec *s = ps->s;
@@ -194,24 +214,22 @@ static int handle_workload(parse_state *ps, const char *name, const char *value)
       if (strlen(value) >= sizeof s->synth_set)
         return tern_mc_perr(in, "field 'synth_set' is longer than %d characters",
                             (int)sizeof s->synth_set - 1);
-      char buf[sizeof s->synth_set];
+      char buf[sizeof s->synth_set], *key[KV_MAX], *val[KV_MAX];
+      const char *bad = NULL;
       snprintf(buf, sizeof buf, "%s", value);
-      char *save = NULL;
-      int n = 0;
-      for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save), n++) {
-        char *eq = strchr(t, '=');
-        if (!eq || eq == t || !eq[1])
-          return tern_mc_perr(in, "field 'synth_set' item '%.40s', expected key=value (e.g. "
-                                  "acc_depth=32 out_depth=32)",
-                              t);
-        *eq = 0;
-        if (!strcmp(t, "array") || !strcmp(t, "rows") || !strcmp(t, "cols") ||
-            !strcmp(t, "dram_bw"))
+      int n = split_kv(buf, key, val, &bad);
+      if (n < 0)
+        return tern_mc_perr(in, "field 'synth_set' item '%.40s', expected key=value (e.g. "
+                                "acc_depth=32 out_depth=32; at most %d items)",
+                            bad, KV_MAX);
+      for (int i = 0; i < n; i++) {
+        if (!strcmp(key[i], "array") || !strcmp(key[i], "rows") || !strcmp(key[i], "cols") ||
+            !strcmp(key[i], "dram_bw"))
           return tern_mc_perr(in, "field 'synth_set' item '%s=%.20s': expected a buffer depth, "
                                   "qdepth or imem_depth (the array and the DRAM width are what "
                                   "the sweep measures)",
-                              t, eq + 1);
-        if (!check_kv(ps, "[workload] synth_set", t, eq + 1, NULL)) return 0;
+                              key[i], val[i]);
+        if (!check_kv(ps, "[workload] synth_set", key[i], val[i], NULL)) return 0;
       }
       snprintf(s->synth_set, sizeof s->synth_set, "%s", value);
       return 1;
@@ -294,19 +312,16 @@ static int handle_points(parse_state *ps, const char *name, const char *value) {
     return tern_mc_perr(in, "[points] more than %d points", TERN_SWEEP_MAX_POINTS);
   if (strlen(value) >= TERN_SWEEP_LABEL)
     return tern_mc_perr(in, "[points] point is longer than %d characters", TERN_SWEEP_LABEL - 1);
-  char buf[TERN_SWEEP_LABEL];
+  char buf[TERN_SWEEP_LABEL], *key[KV_MAX], *val[KV_MAX];
+  const char *bad = NULL;
   snprintf(buf, sizeof buf, "%s", value);
-  char *save = NULL;
-  int n = 0;
-  for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save), n++) {
-    char *eq = strchr(t, '=');
-    if (!eq || eq == t || !eq[1])
-      return tern_mc_perr(in, "[points] point item '%.40s', expected key=value (e.g. array=8x8 "
-                              "dram_bw=8)",
-                          t);
-    *eq = 0;
-    if (!check_kv(ps, "[points]", t, eq + 1, NULL)) return 0;
-  }
+  int n = split_kv(buf, key, val, &bad);
+  if (n < 0)
+    return tern_mc_perr(in, "[points] point item '%.40s', expected key=value (e.g. array=8x8 "
+                            "dram_bw=8; at most %d items)",
+                        bad, KV_MAX);
+  for (int i = 0; i < n; i++)
+    if (!check_kv(ps, "[points]", key[i], val[i], NULL)) return 0;
   if (!n)
     return tern_mc_perr(in, "[points] empty point, expected key=value items (e.g. array=8x8 "
                             "dram_bw=8)");
@@ -404,17 +419,15 @@ static int expand_points(parse_state *ps, const char *what, char *err, size_t er
                                "%s%s=%s", i ? " " : "", ps->grid[i].key, v);
       }
     } else {
-      char buf[TERN_SWEEP_LABEL];
+      char buf[TERN_SWEEP_LABEL], *key[KV_MAX], *val[KV_MAX];
+      const char *bad = NULL;
       snprintf(buf, sizeof buf, "%s", ps->pl[k].text);
-      char *save = NULL;
-      int i = 0;
-      for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save), i++) {
-        char *eq = strchr(t, '=');
-        *eq = 0;
-        if (apply_kv(&c, t, eq + 1, e2, sizeof e2))
-          return tern_err(err, errlen, "%s:%d: [points] field '%s': %s", what, line, t, e2);
+      int n = split_kv(buf, key, val, &bad); /* checked when the spec was read */
+      for (int i = 0; i < n; i++) {
+        if (apply_kv(&c, key[i], val[i], e2, sizeof e2))
+          return tern_err(err, errlen, "%s:%d: [points] field '%s': %s", what, line, key[i], e2);
         at += (size_t)snprintf(lab + at, at < TERN_SWEEP_LABEL ? TERN_SWEEP_LABEL - at : 0,
-                               "%s%s=%s", i ? " " : "", t, eq + 1);
+                               "%s%s=%s", i ? " " : "", key[i], val[i]);
       }
     }
     if (tern_hwcfg_check(&c, e2, sizeof e2)) {
@@ -764,22 +777,6 @@ out:
 
 /* ---- running a point ------------------------------------------------------------------- */
 
-static int mkdir_p(const char *dir, char *err, size_t errlen) {
-  char buf[1200];
-  if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-    return tern_err(err, errlen, "directory name too long: %s", dir);
-  for (char *q = buf + 1; *q; q++) {
-    if (*q != '/') continue;
-    *q = 0;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-      return tern_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
-    *q = '/';
-  }
-  if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-    return tern_err(err, errlen, "%s: cannot create directory: %s", buf, strerror(errno));
-  return 0;
-}
-
 static void lprintf(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void lprintf(FILE *log, const char *fmt, ...) {
   if (!log) return;
@@ -837,15 +834,13 @@ static int run_synth(const tern_sweep_spec *s, const tern_hwcfg *point_hw, const
   tern_hwcfg shw = *point_hw;
   const tern_hwcfg *hw = &shw;
   if (s->synth_set[0]) { /* checked when the spec was read */
-    char buf[sizeof s->synth_set], e2[256];
+    char buf[sizeof s->synth_set], e2[256], *key[KV_MAX], *val[KV_MAX];
+    const char *bad = NULL;
     snprintf(buf, sizeof buf, "%s", s->synth_set);
-    char *save = NULL;
-    for (char *tk = strtok_r(buf, " \t", &save); tk; tk = strtok_r(NULL, " \t", &save)) {
-      char *eq = strchr(tk, '=');
-      *eq = 0;
-      if (apply_kv(&shw, tk, eq + 1, e2, sizeof e2))
-        return tern_err(err, errlen, "synth_set %s: %s", tk, e2);
-    }
+    int n = split_kv(buf, key, val, &bad);
+    for (int i = 0; i < n; i++)
+      if (apply_kv(&shw, key[i], val[i], e2, sizeof e2))
+        return tern_err(err, errlen, "synth_set %s: %s", key[i], e2);
     if (tern_hwcfg_check(&shw, e2, sizeof e2))
       return tern_err(err, errlen, "synth_set '%s' on this point: %s", s->synth_set, e2);
   }
@@ -860,7 +855,7 @@ static int run_synth(const tern_sweep_spec *s, const tern_hwcfg *point_hw, const
   snprintf(res, sizeof res, "%s/sweep-synth.json", cdir);
   snprintf(p->synth_target, sizeof p->synth_target, "%s", tern_synth_target_name(t));
   snprintf(p->synth_device, sizeof p->synth_device, "%s", ice ? s->synth_device : "");
-  if (mkdir_p(cdir, err, errlen)) return -1;
+  if (rt_mkdir_p(cdir, err, errlen)) return -1;
   int fd = open(lock, O_CREAT | O_RDWR, 0666);
   if (fd < 0) return tern_err(err, errlen, "%s: cannot open: %s", lock, strerror(errno));
   if (flock(fd, LOCK_EX) != 0) {
@@ -908,7 +903,7 @@ static int write_point_file(const char *outdir, const tern_sweep_point *p, char 
                             size_t errlen) {
   char dir[1200], path[1300], tmp[1400];
   snprintf(dir, sizeof dir, "%s/points", outdir);
-  if (mkdir_p(dir, err, errlen)) return -1;
+  if (rt_mkdir_p(dir, err, errlen)) return -1;
   snprintf(path, sizeof path, "%s/p%04d.json", dir, (int)p->index);
   snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
   FILE *f = fopen(tmp, "w");
@@ -1328,9 +1323,9 @@ int tern_sweep_emit_files(tern_sweep_emit_kind k, const tern_sweep_spec *s, cons
                       names[i], what[i] ? what[i] : "");
   char d[1200];
   snprintf(d, sizeof d, "%s/points", out);
-  if (mkdir_p(d, err, errlen)) return -1;
+  if (rt_mkdir_p(d, err, errlen)) return -1;
   snprintf(d, sizeof d, "%s/logs", out);
-  if (mkdir_p(d, err, errlen)) return -1;
+  if (rt_mkdir_p(d, err, errlen)) return -1;
   static const char *const file[3] = {"Makefile", "sweep.slurm", "sweep.jobs"};
   char p[1200];
   snprintf(p, sizeof p, "%s/%s", out, file[k]);
@@ -1564,7 +1559,7 @@ int tern_sweep_main(int argc, char **argv) {
   if (a.out) snprintf(outbuf, sizeof outbuf, "%s", a.out);
   else snprintf(outbuf, sizeof outbuf, "reports/out/sweep-%s", s.name);
   int rc = 0;
-  if (mkdir_p(outbuf, err, sizeof err) || !realpath(outbuf, out) || !realpath(a.spec, spec)) {
+  if (rt_mkdir_p(outbuf, err, sizeof err) || !realpath(outbuf, out) || !realpath(a.spec, spec)) {
     if (!err[0]) snprintf(err, sizeof err, "%s: %s", outbuf, strerror(errno));
     fprintf(stderr, "tern sweep: %s\n", err);
     tern_sweep_spec_free(&s);

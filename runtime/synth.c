@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rt_util.h"
 #include "tern/err.h"
 
 #ifndef TERN_ROOT
@@ -75,14 +76,11 @@ const char *tern_synth_mem_where(const tern_synth_unit *m) {
 }
 
 tern_hwcfg tern_synth_hw_default(int rows, int cols) {
-  tern_hwcfg h = tern_hwcfg_small(rows, cols);
-  h.wbuf_depth = 64;
+  tern_hwcfg h = tern_hwcfg_small(rows, cols); /* WBUF 64, QDEPTH 4, DRAM_BW = rows */
   h.abuf_depth = 512;
   h.acc_depth = 32;
   h.out_depth = 32;
-  h.qdepth = 4;
   h.imem_depth = 256;
-  h.dram_bw = rows;
   return h;
 }
 
@@ -106,28 +104,6 @@ static void scopy(char *dst, size_t n, const char *src) {
   if (l >= n) l = n - 1;
   memcpy(dst, src, l);
   dst[l] = 0;
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int mkdir_p(const char *path, char *err, size_t errlen) {
-  char buf[1024];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-    return tern_err(err, errlen, "outdir '%s': path too long", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-      return tern_err(err, errlen, "outdir: mkdir %s: %s", buf, strerror(errno));
-    *p = '/';
-  }
-  if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-    return tern_err(err, errlen, "outdir: mkdir %s: %s", buf, strerror(errno));
-  return 0;
 }
 
 static char *read_file(const char *path) {
@@ -215,7 +191,7 @@ static void first_error_line(const char *logpath, char *out, size_t outlen) {
  * the exit status, -2 timeout, -3 could not start). */
 static int run_tool(const char *label, char *const argv[], const char *dir, const char *logpath,
                     int timeout_s, double *secs, int *rc_out, char *err, size_t errlen) {
-  double t0 = now_s();
+  double t0 = (rt_now_ms() / 1e3);
   if (rc_out) *rc_out = -3;
   fflush(NULL);
   pid_t pid = fork();
@@ -246,18 +222,18 @@ static int run_tool(const char *label, char *const argv[], const char *dir, cons
     if (w < 0 && errno != EINTR) {
       return tern_err(err, errlen, "%s: waitpid: %s", label, strerror(errno));
     }
-    if (timeout_s > 0 && now_s() - t0 > timeout_s) {
+    if (timeout_s > 0 && (rt_now_ms() / 1e3) - t0 > timeout_s) {
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
-      if (secs) *secs += now_s() - t0;
+      if (secs) *secs += (rt_now_ms() / 1e3) - t0;
       if (rc_out) *rc_out = -2;
       return tern_err(err, errlen, "%s: timed out after %d s (log %s)", label, timeout_s, logpath);
     }
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
-  if (secs) *secs += now_s() - t0;
+  if (secs) *secs += (rt_now_ms() / 1e3) - t0;
   int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   if (rc_out) *rc_out = rc;
   if (rc != 0) {
@@ -989,7 +965,7 @@ int tern_synth_run(const tern_synth_opts *o, tern_synth_result *r, FILE *log, ch
     snprintf(tmp, sizeof tmp, "%s/%.300s", cwd, dir);
     snprintf(dir, sizeof dir, "%s", tmp);
   }
-  if (mkdir_p(dir, err, errlen) != 0) return -1;
+  if (rt_mkdir_p(dir, err, errlen) != 0) return -1;
 
   char yosys[1024];
   if (find_tool("yosys", "TERN_YOSYS", "yosys", yosys, sizeof yosys, err, errlen) != 0) return -1;
