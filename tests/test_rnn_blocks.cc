@@ -64,17 +64,11 @@ void RunParts(tern_session *s, std::vector<uint8_t> *dram, const tern_rnn_qmodel
   o.tokens = sp.M;
   ASSERT_EQ(0, tern_compile_tfm_parts(&q->view, &mem.tm, &sp, &hw, &o, &parts, &np, err, sizeof err))
       << err;
-  for (int k = 0; k < np; k++) {
-    const tern_program &p = parts[k];
-    if (dram->size() < p.dram_size) dram->resize(p.dram_size, 0);
-    ASSERT_EQ(0, tern_program_init_dram(&p, dram->data(), dram->size(), err, sizeof err)) << err;
-    tern_run_opts ro{};
-    tern_counters c1{};
-    ASSERT_EQ(0, tern_session_run(s, p.insns, p.n_insns, dram->data(), dram->size(), &ro, &c1, err,
-                                  sizeof err))
-        << err;
-    *cyc += c1.v[TERN_CNT_CYCLES];
-  }
+  tern_counters cnt;
+  size_t n_insns = 0;
+  EXPECT_EQ(0, tern_test::RunParts(s, dram, parts, np, hw.imem_depth, &cnt, &n_insns,
+                                   std::string("kind ") + std::to_string(sp.kind)));
+  *cyc += cnt.v[TERN_CNT_CYCLES];
   tern_tfm_parts_free(parts, np);
 }
 

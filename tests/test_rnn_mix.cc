@@ -145,27 +145,8 @@ struct MixRunner {
       return -1;
     }
     nparts = np;
-    n_insns = 0;
-    cnt = tern_counters{};
-    int rc = 0;
-    for (int k = 0; k < np && !rc; k++) {
-      const tern_program &p = parts[k];
-      EXPECT_LE(p.n_insns, (size_t)hw.imem_depth);
-      if (k > 0) {
-        EXPECT_EQ(p.n_segs, 0u) << "part " << k;
-      }
-      n_insns += p.n_insns;
-      if (dram.size() < p.dram_size) dram.resize(p.dram_size, 0);
-      rc = tern_program_init_dram(&p, dram.data(), dram.size(), err, sizeof err);
-      EXPECT_EQ(rc, 0) << err;
-      tern_run_opts ro{};
-      tern_counters c1{};
-      if (!rc)
-        rc = tern_session_run(s, p.insns, p.n_insns, dram.data(), dram.size(), &ro, &c1, err,
-                              sizeof err);
-      EXPECT_EQ(rc, 0) << "run MIX block " << b << " part " << k << ": " << err;
-      for (int i = 0; i < TERN_NCOUNTERS; i++) cnt.v[i] += c1.v[i];
-    }
+    int rc = tern_test::RunParts(s, &dram, parts, np, hw.imem_depth, &cnt, &n_insns,
+                                 "MIX block " + std::to_string(b));
     tern_tfm_parts_free(parts, np);
     return rc;
   }

@@ -11,6 +11,9 @@
 #include <vector>
 
 #include "model_fixtures.h"
+#include "tern/backend.h"
+#include "tern/isasim.h"
+#include "tern/program.h"
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
 
@@ -80,6 +83,41 @@ constexpr const char *kLnSubln =
     "[model]\nname = lnsubln\nvocab = 64\ndim = 36\nlayers = 2\nheads = 2\n"
     "ffn = 70\nffn_type = swiglu\nnorm = layernorm\nnorm_bias = true\nsubln = true\n"
     "max_seq = 16\nseed = 9\n";
+
+// Runs program parts[0..np) in order on session s (nullptr: one stand-alone
+// ISA simulator run per part) over dram, grown to each part's dram_size with
+// its segments written first.  Checks that every part fits imem_depth and that
+// the parts after the first carry no segments; counters are summed into *cnt
+// and instructions into *n_insns (both reset first).  0, or -1 with the
+// failure reported (what names the program).
+inline int RunParts(tern_session *s, std::vector<uint8_t> *dram, const tern_program *parts, int np,
+                    int imem_depth, tern_counters *cnt, size_t *n_insns, const std::string &what) {
+  char err[768];
+  *cnt = tern_counters{};
+  *n_insns = 0;
+  int rc = 0;
+  for (int k = 0; k < np && !rc; k++) {
+    const tern_program &p = parts[k];
+    EXPECT_LE(p.n_insns, (size_t)imem_depth) << what << " part " << k;
+    if (k > 0) {
+      EXPECT_EQ(p.n_segs, 0u) << what << " part " << k;
+    }
+    *n_insns += p.n_insns;
+    if (dram->size() < p.dram_size) dram->resize(p.dram_size, 0);
+    rc = tern_program_init_dram(&p, dram->data(), dram->size(), err, sizeof err);
+    EXPECT_EQ(rc, 0) << what << ": " << err;
+    tern_run_opts ro{};
+    tern_counters c1{};
+    if (!rc)
+      rc = s ? tern_session_run(s, p.insns, p.n_insns, dram->data(), dram->size(), &ro, &c1, err,
+                                sizeof err)
+             : tern_isasim_run(&p.cfg, p.insns, p.n_insns, dram->data(), dram->size(), &ro, &c1,
+                               err, sizeof err);
+    EXPECT_EQ(rc, 0) << "run " << what << " part " << k << ": " << err;
+    for (int i = 0; i < TERN_NCOUNTERS; i++) cnt->v[i] += c1.v[i];
+  }
+  return rc;
+}
 
 }  // namespace tern_test
 
