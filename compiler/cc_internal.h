@@ -301,6 +301,13 @@ int cc_tfm_add_linear(cc_ctx *c, const char *name, const tern_qlinear *lin, cons
 /* constants "<p>.eps", "<p>.rsnum", "<p>.g" (+ "<p>.b", "<p>.inv_n" and the padding
  * mask for LayerNorm) */
 int cc_tfm_add_norm_consts(cc_ctx *c, const char *p, const struct tern_tfm_qnorm *nq);
+/* A BitLinear's codes unpacked to K x N int8 (-1/0/1) into dst (K*N bytes);
+ * -1 with "compile: <half> <name>: reserved weight code 10 ..." */
+int cc_tfm_unpack_lin(const struct tern_tfm_qlinear *src, size_t n, int8_t *dst, const char *half,
+                      const char *name, char *err, size_t errlen);
+/* the MLP compiler's constant format of a BitLinear (no codes: the compiler's
+ * matrix holds them; output shift 16) */
+void cc_tfm_lin_consts(tern_qlinear *dst, int32_t beta_c, int beta_frac, int s_d);
 /* padding-lane mask constant of a width ("mask<width>"; only if width is padded) */
 int cc_tfm_add_mask(cc_ctx *c, int width);
 void cc_tfm_mask_name(char *nm, size_t n, int width);

@@ -148,14 +148,8 @@ static int set_lin(mix_ext *e, int l, const tern_tfm_qlinear *src, int K, int N,
   int8_t *p = new_codes(e, n);
   if (!p)
     return tern_err(err, errlen, "compile: mix %s: out of memory (%zu codes)", lin_names[l], n);
-  if (tern_tunpack(src->w->codes, n, p))
-    return tern_err(err, errlen, "compile: mix %s: reserved weight code 10 in the packed matrix",
-                    lin_names[l]);
-  e->lin[l].w = NULL;
-  e->lin[l].beta_c = src->beta_c;
-  e->lin[l].beta_frac = src->beta_frac;
-  e->lin[l].s_d = src->s_d;
-  e->lin[l].s_out = 16;
+  if (cc_tfm_unpack_lin(src, n, p, "mix", lin_names[l], err, errlen)) return -1;
+  cc_tfm_lin_consts(&e->lin[l], src->beta_c, src->beta_frac, src->s_d);
   *codes = p;
   return 0;
 }
@@ -172,11 +166,7 @@ static int set_gate(mix_ext *e, int l, const tern_rnn_qbd *g, char *err, size_t 
                     "compile: mix %s: beta_c = %d, s_d = %d, expected beta_c > 0, "
                     "s_d >= 0",
                     lin_names[l], g->beta_c, g->s_d);
-  e->lin[l].w = NULL;
-  e->lin[l].beta_c = g->beta_c;
-  e->lin[l].beta_frac = g->s_d + 16;
-  e->lin[l].s_d = g->s_d;
-  e->lin[l].s_out = 16;
+  cc_tfm_lin_consts(&e->lin[l], g->beta_c, g->s_d + 16, g->s_d);
   return 0;
 }
 

@@ -132,10 +132,9 @@ static int remap(attn_ext *e, int l, const tern_tfm_qlinear *src, int heads, cha
     free(raw);
     return tern_err(err, errlen, "compile: attention %s: out of memory (%zu codes)", names[l], n);
   }
-  if (tern_tunpack(src->w->codes, n, raw)) {
+  if (cc_tfm_unpack_lin(src, n, raw, "attention", names[l], err, errlen)) {
     free(raw);
-    return tern_err(err, errlen, "compile: attention %s: reserved weight code 10 in the packed matrix",
-                    names[l]);
+    return -1;
   }
   for (int k = 0; k < K; k++)
     for (int j = 0; j < N; j++) {
@@ -147,11 +146,7 @@ static int remap(attn_ext *e, int l, const tern_tfm_qlinear *src, int heads, cha
         e->codes[l][(size_t)k * Nn + pl] = raw[(size_t)k * N + j];
     }
   free(raw);
-  e->lin[l].w = NULL;
-  e->lin[l].beta_c = src->beta_c;
-  e->lin[l].beta_frac = src->beta_frac;
-  e->lin[l].s_d = src->s_d;
-  e->lin[l].s_out = 16;
+  cc_tfm_lin_consts(&e->lin[l], src->beta_c, src->beta_frac, src->s_d);
   return 0;
 }
 

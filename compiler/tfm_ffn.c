@@ -60,6 +60,22 @@ int cc_tfm_check_norm(const tern_tfm_qnorm *n, int width, const char *name, char
   return 0;
 }
 
+int cc_tfm_unpack_lin(const tern_tfm_qlinear *src, size_t n, int8_t *dst, const char *half,
+                      const char *name, char *err, size_t errlen) {
+  if (tern_tunpack(src->w->codes, n, dst))
+    return tern_err(err, errlen, "compile: %s %s: reserved weight code 10 in the packed matrix",
+                    half, name);
+  return 0;
+}
+
+void cc_tfm_lin_consts(tern_qlinear *dst, int32_t beta_c, int beta_frac, int s_d) {
+  dst->w = NULL;
+  dst->beta_c = beta_c;
+  dst->beta_frac = beta_frac;
+  dst->s_d = s_d;
+  dst->s_out = 16;
+}
+
 /* TNORM op: out = [y, S, r] (+ [S1, mu, c] for LayerNorm) */
 int cc_tfm_add_norm(cc_ctx *c, const char *name, const tern_tfm_qnorm *nq, int in, int width) {
   char nm[TERN_NAME_LEN];
@@ -151,16 +167,8 @@ static int build_ffn(cc_ctx *c, char *err, size_t errlen) {
       tern_err(err, errlen, "compile: ffn %s: out of memory (%zu codes)", names[i], n);
       return -1;
     }
-    if (tern_tunpack(src[i]->w->codes, n, e->codes[i])) {
-      tern_err(err, errlen, "compile: ffn %s: reserved weight code 10 in the packed matrix",
-             names[i]);
-      return -1;
-    }
-    e->lin[i].w = NULL;
-    e->lin[i].beta_c = src[i]->beta_c;
-    e->lin[i].beta_frac = src[i]->beta_frac;
-    e->lin[i].s_d = src[i]->s_d;
-    e->lin[i].s_out = 16;
+    if (cc_tfm_unpack_lin(src[i], n, e->codes[i], "ffn", names[i], err, errlen)) return -1;
+    cc_tfm_lin_consts(&e->lin[i], src[i]->beta_c, src[i]->beta_frac, src[i]->s_d);
   }
   if (tc->ffn_type == TERN_FFN_SWIGLU || tc->ffn_type == TERN_FFN_GELU) {
     e->lut = tc->ffn_type == TERN_FFN_SWIGLU ? h->sigmoid_lut : h->gelu_lut;
