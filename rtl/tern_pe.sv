@@ -1,6 +1,12 @@
 // tern_pe: one ternary processing element (docs/ISA.md, rtl/README.md).
 // psum_o <= psum_i + a (code 01), psum_i - a (code 11), psum_i (00 / 10).
 // An add, a subtract or a pass: there is no multiplier in the array.
+//
+// One adder, not an adder and a subtractor: -a = ~a + 1, so
+//   psum_i + (code[0] ? (a ^ {32{code[1]}}) : 0) + (code[0] & code[1])
+// gives all three cases with the carry-in doing the +1 (Yosys SAT-proves it
+// equal to the case statement; docs/SYNTH.md "What a PE costs").  On iCE40
+// this is one 32-cell carry chain per PE instead of two.
 module tern_pe (
   input  logic        clk_i,
   input  logic [1:0]  code_i,   // weight code, held in the bank read register
@@ -8,14 +14,11 @@ module tern_pe (
   input  logic [31:0] psum_i,   // partial sum from the PE above (0 for row 0)
   output logic [31:0] psum_o    // registered partial sum to the PE below
 );
-  logic [31:0] a_ext;
-  assign a_ext = {{24{act_i[7]}}, act_i};
+  logic [31:0] a_ext, addend;
+  logic        cin;
+  assign a_ext  = {{24{act_i[7]}}, act_i};
+  assign addend = code_i[0] ? (a_ext ^ {32{code_i[1]}}) : 32'd0;
+  assign cin    = code_i[0] & code_i[1];
 
-  always_ff @(posedge clk_i) begin
-    case (code_i)
-      2'b01:   psum_o <= psum_i + a_ext;   // +1
-      2'b11:   psum_o <= psum_i - a_ext;   // -1
-      default: psum_o <= psum_i;           // 0 (and the reserved 10)
-    endcase
-  end
+  always_ff @(posedge clk_i) psum_o <= psum_i + addend + {31'd0, cin};
 endmodule

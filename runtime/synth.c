@@ -724,7 +724,10 @@ static void pnr_cell_words(const char *cell, char *out, size_t outlen) {
   if (g) k = atoi(g + 6);
   const char *c = strstr(cell, "g_col[");
   if (c) n = atoi(c + 6);
-  if (strstr(cell, "psum_o") && k >= 0)
+  /* Inside a PE the only flip-flops are psum_o, so any PE logic cell that starts or ends
+   * a timing path is the psum register (nextpnr may name the cell after the LUT packed
+   * with the flip-flop, e.g. "u_pe.cin_SB_LUT4_..._LC.I3"). */
+  if ((strstr(cell, "psum_o") || strstr(cell, ".u_pe.")) && k >= 0)
     snprintf(out, outlen, "the psum register of tern_pe row %d column %d", k, n);
   else if (strstr(cell, "in_q"))
     snprintf(out, outlen,
