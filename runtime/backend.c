@@ -1,7 +1,8 @@
 /* tern_backend_run and tern_session_*: the ISA simulator or a Verilated RTL
  * library loaded with dlopen (include/tern/backend.h).  The RTL library for a configuration is
  * <dir>/<tern_hwcfg_rtl_name(cfg)>/libtern_rtl.so, dir = $TERN_RTL_DIR or
- * <repo>/build/rtl; a missing library is built with
+ * <repo>/build/rtl; a missing library, or one older than a source it is built
+ * from (rtl/, the sim/ shim, sim/rtl.mk), is built with
  * `make -C <repo> rtl-lib RTL_PARAMS="..."`. */
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "tern/err.h"
 #include "tern/backend.h"
 #include "tern/isasim.h"
+#include "rt_util.h"
 
 #ifndef TERN_ROOT
 #define TERN_ROOT "."
@@ -66,7 +68,8 @@ static int build_lib(const tern_hwcfg *cfg, const char *dir, const char *path, c
   /* build output goes to stderr so stdout stays the program's report */
   snprintf(cmd, sizeof cmd, "make --no-print-directory -C '%s' rtl-lib RTL_PARAMS=\"%s\"%s 1>&2",
            TERN_ROOT, params, out);
-  fprintf(stderr, "tern: RTL library %s not found; building it: %s\n", path, cmd);
+  fprintf(stderr, "tern: RTL library %s %s; building it: %s\n", path,
+          file_exists(path) ? "is older than its sources" : "not found", cmd);
   fflush(stderr);
   int rc = system(cmd);
   if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
@@ -111,7 +114,10 @@ static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {
     tern_err(err, errlen, "too many RTL configurations loaded in one process (max %d)", MAX_LIBS);
     return NULL;
   }
-  if (!file_exists(path) && build_lib(cfg, dir, path, err, errlen) != 0) return NULL;
+  struct stat st;
+  char src[1200];
+  int stale = stat(path, &st) == 0 && rt_rtl_newer_source(st.st_mtime, src, sizeof src);
+  if ((!file_exists(path) || stale) && build_lib(cfg, dir, path, err, errlen) != 0) return NULL;
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *de = dlerror();

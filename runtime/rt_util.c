@@ -1,6 +1,7 @@
 /* runtime/rt_util.h */
 #include "rt_util.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -9,6 +10,10 @@
 #include <sys/stat.h>
 
 #include "tern/err.h"
+
+#ifndef TERN_ROOT
+#define TERN_ROOT "."
+#endif
 
 int rt_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
   va_list ap;
@@ -86,4 +91,26 @@ int rt_run_parts(tern_session *s, const char *backend, const tern_hwcfg *hw,
                       (unsigned long long)c1.v[TERN_CNT_DRAM_WR_BYTES]);
   }
   return 0;
+}
+
+const char *rt_rtl_newer_source(time_t mtime, char *buf, size_t n) {
+  static const char *const dirs[] = {TERN_ROOT "/rtl", TERN_ROOT "/sim"};
+  for (int d = 0; d < 2; d++) {
+    DIR *dp = opendir(dirs[d]);
+    if (!dp) continue;
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+      const char *nm = e->d_name, *dot = strrchr(nm, '.');
+      int src = d == 0 ? dot && (!strcmp(dot, ".sv") || !strcmp(dot, ".vh"))
+                       : !strncmp(nm, "rtl_", 4) || !strcmp(nm, "rtl.mk");
+      struct stat st;
+      snprintf(buf, n, "%s/%s", dirs[d], nm);
+      if (src && stat(buf, &st) == 0 && st.st_mtime > mtime) {
+        closedir(dp);
+        return buf;
+      }
+    }
+    closedir(dp);
+  }
+  return NULL;
 }
