@@ -867,9 +867,15 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
   const int rtl = !strcmp(p0->backend, "rtl");
   const char *csrc = rtl ? "RTL counters (Verilated rtl/tern_top.sv)"
                          : "ISA simulator cycle model (sim/isasim.c, equal to the RTL's)";
-  char ssrc[256];
-  snprintf(ssrc, sizeof ssrc, "Yosys synth_%.32s via tern synth (runtime/synth.c), DIR/synth/",
-           p0->synth_target[0] ? p0->synth_target : "?");
+  /* synth_scope = array: the LUTs are the PE array's alone (tern synth --array-only) */
+  const int arr_only = !strcmp(p0->synth_scope, "array");
+  const char *scope = arr_only ? "the PE array alone (rows x cols tern_pe; the vector unit, DMA, "
+                                 "scratchpads and control are not included)"
+                               : "the whole accelerator";
+  char ssrc[400];
+  snprintf(ssrc, sizeof ssrc, "Yosys synth_%.32s via tern synth%s (runtime/synth.c), DIR/synth/, "
+           "%s",
+           p0->synth_target[0] ? p0->synth_target : "?", arr_only ? " --array-only" : "", scope);
   static const char *const colors[] = {"#c62828", "#1565c0", "#2e7d32", "#ef6c00",
                                        "#6a1b9a", "#00838f", "#5d4037", "#616161"};
   const char *scripts[4];
@@ -913,7 +919,7 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
     fprintf(f,
                         "set title 'Decode tokens/s against LUTs (%s, %s): Pareto front = max tokens/s, min "
             "LUTs' noenhanced\n"
-            "set xlabel 'LUTs (Yosys synth_%s, whole accelerator)'\n"
+            "set xlabel 'LUTs (Yosys synth_%s, %s)'\n"
             "set ylabel 'decode tokens/s at %.0f MHz (%s)'\n"
             "set logscale x 2\n"
             "set format x '%%.0f'\n"
@@ -925,7 +931,8 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
             "     'pareto_front.dat' using 2:3 with linespoints lw 2 pt 7 ps 1.8 lc rgb '#c62828' "
             "title 'Pareto front', \\\n"
             "     'pareto.dat' using 2:3:4 with labels offset 0,1.1 font ',8' noenhanced notitle\n",
-            p0->model, p0->synth_target, p0->synth_target, p0->clock_mhz,
+            p0->model, p0->synth_target, p0->synth_target,
+            arr_only ? "PE array alone" : "whole accelerator", p0->clock_mhz,
             rtl ? "RTL" : "cycle model");
     fclose(f);
     scripts[ns++] = "pareto.gp";
@@ -1208,8 +1215,11 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
   e_row(&e, "util dec / pre", "GEMM_ROWS / CYCLES of the decode steps / of the prefill", csrc);
   e_row(&e, "roofline", "(DRAM_RD_BYTES / dram_bw) / CYCLES: how close the decode is to the "
         "DRAM-bandwidth bound", csrc);
-  e_row(&e, "LUTs, FFs, BRAMs, DSPs, LUTs/PE", "whole accelerator after synthesis; LUTs/PE = the "
-        "array's LUTs / (rows x cols); DSPs: total, and whether the array has none",
+  e_row(&e, "LUTs, FFs, BRAMs, DSPs, LUTs/PE",
+        arr_only ? "the PE array alone after synthesis (synth_scope = array); LUTs/PE = the "
+                   "array's LUTs / (rows x cols); DSPs: whether the array has none"
+                 : "whole accelerator after synthesis; LUTs/PE = the array's LUTs / (rows x "
+                   "cols); DSPs: total, and whether the array has none",
         ssrc);
   snprintf(buf, sizeof buf, "%s", p0->synth_timing_source[0] ? p0->synth_timing_source : "-");
   e_row(&e, "Fmax", "place and route + timing where the target has an open flow", buf);

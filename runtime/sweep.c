@@ -40,11 +40,11 @@
 
 enum {
   W_NAME, W_MODEL, W_PREFILL, W_DECODE, W_BACKEND, W_TECH, W_RTL_VALIDATE, W_SYNTH,
-  W_SYNTH_DEVICE, W_SYNTH_FMAX, W_SYNTH_TIMEOUT, W_SYNTH_SET, W_COUNT
+  W_SYNTH_DEVICE, W_SYNTH_FMAX, W_SYNTH_TIMEOUT, W_SYNTH_SET, W_SYNTH_SCOPE, W_COUNT
 };
 static const char *const wfields[W_COUNT] = {
     "name", "model", "prefill", "decode", "backend", "tech", "rtl_validate", "synth",
-    "synth_device", "synth_fmax", "synth_timeout", "synth_set"};
+    "synth_device", "synth_fmax", "synth_timeout", "synth_set", "synth_scope"};
 
 /* the hardware keys a [hw] / [grid] / [points] entry may set */
 static const char *const hw_keys[] = {"array",      "rows",      "cols",      "wbuf_depth",
@@ -142,7 +142,7 @@ static int handle_workload(parse_state *ps, const char *name, const char *value)
     return tern_mc_perr(in,
                         "[workload] unknown field '%.40s', expected name, model, prefill, decode, "
                         "backend, tech, rtl_validate, synth, synth_device, synth_fmax, "
-                        "synth_timeout or synth_set",
+                        "synth_timeout, synth_set or synth_scope",
                         name);
   if (ps->have_w[f]) return tern_mc_perr(in, "[workload] field '%s' is given twice", name);
   ps->have_w[f] = 1;
@@ -208,6 +208,14 @@ static int handle_workload(parse_state *ps, const char *name, const char *value)
       snprintf(s->synth_device, sizeof s->synth_device, "%s", value);
       return 1;
     case W_SYNTH_FMAX: return tern_mc_bool(in, value, &s->synth_fmax);
+    case W_SYNTH_SCOPE:
+      if (!strcmp(value, "design")) s->synth_array_only = 0;
+      else if (!strcmp(value, "array")) s->synth_array_only = 1;
+      else
+        return tern_mc_perr(in, "field 'synth_scope' is '%.40s', expected design (the whole "
+                                "accelerator) or array (the PE array alone)",
+                            value);
+      return 1;
     case W_SYNTH_TIMEOUT: return tern_mc_int(in, value, 1, 86400, &s->synth_timeout);
     case W_SYNTH_SET: {
       /* key=value items applied to a point's configuration before synthesis */
@@ -506,6 +514,12 @@ int tern_sweep_spec_parse(const char *text, const char *what, const char *base_d
     tern_err(err, errlen, "%s: [workload] field 'model' is missing, expected a preset name (tern "
                           "models) or a model file",
              what);
+    goto out;
+  }
+  if (s->synth_array_only && s->synth_set[0]) {
+    tern_err(err, errlen, "%s: [workload] synth_set = '%s' with synth_scope = array: the array "
+                          "alone has no buffers, expected no synth_set or synth_scope = design",
+             what, s->synth_set);
     goto out;
   }
   if (ps->ngrid && ps->npl) {
@@ -833,7 +847,7 @@ static int run_synth(const tern_sweep_spec *s, const tern_hwcfg *point_hw, const
   tern_synth_target t = (tern_synth_target)s->synth;
   tern_hwcfg shw = *point_hw;
   const tern_hwcfg *hw = &shw;
-  if (s->synth_set[0]) { /* checked when the spec was read */
+  if (s->synth_set[0] && !s->synth_array_only) { /* checked when the spec was read */
     char buf[sizeof s->synth_set], e2[256], *key[KV_MAX], *val[KV_MAX];
     const char *bad = NULL;
     snprintf(buf, sizeof buf, "%s", s->synth_set);
@@ -844,8 +858,14 @@ static int run_synth(const tern_sweep_spec *s, const tern_hwcfg *point_hw, const
     if (tern_hwcfg_check(&shw, e2, sizeof e2))
       return tern_err(err, errlen, "synth_set '%s' on this point: %s", s->synth_set, e2);
   }
-  tern_hwcfg_rtl_name(hw, p->synth_rtl_name, sizeof p->synth_rtl_name);
-  snprintf(p->synth_set, sizeof p->synth_set, "%s", s->synth_set);
+  /* the array alone depends on rows and cols only: one synthesis per array size */
+  if (s->synth_array_only) {
+    snprintf(p->synth_rtl_name, sizeof p->synth_rtl_name, "r%dc%d-array", hw->rows, hw->cols);
+  } else {
+    tern_hwcfg_rtl_name(hw, p->synth_rtl_name, sizeof p->synth_rtl_name);
+    snprintf(p->synth_set, sizeof p->synth_set, "%s", s->synth_set);
+  }
+  snprintf(p->synth_scope, sizeof p->synth_scope, "%s", s->synth_array_only ? "array" : "design");
   int ice = t == TERN_SYNTH_ICE40;
   char tdir[1400], cdir[1700], lock[1800], res[1800];
   snprintf(tdir, sizeof tdir, "%s/synth/%s%s%s%s", outdir, tern_synth_target_name(t),
@@ -866,7 +886,12 @@ static int run_synth(const tern_sweep_spec *s, const tern_hwcfg *point_hw, const
   memset(&r, 0, sizeof r);
   int rc = -1;
   char e2[1024];
-  if (access(res, R_OK) == 0 && tern_synth_read_json(res, &r, e2, sizeof e2) == 0) {
+  struct stat rst;
+  char newer[1200];
+  const char *stale = stat(res, &rst) == 0 ? rt_rtl_newer_source(rst.st_mtime, newer, sizeof newer)
+                                           : NULL;
+  if (stale) lprintf(log, "synth: %s is older than %s: synthesising again\n", res, stale);
+  if (!stale && access(res, R_OK) == 0 && tern_synth_read_json(res, &r, e2, sizeof e2) == 0) {
     p->synth_cached = 1;
     lprintf(log, "synth: %s (cached)\n", res);
     rc = 0;
@@ -877,6 +902,7 @@ static int run_synth(const tern_sweep_spec *s, const tern_hwcfg *point_hw, const
     o.hw = *hw;
     o.device = ice ? s->synth_device : NULL;
     o.pnr = ice && s->synth_fmax;
+    o.array_only = s->synth_array_only;
     o.outdir = cdir;
     if (s->synth_timeout) o.timeout_s = s->synth_timeout;
     lprintf(log, "synth: %s %s in %s\n", tern_synth_target_name(t), p->synth_rtl_name, cdir);
@@ -1504,6 +1530,10 @@ static int merge_and_report(const char *dir, FILE *out, char *err, size_t errlen
     bad = 1;
   }
   fprintf(out, "merged %d points: %s/sweep.csv, %s/sweep.json\n", r.n, dir, dir);
+  if (r.has_synth)
+    fprintf(out, "LUTs: Yosys synth_%s of %s\n", r.pt[0].synth_target,
+            !strcmp(r.pt[0].synth_scope, "array") ? "the PE array alone (synth_scope = array)"
+                                                  : "the whole accelerator");
   char e2[1024];
   if (tern_sweep_report_write(dir, &r, e2, sizeof e2)) {
     tern_sweep_result_free(&r);

@@ -102,6 +102,7 @@ TEST(Sweep, SpecPointsAndOptions) {
   EXPECT_STREQ(s.synth_device, "up5k");
   EXPECT_EQ(s.synth_fmax, 1);
   EXPECT_STREQ(s.synth_set, "acc_depth=32 out_depth=32");
+  EXPECT_EQ(s.synth_array_only, 0); // synth_scope = design by default
   ASSERT_EQ(s.npoints, 2);
   EXPECT_EQ(s.hw[1].rows, 8);
   EXPECT_EQ(s.hw[1].cols, 16);
@@ -140,6 +141,8 @@ TEST(Sweep, SpecErrorsNameFileLineAndField) {
       {w + "synth_set = acc_depth\n[grid]\narray = 4x4\n", "spec.ini:3: field 'synth_set' item 'acc_depth', expected key=value"},
       {w + "synth_set = dram_bw=4\n[grid]\narray = 4x4\n", "spec.ini:3: field 'synth_set' item 'dram_bw=4': expected a buffer depth"},
       {w + "synth_set = acc_depth=x\n[grid]\narray = 4x4\n", "spec.ini:3: [workload] synth_set field 'acc_depth': acc_depth = 'x'"},
+      {w + "synth_scope = chip\n[grid]\narray = 4x4\n", "spec.ini:3: field 'synth_scope' is 'chip', expected design (the whole accelerator) or array"},
+      {w + "synth_scope = array\nsynth_set = acc_depth=32\n[grid]\narray = 4x4\n", "spec.ini: [workload] synth_set = 'acc_depth=32' with synth_scope = array"},
       {w + "[fpga]\nlut = 1\n", "spec.ini:4: section '[fpga]' is unknown, expected [workload], [hw], [grid] or [points]"},
       {"model = tiny\n", "spec.ini:1: field 'model' outside a section"},
       {w, "spec.ini: no points, expected a [grid] section"},
@@ -338,6 +341,60 @@ TEST(Sweep, MergeMarksTheParetoFrontAndPlotsIt) {
             std::string::npos);
   tern_sweep_result_free(&r);
   EXPECT_EQ(system(("rm -rf '" + dir + "'").c_str()), 0);
+}
+
+// synth_scope = array with a real synthesis (generic gates: about a second per
+// array size): one synthesis per array size whatever the other parameters,
+// the PE array's numbers (32 FFs per PE, no multiplier), the cache, a cache
+// older than an RTL source synthesised again, and the report's axis saying
+// what the LUTs cover.
+TEST(Sweep, ArrayScopeSynthesisPerArraySize) {
+  if (system("command -v yosys >/dev/null 2>&1") != 0) GTEST_SKIP() << "yosys not installed";
+  Spec sp(std::string("[workload]\nname = arr\nmodel = tiny\nprefill = 2\ndecode = 1\n"
+                      "synth = generic\nsynth_scope = array\n") +
+          kSmallHw + "[grid]\narray = 2x2, 2x4\ndram_bw = 4, 8\n");
+  ASSERT_EQ(sp.rc, 0) << sp.err;
+  EXPECT_EQ(sp.s.synth_array_only, 1);
+  std::string dir = tmpdir("arr");
+  char err[2048] = "";
+  tern_sweep_point p[4];
+  for (int k = 0; k < 4; k++)
+    ASSERT_EQ(tern_sweep_run_point(&sp.s, k, dir.c_str(), &p[k], nullptr, err, sizeof err), 0)
+        << err;
+  // points 0, 1: 2x2 at dram_bw 4 and 8 -> one synthesis, the second cached
+  EXPECT_STREQ(p[0].synth_rtl_name, "r2c2-array");
+  EXPECT_STREQ(p[1].synth_rtl_name, "r2c2-array");
+  EXPECT_STREQ(p[2].synth_rtl_name, "r2c4-array");
+  EXPECT_EQ(p[0].synth_cached, 0);
+  EXPECT_EQ(p[1].synth_cached, 1);
+  EXPECT_EQ(p[3].synth_cached, 1);
+  for (int k = 0; k < 4; k++) {
+    EXPECT_STREQ(p[k].synth_scope, "array");
+    EXPECT_EQ(p[k].synth_ffs, 32u * (uint64_t)p[k].pes) << k; // psum registers only
+    EXPECT_EQ(p[k].synth_luts, p[k].synth_array_luts) << k;
+    EXPECT_EQ(p[k].synth_array_mul_free, 1) << k;
+    EXPECT_DOUBLE_EQ(p[k].synth_luts_per_pe, p[0].synth_luts_per_pe) << k;
+  }
+  EXPECT_EQ(p[2].synth_luts, 2 * p[0].synth_luts);
+  // a result older than an RTL source is not reused
+  std::string res = dir + "/synth/generic/r2c2-array/sweep-synth.json";
+  ASSERT_EQ(system(("touch -d '2001-01-01' '" + res + "'").c_str()), 0);
+  tern_sweep_point again;
+  ASSERT_EQ(tern_sweep_run_point(&sp.s, 1, dir.c_str(), &again, nullptr, err, sizeof err), 0)
+      << err;
+  EXPECT_EQ(again.synth_cached, 0);
+  EXPECT_EQ(again.synth_luts, p[1].synth_luts);
+
+  tern_sweep_result r;
+  ASSERT_EQ(tern_sweep_merge(dir.c_str(), &r, err, sizeof err), 0) << err;
+  ASSERT_EQ(tern_sweep_report_write(dir.c_str(), &r, err, sizeof err), 0) << err;
+  tern_sweep_result_free(&r);
+  std::string gp = slurp(dir + "/pareto.gp");
+  EXPECT_NE(gp.find("LUTs (Yosys synth_generic, PE array alone)"), std::string::npos) << gp;
+  std::string md = slurp(dir + "/report.md");
+  EXPECT_NE(md.find("the vector unit, DMA, scratchpads and control are not included"),
+            std::string::npos);
+  EXPECT_NE(slurp(dir + "/sweep.csv").find(",synth_scope,"), std::string::npos);
 }
 
 TEST(Sweep, EmittedJobListsRunEveryPoint) {

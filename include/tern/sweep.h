@@ -23,6 +23,8 @@
  *   synth_fmax = true          ; ice40: nextpnr-ice40 + icetime for Fmax (default false)
  *   synth_timeout = 1800       ; seconds per tool run
  *   synth_set = acc_depth=32 out_depth=32 ; synthesise each point with these changes
+ *   synth_scope = design       ; design (default: the whole accelerator) or array (the
+ *                              ; PE array alone: seconds per array size, no buffers)
  *                              ;   (labelled in the point and the report; default none)
  *   [hw]                       ; optional: the base configuration of every point
  *   wbuf_depth = 64            ;   (default tern_hwcfg_default(); any key of --set, or array)
@@ -64,6 +66,8 @@ typedef struct tern_sweep_spec {
   char synth_device[16];
   int synth_fmax;     /* 1: place and route for Fmax (ice40) */
   int synth_timeout;  /* seconds, 0 = the synth driver's default */
+  int synth_array_only; /* synth_scope = array: the PE array alone (tern synth --array-only),
+                           one run per array size; 0 (design): the whole accelerator */
   char synth_set[128]; /* "key=value ..." applied to each point's configuration before synthesis
                           (buffer depths, qdepth, imem_depth; "" = synthesise it as measured) */
   tern_hwcfg base;    /* [hw] applied to tern_hwcfg_default() */
@@ -98,7 +102,8 @@ void tern_sweep_spec_free(tern_sweep_spec *s);
   X(D, decode_tokens_per_s) X(D, decode_uj_per_token) X(D, decode_dram_rd_bytes_per_token)    \
   X(D, decode_dram_wr_bytes_per_token) X(D, decode_weight_bytes_per_token)                    \
   X(D, decode_array_util) X(D, decode_dram_roofline)                                          \
-  X(S, synth_target) X(S, synth_device) X(S, synth_set) X(S, synth_rtl_name)                  \
+  X(S, synth_target) X(S, synth_device) X(S, synth_scope) X(S, synth_set)                     \
+  X(S, synth_rtl_name)                                                                        \
   X(B, synth_cached) X(S, synth_error)                                                        \
   X(U, synth_luts) X(U, synth_ffs) X(U, synth_carries) X(U, synth_brams) X(U, synth_dsps)     \
   X(U, synth_array_luts) X(U, synth_array_ffs) X(U, synth_array_dsps) X(D, synth_luts_per_pe) \
