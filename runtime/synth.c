@@ -186,6 +186,15 @@ static void first_error_line(const char *logpath, char *out, size_t outlen) {
   scopy(out, outlen, last[0] ? last : "(the log is empty)");
 }
 
+/* SIGINT / SIGTERM / SIGHUP while a tool runs: the tool runs in its own
+ * process group (so that a timeout kills yosys together with the abc it
+ * starts), which a terminal's ^C or make's kill would not reach.  The handler
+ * only records the signal; run_tool kills the group, waits for it, restores
+ * the caller's handlers and raises the signal again. */
+static volatile sig_atomic_t tool_signal;
+static void on_tool_signal(int sig) { tool_signal = sig; }
+static const int tool_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+
 /* Runs argv (argv[0] = full path) in dir, stdout+stderr to logpath, with a
  * timeout.  0 on exit status 0; -1 with a message otherwise (rc_out gets
  * the exit status, -2 timeout, -3 could not start). */
@@ -215,17 +224,37 @@ static int run_tool(const char *label, char *const argv[], const char *dir, cons
     _exit(127);
   }
   setpgid(pid, pid);
+  struct sigaction old[3], sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_tool_signal;
+  sigemptyset(&sa.sa_mask);
+  tool_signal = 0;
+  for (int i = 0; i < 3; i++) { /* a signal the caller ignores stays ignored */
+    sigaction(tool_sigs[i], NULL, &old[i]);
+    if (old[i].sa_handler != SIG_IGN) sigaction(tool_sigs[i], &sa, NULL);
+  }
   int status = 0;
   for (;;) {
     pid_t w = waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
+    if (tool_signal) {
+      int sig = tool_signal;
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      for (int i = 0; i < 3; i++) sigaction(tool_sigs[i], &old[i], NULL);
+      raise(sig);
+      return tern_err(err, errlen, "%s: interrupted by signal %d", label, sig);
+    }
     if (w < 0 && errno != EINTR) {
+      for (int i = 0; i < 3; i++) sigaction(tool_sigs[i], &old[i], NULL);
       return tern_err(err, errlen, "%s: waitpid: %s", label, strerror(errno));
     }
     if (timeout_s > 0 && (rt_now_ms() / 1e3) - t0 > timeout_s) {
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
+      for (int i = 0; i < 3; i++) sigaction(tool_sigs[i], &old[i], NULL);
       if (secs) *secs += (rt_now_ms() / 1e3) - t0;
       if (rc_out) *rc_out = -2;
       return tern_err(err, errlen, "%s: timed out after %d s (log %s)", label, timeout_s, logpath);
@@ -233,6 +262,7 @@ static int run_tool(const char *label, char *const argv[], const char *dir, cons
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
+  for (int i = 0; i < 3; i++) sigaction(tool_sigs[i], &old[i], NULL);
   if (secs) *secs += (rt_now_ms() / 1e3) - t0;
   int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   if (rc_out) *rc_out = rc;
@@ -709,6 +739,14 @@ static void parse_ltp(const char *path, const char *top, tern_synth_result *r) {
     line = end;
   }
   free(txt);
+  /* inside a PE the path can only end at psum_o (the PE's one register); ABC names the
+   * net feeding it after whichever source wire it merged (e.g. "u_pe.cin[31]") */
+  char *pe = strstr(last, "u_pe");
+  if (pe) {
+    char inst[600];
+    snprintf(inst, sizeof inst, "%.*s", (int)(pe - last) + 4, last);
+    snprintf(last, sizeof last, "the psum register of %.500s", inst);
+  }
   char via[64] = "";
   if (carries > 0) snprintf(via, sizeof via, " through %d carry-chain nodes", carries);
   snprintf(r->critical_path, sizeof r->critical_path,

@@ -9,7 +9,10 @@
 // hand (docs/SYNTH.md) because they take minutes.
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -435,4 +438,60 @@ TEST(Synth, Ice40PlaceAndRouteArray4x4) {
   EXPECT_NE(cp.find("psum register"), std::string::npos) << cp;
   EXPECT_NE(std::string(r.fit_note).find("/7680"), std::string::npos) << r.fit_note;
   EXPECT_EQ(r.unit[TERN_SYNTH_U_ARRAY].dsps, 0u);
+}
+
+// processes whose working directory is dir (the tools run in the output directory)
+static int procs_in(const std::string &dir) {
+  int n = 0;
+  DIR *d = opendir("/proc");
+  if (!d) return -1;
+  while (struct dirent *e = readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    char link[300], buf[1024];
+    snprintf(link, sizeof link, "/proc/%s/cwd", e->d_name);
+    ssize_t k = readlink(link, buf, sizeof buf - 1);
+    if (k > 0) {
+      buf[k] = 0;
+      if (dir == buf) n++;
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+// A signal to the synthesising process while Yosys runs (in its own process
+// group, for the timeout) kills Yosys too and then ends the process with
+// that signal, instead of leaving yosys/abc running.
+TEST(Synth, InterruptKillsTheTools) {
+  if (!have_tool("yosys")) GTEST_SKIP() << "yosys not installed";
+  std::string dir = out_dir("interrupt");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    tern_synth_opts o;
+    tern_synth_opts_default(&o);
+    o.target = TERN_SYNTH_GENERIC;
+    o.hw = tern_synth_hw_default(4, 4);
+    o.pnr = 0;
+    o.outdir = dir.c_str();
+    tern_synth_result r;
+    char err[2048] = "";
+    FILE *devnull = fopen("/dev/null", "w");
+    tern_synth_run(&o, &r, devnull, err, sizeof err);  // the whole design: a minute or more
+    _exit(0);
+  }
+  int seen = 0;
+  for (int i = 0; i < 300 && !seen; i++) {  // up to 30 s for yosys to start
+    seen = procs_in(dir) > 0;
+    if (!seen) usleep(100 * 1000);
+  }
+  ASSERT_TRUE(seen) << "yosys did not start in " << dir;
+  usleep(300 * 1000);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM) << "status " << st;
+  int left = 0;
+  for (int i = 0; i < 20 && (left = procs_in(dir)) > 0; i++) usleep(100 * 1000);
+  EXPECT_EQ(left, 0) << "tool processes still running in " << dir;
 }
