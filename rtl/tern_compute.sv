@@ -326,8 +326,6 @@ module tern_compute #(
   // =========================================================================
   // ACC, OUT memories and the vector unit
   // =========================================================================
-  logic [COLS*32-1:0] acc_mem [0:ACC_DEPTH-1];
-
   logic               v_rd0_en, v_rd1_en, v_wr_en, v_out_we;
   logic [AW_C-1:0]    v_rd0_addr, v_rd1_addr, v_wr_addr;
   logic [COLS*32-1:0] v_wr_data;
@@ -418,37 +416,36 @@ module tern_compute #(
   assign c_wr_addr  = gb_valid_q ? gb_addr_q : v_wr_addr;
   assign c_wr_data  = gb_valid_q ? gb_new : v_wr_data;
 
-  // ACC: a multi-ported register array (compute 2R+1W, DMA 1R+1W).  The
-  // compute write is last, so it wins a same-word conflict with the DMA (the
-  // token protocol keeps well-formed programs from producing one).
-  always_ff @(posedge clk_i) begin
-    if (acc_we_i) acc_mem[acc_waddr_i] <= acc_wdata_i;
-    if (c_wr_en)  acc_mem[c_wr_addr]   <= c_wr_data;
-    if (c_rd0_en) rd0_q <= acc_mem[c_rd0_addr];
-    if (v_rd1_en) rd1_q <= acc_mem[v_rd1_addr];
-    if (acc_re_i) acc_rdata_o <= acc_mem[acc_raddr_i];
-  end
+  // ACC: compute 2R+1W and DMA 1R+1W per cycle, built from 2 x 3 block-RAM
+  // banks and a live-value table (rtl/tern_mpram.sv).  The compute write is
+  // port 1, so it wins a same-word conflict with the DMA (the token protocol
+  // keeps well-formed programs from producing one).
+  tern_acc_ram #(.DEPTH(ACC_DEPTH), .WIDTH(COLS*32), .AW(AW_C)) u_acc (
+    .clk_i   (clk_i),
+    .we_i    ({c_wr_en, acc_we_i}),
+    .waddr_i ({c_wr_addr, acc_waddr_i}),
+    .wdata_i ({c_wr_data, acc_wdata_i}),
+    .re_i    ({acc_re_i, v_rd1_en, c_rd0_en}),
+    .raddr_i ({acc_raddr_i, v_rd1_addr, c_rd0_addr}),
+    .rdata_o ({acc_rdata_o, rd1_q, rd0_q})
+  );
 
   // OUT: one byte-wide bank per lane (byte enables for OUT8 loads).  Writes:
   // load DMA (word or byte) and QUANT; registered reads: store DMA and MAC8's
-  // B word and scalar-stream word.  A multi-ported register array in v1/v2,
-  // like ACC.  The token protocol keeps the two writers off the same word;
-  // the compute write is last and would win.
+  // B word and scalar-stream word.  Built like ACC (tern_mpram); the token
+  // protocol keeps the two writers off the same word, QUANT would win.
   genvar ol;
   generate
     for (ol = 0; ol < COLS; ol = ol + 1) begin : g_out
-      logic [7:0] omem [0:OUT_DEPTH-1];
-      logic [7:0] st_q, b_q, a_q;
-      always_ff @(posedge clk_i) begin
-        if (out_we_i && out_be_i[ol]) omem[out_waddr_i] <= out_wdata_i[ol*8 +: 8];
-        if (v_out_we) omem[v_out_waddr] <= v_out_wdata[ol*8 +: 8];
-        if (out_re_i) st_q <= omem[out_raddr_i];
-        if (v_ob_en)  b_q  <= omem[v_ob_addr];
-        if (v_oa_en)  a_q  <= omem[v_oa_addr];
-      end
-      assign out_rdata_o[ol*8 +: 8] = st_q;
-      assign ob_q[ol*8 +: 8] = b_q;
-      assign oa_q[ol*8 +: 8] = a_q;
+      tern_out_ram #(.DEPTH(OUT_DEPTH), .AW(AW_O)) u_omem (
+        .clk_i   (clk_i),
+        .we_i    ({v_out_we, out_we_i && out_be_i[ol]}),
+        .waddr_i ({v_out_waddr, out_waddr_i}),
+        .wdata_i ({v_out_wdata[ol*8 +: 8], out_wdata_i[ol*8 +: 8]}),
+        .re_i    ({v_oa_en, v_ob_en, out_re_i}),
+        .raddr_i ({v_oa_addr, v_ob_addr, out_raddr_i}),
+        .rdata_o ({oa_q[ol*8 +: 8], ob_q[ol*8 +: 8], out_rdata_o[ol*8 +: 8]})
+      );
     end
   endgenerate
 

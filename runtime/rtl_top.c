@@ -20,6 +20,7 @@ void tern_rtl_top_config_default(tern_rtl_top_config *c) {
 /* compile order: leaves first (tern_top last) */
 static const char *const rtl_sources[] = {
     "rtl/tern_pe.sv",       "rtl/tern_array.sv",     "rtl/tern_vec.sv",
+    "rtl/tern_mpram.sv",    "rtl/tern_acc_ram.sv",   "rtl/tern_out_ram.sv",
     "rtl/tern_compute.sv",  "rtl/tern_fifo.sv",      "rtl/tern_dma_load.sv",
     "rtl/tern_dma_store.sv", "rtl/tern_top.sv",      NULL};
 
@@ -62,8 +63,9 @@ void tern_rtl_top_module_name(const tern_hwcfg *hw, char *buf, size_t len) {
   snprintf(buf, len, "tern_top_%s", n);
 }
 
-static const char *const rtl_modules[] = {"tern_top",     "tern_pe",       "tern_array",
-                                          "tern_vec",     "tern_compute",  "tern_fifo",
+static const char *const rtl_modules[] = {"tern_top",      "tern_pe",        "tern_array",
+                                          "tern_vec",      "tern_mpram",     "tern_acc_ram",
+                                          "tern_out_ram",  "tern_compute",   "tern_fifo",
                                           "tern_dma_load", "tern_dma_store", NULL};
 
 static int check_module_name(const char *m, char *err, size_t errlen) {

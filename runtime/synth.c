@@ -7,10 +7,11 @@
  * Flow (docs/SYNTH.md):
  *   1. read the rtl/ sources, chparam tern_top, synth_<target> -noflatten up to the
  *      RAM mapping step (coarse netlist: `stat` -> $mul/$macc per module);
- *   2. every scratchpad memory ($mem_v2 cell named wmem/amem/acc_mem/omem/
+ *   2. every single-port scratchpad memory ($mem_v2 cell named wmem/amem/
  *      imem) is moved into its own submodule (tern_scr_<name>) with `submod`,
  *      so its RAM mapping result (block RAM, LUT RAM or flip-flops) is counted
- *      on its own;
+ *      on its own; ACC and OUT are the RTL modules tern_acc_ram / tern_out_ram
+ *      (banks + live-value table, rtl/tern_mpram.sv) and counted as such;
  *   3. the rest of synth_<target>, `stat` (mapped cells per module), then
  *      `flatten; ltp` for the logic-depth estimate;
  *   4. iCE40 with pnr: tern_array in rtl/synth/tern_array_wrap.sv (serial
@@ -44,8 +45,11 @@ static const char *const TARGET_NAMES[] = {"generic", "ice40", "ecp5", "xilinx"}
 static const char *const UNIT_NAMES[TERN_SYNTH_NUNITS] = {"array", "pe",      "vec",  "dma",
                                                           "scratch", "control", "total"};
 static const char *const MEM_NAMES[TERN_SYNTH_NMEMS] = {"wbuf", "abuf", "acc", "out", "imem"};
-/* the RTL's memory names (tern_compute: g_bank[k].wmem/amem, acc_mem, g_out[l].omem; tern_top: imem) */
-static const char *const MEM_RTL[TERN_SYNTH_NMEMS] = {"wmem", "amem", "acc_mem", "omem", "imem"};
+/* the RTL's memory names (tern_compute: g_bank[k].wmem/amem; tern_top: imem), or the module
+ * that is the scratchpad (ACC and OUT: a tern_mpram inside, whose cells count for them) */
+static const char *const MEM_RTL[TERN_SYNTH_NMEMS] = {"wmem", "amem", NULL, NULL, "imem"};
+static const char *const MEM_MODULE[TERN_SYNTH_NMEMS] = {NULL, NULL, "tern_acc_ram",
+                                                         "tern_out_ram", NULL};
 
 const char *tern_synth_target_name(tern_synth_target t) {
   return ((unsigned)t < 4) ? TARGET_NAMES[t] : "?";
@@ -487,8 +491,9 @@ static int module_class(const char *name) {
   for (int m = 0; m < TERN_SYNTH_NMEMS; m++) {
     char key[32];
     snprintf(key, sizeof key, "tern_scr_%s", MEM_NAMES[m]);
-    if (strstr(name, key)) return CLS_MEM0 + m;
+    if (strstr(name, key) || (MEM_MODULE[m] && !strcmp(b, MEM_MODULE[m]))) return CLS_MEM0 + m;
   }
+  if (!strcmp(b, "tern_mpram")) return -1; /* counts for the scratchpad that contains it */
   if (!strcmp(b, "tern_pe")) return CLS_PE;
   if (!strcmp(b, "tern_array")) return CLS_ARRAY;
   if (!strcmp(b, "tern_vec")) return CLS_VEC;
@@ -503,15 +508,16 @@ typedef struct {
 } walk_acc;
 
 static void walk(const design_stat *d, tern_synth_target t, int mi, uint64_t mult, walk_acc *acc,
-                 int depth) {
+                 int depth, int parent_cls) {
   if (depth > 32) return;
   const modstat *m = &d->m[mi];
   int cls = module_class(m->name);
+  if (cls < 0) cls = parent_cls;
   tern_synth_unit own;
   memset(&own, 0, sizeof own);
   for (int i = 0; i < m->nc; i++) {
     int sub = ds_find(d, m->c[i].type);
-    if (sub >= 0) walk(d, t, sub, mult * m->c[i].n, acc, depth + 1);
+    if (sub >= 0) walk(d, t, sub, mult * m->c[i].n, acc, depth + 1, cls);
     else classify(t, m->c[i].type, m->c[i].n, &own);
   }
   unit_add(&acc->cls[cls], &own, mult);
@@ -536,7 +542,7 @@ static int units_from_stat(const char *path, tern_synth_target t, const char *to
   }
   walk_acc acc;
   memset(&acc, 0, sizeof acc);
-  walk(&d, t, ti, 1, &acc, 0);
+  walk(&d, t, ti, 1, &acc, 0, CLS_CONTROL);
   ds_free(&d);
   tern_synth_unit u[TERN_SYNTH_NUNITS], mem[TERN_SYNTH_NMEMS];
   memset(u, 0, sizeof u);
@@ -637,7 +643,9 @@ static int write_main_script(const tern_synth_opts *o, const char *path, char *e
   fprintf(f, "tee -q -o memories.txt select -list t:$mem_v2\n");
   fprintf(f, "# 2. each scratchpad memory into its own submodule tern_scr_<name>\n");
   for (int m = 0; m < TERN_SYNTH_NMEMS; m++)
-    fprintf(f, "setattr -set submod \"tern_scr_%s\" t:$mem_v2 n:*%s* %%i\n", MEM_NAMES[m], MEM_RTL[m]);
+    if (MEM_RTL[m])
+      fprintf(f, "setattr -set submod \"tern_scr_%s\" t:$mem_v2 n:*%s* %%i\n", MEM_NAMES[m],
+              MEM_RTL[m]);
   fprintf(f, "submod\n");
   fprintf(f, "# 3. the rest of the flow, mapped cells per module, logic depth (estimate)\n");
   fprintf(f, "%s -run %s:\n", syn, split_label(t));
@@ -1096,10 +1104,9 @@ void tern_synth_print(FILE *f, const tern_synth_result *r) {
   for (int m = 0; m < TERN_SYNTH_NMEMS; m++)
     fprintf(f, "%s %s -> %s", m ? ";" : "", MEM_NAMES[m], tern_synth_mem_where(&r->mem[m]));
   fprintf(f, "\n");
-  if ((r->mem[TERN_SYNTH_M_ACC].ffs && !r->mem[TERN_SYNTH_M_ACC].brams) ||
-      (r->mem[TERN_SYNTH_M_OUT].ffs && !r->mem[TERN_SYNTH_M_OUT].brams))
-    fprintf(f, "  (ACC and OUT have 2 write and 3 read ports per cycle: no block RAM offers that, "
-               "so they are register arrays; docs/SYNTH.md)\n");
+  if (r->mem[TERN_SYNTH_M_ACC].brams || r->mem[TERN_SYNTH_M_ACC].ffs)
+    fprintf(f, "  (ACC and OUT: 2 writes + 3 reads per cycle, as 2 x 3 one-write one-read banks and "
+               "a live-value table of depth x 1 flip-flops, rtl/tern_mpram.sv; docs/SYNTH.md)\n");
   fprintf(f, "per PE: %.1f %s, %.1f FFs\n", r->luts_per_pe, lutname, r->ffs_per_pe);
   fprintf(f, "array: %llu multipliers / %llu DSPs%s\n", (unsigned long long)r->unit[TERN_SYNTH_U_ARRAY].muls,
           (unsigned long long)r->unit[TERN_SYNTH_U_ARRAY].dsps,
