@@ -24,6 +24,9 @@ TEST_OBJS := $(TEST_SRCS:%.cc=$(B)/obj/%.o)
 # match tern_hwcfg_rtl_name(); runtime/backend.c builds missing ones itself.
 RTL_T4      := ROWS=4 COLS=4 WBUF=64 ABUF=256 ACC=512 OUT=256 QD=4 IMEM=8192 BW=4
 RTL_T8      := ROWS=8 COLS=8 WBUF=64 ABUF=512 ACC=1024 OUT=512 QD=4 IMEM=8192 BW=8
+# the same with the narrowest exact partial sums in the array (psum_bits = 9 + log2(rows))
+RTL_T4N     := $(RTL_T4) PSUM=11
+RTL_T8N     := $(RTL_T8) PSUM=12
 RTL_DEFAULT := ROWS=16 COLS=16 WBUF=256 ABUF=4096 ACC=4096 OUT=2048 QD=8 IMEM=65536 BW=16
 
 .PHONY: all deps lib tern tests rtl-lib rtl-test-libs rtl-default-lib demo test bench fuzz lint \
@@ -70,6 +73,8 @@ rtl-lib: | deps
 rtl-test-libs: | deps
 	@$(MAKE) --no-print-directory -f sim/rtl.mk $(RTL_T4)
 	@$(MAKE) --no-print-directory -f sim/rtl.mk $(RTL_T8)
+	@$(MAKE) --no-print-directory -f sim/rtl.mk $(RTL_T4N)
+	@$(MAKE) --no-print-directory -f sim/rtl.mk $(RTL_T8N)
 
 rtl-default-lib: | deps
 	@$(MAKE) --no-print-directory -f sim/rtl.mk $(RTL_DEFAULT)

@@ -20,7 +20,8 @@ module tern_compute #(
   parameter integer WBUF_DEPTH = 16,
   parameter integer ABUF_DEPTH = 64,
   parameter integer ACC_DEPTH  = 64,
-  parameter integer OUT_DEPTH  = 32
+  parameter integer OUT_DEPTH  = 32,
+  parameter integer PSUM_W     = 32   // the array's partial sums (tern_array)
 ) (
   clk_i, rst_ni,
   insn_valid_i, insn_i, tokens_ok_i,
@@ -316,7 +317,7 @@ module tern_compute #(
   endgenerate
 
   logic [COLS*32-1:0] arr_psum;
-  tern_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
+  tern_array #(.ROWS(ROWS), .COLS(COLS), .PSUM_W(PSUM_W)) u_array (
     .clk_i   (clk_i),
     .codes_i (pe_codes),
     .acts_i  (pe_acts),

@@ -15,7 +15,8 @@ module tern_top #(
     parameter integer OUT_DEPTH  = 2048,
     parameter integer QDEPTH     = 8,
     parameter integer IMEM_DEPTH = 65536,
-    parameter integer DRAM_BW    = 16
+    parameter integer DRAM_BW    = 16,
+    parameter integer PSUM_W     = 32   // partial sums in the array: 9 + log2(ROWS) .. 32 bits
 ) (
     input  logic                   clk_i,
     input  logic                   rst_ni,
@@ -299,7 +300,8 @@ module tern_top #(
       .WBUF_DEPTH(WBUF_DEPTH),
       .ABUF_DEPTH(ABUF_DEPTH),
       .ACC_DEPTH(ACC_DEPTH),
-      .OUT_DEPTH(OUT_DEPTH)
+      .OUT_DEPTH(OUT_DEPTH),
+      .PSUM_W(PSUM_W)
   ) u_compute (
       .clk_i             (clk_i),
       .rst_ni            (rst_ni),

@@ -55,9 +55,9 @@ static int build_lib(const tern_hwcfg *cfg, const char *dir, const char *path, c
                      size_t errlen) {
   char params[512], out[1400] = "";
   snprintf(params, sizeof params,
-           "ROWS=%d COLS=%d WBUF=%d ABUF=%d ACC=%d OUT=%d QD=%d IMEM=%d BW=%d", cfg->rows,
+           "ROWS=%d COLS=%d WBUF=%d ABUF=%d ACC=%d OUT=%d QD=%d IMEM=%d BW=%d PSUM=%d", cfg->rows,
            cfg->cols, cfg->wbuf_depth, cfg->abuf_depth, cfg->acc_depth, cfg->out_depth,
-           cfg->qdepth, cfg->imem_depth, cfg->dram_bw);
+           cfg->qdepth, cfg->imem_depth, cfg->dram_bw, tern_hwcfg_psum_bits(cfg));
   if (getenv("TERN_RTL_DIR") && *getenv("TERN_RTL_DIR")) {
     /* sim/rtl.mk writes to RTL_OUT; make -C changes directory, so make it absolute */
     char cwd[1024] = "";
@@ -93,13 +93,15 @@ static int hwcfg_rtl_equal(const tern_hwcfg *a, const tern_hwcfg *b) {
   return a->rows == b->rows && a->cols == b->cols && a->wbuf_depth == b->wbuf_depth &&
          a->abuf_depth == b->abuf_depth && a->acc_depth == b->acc_depth &&
          a->out_depth == b->out_depth && a->qdepth == b->qdepth &&
-         a->imem_depth == b->imem_depth && a->dram_bw == b->dram_bw;
+         a->imem_depth == b->imem_depth && a->dram_bw == b->dram_bw &&
+         tern_hwcfg_psum_bits(a) == tern_hwcfg_psum_bits(b);
 }
 
 static void describe(const tern_hwcfg *c, char *buf, size_t len) {
-  snprintf(buf, len, "rows=%d cols=%d wbuf=%d abuf=%d acc=%d out=%d qdepth=%d imem=%d dram_bw=%d",
+  snprintf(buf, len,
+           "rows=%d cols=%d wbuf=%d abuf=%d acc=%d out=%d qdepth=%d imem=%d dram_bw=%d psum_bits=%d",
            c->rows, c->cols, c->wbuf_depth, c->abuf_depth, c->acc_depth, c->out_depth, c->qdepth,
-           c->imem_depth, c->dram_bw);
+           c->imem_depth, c->dram_bw, tern_hwcfg_psum_bits(c));
 }
 
 static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {

@@ -22,6 +22,7 @@ tern_hwcfg tern_hwcfg_default(void) {
   c.qdepth = 8;
   c.imem_depth = 65536;
   c.dram_bw = 16;
+  c.psum_bits = 32;
   c.dram_lat = 32;
   c.dram_bytes = (uint64_t)256 << 20;
   c.clock_mhz = 200.0;
@@ -40,6 +41,7 @@ tern_hwcfg tern_hwcfg_small(int rows, int cols) {
   c.qdepth = 4;
   c.imem_depth = 8192;
   c.dram_bw = rows;
+  c.psum_bits = 32;
   c.dram_lat = 8;
   c.dram_bytes = (uint64_t)16 << 20;
   c.clock_mhz = 200.0;
@@ -53,6 +55,17 @@ tern_hwcfg tern_hwcfg_small(int rows, int cols) {
 }
 
 static int is_pow2(long v) { return v > 0 && (v & (v - 1)) == 0; }
+
+int tern_hwcfg_psum_bits(const tern_hwcfg *c) { return c->psum_bits ? c->psum_bits : 32; }
+
+int tern_hwcfg_psum_min(int rows) {
+  int b = 9;
+  while (rows > 1) {
+    rows >>= 1;
+    b++;
+  }
+  return b;
+}
 
 int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
   if (!is_pow2(c->rows) || c->rows < 2 || c->rows > 64) {
@@ -87,6 +100,14 @@ int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
     tern_err(err, errlen, "dram_bw = %d, expected a power of two in 1..128", c->dram_bw);
     return -1;
   }
+  if (c->psum_bits != 0 &&
+      (c->psum_bits < tern_hwcfg_psum_min(c->rows) || c->psum_bits > 32)) {
+    tern_err(err, errlen,
+             "psum_bits = %d, expected %d..32 for %d rows (a column sums %d products of at most "
+             "128 in magnitude: 9 + log2(rows) bits hold every partial sum exactly)",
+             c->psum_bits, tern_hwcfg_psum_min(c->rows), c->rows, c->rows);
+    return -1;
+  }
   if (c->dram_lat < 1) {
     tern_err(err, errlen, "dram_lat = %d, expected >= 1", c->dram_lat);
     return -1;
@@ -103,8 +124,10 @@ int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
 }
 
 void tern_hwcfg_rtl_name(const tern_hwcfg *c, char *buf, size_t len) {
-  snprintf(buf, len, "r%dc%d_w%d_a%d_c%d_o%d_q%d_i%d_b%d", c->rows, c->cols, c->wbuf_depth,
-           c->abuf_depth, c->acc_depth, c->out_depth, c->qdepth, c->imem_depth, c->dram_bw);
+  char p[16] = "";
+  if (tern_hwcfg_psum_bits(c) != 32) snprintf(p, sizeof p, "_p%d", c->psum_bits);
+  snprintf(buf, len, "r%dc%d_w%d_a%d_c%d_o%d_q%d_i%d_b%d%s", c->rows, c->cols, c->wbuf_depth,
+           c->abuf_depth, c->acc_depth, c->out_depth, c->qdepth, c->imem_depth, c->dram_bw, p);
 }
 
 /* Parse an unsigned integer (decimal or 0x hex) with an optional K/M/G
@@ -145,7 +168,8 @@ int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err,
               {"wbuf_depth", &c->wbuf_depth}, {"abuf_depth", &c->abuf_depth},
               {"acc_depth", &c->acc_depth},   {"out_depth", &c->out_depth},
               {"qdepth", &c->qdepth},         {"imem_depth", &c->imem_depth},
-              {"dram_bw", &c->dram_bw},       {"dram_lat", &c->dram_lat}};
+              {"dram_bw", &c->dram_bw},       {"dram_lat", &c->dram_lat},
+              {"psum_bits", &c->psum_bits}};
   if (!key) key = "";
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
     if (strcmp(key, ints[i].name) != 0) continue;
@@ -180,7 +204,7 @@ int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err,
   }
   tern_err(err, errlen,
           "unknown hardware config key '%s' (expected rows, cols, wbuf_depth, abuf_depth, acc_depth, "
-          "out_depth, qdepth, imem_depth, dram_bw, dram_lat, dram_bytes, clock_mhz)",
+          "out_depth, qdepth, imem_depth, dram_bw, dram_lat, dram_bytes, clock_mhz, psum_bits)",
           key);
   return -1;
 }

@@ -38,7 +38,7 @@ const char *tern_rtl_top_usage(void) {
          "                     other size changes only rows/cols of the default.  Use\n"
          "                     --array before --set: it replaces those fields.\n"
          "  --set key=value    RTL parameter: rows, cols, wbuf_depth, abuf_depth, acc_depth,\n"
-         "                     out_depth, qdepth, imem_depth, dram_bw; repeatable\n"
+         "                     out_depth, qdepth, imem_depth, dram_bw, psum_bits; repeatable\n"
          "  --name MODULE      module name (default tern_top_<configuration>, e.g.\n"
          "                     tern_top_r8c8_w64_a512_c1024_o512_q4_i8192_b8)\n"
          "  -o FILE.v          output file (default MODULE.v)\n";
@@ -87,8 +87,9 @@ static int check_module_name(const char *m, char *err, size_t errlen) {
   return 0;
 }
 
-static const char *const rtl_keys[] = {"rows",      "cols",      "wbuf_depth", "abuf_depth", "acc_depth",
-                                       "out_depth", "qdepth",    "imem_depth", "dram_bw",    NULL};
+static const char *const rtl_keys[] = {"rows",      "cols",       "wbuf_depth", "abuf_depth",
+                                       "acc_depth", "out_depth",  "qdepth",     "imem_depth",
+                                       "dram_bw",   "psum_bits",  NULL};
 
 int tern_rtl_top_parse_args(int argc, char **argv, tern_rtl_top_config *c, int *help, char *err,
                             size_t errlen) {
@@ -135,12 +136,12 @@ int tern_rtl_top_parse_args(int argc, char **argv, tern_rtl_top_config *c, int *
           return tern_err(err, errlen,
                           "--set %s: %s is a run-time parameter (DRAM latency, DRAM size and "
                           "clock are not in the RTL); expected rows, cols, "
-                          "wbuf_depth, abuf_depth, acc_depth, out_depth, qdepth, imem_depth or "
-                          "dram_bw",
+                          "wbuf_depth, abuf_depth, acc_depth, out_depth, qdepth, imem_depth, "
+                          "dram_bw or psum_bits",
                           v, key);
         return tern_err(err, errlen,
                         "--set %s: unknown key '%s', expected rows, cols, wbuf_depth, abuf_depth, "
-                        "acc_depth, out_depth, qdepth, imem_depth or dram_bw",
+                        "acc_depth, out_depth, qdepth, imem_depth, dram_bw or psum_bits",
                         v, key);
       }
       if (tern_hwcfg_set(&c->hw, key, eq + 1, e2, sizeof e2))
@@ -229,9 +230,9 @@ int tern_rtl_top_write(const tern_rtl_top_config *c, FILE *f, char *err, size_t 
   fprintf(f,
           "//   tern rtl-top --array %dx%d --set wbuf_depth=%d --set abuf_depth=%d --set acc_depth=%d\n"
           "//                --set out_depth=%d --set qdepth=%d --set imem_depth=%d --set dram_bw=%d\n"
-          "//                --name %s -o %s\n",
+          "//                --set psum_bits=%d --name %s -o %s\n",
           R, C, h->wbuf_depth, h->abuf_depth, h->acc_depth, h->out_depth, h->qdepth,
-          h->imem_depth, BW, m, base_name(file));
+          h->imem_depth, BW, tern_hwcfg_psum_bits(h), m, base_name(file));
   fprintf(f,
           "//\n"
           "// The tern ternary accelerator (ISA version %d) with the parameters below\n"
@@ -246,16 +247,19 @@ int tern_rtl_top_write(const tern_rtl_top_config *c, FILE *f, char *err, size_t 
           h->wbuf_depth, (unsigned long long)h->wbuf_depth * R * C * 2);
   fprintf(f, "//   ABUF_DEPTH = %-6d activation words of ROWS int8 (%llu bits, one read + one write port)\n",
           h->abuf_depth, (unsigned long long)h->abuf_depth * R * 8);
-  fprintf(f, "//   ACC_DEPTH  = %-6d accumulator words of COLS int32 (%llu bits; a multi-ported\n"
-             "//                     register array: flip-flops, not block RAM)\n",
+  fprintf(f, "//   ACC_DEPTH  = %-6d accumulator words of COLS int32 (%llu bits; 2 writes + 3 reads\n"
+             "//                     per cycle: 6 one-write one-read banks + a live-value table)\n",
           h->acc_depth, (unsigned long long)h->acc_depth * C * 32);
-  fprintf(f, "//   OUT_DEPTH  = %-6d output words of COLS int8 (%llu bits; register array)\n",
+  fprintf(f, "//   OUT_DEPTH  = %-6d output words of COLS int8 (%llu bits; built like ACC)\n",
           h->out_depth, (unsigned long long)h->out_depth * C * 8);
   fprintf(f, "//   QDEPTH     = %-6d entries of each of the 3 instruction FIFOs (128 bits each)\n",
           h->qdepth);
   fprintf(f, "//   IMEM_DEPTH = %-6d instructions of 128 bits (%llu bits)\n", h->imem_depth,
           (unsigned long long)h->imem_depth * 128);
   fprintf(f, "//   DRAM_BW    = %-6d bytes per cycle per DRAM channel (read and write)\n", BW);
+  fprintf(f, "//   PSUM_W     = %-6d bits of the partial sums inside the array (%d..32 for %d rows:\n"
+             "//                     every value gives the same results)\n",
+          tern_hwcfg_psum_bits(h), tern_hwcfg_psum_min(R), R);
   fprintf(f,
           "//   Not in the RTL: the DRAM read latency (the memory system's), the DRAM\n"
           "//   size and the clock.  The tern cycle model (docs/ISA.md \"Timing\") for\n"
@@ -338,10 +342,11 @@ int tern_rtl_top_write(const tern_rtl_top_config *c, FILE *f, char *err, size_t 
           "      .OUT_DEPTH (%d),\n"
           "      .QDEPTH    (%d),\n"
           "      .IMEM_DEPTH(%d),\n"
-          "      .DRAM_BW   (%d)\n"
+          "      .DRAM_BW   (%d),\n"
+          "      .PSUM_W    (%d)\n"
           "  ) u_tern_top (\n",
           R, C, h->wbuf_depth, h->abuf_depth, h->acc_depth, h->out_depth, h->qdepth, h->imem_depth,
-          BW);
+          BW, tern_hwcfg_psum_bits(h));
   for (size_t i = 0; i < NPORTS; i++)
     fprintf(f, "      .%-13s(%s)%s\n", ports[i].name, ports[i].name, i + 1 < NPORTS ? "," : "");
   fprintf(f, "  );\n\nendmodule\n\n`default_nettype wire\n");

@@ -50,11 +50,11 @@ static const char *const wfields[W_COUNT] = {
 static const char *const hw_keys[] = {"array",      "rows",      "cols",      "wbuf_depth",
                                       "abuf_depth", "acc_depth", "out_depth", "qdepth",
                                       "imem_depth", "dram_bw",   "dram_lat",  "dram_bytes",
-                                      "clock_mhz"};
+                                      "clock_mhz",  "psum_bits"};
 #define N_HW_KEYS ((int)(sizeof hw_keys / sizeof hw_keys[0]))
 #define HW_KEY_LIST                                                                          \
   "array (RxC), rows, cols, wbuf_depth, abuf_depth, acc_depth, out_depth, qdepth, "         \
-  "imem_depth, dram_bw, dram_lat, dram_bytes, clock_mhz"
+  "imem_depth, dram_bw, dram_lat, dram_bytes, clock_mhz, psum_bits"
 
 typedef struct grid_key {
   char key[32];
@@ -858,9 +858,12 @@ static int run_synth(const tern_sweep_spec *s, const tern_hwcfg *point_hw, const
     if (tern_hwcfg_check(&shw, e2, sizeof e2))
       return tern_err(err, errlen, "synth_set '%s' on this point: %s", s->synth_set, e2);
   }
-  /* the array alone depends on rows and cols only: one synthesis per array size */
+  /* the array alone depends on rows, cols and psum_bits only: one synthesis per array */
   if (s->synth_array_only) {
-    snprintf(p->synth_rtl_name, sizeof p->synth_rtl_name, "r%dc%d-array", hw->rows, hw->cols);
+    char pb[16] = "";
+    if (tern_hwcfg_psum_bits(hw) != 32) snprintf(pb, sizeof pb, "_p%d", hw->psum_bits);
+    snprintf(p->synth_rtl_name, sizeof p->synth_rtl_name, "r%dc%d%s-array", hw->rows, hw->cols,
+             pb);
   } else {
     tern_hwcfg_rtl_name(hw, p->synth_rtl_name, sizeof p->synth_rtl_name);
     snprintf(p->synth_set, sizeof p->synth_set, "%s", s->synth_set);
@@ -968,6 +971,7 @@ int tern_sweep_run_point(const tern_sweep_spec *s, int k, const char *outdir,
   p->qdepth = hw->qdepth;
   p->imem_depth = hw->imem_depth;
   p->dram_bw = hw->dram_bw;
+  p->psum_bits = tern_hwcfg_psum_bits(hw);
   p->dram_lat = hw->dram_lat;
   p->dram_bytes = hw->dram_bytes;
   p->clock_mhz = hw->clock_mhz;

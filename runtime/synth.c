@@ -417,9 +417,17 @@ static int ds_find(const design_stat *d, const char *name) {
 }
 
 /* Module base name: "$paramod$hash\tern_fifo" -> "tern_fifo". */
+/* The RTL module name of a Yosys module: "$paramod$<hash>\\tern_array" and
+ * "$paramod\\tern_pe\\W=s32'..." (short parameter lists are spelled out) -> the
+ * name; plain names unchanged. */
 static const char *basename_of(const char *m) {
-  const char *b = strrchr(m, '\\');
-  return b ? b + 1 : m;
+  static char buf[256];
+  const char *b = m;
+  if (!strncmp(m, "$paramod\\", 9)) b = m + 9;
+  else if (!strncmp(m, "$paramod$", 9) && strchr(m, '\\')) b = strchr(m, '\\') + 1;
+  size_t n = strcspn(b, "\\");
+  snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf - 1 ? n : sizeof buf - 1), b);
+  return buf;
 }
 
 static int starts(const char *s, const char *p) { return !strncmp(s, p, strlen(p)); }
@@ -610,9 +618,10 @@ static int is_up5k(const tern_synth_opts *o) { return o->device && !strcmp(o->de
 static void hw_chparam(FILE *f, const tern_hwcfg *h) {
   fprintf(f,
           "chparam -set ROWS %d -set COLS %d -set WBUF_DEPTH %d -set ABUF_DEPTH %d -set ACC_DEPTH %d "
-          "-set OUT_DEPTH %d -set QDEPTH %d -set IMEM_DEPTH %d -set DRAM_BW %d tern_top\n",
+          "-set OUT_DEPTH %d -set QDEPTH %d -set IMEM_DEPTH %d -set DRAM_BW %d -set PSUM_W %d "
+          "tern_top\n",
           h->rows, h->cols, h->wbuf_depth, h->abuf_depth, h->acc_depth, h->out_depth, h->qdepth,
-          h->imem_depth, h->dram_bw);
+          h->imem_depth, h->dram_bw, tern_hwcfg_psum_bits(h));
 }
 
 static int write_main_script(const tern_synth_opts *o, const char *path, char *err, size_t errlen) {
@@ -630,7 +639,8 @@ static int write_main_script(const tern_synth_opts *o, const char *path, char *e
   fprintf(f, "# written by tern synth (runtime/synth.c); run in this directory: yosys -s synth.ys\n");
   fprintf(f, "read_verilog -sv -I%s %s\n", rtl_dir(), srcs);
   if (o->array_only)
-    fprintf(f, "chparam -set ROWS %d -set COLS %d tern_array\n", o->hw.rows, o->hw.cols);
+    fprintf(f, "chparam -set ROWS %d -set COLS %d -set PSUM_W %d tern_array\n", o->hw.rows,
+            o->hw.cols, tern_hwcfg_psum_bits(&o->hw));
   else
     hw_chparam(f, &o->hw);
   fprintf(f, "# 0. multipliers as written: $mul cells after proc (on a copy; constant powers of two\n"
@@ -835,8 +845,9 @@ static void parse_nextpnr(const char *logpath, tern_synth_result *r) {
       pnr_cell_words(sink, wk, sizeof wk);
       int lut_only = luts > 0 ? luts - 1 : 0; /* the source LC's own output is counted as .O */
       snprintf(r->critical_path, sizeof r->critical_path,
-               "from %.200s through %d LUT(s) and a %d-cell carry chain (the 32-bit psum adder) to %.200s",
-               ws, lut_only, carries, wk);
+               "from %.200s through %d LUT(s) and a %d-cell carry chain (the %d-bit psum adder) to "
+               "%.200s",
+               ws, lut_only, carries, tern_hwcfg_psum_bits(&r->hw), wk);
     }
   }
   free(txt);
@@ -899,7 +910,8 @@ static int run_pnr(const tern_synth_opts *o, const char *dir, tern_synth_result 
   fprintf(f, "# written by tern synth: tern_array in the serial-I/O wrapper, for nextpnr-ice40\n");
   fprintf(f, "read_verilog -sv %s/rtl/tern_pe.sv %s/rtl/tern_array.sv %s/rtl/synth/tern_array_wrap.sv\n",
           TERN_ROOT, TERN_ROOT, TERN_ROOT);
-  fprintf(f, "chparam -set ROWS %d -set COLS %d tern_array_wrap\n", o->hw.rows, o->hw.cols);
+  fprintf(f, "chparam -set ROWS %d -set COLS %d -set PSUM_W %d tern_array_wrap\n", o->hw.rows,
+          o->hw.cols, tern_hwcfg_psum_bits(&o->hw));
   fprintf(f, "synth_ice40 -top tern_array_wrap%s -json wrap.json\n", up5k ? " -dsp" : "");
   fprintf(f, "tee -q -o stat_wrap.txt stat\n");
   fclose(f);
@@ -1084,10 +1096,11 @@ static void print_row(FILE *f, const char *name, const tern_synth_unit *u) {
 
 void tern_synth_print(FILE *f, const tern_synth_result *r) {
   const tern_hwcfg *h = &r->hw;
-  fprintf(f, "tern synth: target %s%s%s, array %dx%d, WBUF %d ABUF %d ACC %d OUT %d QDEPTH %d IMEM %d DRAM_BW %d\n",
+  fprintf(f, "tern synth: target %s%s%s, array %dx%d, WBUF %d ABUF %d ACC %d OUT %d QDEPTH %d IMEM %d DRAM_BW %d PSUM %d bits\n",
           tern_synth_target_name(r->target), r->target == TERN_SYNTH_ICE40 ? " " : "",
           r->target == TERN_SYNTH_ICE40 ? r->device : "", h->rows, h->cols, h->wbuf_depth,
-          h->abuf_depth, h->acc_depth, h->out_depth, h->qdepth, h->imem_depth, h->dram_bw);
+          h->abuf_depth, h->acc_depth, h->out_depth, h->qdepth, h->imem_depth, h->dram_bw,
+          tern_hwcfg_psum_bits(h));
   const char *lutname = r->target == TERN_SYNTH_GENERIC ? "gates" : "LUTs";
   fprintf(f, "  %-12s %9s %9s %8s %6s %5s %5s %7s %6s\n", "unit", lutname, "FFs", "carries", "BRAMs",
           "DSPs", "muls", "LUTRAM", "other");
@@ -1150,9 +1163,10 @@ int tern_synth_write_json(FILE *f, const tern_synth_result *r) {
   json_str(f, r->device);
   fprintf(f,
           ",\n  \"hw\": {\"rows\": %d, \"cols\": %d, \"wbuf_depth\": %d, \"abuf_depth\": %d, "
-          "\"acc_depth\": %d, \"out_depth\": %d, \"qdepth\": %d, \"imem_depth\": %d, \"dram_bw\": %d},\n",
+          "\"acc_depth\": %d, \"out_depth\": %d, \"qdepth\": %d, \"imem_depth\": %d, \"dram_bw\": %d, "
+          "\"psum_bits\": %d},\n",
           h->rows, h->cols, h->wbuf_depth, h->abuf_depth, h->acc_depth, h->out_depth, h->qdepth,
-          h->imem_depth, h->dram_bw);
+          h->imem_depth, h->dram_bw, tern_hwcfg_psum_bits(h));
   fprintf(f, "  \"unit\": {\n");
   for (int u = 0; u < TERN_SYNTH_NUNITS; u++) {
     fprintf(f, "    \"%s\": ", UNIT_NAMES[u]);
@@ -1255,6 +1269,7 @@ static void jset(jp *p, const char *key, const char *sval, double num, int is_nu
     else if (!strcmp(f, "qdepth")) r->hw.qdepth = v;
     else if (!strcmp(f, "imem_depth")) r->hw.imem_depth = v;
     else if (!strcmp(f, "dram_bw")) r->hw.dram_bw = v;
+    else if (!strcmp(f, "psum_bits")) r->hw.psum_bits = v;
     return;
   }
   if (!strncmp(k, "unit.", 5) || !strncmp(k, "mem.", 4)) {
@@ -1399,7 +1414,8 @@ const char *tern_synth_usage(void) {
          "  --target T         generic (Yosys gates), ice40, ecp5 or xilinx (required)\n"
          "  --array RxC        array size (default 4x4)\n"
          "  --set key=value    wbuf_depth, abuf_depth, acc_depth, out_depth, qdepth, imem_depth,\n"
-         "                     dram_bw (defaults: 64, 512, 32, 32, 4, 256, rows)\n"
+         "                     dram_bw, psum_bits (defaults: 64, 512, 32, 32, 4, 256, rows, 32;\n"
+         "                     psum_bits: the array's partial sums, 9 + log2(rows) .. 32)\n"
          "  --device D         ice40 device: hx8k (default) or up5k (up5k: DSPs enabled)\n"
          "  --no-pnr           ice40: skip place-and-route (logic-depth estimate only)\n"
          "  --array-only       synthesise tern_array alone (array and PE rows only; seconds)\n"

@@ -2,10 +2,11 @@
 # library build/rtl/<NAME>/libtern_rtl.so (the C API of include/tern/backend.h,
 # implemented by sim/rtl_shim.cpp).
 #
-#   make -f sim/rtl.mk ROWS=4 COLS=4 WBUF=64 ABUF=256 ACC=512 OUT=256 QD=4 IMEM=8192 BW=4
-#   make -f sim/rtl.mk lint          # verilator --lint-only -Wall at 4x4 and 16x16
+#   make -f sim/rtl.mk ROWS=4 COLS=4 WBUF=64 ABUF=256 ACC=512 OUT=256 QD=4 IMEM=8192 BW=4 [PSUM=11]
+#   make -f sim/rtl.mk lint          # verilator --lint-only -Wall at 4x4 (and PSUM=11) and 16x16
 #
-# NAME = r<ROWS>c<COLS>_w<WBUF>_a<ABUF>_c<ACC>_o<OUT>_q<QD>_i<IMEM>_b<BW>, the
+# NAME = r<ROWS>c<COLS>_w<WBUF>_a<ABUF>_c<ACC>_o<OUT>_q<QD>_i<IMEM>_b<BW>[_p<PSUM>]
+# (the _p part only when PSUM, the array's partial-sum width, is not 32), the
 # same string as tern_hwcfg_rtl_name() (runtime/hwcfg.c).  Rebuilds only when
 # an rtl/ or sim/ source (or this file) changes.  RTL_SRCS / RTL_OUT may be
 # overridden (e.g. to build against a stand-in module in a private directory).
@@ -22,8 +23,9 @@ OUT  ?= 2048
 QD   ?= 8
 IMEM ?= 65536
 BW   ?= 16
+PSUM ?= 32
 
-NAME     := r$(ROWS)c$(COLS)_w$(WBUF)_a$(ABUF)_c$(ACC)_o$(OUT)_q$(QD)_i$(IMEM)_b$(BW)
+NAME     := r$(ROWS)c$(COLS)_w$(WBUF)_a$(ABUF)_c$(ACC)_o$(OUT)_q$(QD)_i$(IMEM)_b$(BW)$(if $(filter-out 32,$(PSUM)),_p$(PSUM))
 RTL_OUT  ?= $(ROOT)/build/rtl
 RTL_SRCS ?= $(sort $(wildcard $(ROOT)/rtl/*.sv))
 RTL_INCS := $(wildcard $(ROOT)/rtl/*.vh)
@@ -37,7 +39,8 @@ VERILATOR ?= verilator
 VROOT    := $(shell $(VERILATOR) --getenv VERILATOR_ROOT 2>/dev/null)
 VINC     := $(VROOT)/include
 GPARAMS  := -GROWS=$(ROWS) -GCOLS=$(COLS) -GWBUF_DEPTH=$(WBUF) -GABUF_DEPTH=$(ABUF) \
-            -GACC_DEPTH=$(ACC) -GOUT_DEPTH=$(OUT) -GQDEPTH=$(QD) -GIMEM_DEPTH=$(IMEM) -GDRAM_BW=$(BW)
+            -GACC_DEPTH=$(ACC) -GOUT_DEPTH=$(OUT) -GQDEPTH=$(QD) -GIMEM_DEPTH=$(IMEM) -GDRAM_BW=$(BW) \
+            -GPSUM_W=$(PSUM)
 VFLAGS   := --cc --top-module tern_top -I$(ROOT)/rtl --trace-fst --x-assign fast --x-initial fast \
             -Wno-fatal -Wno-lint -Wno-style
 # the model and the runtime: position independent, hidden (each .so keeps its own copy)
@@ -49,7 +52,8 @@ SHIM_CXXFLAGS := -std=c++17 -O2 -g $(PICFLAGS) $(RT_DEFS) -Wall -Wextra -Werror 
             -I$(ROOT)/include -I$(OBJ) -isystem $(VINC) -isystem $(VINC)/vltstd \
             -DTERN_RTL_ROWS=$(ROWS) -DTERN_RTL_COLS=$(COLS) -DTERN_RTL_WBUF=$(WBUF) \
             -DTERN_RTL_ABUF=$(ABUF) -DTERN_RTL_ACC=$(ACC) -DTERN_RTL_OUT=$(OUT) \
-            -DTERN_RTL_QD=$(QD) -DTERN_RTL_IMEM=$(IMEM) -DTERN_RTL_BW=$(BW) -DTERN_RTL_NAME='"$(NAME)"'
+            -DTERN_RTL_QD=$(QD) -DTERN_RTL_IMEM=$(IMEM) -DTERN_RTL_BW=$(BW) -DTERN_RTL_PSUM=$(PSUM) \
+            -DTERN_RTL_NAME='"$(NAME)"'
 
 RT_OBJS  := $(COMMON)/verilated.o $(COMMON)/verilated_threads.o $(COMMON)/verilated_fst_c.o
 
@@ -86,6 +90,9 @@ lint:
 	  -GROWS=4 -GCOLS=4 -GWBUF_DEPTH=64 -GABUF_DEPTH=256 -GACC_DEPTH=512 -GOUT_DEPTH=256 \
 	  -GQDEPTH=4 -GIMEM_DEPTH=8192 -GDRAM_BW=4
 	$(VERILATOR) --lint-only -Wall --top-module tern_top -I$(ROOT)/rtl $(RTL_SRCS) \
+	  -GROWS=4 -GCOLS=4 -GWBUF_DEPTH=64 -GABUF_DEPTH=256 -GACC_DEPTH=512 -GOUT_DEPTH=256 \
+	  -GQDEPTH=4 -GIMEM_DEPTH=8192 -GDRAM_BW=4 -GPSUM_W=11
+	$(VERILATOR) --lint-only -Wall --top-module tern_top -I$(ROOT)/rtl $(RTL_SRCS) \
 	  -GROWS=16 -GCOLS=16 -GWBUF_DEPTH=256 -GABUF_DEPTH=4096 -GACC_DEPTH=4096 -GOUT_DEPTH=2048 \
 	  -GQDEPTH=8 -GIMEM_DEPTH=65536 -GDRAM_BW=16
-	@echo "lint: clean at 4x4 and 16x16"
+	@echo "lint: clean at 4x4 (32- and 11-bit partial sums) and 16x16"

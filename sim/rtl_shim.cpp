@@ -193,6 +193,7 @@ TERN_API void tern_rtl_built_config(tern_hwcfg *cfg) {
   cfg->qdepth = TERN_RTL_QD;
   cfg->imem_depth = TERN_RTL_IMEM;
   cfg->dram_bw = TERN_RTL_BW;
+  cfg->psum_bits = TERN_RTL_PSUM;
   cfg->dram_lat = 0;  // run-time
 }
 

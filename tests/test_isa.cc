@@ -313,13 +313,28 @@ TEST(Isa, HwcfgValuesAndChecks) {
   } bad[] = {{"rows", "3", "rows"},         {"cols", "128", "cols"},       {"rows", "1", "rows"},
              {"wbuf_depth", "0", "wbuf_depth"}, {"acc_depth", "65537", "acc_depth"},
              {"dram_bw", "3", "dram_bw"},   {"dram_bw", "256", "dram_bw"}, {"dram_lat", "0", "dram_lat"},
-             {"qdepth", "0", "qdepth"},     {"imem_depth", "70000", "imem_depth"}};
+             {"qdepth", "0", "qdepth"},     {"imem_depth", "70000", "imem_depth"},
+             // 16 rows: partial sums need 9 + 4 = 13 bits
+             {"psum_bits", "12", "psum_bits = 12, expected 13..32 for 16 rows"},
+             {"psum_bits", "33", "psum_bits = 33"}};
   for (auto &b : bad) {
     tern_hwcfg c = tern_hwcfg_default();
     ASSERT_EQ(tern_hwcfg_set(&c, b.key, b.val, err, sizeof err), 0) << err;
     EXPECT_EQ(tern_hwcfg_check(&c, err, sizeof err), -1) << b.key << "=" << b.val;
     EXPECT_NE(std::string(err).find(b.expect), std::string::npos) << err;
   }
+  // the array's partial-sum width: 0 and 32 are the full width (no name suffix), others name it
+  EXPECT_EQ(d.psum_bits, 32);
+  EXPECT_EQ(tern_hwcfg_psum_min(2), 10);
+  EXPECT_EQ(tern_hwcfg_psum_min(4), 11);
+  EXPECT_EQ(tern_hwcfg_psum_min(64), 15);
+  s4.psum_bits = 0;
+  EXPECT_EQ(tern_hwcfg_psum_bits(&s4), 32);
+  EXPECT_EQ(tern_hwcfg_check(&s4, err, sizeof err), 0) << err;
+  s4.psum_bits = 11;
+  EXPECT_EQ(tern_hwcfg_check(&s4, err, sizeof err), 0) << err;
+  tern_hwcfg_rtl_name(&s4, name, sizeof name);
+  EXPECT_STREQ(name, "r4c4_w64_a256_c512_o256_q4_i8192_b4_p11");
   tern_hwcfg c = tern_hwcfg_default();
   EXPECT_EQ(tern_hwcfg_set(&c, "wbuf_depth", "512", err, sizeof err), 0);
   EXPECT_EQ(c.wbuf_depth, 512);

@@ -353,6 +353,46 @@ TEST(Rtl, GemmBackToBackAndAccumulate) {
   }
 }
 
+// The array's partial sums at their narrowest exact width (psum_bits = 9 +
+// log2(rows), rtl/tern_array.sv PSUM_W): the extreme column sums +128*R (codes
+// -1, activations -128) and -128*R (codes +1), and accumulation in ACC beyond
+// the array's width (4 GEMMs into the same words: 4 * 128 * R), equal to the
+// ISA simulator (32-bit arithmetic throughout) and to the values by hand.
+TEST(Rtl, NarrowPartialSumsAtTheExtremes) {
+  for (tern_hwcfg cfg : test_cfgs()) {
+    const int R = cfg.rows, C = cfg.cols;
+    cfg.psum_bits = tern_hwcfg_psum_min(R);  // 11 at 4 rows, 12 at 8
+    std::vector<uint8_t> dram(DRAM_TEST, 0);
+    const size_t tile = (size_t)R * C / 4;     // bytes of one weight tile (2-bit codes)
+    memset(&dram[0x1000], 0xff, tile);         // tile 0: every code 11 = -1
+    memset(&dram[0x1000 + tile], 0x55, tile);  // tile 1: every code 01 = +1
+    memset(&dram[0x3000], 0x80, (size_t)R);    // ABUF word 0: -128 in every row
+    memset(&dram[0x3000 + R], 0x7f, (size_t)R);  // word 1: 127
+    std::vector<tern_insn> p = {
+        ld(TERN_MEM_WBUF, 0, 1, 1, 2, 0x1000, 0, 0),
+        ld(TERN_MEM_ABUF, 0, 1, 1, 2, 0x3000, 0, UN),
+        gemm(0, 0, 0, 1, 1, 1, 1, PP),  // ACC 0: (-1)(-128) R = +128 R
+        gemm(1, 0, 1, 1, 1, 1, 1, 0),   // ACC 1: (+1)(-128) R = -128 R
+        gemm(0, 1, 2, 1, 1, 1, 1, 0),   // ACC 2: (-1)(127) R = -127 R
+        gemm(0, 0, 3, 1, 1, 1, 1, 0),   // ACC 3: +128 R, then three more times
+        gemm(0, 0, 3, 1, 1, 1, 0, 0),
+        gemm(0, 0, 3, 1, 1, 1, 0, 0),
+        gemm(0, 0, 3, 1, 1, 1, 0, UN),
+        st(TERN_MEM_ACC, 0, 1, 1, 4, 0x8000, 0, PP),
+        end(),
+    };
+    Result r = check_same(cfg, p, dram, "narrow psum " + cfg_label(cfg));
+    ASSERT_EQ(r.rc, 0) << r.err;
+    const int32_t want[4] = {128 * R, -128 * R, -127 * R, 4 * 128 * R};
+    for (int w = 0; w < 4; w++)
+      for (int n = 0; n < C; n++) {
+        int32_t v;
+        memcpy(&v, &r.dram[0x8000 + ((size_t)w * C + n) * 4], 4);
+        EXPECT_EQ(v, want[w]) << cfg_label(cfg) << " ACC word " << w << " lane " << n;
+      }
+  }
+}
+
 // Every VEC op, with every src2 mode for the E ops.
 TEST(Rtl, EachVecOp) {
   for (const tern_hwcfg &cfg : test_cfgs()) {
@@ -796,5 +836,11 @@ int fuzz_count(int normal, int long_count) {
 
 TEST(RtlRandom, Programs4x4) { random_programs(tern_hwcfg_small(4, 4), fuzz_count(400, 5000), 1000); }
 TEST(RtlRandom, Programs8x8) { random_programs(tern_hwcfg_small(8, 8), fuzz_count(300, 4000), 50000); }
+// the narrowest exact partial sums (psum_bits 9 + log2(rows)) give the same bits and cycles
+TEST(RtlRandom, Programs4x4NarrowPartialSums) {
+  tern_hwcfg c = tern_hwcfg_small(4, 4);
+  c.psum_bits = tern_hwcfg_psum_min(4);
+  random_programs(c, fuzz_count(150, 2000), 90000);
+}
 
 }  // namespace

@@ -285,6 +285,34 @@ TEST(Synth, ArrayHasNoMultiplierOnEveryTarget) {
   }
 }
 
+// psum_bits (the array's partial-sum width, rtl/tern_array.sv PSUM_W): at the
+// narrowest exact width for 4 rows (11 bits) a PE holds 11 flip-flops and an
+// 11-bit adder, against 32 of each at full width.
+TEST(Synth, NarrowPartialSumsShrinkThePe) {
+  if (!have_tool("yosys")) GTEST_SKIP() << "yosys not installed";
+  double luts[2];
+  const int bits[2] = {32, 11};
+  for (int i = 0; i < 2; i++) {
+    tern_synth_opts o;
+    tern_synth_opts_default(&o);
+    o.target = TERN_SYNTH_ICE40;
+    o.hw = tern_synth_hw_default(4, 4);
+    o.hw.psum_bits = bits[i];
+    o.pnr = 0;
+    o.array_only = 1;
+    std::string dir = out_dir((std::string("psum") + std::to_string(bits[i])).c_str());
+    o.outdir = dir.c_str();
+    tern_synth_result r;
+    char err[2048] = "";
+    ASSERT_EQ(tern_synth_run(&o, &r, nullptr, err, sizeof err), 0) << err;
+    EXPECT_EQ(r.ffs_per_pe, (double)bits[i]);
+    EXPECT_EQ(r.unit[TERN_SYNTH_U_PE].carries, (uint64_t)bits[i] - 1);  // one carry chain
+    EXPECT_EQ(r.array_mul_free, 1);
+    luts[i] = r.luts_per_pe;
+  }
+  EXPECT_LT(luts[1], luts[0] * 0.6) << luts[1] << " vs " << luts[0];
+}
+
 // The check can fail: a PE that multiplies (a copy of the RTL with code * a
 // in tern_pe) is reported as not multiplier-free, on generic ($mul cells)
 // and on ECP5 (DSP cells).
@@ -296,10 +324,10 @@ TEST(Synth, ArrayMultiplierIsDetected) {
   ASSERT_EQ(system(cmd.c_str()), 0);
   FILE *f = fopen((rtl + "/tern_pe.sv").c_str(), "w");
   ASSERT_NE(f, nullptr);
-  fputs("module tern_pe (input logic clk_i, input logic [1:0] code_i, input logic [7:0] act_i,\n"
-        "  input logic [31:0] psum_i, output logic [31:0] psum_o);\n"
+  fputs("module tern_pe #(parameter integer W = 32) (input logic clk_i, input logic [1:0] code_i,\n"
+        "  input logic [7:0] act_i, input logic [W-1:0] psum_i, output logic [W-1:0] psum_o);\n"
         "  always_ff @(posedge clk_i)\n"
-        "    psum_o <= psum_i + $signed({{24{act_i[7]}}, act_i}) * $signed({{30{code_i[1]}}, code_i});\n"
+        "    psum_o <= psum_i + $signed({{(W-8){act_i[7]}}, act_i}) * $signed({{(W-2){code_i[1]}}, code_i});\n"
         "endmodule\n",
         f);
   fclose(f);
@@ -440,9 +468,7 @@ TEST(Synth, WholeDesignIce40Memories) {
   tern_synth_opts o;
   tern_synth_opts_default(&o);
   o.target = TERN_SYNTH_ICE40;
-  o.hw = tern_synth_hw_default(4, 4);
-  o.hw.acc_depth = 4;
-  o.hw.out_depth = 4;
+  o.hw = tern_synth_hw_default(4, 4);  // ACC and OUT 32 words (a 4-word memory stays flip-flops)
   o.pnr = 0;
   std::string dir = out_dir("whole_ice40");
   o.outdir = dir.c_str();
@@ -454,7 +480,7 @@ TEST(Synth, WholeDesignIce40Memories) {
   EXPECT_GT(r.mem[TERN_SYNTH_M_IMEM].brams, 0u);
   EXPECT_GT(r.mem[TERN_SYNTH_M_ACC].brams, 0u);
   EXPECT_GT(r.mem[TERN_SYNTH_M_OUT].brams, 0u);
-  EXPECT_LT(r.mem[TERN_SYNTH_M_ACC].ffs, 4u * 4u * 32u);  // the table, not the data
+  EXPECT_LT(r.mem[TERN_SYNTH_M_ACC].ffs, 32u * 4u * 32u);  // the table and ports, not the data
   EXPECT_EQ(r.unit[TERN_SYNTH_U_ARRAY].dsps, 0u);
   EXPECT_EQ(r.unit[TERN_SYNTH_U_ARRAY].muls, 0u);
   EXPECT_EQ(r.unit[TERN_SYNTH_U_ARRAY].ffs, 16u * 32u);

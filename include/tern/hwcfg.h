@@ -20,6 +20,9 @@ typedef struct tern_hwcfg {
   int qdepth;          /* instruction FIFO depth per queue */
   int imem_depth;      /* instruction memory, in 128-bit instructions */
   int dram_bw;         /* DRAM bytes per cycle per channel (read and write); power of two */
+  int psum_bits;       /* the array's partial-sum width, 9 + log2(rows) .. 32 (0 means 32):
+                          results are identical for every value, only the PEs' adders change
+                          (rtl/tern_array.sv PSUM_W; docs/SYNTH.md) */
   int dram_lat;        /* DRAM read latency in cycles, >= 1 (harness/runtime parameter) */
   uint64_t dram_bytes; /* DRAM size the runtime allocates */
   double clock_mhz;    /* clock used to turn cycles into tokens/s */
@@ -33,8 +36,14 @@ tern_hwcfg tern_hwcfg_small(int rows, int cols);
 /* Check every field; returns 0 or -1 with "field = value, expected ..." */
 int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen);
 
+/* The partial-sum width in effect (psum_bits, 0 -> 32) and the smallest
+ * exact one for the rows: 9 + log2(rows) (|sum of rows products| <= 128*rows). */
+int tern_hwcfg_psum_bits(const tern_hwcfg *c);
+int tern_hwcfg_psum_min(int rows);
+
 /* Canonical name of the parameters that are baked into an RTL build
- * (rows, cols, depths, qdepth, imem, bw), e.g. "r16c16_w256_a4096_c4096_o2048_q8_i65536_b16".
+ * (rows, cols, depths, qdepth, imem, bw, and psum_bits when not 32), e.g.
+ * "r16c16_w256_a4096_c4096_o2048_q8_i65536_b16" or "..._b4_p11".
  * dram_lat, dram_bytes and clock are run-time and not part of it. */
 void tern_hwcfg_rtl_name(const tern_hwcfg *c, char *buf, size_t len);
 

@@ -93,7 +93,8 @@ void tern_sweep_spec_free(tern_sweep_spec *s);
   X(I, index) X(I, n_points) X(S, sweep) X(S, label) X(S, model) X(S, family)                 \
   X(U, params_total) X(U, params_ternary) X(S, backend) X(S, tech)                            \
   X(I, rows) X(I, cols) X(I, pes) X(I, wbuf_depth) X(I, abuf_depth) X(I, acc_depth)           \
-  X(I, out_depth) X(I, qdepth) X(I, imem_depth) X(I, dram_bw) X(I, dram_lat) X(U, dram_bytes) \
+  X(I, out_depth) X(I, qdepth) X(I, imem_depth) X(I, dram_bw) X(I, psum_bits) X(I, dram_lat)  \
+  X(U, dram_bytes)                                                                            \
   X(D, clock_mhz) X(S, rtl_name)                                                              \
   X(I, prefill_tokens) X(U, prefill_cycles) X(D, prefill_tokens_per_s)                        \
   X(D, prefill_uj_per_token) X(U, prefill_dram_rd_bytes) X(U, prefill_dram_wr_bytes)          \

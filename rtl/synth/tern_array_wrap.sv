@@ -12,8 +12,9 @@
 // Every array bit is observable, so synthesis keeps the whole array.
 // Not part of the accelerator (not read by Verilator / `make lint`).
 module tern_array_wrap #(
-  parameter integer ROWS = 4,
-  parameter integer COLS = 4
+  parameter integer ROWS   = 4,
+  parameter integer COLS   = 4,
+  parameter integer PSUM_W = 32
 ) (
   input  logic       clk_i,
   input  logic [7:0] din_i,
@@ -34,7 +35,7 @@ module tern_array_wrap #(
     else       out_q <= {out_q[OW-9:0], 8'd0};
   end
 
-  tern_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
+  tern_array #(.ROWS(ROWS), .COLS(COLS), .PSUM_W(PSUM_W)) u_array (
     .clk_i   (clk_i),
     .codes_i (in_q[ROWS*COLS*2-1:0]),
     .acts_i  (in_q[ROWS*COLS*2 +: ROWS*8]),
