@@ -930,7 +930,10 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
             "\\\n"
             "     'pareto_front.dat' using 2:3 with linespoints lw 2 pt 7 ps 1.8 lc rgb '#c62828' "
             "title 'Pareto front', \\\n"
-            "     'pareto.dat' using 2:3:4 with labels offset 0,1.1 font ',8' noenhanced notitle\n",
+            "     'pareto_front.dat' using 2:3:4 with labels offset 0,1.1 font ',8' noenhanced "
+            "notitle, \\\n"
+            "     'pareto.dat' using 2:3:(sprintf('%%d', $1)) with labels offset 0.9,-0.6 "
+            "font ',7' tc rgb '#546e7a' notitle\n",
             p0->model, p0->synth_target, p0->synth_target,
             arr_only ? "PE array alone" : "whole accelerator", p0->clock_mhz,
             rtl ? "RTL" : "cycle model");
@@ -1146,7 +1149,8 @@ int tern_sweep_report_write(const char *dir, const tern_sweep_result *r, char *e
                p0->synth_set, p0->synth_rtl_name, p0->rtl_name);
       e_para(&e, buf);
     }
-    e_image(&e, "pareto.png", "decode tokens/s against LUTs with the Pareto front");
+    e_image(&e, "pareto.png", "decode tokens/s against LUTs with the Pareto front (front points "
+                              "labelled; every point numbered by its index, the # column below)");
   } else {
     e_para(&e, "Skipped: no point has synthesis results (the spec's [workload] synth = none, or "
                "every synthesis failed). Set synth = generic|ice40|ecp5|xilinx to get LUTs.");

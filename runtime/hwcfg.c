@@ -56,7 +56,9 @@ tern_hwcfg tern_hwcfg_small(int rows, int cols) {
 
 static int is_pow2(long v) { return v > 0 && (v & (v - 1)) == 0; }
 
-int tern_hwcfg_psum_bits(const tern_hwcfg *c) { return c->psum_bits ? c->psum_bits : 32; }
+int tern_hwcfg_psum_bits(const tern_hwcfg *c) {
+  return c->psum_bits == 0 ? 32 : c->psum_bits < 0 ? tern_hwcfg_psum_min(c->rows) : c->psum_bits;
+}
 
 int tern_hwcfg_psum_min(int rows) {
   int b = 9;
@@ -100,7 +102,7 @@ int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
     tern_err(err, errlen, "dram_bw = %d, expected a power of two in 1..128", c->dram_bw);
     return -1;
   }
-  if (c->psum_bits != 0 &&
+  if (c->psum_bits > 0 &&
       (c->psum_bits < tern_hwcfg_psum_min(c->rows) || c->psum_bits > 32)) {
     tern_err(err, errlen,
              "psum_bits = %d, expected %d..32 for %d rows (a column sums %d products of at most "
@@ -125,7 +127,7 @@ int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
 
 void tern_hwcfg_rtl_name(const tern_hwcfg *c, char *buf, size_t len) {
   char p[16] = "";
-  if (tern_hwcfg_psum_bits(c) != 32) snprintf(p, sizeof p, "_p%d", c->psum_bits);
+  if (tern_hwcfg_psum_bits(c) != 32) snprintf(p, sizeof p, "_p%d", tern_hwcfg_psum_bits(c));
   snprintf(buf, len, "r%dc%d_w%d_a%d_c%d_o%d_q%d_i%d_b%d%s", c->rows, c->cols, c->wbuf_depth,
            c->abuf_depth, c->acc_depth, c->out_depth, c->qdepth, c->imem_depth, c->dram_bw, p);
 }
@@ -171,6 +173,10 @@ int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err,
               {"dram_bw", &c->dram_bw},       {"dram_lat", &c->dram_lat},
               {"psum_bits", &c->psum_bits}};
   if (!key) key = "";
+  if (!strcmp(key, "psum_bits") && value && !strcmp(value, "min")) {
+    c->psum_bits = -1; /* 9 + log2(rows), whatever rows becomes */
+    return 0;
+  }
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
     if (strcmp(key, ints[i].name) != 0) continue;
     uint64_t v;

@@ -861,7 +861,7 @@ static int run_synth(const tern_sweep_spec *s, const tern_hwcfg *point_hw, const
   /* the array alone depends on rows, cols and psum_bits only: one synthesis per array */
   if (s->synth_array_only) {
     char pb[16] = "";
-    if (tern_hwcfg_psum_bits(hw) != 32) snprintf(pb, sizeof pb, "_p%d", hw->psum_bits);
+    if (tern_hwcfg_psum_bits(hw) != 32) snprintf(pb, sizeof pb, "_p%d", tern_hwcfg_psum_bits(hw));
     snprintf(p->synth_rtl_name, sizeof p->synth_rtl_name, "r%dc%d%s-array", hw->rows, hw->cols,
              pb);
   } else {
@@ -1501,7 +1501,10 @@ static void self_exe(char *buf, size_t n) {
 }
 
 static void print_points(FILE *out, const tern_sweep_result *r) {
-  fprintf(out, "%4s  %-28s %12s %10s %9s %8s %9s %7s %7s %6s\n", "#", "point", "dec cyc/tok",
+  int w = 28; /* the point column: as wide as the longest label */
+  for (int k = 0; k < r->n; k++)
+    if ((int)strlen(r->pt[k].label) > w) w = (int)strlen(r->pt[k].label);
+  fprintf(out, "%4s  %-*s %12s %10s %9s %8s %9s %7s %7s %6s\n", "#", w, "point", "dec cyc/tok",
           "tokens/s", "uJ/token", "util %", "LUTs", "LUT/PE", "Pareto", "RTL");
   for (int k = 0; k < r->n; k++) {
     const tern_sweep_point *p = &r->pt[k];
@@ -1513,7 +1516,7 @@ static void print_points(FILE *out, const tern_sweep_result *r) {
       snprintf(luts, sizeof luts, "%s", p->synth_error[0] ? "failed" : "-");
       snprintf(lpe, sizeof lpe, "-");
     }
-    fprintf(out, "%4" PRId64 "  %-28s %12.1f %10.1f %9.3f %8.2f %9s %7s %7s %6s\n", p->index,
+    fprintf(out, "%4" PRId64 "  %-*s %12.1f %10.1f %9.3f %8.2f %9s %7s %7s %6s\n", p->index, w,
             p->label, p->decode_cycles_per_token, p->decode_tokens_per_s, p->decode_uj_per_token,
             100.0 * p->decode_array_util, luts, lpe,
             r->pareto[k] == 1 ? "yes" : r->pareto[k] == 0 ? "no" : "-",

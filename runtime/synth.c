@@ -1415,7 +1415,7 @@ const char *tern_synth_usage(void) {
          "  --array RxC        array size (default 4x4)\n"
          "  --set key=value    wbuf_depth, abuf_depth, acc_depth, out_depth, qdepth, imem_depth,\n"
          "                     dram_bw, psum_bits (defaults: 64, 512, 32, 32, 4, 256, rows, 32;\n"
-         "                     psum_bits: the array's partial sums, 9 + log2(rows) .. 32)\n"
+         "                     psum_bits: the array's partial sums, 9 + log2(rows) .. 32 or min)\n"
          "  --device D         ice40 device: hx8k (default) or up5k (up5k: DSPs enabled)\n"
          "  --no-pnr           ice40: skip place-and-route (logic-depth estimate only)\n"
          "  --array-only       synthesise tern_array alone (array and PE rows only; seconds)\n"

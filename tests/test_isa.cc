@@ -335,6 +335,11 @@ TEST(Isa, HwcfgValuesAndChecks) {
   EXPECT_EQ(tern_hwcfg_check(&s4, err, sizeof err), 0) << err;
   tern_hwcfg_rtl_name(&s4, name, sizeof name);
   EXPECT_STREQ(name, "r4c4_w64_a256_c512_o256_q4_i8192_b4_p11");
+  ASSERT_EQ(tern_hwcfg_set(&s4, "psum_bits", "min", err, sizeof err), 0) << err;  // 9 + log2(rows)
+  EXPECT_EQ(tern_hwcfg_psum_bits(&s4), 11);
+  s4.rows = 8;
+  EXPECT_EQ(tern_hwcfg_psum_bits(&s4), 12);
+  s4.rows = 4;
   tern_hwcfg c = tern_hwcfg_default();
   EXPECT_EQ(tern_hwcfg_set(&c, "wbuf_depth", "512", err, sizeof err), 0);
   EXPECT_EQ(c.wbuf_depth, 512);

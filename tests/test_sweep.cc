@@ -337,7 +337,8 @@ TEST(Sweep, MergeMarksTheParetoFrontAndPlotsIt) {
   EXPECT_NE(md.find("3 of the points with synthesis numbers are on the Pareto front"),
             std::string::npos);
   EXPECT_NE(md.find("1 point files are missing: 4"), std::string::npos);
-  EXPECT_NE(md.find("![decode tokens/s against LUTs with the Pareto front](pareto.png)"),
+  EXPECT_NE(md.find("![decode tokens/s against LUTs with the Pareto front (front points "
+                    "labelled; every point numbered by its index, the # column below)](pareto.png)"),
             std::string::npos);
   tern_sweep_result_free(&r);
   EXPECT_EQ(system(("rm -rf '" + dir + "'").c_str()), 0);

@@ -20,7 +20,8 @@ typedef struct tern_hwcfg {
   int qdepth;          /* instruction FIFO depth per queue */
   int imem_depth;      /* instruction memory, in 128-bit instructions */
   int dram_bw;         /* DRAM bytes per cycle per channel (read and write); power of two */
-  int psum_bits;       /* the array's partial-sum width, 9 + log2(rows) .. 32 (0 means 32):
+  int psum_bits;       /* the array's partial-sum width, 9 + log2(rows) .. 32 (0 means 32,
+                          -1 the minimum for the rows; --set psum_bits=min):
                           results are identical for every value, only the PEs' adders change
                           (rtl/tern_array.sv PSUM_W; docs/SYNTH.md) */
   int dram_lat;        /* DRAM read latency in cycles, >= 1 (harness/runtime parameter) */
@@ -36,7 +37,7 @@ tern_hwcfg tern_hwcfg_small(int rows, int cols);
 /* Check every field; returns 0 or -1 with "field = value, expected ..." */
 int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen);
 
-/* The partial-sum width in effect (psum_bits, 0 -> 32) and the smallest
+/* The partial-sum width in effect (psum_bits; 0 -> 32, -1 -> the minimum) and the smallest
  * exact one for the rows: 9 + log2(rows) (|sum of rows products| <= 128*rows). */
 int tern_hwcfg_psum_bits(const tern_hwcfg *c);
 int tern_hwcfg_psum_min(int rows);
