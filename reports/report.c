@@ -2,6 +2,7 @@
 #include "../runtime/rt_util.h"
 #include "tern/err.h"
 #include "tern/report.h"
+#include "tern/hwcfg.h"
 #include "tern/tfm_int.h"
 
 #include <errno.h>
@@ -826,6 +827,12 @@ int tern_compare_report_write(const char *dir, const tern_compare_result *r, cha
 
 /* the hardware fields of a point other than rows / cols that differ between
  * points: they make the groups (lines) of the energy plot */
+static void psum_spec(const tern_sweep_point *p, char *out, size_t n) {
+  if (p->psum_bits == tern_hwcfg_psum_min((int)p->rows) && p->psum_bits != 32)
+    snprintf(out, n, "min");
+  else snprintf(out, n, "%d", (int)(p->psum_bits ? p->psum_bits : 32));
+}
+
 static void sweep_group(const tern_sweep_result *r, int k, char *out, size_t n) {
   const tern_sweep_point *p = &r->pt[k], *q0 = &r->pt[0];
   size_t at = 0;
@@ -849,6 +856,17 @@ static void sweep_group(const tern_sweep_result *r, int k, char *out, size_t n) 
   SWEEP_GRP(dram_lat, "%d", int);
   SWEEP_GRP(clock_mhz, "%g", double);
 #undef SWEEP_GRP
+  /* the partial-sum width: "min" (9 + log2(rows)) is one group across array sizes */
+  char ps[16], ps0[16];
+  psum_spec(p, ps, sizeof ps);
+  int psum_varies = 0;
+  psum_spec(q0, ps0, sizeof ps0);
+  for (int i = 1; i < r->n; i++) {
+    char pi[16];
+    psum_spec(&r->pt[i], pi, sizeof pi);
+    if (strcmp(pi, ps0)) psum_varies = 1;
+  }
+  if (psum_varies && at < n) snprintf(out + at, n - at, "%spsum_bits=%s", at ? " " : "", ps);
   if (!out[0]) snprintf(out, n, "all points");
 }
 
