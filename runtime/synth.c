@@ -768,8 +768,8 @@ static void parse_ltp(const char *path, const char *top, tern_synth_result *r) {
   char via[64] = "";
   if (carries > 0) snprintf(via, sizeof via, " through %d carry-chain nodes", carries);
   snprintf(r->critical_path, sizeof r->critical_path,
-           "estimate: %d nodes deep (Yosys ltp on the flattened netlist, registers cut), from %.200s%s "
-           "to %.200s",
+           "estimate: %d nodes deep (Yosys ltp on the flattened netlist, registers cut), from %.160s%s "
+           "to %.160s",
            r->logic_depth, first, via, last);
 }
 

@@ -24,6 +24,8 @@
 #include "tern/generate.h"
 #include "tern/report.h"
 #include "tern/sweep.h"
+#include "tern/synth.h"
+#include "model_fixtures.h"
 
 namespace {
 
@@ -512,4 +514,122 @@ TEST(Sweep, RtlValidatedPointIsEqualToTheCycle) {
   EXPECT_EQ(system(cmd.c_str()), 0);
 }
 
-} // namespace
+// ---- parser fuzzing (the pattern of tests/test_parsers_fuzz.cc) -------------
+
+// Seeded mutations of the example specs: never crashes; a refused text gets -1
+// and a message naming the input ("fuzz..."); an accepted one has points that
+// are all valid configurations.
+TEST(SweepFuzz, SpecParser) {
+  std::vector<std::string> seeds = {
+      slurp(TERN_ROOT "/reports/sweeps/sweep-tiny.ini"),
+      std::string("[workload]\nmodel = hawk-tiny\nsynth = generic\nsynth_scope = array\n"
+                  "rtl_validate = 0, 1\n[points]\npoint = array=4x4 dram_bw=4 psum_bits=min\n"
+                  "point = rows=8 cols=16 clock_mhz=150.5 psum_bits=32\n"),
+      std::string("[workload]\nmodel = tiny\nsynth_set = acc_depth=32 out_depth=32\n") +
+          kSmallHw + "[grid]\narray = 4x4, 8x8\nqdepth = 2, 4\n"};
+  ASSERT_GT(seeds[0].size(), 100u);
+  const std::vector<const char *> tokens = {
+      "=", "\n", "[", "]", "[grid]", "[points]", "[hw]", "[workload]", ",", " ", ";", "x",
+      "0", "-1", "min", "4x4", "99999999999", "point = ", "array", "psum_bits", "synth_scope",
+      "design", "first 3", "all", "none", "\t", "\r\n"};
+  tern_test::FuzzRng rnd{4242};
+  const int iters = getenv("TERN_FUZZ_LONG") ? 50000 : 1500;
+  int accepted = 0;
+  for (int it = 0; it < iters; it++) {
+    std::string t = seeds[rnd(seeds.size())];
+    tern_test::Mutate(t, rnd, tokens);
+    tern_sweep_spec s;
+    char err[2048] = "";
+    int rc = tern_sweep_spec_parse(t.c_str(), "fuzz", nullptr, &s, err, sizeof err);
+    if (rc != 0) {
+      ASSERT_EQ(rc, -1) << t;
+      ASSERT_EQ(strncmp(err, "fuzz", 4), 0) << err << "\nfor:\n" << t;
+      continue;
+    }
+    accepted++;
+    ASSERT_GE(s.npoints, 1) << t;
+    for (int k = 0; k < s.npoints; k++)
+      ASSERT_EQ(tern_hwcfg_check(&s.hw[k], err, sizeof err), 0) << err << "\n" << t;
+    tern_sweep_spec_free(&s);
+  }
+  EXPECT_GT(accepted, iters / 50);
+  EXPECT_LT(accepted, iters);
+}
+
+// The JSON readers of point files and synthesis results (what sweep-merge and
+// the synthesis cache read back): mutated files either read or fail with -1
+// and a message naming the file.
+TEST(SweepFuzz, PointAndSynthJsonReaders) {
+  std::string dir = tmpdir("fuzzjson");
+  tern_sweep_point p;
+  memset(&p, 0, sizeof p);
+  p.index = 3;
+  p.n_points = 8;
+  snprintf(p.label, sizeof p.label, "array=8x8 \"q\" \\ x");
+  snprintf(p.synth_scope, sizeof p.synth_scope, "array");
+  p.decode_tokens_per_s = 1234.5;
+  p.synth_luts = 2624;
+  p.psum_bits = 12;
+  tern_synth_result sr;
+  memset(&sr, 0, sizeof sr);
+  sr.target = TERN_SYNTH_ICE40;
+  sr.hw = tern_synth_hw_default(8, 8);
+  sr.unit[TERN_SYNTH_U_ARRAY].luts = 2624;
+  sr.luts_per_pe = 41;
+  sr.fmax_mhz = 107.5;
+  snprintf(sr.critical_path, sizeof sr.critical_path, "from \"a\" to b");
+  std::string seeds[2];
+  for (int w = 0; w < 2; w++) {
+    std::string path = dir + (w ? "/seed_synth.json" : "/seed_point.json");
+    FILE *f = fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(w ? tern_synth_write_json(f, &sr) : tern_sweep_point_write(f, &p), 0);
+    fclose(f);
+    seeds[w] = slurp(path);
+    ASSERT_GT(seeds[w].size(), 50u);
+  }
+  // the seeds themselves read back
+  char err[2048];
+  tern_sweep_point pb;
+  ASSERT_EQ(tern_sweep_point_read((dir + "/seed_point.json").c_str(), &pb, err, sizeof err), 0)
+      << err;
+  EXPECT_STREQ(pb.label, p.label);
+  EXPECT_EQ(pb.psum_bits, 12);
+  tern_synth_result sb;
+  ASSERT_EQ(tern_synth_read_json((dir + "/seed_synth.json").c_str(), &sb, err, sizeof err), 0)
+      << err;
+  EXPECT_EQ(sb.hw.rows, 8);
+  EXPECT_EQ(sb.hw.psum_bits, 32);
+  const std::vector<const char *> tokens = {"{", "}", "\"", ":", ",", "[", "]", "\\", "\\u00",
+                                            "1e999", "-", "null", "true", "\"unit\"", "\n"};
+  tern_test::FuzzRng rnd{777};
+  const int iters = getenv("TERN_FUZZ_LONG") ? 40000 : 1500;
+  int ok[2] = {0, 0}, bad[2] = {0, 0};
+  std::string path = dir + "/fuzz.json";
+  for (int it = 0; it < iters; it++) {
+    int w = (int)rnd(2);
+    std::string t = seeds[w];
+    tern_test::Mutate(t, rnd, tokens);
+    FILE *f = fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    fwrite(t.data(), 1, t.size(), f);
+    fclose(f);
+    err[0] = 0;
+    int rc = w ? tern_synth_read_json(path.c_str(), &sb, err, sizeof err)
+               : tern_sweep_point_read(path.c_str(), &pb, err, sizeof err);
+    if (rc == 0) {
+      ok[w]++;
+    } else {
+      bad[w]++;
+      ASSERT_EQ(rc, -1);
+      ASSERT_NE(std::string(err).find(path), std::string::npos) << err;
+    }
+  }
+  for (int w = 0; w < 2; w++) {
+    EXPECT_GT(ok[w], 0) << w;
+    EXPECT_GT(bad[w], 0) << w;
+  }
+  EXPECT_EQ(system(("rm -rf '" + dir + "'").c_str()), 0);
+}
+
+}  // namespace
