@@ -26,6 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "../models/model_common.h"
 #include "rt_util.h"
 #include "tern/compare.h"
@@ -600,181 +602,84 @@ static const field_desc fields[] = {
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c == '\n') fputs("\\n", f);
-    else if (c == '\t') fputs("\\t", f);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
-  }
-  fputc('"', f);
-}
-
-static void fmt_double(char *b, size_t n, double v) {
-  if (!isfinite(v)) v = 0.0;
-  snprintf(b, n, "%.10g", v);
-}
-
-static void write_obj(FILE *f, const tern_sweep_point *p, const char *ind, int pareto) {
-  fprintf(f, "%s{\n", ind);
+/* a point as a JSON object (libjansson), keys in TERN_SWEEP_FIELDS order, and "pareto"
+ * unless pareto == -2.  Non-finite doubles are written as 0. */
+static json_t *point_json(const tern_sweep_point *p, int pareto) {
+  json_t *o = json_object();
   for (int i = 0; i < NFIELDS; i++) {
     const void *a = (const char *)p + fields[i].off;
-    fprintf(f, "%s  \"%s\": ", ind, fields[i].name);
-    char b[64];
+    json_t *v;
     switch (fields[i].type) {
-      case FT_I: fprintf(f, "%" PRId64, *(const int64_t *)a); break;
-      case FT_U: fprintf(f, "%" PRIu64, *(const uint64_t *)a); break;
-      case FT_D: fmt_double(b, sizeof b, *(const double *)a); fputs(b, f); break;
-      case FT_B: fputs(*(const int *)a ? "true" : "false", f); break;
-      default: json_str(f, (const char *)a); break;
+      case FT_I: v = json_integer((json_int_t) * (const int64_t *)a); break;
+      case FT_U: v = json_integer((json_int_t) * (const uint64_t *)a); break;
+      case FT_D: v = json_real(isfinite(*(const double *)a) ? *(const double *)a : 0.0); break;
+      case FT_B: v = json_boolean(*(const int *)a); break;
+      default: v = json_string_nocheck((const char *)a); break;
     }
-    fputs(i + 1 < NFIELDS || pareto != -2 ? ",\n" : "\n", f);
+    json_object_set_new(o, fields[i].name, v);
   }
-  if (pareto != -2) fprintf(f, "%s  \"pareto\": %d\n", ind, pareto);
-  fprintf(f, "%s}", ind);
+  if (pareto != -2) json_object_set_new(o, "pareto", json_integer(pareto));
+  return o;
 }
+
+#define JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(10))
 
 int tern_sweep_point_write(FILE *f, const tern_sweep_point *p) {
-  write_obj(f, p, "", -2);
+  json_t *o = point_json(p, -2);
+  int rc = json_dumpf(o, f, JSON_FLAGS);
+  json_decref(o);
   fputs("\n", f);
-  return ferror(f) ? -1 : 0;
-}
-
-/* a flat JSON object: string keys, values string / number / true / false / null */
-typedef struct jreader {
-  const char *p;
-  const char *path;
-  char *err;
-  size_t errlen;
-} jreader;
-
-static void jws(jreader *j) {
-  while (isspace((unsigned char)*j->p)) j->p++;
-}
-
-static int jstring(jreader *j, char *out, size_t n) {
-  if (*j->p != '"') return -1;
-  j->p++;
-  size_t k = 0;
-  while (*j->p && *j->p != '"') {
-    char c = *j->p++;
-    if (c == '\\') {
-      char e = *j->p++;
-      switch (e) {
-        case 'n': c = '\n'; break;
-        case 't': c = '\t'; break;
-        case 'r': c = '\r'; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'u': {
-          unsigned v = 0;
-          for (int i = 0; i < 4; i++) {
-            char h = *j->p++;
-            if (!isxdigit((unsigned char)h)) return -1;
-            v = v * 16 + (unsigned)(isdigit((unsigned char)h) ? h - '0' : (tolower(h) - 'a' + 10));
-          }
-          c = v < 0x80 ? (char)v : '?';
-          break;
-        }
-        case '"': case '\\': case '/': c = e; break;
-        default: return -1;
-      }
-    }
-    if (k + 1 < n) out[k++] = c;
-  }
-  if (*j->p != '"') return -1;
-  j->p++;
-  out[k] = 0;
-  return 0;
+  return rc || ferror(f) ? -1 : 0;
 }
 
 int tern_sweep_point_read(const char *path, tern_sweep_point *p, char *err, size_t errlen) {
   memset(p, 0, sizeof *p);
   char *text = NULL;
   if (tern_mc_read_text(path, &text, err, errlen)) return -1;
-  jreader j = {text, path, err, errlen};
+  json_error_t je;
+  json_t *o = json_loads(text, 0, &je);
+  free(text);
+  if (!o) return tern_err(err, errlen, "%s: line %d: %s", path, je.line, je.text);
   int rc = -1, have_index = 0;
-  char key[64], sval[TERN_SWEEP_STR];
-  jws(&j);
-  if (*j.p != '{') {
+  if (!json_is_object(o)) {
     tern_err(err, errlen, "%s: expected a JSON object written by tern sweep", path);
     goto out;
   }
-  j.p++;
-  for (;;) {
-    jws(&j);
-    if (*j.p == '}') {
-      j.p++;
-      break;
-    }
-    if (jstring(&j, key, sizeof key)) {
-      tern_err(err, errlen, "%s: offset %ld: expected a \"key\"", path, (long)(j.p - text));
-      goto out;
-    }
-    jws(&j);
-    if (*j.p != ':') {
-      tern_err(err, errlen, "%s: offset %ld: expected ':' after \"%s\"", path, (long)(j.p - text),
-               key);
-      goto out;
-    }
-    j.p++;
-    jws(&j);
-    const field_desc *fd = NULL;
-    for (int i = 0; i < NFIELDS; i++)
-      if (!strcmp(fields[i].name, key)) fd = &fields[i];
-    void *a = fd ? (char *)p + fd->off : NULL;
-    if (*j.p == '"') {
-      if (jstring(&j, sval, sizeof sval)) {
-        tern_err(err, errlen, "%s: offset %ld: bad string for \"%s\"", path, (long)(j.p - text),
-                 key);
+  for (int i = 0; i < NFIELDS; i++) {
+    const char *key = fields[i].name;
+    const json_t *v = json_object_get(o, key);
+    void *a = (char *)p + fields[i].off;
+    if (!v || json_is_null(v)) continue;
+    if (fields[i].type == FT_S) {
+      if (!json_is_string(v)) {
+        tern_err(err, errlen, "%s: \"%s\" is not a string, expected a string", path, key);
         goto out;
       }
-      if (fd && fd->type == FT_S) snprintf((char *)a, TERN_SWEEP_STR, "%s", sval);
-      else if (fd) {
-        tern_err(err, errlen, "%s: \"%s\" is a string, expected a number", path, key);
+      snprintf((char *)a, TERN_SWEEP_STR, "%s", json_string_value(v));
+    } else if (json_is_string(v)) {
+      tern_err(err, errlen, "%s: \"%s\" is a string, expected a number", path, key);
+      goto out;
+    } else if (fields[i].type == FT_B) {
+      if (!json_is_boolean(v)) {
+        tern_err(err, errlen, "%s: \"%s\" is not true or false", path, key);
         goto out;
       }
+      *(int *)a = json_is_true(v);
+    } else if (fields[i].type == FT_D) {
+      if (!json_is_number(v)) {
+        tern_err(err, errlen, "%s: \"%s\" is not a number", path, key);
+        goto out;
+      }
+      *(double *)a = json_number_value(v);
     } else {
-      const char *st = j.p;
-      while (*j.p && *j.p != ',' && *j.p != '}' && !isspace((unsigned char)*j.p)) j.p++;
-      char tok[64];
-      snprintf(tok, sizeof tok, "%.*s", (int)(j.p - st), st);
-      if (!fd) {
-      } else if (fd->type == FT_B) {
-        if (strcmp(tok, "true") && strcmp(tok, "false")) {
-          tern_err(err, errlen, "%s: \"%s\" is '%s', expected true or false", path, key, tok);
-          goto out;
-        }
-        *(int *)a = !strcmp(tok, "true");
-      } else if (fd->type == FT_S) {
-        if (strcmp(tok, "null")) {
-          tern_err(err, errlen, "%s: \"%s\" is '%s', expected a string", path, key, tok);
-          goto out;
-        }
-      } else {
-        char *end = NULL;
-        errno = 0;
-        if (fd->type == FT_D) *(double *)a = strtod(tok, &end);
-        else if (fd->type == FT_I) *(int64_t *)a = strtoll(tok, &end, 10);
-        else *(uint64_t *)a = strtoull(tok, &end, 10);
-        if (!tok[0] || *end || errno) {
-          tern_err(err, errlen, "%s: \"%s\" is '%s', expected a number", path, key, tok);
-          goto out;
-        }
-        if (!strcmp(key, "index")) have_index = 1;
+      if (!json_is_integer(v) || (fields[i].type == FT_U && json_integer_value(v) < 0)) {
+        tern_err(err, errlen, "%s: \"%s\" is not a%s integer", path, key,
+                 fields[i].type == FT_U ? " non-negative" : "n");
+        goto out;
       }
-    }
-    jws(&j);
-    if (*j.p == ',') {
-      j.p++;
-      continue;
-    }
-    if (*j.p != '}') {
-      tern_err(err, errlen, "%s: offset %ld: expected ',' or '}'", path, (long)(j.p - text));
-      goto out;
+      if (fields[i].type == FT_I) *(int64_t *)a = json_integer_value(v);
+      else *(uint64_t *)a = (uint64_t)json_integer_value(v);
+      if (!strcmp(key, "index")) have_index = 1;
     }
   }
   if (!have_index || p->index < 0 || p->n_points < 1 || p->index >= p->n_points) {
@@ -785,7 +690,7 @@ int tern_sweep_point_read(const char *path, tern_sweep_point *p, char *err, size
   }
   rc = 0;
 out:
-  free(text);
+  json_decref(o);
   return rc;
 }
 
@@ -1137,6 +1042,11 @@ static void csv_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+static void fmt_double(char *b, size_t n, double v) {
+  if (!isfinite(v)) v = 0.0;
+  snprintf(b, n, "%.10g", v);
+}
+
 static int write_csv(const char *path, const tern_sweep_result *r, char *err, size_t errlen) {
   FILE *f = fopen(path, "w");
   if (!f) return tern_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
@@ -1164,19 +1074,13 @@ static int write_csv(const char *path, const tern_sweep_result *r, char *err, si
 }
 
 static int write_json(const char *path, const tern_sweep_result *r, char *err, size_t errlen) {
-  FILE *f = fopen(path, "w");
-  if (!f) return tern_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-  fputs("{\n  \"sweep\": ", f);
-  json_str(f, r->n ? r->pt[0].sweep : "");
-  fprintf(f, ",\n  \"n_points\": %d,\n  \"n_missing\": %d,\n  \"points\": [\n", r->n_expected,
-          r->n_missing);
-  for (int k = 0; k < r->n; k++) {
-    write_obj(f, &r->pt[k], "    ", r->pareto[k]);
-    fputs(k + 1 < r->n ? ",\n" : "\n", f);
-  }
-  fputs("  ]\n}\n", f);
-  int bad = ferror(f);
-  if (fclose(f) != 0 || bad) return tern_err(err, errlen, "%s: write error", path);
+  json_t *pts = json_array();
+  for (int k = 0; k < r->n; k++) json_array_append_new(pts, point_json(&r->pt[k], r->pareto[k]));
+  json_t *o = json_pack("{ss si si so}", "sweep", r->n ? r->pt[0].sweep : "", "n_points",
+                        r->n_expected, "n_missing", r->n_missing, "points", pts);
+  int rc = !o || json_dump_file(o, path, JSON_FLAGS) != 0;
+  json_decref(o);
+  if (rc) return tern_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
   return 0;
 }
 

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "rt_util.h"
 #include "tern/err.h"
 
@@ -1134,270 +1136,106 @@ void tern_synth_print(FILE *f, const tern_synth_result *r) {
   fprintf(f, "tools: %.1f s\n", r->seconds);
 }
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c == '\n') fputs("\\n", f);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
-  }
-  fputc('"', f);
-}
+/* ------------------------------------------------------------------ JSON (libjansson) */
 
-static void json_unit(FILE *f, const tern_synth_unit *u) {
-  fprintf(f,
-          "{\"luts\": %llu, \"ffs\": %llu, \"carries\": %llu, \"brams\": %llu, \"dsps\": %llu, "
-          "\"muls\": %llu, \"lutrams\": %llu, \"other\": %llu}",
-          (unsigned long long)u->luts, (unsigned long long)u->ffs, (unsigned long long)u->carries,
-          (unsigned long long)u->brams, (unsigned long long)u->dsps, (unsigned long long)u->muls,
-          (unsigned long long)u->lutrams, (unsigned long long)u->other);
+static json_t *unit_json(const tern_synth_unit *u) {
+  return json_pack("{sI sI sI sI sI sI sI sI}", "luts", (json_int_t)u->luts, "ffs",
+                   (json_int_t)u->ffs, "carries", (json_int_t)u->carries, "brams",
+                   (json_int_t)u->brams, "dsps", (json_int_t)u->dsps, "muls", (json_int_t)u->muls,
+                   "lutrams", (json_int_t)u->lutrams, "other", (json_int_t)u->other);
 }
 
 int tern_synth_write_json(FILE *f, const tern_synth_result *r) {
   const tern_hwcfg *h = &r->hw;
-  fprintf(f, "{\n  \"target\": ");
-  json_str(f, tern_synth_target_name(r->target));
-  fprintf(f, ",\n  \"device\": ");
-  json_str(f, r->device);
-  fprintf(f,
-          ",\n  \"hw\": {\"rows\": %d, \"cols\": %d, \"wbuf_depth\": %d, \"abuf_depth\": %d, "
-          "\"acc_depth\": %d, \"out_depth\": %d, \"qdepth\": %d, \"imem_depth\": %d, \"dram_bw\": %d, "
-          "\"psum_bits\": %d},\n",
-          h->rows, h->cols, h->wbuf_depth, h->abuf_depth, h->acc_depth, h->out_depth, h->qdepth,
-          h->imem_depth, h->dram_bw, tern_hwcfg_psum_bits(h));
-  fprintf(f, "  \"unit\": {\n");
-  for (int u = 0; u < TERN_SYNTH_NUNITS; u++) {
-    fprintf(f, "    \"%s\": ", UNIT_NAMES[u]);
-    json_unit(f, &r->unit[u]);
-    fprintf(f, "%s\n", u + 1 < TERN_SYNTH_NUNITS ? "," : "");
-  }
-  fprintf(f, "  },\n  \"mem\": {\n");
-  for (int m = 0; m < TERN_SYNTH_NMEMS; m++) {
-    fprintf(f, "    \"%s\": ", MEM_NAMES[m]);
-    json_unit(f, &r->mem[m]);
-    fprintf(f, "%s\n", m + 1 < TERN_SYNTH_NMEMS ? "," : "");
-  }
-  fprintf(f, "  },\n");
-  fprintf(f, "  \"luts_per_pe\": %.17g,\n  \"ffs_per_pe\": %.17g,\n  \"array_mul_free\": %d,\n",
-          r->luts_per_pe, r->ffs_per_pe, r->array_mul_free);
-  fprintf(f, "  \"fmax_mhz\": %.17g,\n  \"timing_source\": ", r->fmax_mhz);
-  json_str(f, r->timing_source);
-  fprintf(f, ",\n  \"critical_path\": ");
-  json_str(f, r->critical_path);
-  fprintf(f, ",\n  \"logic_depth\": %d,\n  \"fits\": %d,\n  \"fit_note\": ", r->logic_depth, r->fits);
-  json_str(f, r->fit_note);
-  fprintf(f, ",\n  \"seconds\": %.17g\n}\n", r->seconds);
-  return ferror(f) ? -1 : 0;
+  json_t *units = json_object(), *mems = json_object();
+  for (int u = 0; u < TERN_SYNTH_NUNITS; u++) json_object_set_new(units, UNIT_NAMES[u], unit_json(&r->unit[u]));
+  for (int m = 0; m < TERN_SYNTH_NMEMS; m++) json_object_set_new(mems, MEM_NAMES[m], unit_json(&r->mem[m]));
+  json_t *o = json_pack(
+      "{ss ss s{si si si si si si si si si si} so so sf sf si sf ss ss si si ss sf}", "target",
+      tern_synth_target_name(r->target), "device", r->device, "hw", "rows", h->rows, "cols",
+      h->cols, "wbuf_depth", h->wbuf_depth, "abuf_depth", h->abuf_depth, "acc_depth",
+      h->acc_depth, "out_depth", h->out_depth, "qdepth", h->qdepth, "imem_depth", h->imem_depth,
+      "dram_bw", h->dram_bw, "psum_bits", tern_hwcfg_psum_bits(h), "unit", units, "mem", mems,
+      "luts_per_pe", r->luts_per_pe, "ffs_per_pe", r->ffs_per_pe, "array_mul_free",
+      r->array_mul_free, "fmax_mhz", r->fmax_mhz, "timing_source", r->timing_source,
+      "critical_path", r->critical_path, "logic_depth", r->logic_depth, "fits", r->fits,
+      "fit_note", r->fit_note, "seconds", r->seconds);
+  int rc = !o || json_dumpf(o, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 ? -1 : 0;
+  json_decref(o);
+  fputc('\n', f);
+  return rc || ferror(f) ? -1 : 0;
 }
 
-/* ------------------------------------------------------------------ JSON reading */
-
-typedef struct {
-  const char *s;
-  const char *path;
-  char *err;
-  size_t errlen;
-  int failed;
-  tern_synth_result *r;
-} jp;
-
-static void jws(jp *p) {
-  while (*p->s && isspace((unsigned char)*p->s)) p->s++;
+static double jnum(const json_t *o, const char *key, double def) {
+  const json_t *v = json_object_get(o, key);
+  return json_is_number(v) ? json_number_value(v) : def;
 }
 
-static int jfail(jp *p, const char *what) {
-  if (!p->failed) {
-    p->failed = 1;
-    tern_err(p->err, p->errlen, "%s: JSON: %s near '%.20s'", p->path, what, p->s);
-  }
-  return -1;
-}
-
-static int jstring(jp *p, char *out, size_t outlen) {
-  jws(p);
-  if (*p->s != '"') return jfail(p, "expected a string");
-  p->s++;
-  size_t n = 0;
-  while (*p->s && *p->s != '"') {
-    char c = *p->s++;
-    if (c == '\\') {
-      char e = *p->s++;
-      if (e == 'n') c = '\n';
-      else if (e == 't') c = '\t';
-      else if (e == 'u') {
-        unsigned v = 0;
-        for (int i = 0; i < 4 && isxdigit((unsigned char)*p->s); i++, p->s++)
-          v = v * 16 + (unsigned)(isdigit((unsigned char)*p->s) ? *p->s - '0' : (tolower(*p->s) - 'a' + 10));
-        c = (char)(v < 128 ? v : '?');
-      } else if (e) c = e;
-      else return jfail(p, "unterminated string");
-    }
-    if (n + 1 < outlen) out[n++] = c;
-  }
-  if (*p->s != '"') return jfail(p, "unterminated string");
-  p->s++;
-  if (outlen) out[n < outlen ? n : outlen - 1] = 0;
-  return 0;
-}
-
-static void jset(jp *p, const char *key, const char *sval, double num, int is_num) {
-  tern_synth_result *r = p->r;
-  char k[256];
-  snprintf(k, sizeof k, "%s", key);
-  if (!is_num) {
-    if (!strcmp(k, "target")) {
-      tern_synth_target t;
-      if (tern_synth_target_parse(sval, &t, NULL, 0) == 0) r->target = t;
-      else jfail(p, "target: expected generic, ice40, ecp5 or xilinx");
-    } else if (!strcmp(k, "device")) snprintf(r->device, sizeof r->device, "%s", sval);
-    else if (!strcmp(k, "timing_source")) snprintf(r->timing_source, sizeof r->timing_source, "%s", sval);
-    else if (!strcmp(k, "critical_path")) snprintf(r->critical_path, sizeof r->critical_path, "%s", sval);
-    else if (!strcmp(k, "fit_note")) snprintf(r->fit_note, sizeof r->fit_note, "%s", sval);
-    return;
-  }
-  if (!strncmp(k, "hw.", 3)) {
-    const char *f = k + 3;
-    int v = (int)num;
-    if (!strcmp(f, "rows")) r->hw.rows = v;
-    else if (!strcmp(f, "cols")) r->hw.cols = v;
-    else if (!strcmp(f, "wbuf_depth")) r->hw.wbuf_depth = v;
-    else if (!strcmp(f, "abuf_depth")) r->hw.abuf_depth = v;
-    else if (!strcmp(f, "acc_depth")) r->hw.acc_depth = v;
-    else if (!strcmp(f, "out_depth")) r->hw.out_depth = v;
-    else if (!strcmp(f, "qdepth")) r->hw.qdepth = v;
-    else if (!strcmp(f, "imem_depth")) r->hw.imem_depth = v;
-    else if (!strcmp(f, "dram_bw")) r->hw.dram_bw = v;
-    else if (!strcmp(f, "psum_bits")) r->hw.psum_bits = v;
-    return;
-  }
-  if (!strncmp(k, "unit.", 5) || !strncmp(k, "mem.", 4)) {
-    int is_unit = k[0] == 'u';
-    char *grp = k + (is_unit ? 5 : 4);
-    char *dot = strchr(grp, '.');
-    if (!dot) return;
-    *dot = 0;
-    const char *field = dot + 1;
-    tern_synth_unit *u = NULL;
-    if (is_unit) {
-      for (int i = 0; i < TERN_SYNTH_NUNITS; i++)
-        if (!strcmp(grp, UNIT_NAMES[i])) u = &r->unit[i];
-    } else {
-      for (int i = 0; i < TERN_SYNTH_NMEMS; i++)
-        if (!strcmp(grp, MEM_NAMES[i])) u = &r->mem[i];
-    }
-    if (!u) return;
-    uint64_t v = (uint64_t)num;
-    if (!strcmp(field, "luts")) u->luts = v;
-    else if (!strcmp(field, "ffs")) u->ffs = v;
-    else if (!strcmp(field, "carries")) u->carries = v;
-    else if (!strcmp(field, "brams")) u->brams = v;
-    else if (!strcmp(field, "dsps")) u->dsps = v;
-    else if (!strcmp(field, "muls")) u->muls = v;
-    else if (!strcmp(field, "lutrams")) u->lutrams = v;
-    else if (!strcmp(field, "other")) u->other = v;
-    return;
-  }
-  if (!strcmp(k, "luts_per_pe")) r->luts_per_pe = num;
-  else if (!strcmp(k, "ffs_per_pe")) r->ffs_per_pe = num;
-  else if (!strcmp(k, "array_mul_free")) r->array_mul_free = (int)num;
-  else if (!strcmp(k, "fmax_mhz")) r->fmax_mhz = num;
-  else if (!strcmp(k, "logic_depth")) r->logic_depth = (int)num;
-  else if (!strcmp(k, "fits")) r->fits = (int)num;
-  else if (!strcmp(k, "seconds")) r->seconds = num;
-}
-
-static int jvalue(jp *p, const char *path, int depth);
-
-static int jobject(jp *p, const char *path, int depth) {
-  p->s++; /* { */
-  jws(p);
-  if (*p->s == '}') {
-    p->s++;
-    return 0;
-  }
-  for (;;) {
-    char key[128];
-    if (jstring(p, key, sizeof key) != 0) return -1;
-    jws(p);
-    if (*p->s != ':') return jfail(p, "expected ':'");
-    p->s++;
-    char sub[256];
-    snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", key);
-    if (jvalue(p, sub, depth + 1) != 0) return -1;
-    jws(p);
-    if (*p->s == ',') {
-      p->s++;
-      continue;
-    }
-    if (*p->s == '}') {
-      p->s++;
-      return 0;
-    }
-    return jfail(p, "expected ',' or '}'");
-  }
-}
-
-static int jvalue(jp *p, const char *path, int depth) {
-  if (depth > 16) return jfail(p, "nesting too deep");
-  jws(p);
-  if (*p->s == '{') return jobject(p, path, depth);
-  if (*p->s == '"') {
-    char buf[1024];
-    if (jstring(p, buf, sizeof buf) != 0) return -1;
-    jset(p, path, buf, 0, 0);
-    return p->failed ? -1 : 0;
-  }
-  if (*p->s == '[') { /* not written by us; skip flat arrays of scalars */
-    int lvl = 0;
-    do {
-      if (*p->s == '[') lvl++;
-      else if (*p->s == ']') lvl--;
-      else if (!*p->s) return jfail(p, "unterminated array");
-      p->s++;
-    } while (lvl > 0);
-    return 0;
-  }
-  if (!strncmp(p->s, "true", 4) || !strncmp(p->s, "null", 4)) {
-    jset(p, path, NULL, p->s[0] == 't', 1);
-    p->s += 4;
-    return 0;
-  }
-  if (!strncmp(p->s, "false", 5)) {
-    jset(p, path, NULL, 0, 1);
-    p->s += 5;
-    return 0;
-  }
-  char *end;
-  errno = 0;
-  double v = strtod(p->s, &end);
-  if (end == p->s) return jfail(p, "expected a value");
-  p->s = end;
-  jset(p, path, NULL, v, 1);
-  return 0;
+static void jstr(const json_t *o, const char *key, char *out, size_t n) {
+  const json_t *v = json_object_get(o, key);
+  if (json_is_string(v)) snprintf(out, n, "%s", json_string_value(v));
 }
 
 int tern_synth_read_json(const char *path, tern_synth_result *r, char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
-  r->logic_depth = -1;
-  r->fits = -1;
-  char *txt = read_file(path);
-  if (!txt) return tern_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-  jp p = {txt, path, err, errlen, 0, r};
-  jws(&p);
-  int rc = 0;
-  if (*p.s != '{') rc = jfail(&p, "expected an object");
-  else rc = jvalue(&p, "", 0);
-  if (rc == 0) {
-    jws(&p);
-    if (*p.s) rc = jfail(&p, "trailing text");
+  json_error_t je;
+  json_t *o = json_load_file(path, 0, &je);
+  if (!o) return tern_err(err, errlen, "%s: JSON: line %d: %s", path, je.line, je.text);
+  int rc = -1;
+  if (!json_is_object(o)) {
+    tern_err(err, errlen, "%s: JSON: expected an object", path);
+    goto out;
   }
-  free(txt);
-  if (rc != 0) return -1;
-  if (r->hw.rows < 1 || r->hw.cols < 1)
-    return tern_err(err, errlen, "%s: hw.rows / hw.cols missing (not a tern synth result)", path);
-  return 0;
+  const json_t *t = json_object_get(o, "target");
+  if (t && (!json_is_string(t) || tern_synth_target_parse(json_string_value(t), &r->target, NULL, 0))) {
+    tern_err(err, errlen, "%s: JSON: target: expected generic, ice40, ecp5 or xilinx", path);
+    goto out;
+  }
+  jstr(o, "device", r->device, sizeof r->device);
+  jstr(o, "timing_source", r->timing_source, sizeof r->timing_source);
+  jstr(o, "critical_path", r->critical_path, sizeof r->critical_path);
+  jstr(o, "fit_note", r->fit_note, sizeof r->fit_note);
+  const json_t *h = json_object_get(o, "hw");
+  struct {
+    const char *key;
+    int *v;
+  } hw[] = {{"rows", &r->hw.rows},           {"cols", &r->hw.cols},
+            {"wbuf_depth", &r->hw.wbuf_depth}, {"abuf_depth", &r->hw.abuf_depth},
+            {"acc_depth", &r->hw.acc_depth},   {"out_depth", &r->hw.out_depth},
+            {"qdepth", &r->hw.qdepth},         {"imem_depth", &r->hw.imem_depth},
+            {"dram_bw", &r->hw.dram_bw},       {"psum_bits", &r->hw.psum_bits}};
+  for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++) *hw[i].v = (int)jnum(h, hw[i].key, 0);
+  for (int g = 0; g < 2; g++) {
+    const json_t *grp = json_object_get(o, g ? "mem" : "unit");
+    int n = g ? TERN_SYNTH_NMEMS : TERN_SYNTH_NUNITS;
+    for (int i = 0; i < n; i++) {
+      const json_t *uj = json_object_get(grp, g ? MEM_NAMES[i] : UNIT_NAMES[i]);
+      tern_synth_unit *u = g ? &r->mem[i] : &r->unit[i];
+      u->luts = (uint64_t)jnum(uj, "luts", 0);
+      u->ffs = (uint64_t)jnum(uj, "ffs", 0);
+      u->carries = (uint64_t)jnum(uj, "carries", 0);
+      u->brams = (uint64_t)jnum(uj, "brams", 0);
+      u->dsps = (uint64_t)jnum(uj, "dsps", 0);
+      u->muls = (uint64_t)jnum(uj, "muls", 0);
+      u->lutrams = (uint64_t)jnum(uj, "lutrams", 0);
+      u->other = (uint64_t)jnum(uj, "other", 0);
+    }
+  }
+  r->luts_per_pe = jnum(o, "luts_per_pe", 0);
+  r->ffs_per_pe = jnum(o, "ffs_per_pe", 0);
+  r->array_mul_free = (int)jnum(o, "array_mul_free", 0);
+  r->fmax_mhz = jnum(o, "fmax_mhz", 0);
+  r->logic_depth = (int)jnum(o, "logic_depth", -1);
+  r->fits = (int)jnum(o, "fits", -1);
+  r->seconds = jnum(o, "seconds", 0);
+  if (r->hw.rows < 1 || r->hw.cols < 1) {
+    tern_err(err, errlen, "%s: hw.rows / hw.cols missing (not a tern synth result)", path);
+    goto out;
+  }
+  rc = 0;
+out:
+  json_decref(o);
+  return rc;
 }
 
 /* ------------------------------------------------------------------ command line */
