@@ -152,15 +152,6 @@ struct MixRunner {
   }
 };
 
-int count_diff(const std::vector<int32_t> &a, const std::vector<int32_t> &b, const char *what) {
-  EXPECT_EQ(a.size(), b.size());
-  int bad = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); i++)
-    if (a[i] != b[i] && bad++ < 5)
-      ADD_FAILURE() << what << "[" << i << "] = " << a[i] << ", reference " << b[i];
-  return bad;
-}
-
 struct StepStat {
   uint64_t cycles = 0, dram_rd = 0, compute_busy = 0;
   size_t insns = 0;
@@ -219,12 +210,12 @@ StepStat check_mix(const tern_rnn_qmodel *q, int b, const tern_hwcfg &hw,
       EXPECT_TRUE(r1.dram == r2->dram) << "DRAM differs between " << backend << " and " << backend2;
     }
     EXPECT_EQ(0, tern_rnn_mix_int(q, b, ref.data(), pos, x.data(), M, err, sizeof err)) << err;
-    EXPECT_EQ(0, count_diff(r1.get_x(M), x, "x"));
+    EXPECT_EQ(0, tern_test::CountDiff(r1.get_x(M), x, "x"));
     int padnz = 0;
     std::vector<int32_t> s = r1.get_state(b, &padnz);
     std::vector<int32_t> sr(ref.size() / 4);
     std::memcpy(sr.data(), ref.data(), ref.size());
-    EXPECT_EQ(0, count_diff(s, sr, "state"));
+    EXPECT_EQ(0, tern_test::CountDiff(s, sr, "state"));
     EXPECT_EQ(padnz, 0) << "nonzero padding lanes in the DRAM state";
     pos += M;
     st.cycles = r1.cnt.v[TERN_CNT_CYCLES];

@@ -57,15 +57,6 @@ std::vector<int32_t> get_x(const std::vector<uint8_t> &dram, const tern_tfm_mem 
   return x;
 }
 
-int count_diff(const std::vector<int32_t> &a, const std::vector<int32_t> &b, const char *what) {
-  EXPECT_EQ(a.size(), b.size());
-  int bad = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); i++)
-    if (a[i] != b[i] && bad++ < 5)
-      ADD_FAILURE() << what << "[" << i << "] = " << a[i] << ", reference " << b[i];
-  return bad;
-}
-
 // "compile + init_dram + run" of one program of a step on a persistent DRAM
 // buffer (grown, zero-filled, as programs need more), on a session or, when s
 // is NULL, on a fresh ISA simulator.
@@ -246,7 +237,7 @@ void check_embed(const tern_tfm_config &c, const tern_hwcfg &hw, int M, int expe
   tern_tfm_prog_spec sp = spec(TERN_TFM_PROG_EMBED, M);
   sp.tokens = tok.data();
   ASSERT_EQ(0, rn.run(sp));
-  EXPECT_EQ(0, count_diff(get_x(rn.dram, rn.mem, M, c.dim), ref, "x"));
+  EXPECT_EQ(0, tern_test::CountDiff(get_x(rn.dram, rn.mem, M, c.dim), ref, "x"));
   for (int r = 0; r < M; r++)
     for (int l = c.dim; l < rn.mem.dim_pad; l++)
       EXPECT_EQ(0, rd32(rn.dram, rn.mem.x_addr + ((uint64_t)r * rn.mem.dim_pad + l) * 4));
@@ -324,7 +315,7 @@ void check_head(const tern_tfm_config &c, const tern_hwcfg &hw, int M, int all, 
   tern_tfm_prog_spec sp = spec(TERN_TFM_PROG_HEAD, M);
   sp.all_logits = all;
   ASSERT_EQ(0, rn.run(sp));
-  EXPECT_EQ(0, count_diff(rn.logits(rows), ref, "logits"));
+  EXPECT_EQ(0, tern_test::CountDiff(rn.logits(rows), ref, "logits"));
   // the LM head ran as MAC8s over at least min_tiles B tiles (chunked)
   EXPECT_GE(rn.cnt.v[TERN_CNT_INSN_LOAD], (uint64_t)min_tiles);
   EXPECT_EQ(rn.cnt.v[TERN_CNT_VOP_MAC8] * (uint64_t)hw.cols,
@@ -388,7 +379,7 @@ void check_ffn_inplace(const tern_tfm_config &c, int block, const tern_hwcfg &hw
   sp.block = block;
   ASSERT_EQ(0, rn.run(sp));
   std::vector<int32_t> got = get_x(rn.dram, rn.mem, M, c.dim);
-  EXPECT_EQ(0, count_diff(got, ref, "x"));
+  EXPECT_EQ(0, tern_test::CountDiff(got, ref, "x"));
   // same result as the stand-alone FFN program (tests/test_tfm_ffn.cc's path)
   tern_program p;
   tern_compile_opts o{};
@@ -411,7 +402,7 @@ void check_ffn_inplace(const tern_tfm_config &c, int block, const tern_hwcfg &hw
   for (int r = 0; r < M; r++)
     for (int k = 0; k < c.dim; k++)
       old[(size_t)r * c.dim + k] = rd32(d2, ty->dram_addr + (uint64_t)r * ty->row_stride + 4 * k);
-  EXPECT_EQ(0, count_diff(got, old, "x vs stand-alone y"));
+  EXPECT_EQ(0, tern_test::CountDiff(got, old, "x vs stand-alone y"));
   // the weight traffic is the same: relocation only moves addresses
   EXPECT_EQ(cnt.v[TERN_CNT_WBUF_WR], rn.cnt.v[TERN_CNT_WBUF_WR]);
   EXPECT_EQ(cnt.v[TERN_CNT_CYCLES] > 0, true);
@@ -487,11 +478,11 @@ void check_residency(const tern_tfm_config &c, int block, tern_hwcfg hw, int M, 
   w1.res_loaded = 1;
   std::vector<int32_t> ref;
   ResRun a = run_ffn(&rn, block, M, none, 1, &ref);
-  EXPECT_EQ(0, count_diff(a.x, ref, "x (no residency)"));
+  EXPECT_EQ(0, tern_test::CountDiff(a.x, ref, "x (no residency)"));
   ResRun b = run_ffn(&rn, block, M, w0, 2, &ref);
-  EXPECT_EQ(0, count_diff(b.x, ref, "x (res_loaded 0)"));
+  EXPECT_EQ(0, tern_test::CountDiff(b.x, ref, "x (res_loaded 0)"));
   ResRun d = run_ffn(&rn, block, M, w1, 3, &ref);
-  EXPECT_EQ(0, count_diff(d.x, ref, "x (res_loaded 1)"));
+  EXPECT_EQ(0, tern_test::CountDiff(d.x, ref, "x (res_loaded 1)"));
   // the resident tiles are fetched once, and not at all by the second program
   EXPECT_EQ(b.cnt.v[TERN_CNT_WBUF_WR] - d.cnt.v[TERN_CNT_WBUF_WR], (uint64_t)res);
   EXPECT_EQ(b.cnt.v[TERN_CNT_DRAM_RD_BYTES] - d.cnt.v[TERN_CNT_DRAM_RD_BYTES], (uint64_t)res * tb);
@@ -568,7 +559,7 @@ TEST(TfmStep, ResidencyAttention) {
     sp.pos = pos;
     sp.wres = {0, res, pos, res + 1};
     ASSERT_EQ(0, rn.run(sp));
-    EXPECT_EQ(0, count_diff(get_x(rn.dram, rn.mem, 1, d), ref, "x"));
+    EXPECT_EQ(0, tern_test::CountDiff(get_x(rn.dram, rn.mem, 1, d), ref, "x"));
     wr[pos] = rn.cnt.v[TERN_CNT_WBUF_WR];
   }
   EXPECT_EQ(wr[0], (uint64_t)tiles);
@@ -694,14 +685,14 @@ void check_full_step_cfg(const tern_tfm_config &cfg, tern_hwcfg hw, bool use_par
   std::vector<int32_t> ref((size_t)5 * V);
   ASSERT_EQ(0, tern_tfm_iprefill(ctx, prompt, 5, ref.data(), 1, err, sizeof err)) << err;
   ASSERT_EQ(0, run_step(&rn, prompt, 5, 0, 1));
-  EXPECT_EQ(0, count_diff(rn.logits(5), ref, "prefill logits"));
+  EXPECT_EQ(0, tern_test::CountDiff(rn.logits(5), ref, "prefill logits"));
   int tok = tern_tfm_iargmax(ref.data() + 4 * V, V);
   for (int s = 0; s < 3; s++) {
     SCOPED_TRACE(testing::Message() << "decode step " << s << " token " << tok);
     std::vector<int32_t> r1(V);
     ASSERT_EQ(0, tern_tfm_idecode(ctx, tok, r1.data(), err, sizeof err)) << err;
     ASSERT_EQ(0, run_step(&rn, &tok, 1, 5 + s, 0));
-    EXPECT_EQ(0, count_diff(rn.logits(1), r1, "decode logits"));
+    EXPECT_EQ(0, tern_test::CountDiff(rn.logits(1), r1, "decode logits"));
     tok = tern_tfm_iargmax(r1.data(), V);
   }
   tern_tfm_ictx_free(ctx);
@@ -749,7 +740,7 @@ int block_decode(const tern_tfm_block_model &bm, const tern_hwcfg &hw, std::stri
   if (rn.run(sp, why)) return -1;
   *cycles += rn.cnt.v[TERN_CNT_CYCLES];
   if (nparts) nparts[1] = rn.nparts;
-  EXPECT_EQ(0, count_diff(get_x(rn.dram, rn.mem, 1, d), ref, "x after ATTN + FFN"));
+  EXPECT_EQ(0, tern_test::CountDiff(get_x(rn.dram, rn.mem, 1, d), ref, "x after ATTN + FFN"));
   return 0;
 }
 
@@ -849,7 +840,7 @@ void check_rtl_equals_isa(const tern_tfm_config &cfg, tern_hwcfg hw, bool use_pa
     ASSERT_EQ(0,
               tern_tfm_iprefill(ctx, tok + (step == 0 ? 0 : 2), M, ref.data(), 0, err, sizeof err))
         << err;
-    EXPECT_EQ(0, count_diff(rr.logits(1), ref, "RTL logits"));
+    EXPECT_EQ(0, tern_test::CountDiff(rr.logits(1), ref, "RTL logits"));
   }
   EXPECT_EQ(n, 2 * (2 + 2 * c.layers));
   tern_tfm_ictx_free(ctx);
@@ -974,7 +965,7 @@ TEST(TfmStep, PartsStepRunnerWithResidency) {
       tern_tfm_step_stats st;
       ASSERT_EQ(tern_tfm_exec_step(e, t, M, la.data(), &st, err, sizeof err), 0) << err;
       ASSERT_EQ(tern_tfm_iprefill(ic, t, M, li.data(), 0, err, sizeof err), 0) << err;
-      EXPECT_EQ(0, count_diff(la, li, "runner logits"));
+      EXPECT_EQ(0, tern_test::CountDiff(la, li, "runner logits"));
       EXPECT_EQ(st.nprog, 2 + 2 * passes);
       uint64_t cyc = 0, attn = 0, ffn = 0;
       size_t maxn = 0;

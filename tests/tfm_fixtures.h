@@ -119,6 +119,18 @@ inline int RunParts(tern_session *s, std::vector<uint8_t> *dram, const tern_prog
   return rc;
 }
 
+// Element-wise comparison against a reference: the number of differing
+// elements; the first five are reported as failures naming `what`.
+inline int CountDiff(const std::vector<int32_t> &a, const std::vector<int32_t> &b,
+                     const char *what) {
+  EXPECT_EQ(a.size(), b.size());
+  int bad = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); i++)
+    if (a[i] != b[i] && bad++ < 5)
+      ADD_FAILURE() << what << "[" << i << "] = " << a[i] << ", reference " << b[i];
+  return bad;
+}
+
 }  // namespace tern_test
 
 #endif
