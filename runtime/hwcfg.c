@@ -125,11 +125,23 @@ int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
   return 0;
 }
 
+/* "_p<bits>" when the partial sums are not 32 bits wide, else "" */
+static void psum_suffix(const tern_hwcfg *c, char p[16]) {
+  p[0] = 0;
+  if (tern_hwcfg_psum_bits(c) != 32) snprintf(p, 16, "_p%d", tern_hwcfg_psum_bits(c));
+}
+
 void tern_hwcfg_rtl_name(const tern_hwcfg *c, char *buf, size_t len) {
-  char p[16] = "";
-  if (tern_hwcfg_psum_bits(c) != 32) snprintf(p, sizeof p, "_p%d", tern_hwcfg_psum_bits(c));
+  char p[16];
+  psum_suffix(c, p);
   snprintf(buf, len, "r%dc%d_w%d_a%d_c%d_o%d_q%d_i%d_b%d%s", c->rows, c->cols, c->wbuf_depth,
            c->abuf_depth, c->acc_depth, c->out_depth, c->qdepth, c->imem_depth, c->dram_bw, p);
+}
+
+void tern_hwcfg_array_name(const tern_hwcfg *c, char *buf, size_t len) {
+  char p[16];
+  psum_suffix(c, p);
+  snprintf(buf, len, "r%dc%d%s", c->rows, c->cols, p);
 }
 
 /* Parse an unsigned integer (decimal or 0x hex) with an optional K/M/G

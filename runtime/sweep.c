@@ -765,10 +765,9 @@ static int run_synth(const tern_sweep_spec *s, const tern_hwcfg *point_hw, const
   }
   /* the array alone depends on rows, cols and psum_bits only: one synthesis per array */
   if (s->synth_array_only) {
-    char pb[16] = "";
-    if (tern_hwcfg_psum_bits(hw) != 32) snprintf(pb, sizeof pb, "_p%d", tern_hwcfg_psum_bits(hw));
-    snprintf(p->synth_rtl_name, sizeof p->synth_rtl_name, "r%dc%d%s-array", hw->rows, hw->cols,
-             pb);
+    char an[64];
+    tern_hwcfg_array_name(hw, an, sizeof an);
+    snprintf(p->synth_rtl_name, sizeof p->synth_rtl_name, "%s-array", an);
   } else {
     tern_hwcfg_rtl_name(hw, p->synth_rtl_name, sizeof p->synth_rtl_name);
     snprintf(p->synth_set, sizeof p->synth_set, "%s", s->synth_set);

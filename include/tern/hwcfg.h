@@ -47,6 +47,8 @@ int tern_hwcfg_psum_min(int rows);
  * "r16c16_w256_a4096_c4096_o2048_q8_i65536_b16" or "..._b4_p11".
  * dram_lat, dram_bytes and clock are run-time and not part of it. */
 void tern_hwcfg_rtl_name(const tern_hwcfg *c, char *buf, size_t len);
+/* The parameters of the PE array alone: "r4c4", or "r4c4_p11" with 11-bit partial sums. */
+void tern_hwcfg_array_name(const tern_hwcfg *c, char *buf, size_t len);
 
 /* Parse "RxC" into rows/cols; returns 0 or -1 with a message. */
 int tern_parse_array(const char *s, int *rows, int *cols, char *err, size_t errlen);
