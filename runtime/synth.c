@@ -351,6 +351,18 @@ static void ds_free(design_stat *d) {
   memset(d, 0, sizeof *d);
 }
 
+/* Makes room for element n of *p (capacity *cap, doubling from 16); -1 when out of memory
+ * (*p unchanged, so the caller can still free it). */
+static int grow(void **p, int *cap, int n, size_t elt) {
+  if (n < *cap) return 0;
+  int nc = *cap ? 2 * *cap : 16;
+  void *q = realloc(*p, (size_t)nc * elt);
+  if (!q) return -1;
+  *p = q;
+  *cap = nc;
+  return 0;
+}
+
 /* Parses Yosys' text `stat` output: "=== module ===" then the cell list
  * under "Number of cells:" (lines "     TYPE   COUNT"). */
 static int parse_stat(const char *path, design_stat *d, char *err, size_t errlen) {
@@ -369,14 +381,9 @@ static int parse_stat(const char *path, design_stat *d, char *err, size_t errlen
       char *s = line + 4, *e = strstr(s, " ===");
       if (!e) continue;
       *e = 0;
-      if (d->n == d->cap) {
-        d->cap = d->cap ? 2 * d->cap : 16;
-        d->m = realloc(d->m, (size_t)d->cap * sizeof *d->m);
-        if (!d->m) {
-          fclose(f);
-          return tern_err(err, errlen, "out of memory");
-        }
-      }
+      void *m = d->m;
+      if (grow(&m, &d->cap, d->n, sizeof *d->m)) goto oom;
+      d->m = m;
       cur = &d->m[d->n++];
       memset(cur, 0, sizeof *cur);
       scopy(cur->name, sizeof cur->name, s);
@@ -395,14 +402,9 @@ static int parse_stat(const char *path, design_stat *d, char *err, size_t errlen
     char type[400];
     unsigned long long cnt;
     if (sscanf(line, " %399s %llu", type, &cnt) != 2) continue;
-    if (cur->nc == cur->cap) {
-      cur->cap = cur->cap ? 2 * cur->cap : 16;
-      cur->c = realloc(cur->c, (size_t)cur->cap * sizeof *cur->c);
-      if (!cur->c) {
-        fclose(f);
-        return tern_err(err, errlen, "out of memory");
-      }
-    }
+    void *c = cur->c;
+    if (grow(&c, &cur->cap, cur->nc, sizeof *cur->c)) goto oom;
+    cur->c = c;
     scopy(cur->c[cur->nc].type, sizeof cur->c[cur->nc].type, type);
     cur->c[cur->nc].n = cnt;
     cur->nc++;
@@ -410,6 +412,10 @@ static int parse_stat(const char *path, design_stat *d, char *err, size_t errlen
   fclose(f);
   if (d->n == 0) return tern_err(err, errlen, "no module statistics in %s", path);
   return 0;
+oom:
+  fclose(f);
+  ds_free(d);
+  return tern_err(err, errlen, "%s: out of memory", path);
 }
 
 static int ds_find(const design_stat *d, const char *name) {
