@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/ckpt.h"
 #include "tern/err.h"
 #include "tern/numerics.h"
 #include "tern/tfm_int.h"
@@ -1169,7 +1170,7 @@ int tern_tfm_fidelity(const char *preset_or_file, int n_prompts, FILE *out,
   if (tern_tfm_load_config(preset_or_file, &c, err, errlen)) return -1;
   tern_tfm_model m;
   memset(&m, 0, sizeof m);
-  if (tern_tfm_generate(&c, &m, 0, err, errlen)) return -1;
+  if (tern_tfm_load_model(preset_or_file, &c, &m, err, errlen)) return -1;
   int rc = tern_tfm_fidelity_model(&m, n_prompts, out, res, err, errlen);
   tern_tfm_free(&m);
   return rc;

@@ -4,6 +4,7 @@
  * exactly what a user would write.  They are C strings rather than files
  * under models/presets/ so that the library needs no data directory at run
  * time (the CLI and the tests work from any working directory). */
+#include "tern/ckpt.h"
 #include "tern/err.h"
 #include "tern/tfm.h"
 
@@ -106,6 +107,7 @@ int tern_tfm_preset(const char *name, tern_tfm_config *c, char *err, size_t errl
 int tern_tfm_load_config(const char *name_or_path, tern_tfm_config *c, char *err,
                          size_t errlen) {
   if (!name_or_path || !c) return tern_err(err, errlen, "tern_tfm_load_config: null argument");
+  if (tern_ckpt_is_path(name_or_path)) return tern_tfm_ckpt_config(name_or_path, c, NULL, err, errlen);
   if (tern_mc_is_file_name(presets, NPRESETS, name_or_path))
     return tern_tfm_parse_file(name_or_path, c, err, errlen);
   return tern_tfm_preset(name_or_path, c, err, errlen); /* a preset or the unknown-model message */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/ckpt.h"
 #include "tern/compiler_tfm.h"
 #include "rt_util.h"
 #include "tern/err.h"
@@ -229,7 +230,7 @@ tern_compare_model *tern_compare_model_new(const char *name, int max_context, ch
                m->tcfg.max_seq, max_context);
       m->tcfg.max_seq = max_context;
     }
-    if (tern_tfm_generate(&m->tcfg, &m->tm, 0, err, errlen) ||
+    if (tern_tfm_load_model(name, &m->tcfg, &m->tm, err, errlen) ||
         tern_tfm_quantize(&m->tm, &m->tq, err, errlen)) {
       tern_compare_model_free(m);
       return NULL;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/ckpt.h"
 #include "tern/cpu_kernels.h"
 #include "tern/energy.h"
 #include "rt_util.h"
@@ -302,7 +303,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
       return -1;
     }
   } else {
-    if (tern_tfm_generate(&cfg, &m, 0, err, errlen)) return -1;
+    if (tern_tfm_load_model(c->model, &cfg, &m, err, errlen)) return -1;
     if (tern_tfm_quantize(&m, &q, err, errlen)) {
       tern_tfm_free(&m);
       return -1;

@@ -511,6 +511,7 @@ static const flag_spec flags[] = {
     {"--N", F_BENCH},
     {"--prompts", F_FID},
     {"--prompt", F_GENR},
+    {"--model", F_FID | F_GENR},
     {"--temperature", F_GENR},
     {"--top-k", F_GENR},
 };
@@ -639,6 +640,13 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
         return -1;
       }
       cli->prompt = val;
+    } else if (!strcmp(name, "--model")) {
+      if (cli->in) {
+        tern_err(err, errlen, "tern %s: --model '%s' and MODEL '%s' both given, expected one", cmd,
+                 val, cli->in);
+        return -1;
+      }
+      cli->in = val;
     } else if (!strcmp(name, "--temperature")) {
       char *end = NULL;
       errno = 0;

@@ -10,6 +10,7 @@
 #include "tern/backend.h"
 #include "tern/compare.h"
 #include "tern/compiler.h"
+#include "tern/ckpt_cli.h"
 #include "tern/generate.h"
 #include "tern/isa.h"
 #include "tern/mlp.h"
@@ -648,6 +649,8 @@ int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "sweep-merge")) return tern_sweep_merge_main(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "synth")) return cmd_synth(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "rtl-top")) return cmd_rtl_top(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "import")) return tern_import_main(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "export")) return tern_export_main(argc, argv);
   if (tern_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
     fprintf(stderr, "tern: %s\n", err);
     return 2;
