@@ -1,0 +1,594 @@
+// Checkpoints (include/tern/ckpt.h, include/tern/safetensors.h): round trips
+// of every tiny preset shape, the 2B4T packed layout checked against a matrix
+// packed here from the layout's definition (not by the exporter), float
+// master weights ternarised at import, HF config mapping, sharded
+// checkpoints, hostile files (named errors, no crash), and a fuzz test.
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tern/ckpt.h"
+#include "tern/numerics.h"
+#include "tern/safetensors.h"
+#include "tern/tfm.h"
+#include "tern/tfm_int.h"
+
+namespace {
+
+std::string TmpDir() {
+  char d[] = "/tmp/tern_ckpt_XXXXXX";
+  EXPECT_NE(mkdtemp(d), nullptr);
+  return d;
+}
+
+void RmRf(const std::string &d) {
+  std::string cmd = "rm -rf '" + d + "'";
+  EXPECT_EQ(system(cmd.c_str()), 0);
+}
+
+std::string ReadFile(const std::string &p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string &p, const std::string &s) {
+  std::ofstream f(p, std::ios::binary);
+  f << s;
+}
+
+tern_tfm_model Seeded(const tern_tfm_config &c) {
+  tern_tfm_model m;
+  char err[512];
+  EXPECT_EQ(tern_tfm_generate(&c, &m, 0, err, sizeof err), 0) << err;
+  return m;
+}
+
+tern_tfm_config Cfg(const char *text) {
+  tern_tfm_config c;
+  char err[512];
+  EXPECT_EQ(tern_tfm_parse_string(text, "test", &c, err, sizeof err), 0) << err;
+  return c;
+}
+
+tern_tfm_config PresetCfg(const char *name) {
+  tern_tfm_config c;
+  char err[512];
+  EXPECT_EQ(tern_tfm_preset(name, &c, err, sizeof err), 0) << err;
+  return c;
+}
+
+bool SameBits(float a, float b) { return std::memcmp(&a, &b, 4) == 0; }
+
+void ExpectNormEq(const tern_tfm_norm &a, const tern_tfm_norm &b, int n, const char *what) {
+  ASSERT_EQ(a.g == nullptr, b.g == nullptr) << what;
+  ASSERT_EQ(a.b == nullptr, b.b == nullptr) << what;
+  if (a.g) {
+    EXPECT_EQ(std::memcmp(a.g, b.g, (size_t)n * 4), 0) << what;
+  }
+  if (a.b) {
+    EXPECT_EQ(std::memcmp(a.b, b.b, (size_t)n * 4), 0) << what;
+  }
+}
+
+void ExpectLinEq(const tern_tpacked &a, const tern_tpacked &b, const char *what) {
+  ASSERT_EQ(a.codes == nullptr, b.codes == nullptr) << what;
+  if (!a.codes) return;
+  EXPECT_EQ(a.k, b.k) << what;
+  EXPECT_EQ(a.n, b.n) << what;
+  EXPECT_TRUE(SameBits(a.beta, b.beta)) << what << ": beta " << a.beta << " vs " << b.beta;
+  EXPECT_EQ(std::memcmp(a.codes, b.codes, tern_tpacked_bytes(a.k, a.n)), 0) << what;
+}
+
+void ExpectRowsEq(const tern_i8rows &a, const tern_i8rows &b, const char *what) {
+  ASSERT_EQ(a.q == nullptr, b.q == nullptr) << what;
+  if (!a.q) return;
+  ASSERT_EQ(a.rows, b.rows);
+  ASSERT_EQ(a.cols, b.cols);
+  EXPECT_EQ(std::memcmp(a.q, b.q, (size_t)a.rows * (size_t)a.cols), 0) << what;
+  EXPECT_EQ(std::memcmp(a.scale, b.scale, (size_t)a.rows * 4), 0) << what;
+}
+
+void ExpectFfnEq(const tern_tfm_config &c, const tern_tfm_ffn &a, const tern_tfm_ffn &b) {
+  ExpectLinEq(a.gate, b.gate, "gate");
+  ExpectLinEq(a.up, b.up, "up");
+  ExpectLinEq(a.down, b.down, "down");
+  if (c.subln) ExpectNormEq(a.subln, b.subln, c.ffn, "ffn subln");
+}
+
+// Every tensor and the description, bit for bit.
+void ExpectModelEq(const tern_tfm_model &a, const tern_tfm_model &b) {
+  char pa[4096], pb[4096];
+  tern_tfm_print_string(pa, sizeof pa, &a.cfg);
+  tern_tfm_print_string(pb, sizeof pb, &b.cfg);
+  EXPECT_STREQ(pa, pb);
+  const tern_tfm_config &c = a.cfg;
+  ExpectRowsEq(a.embed, b.embed, "embedding");
+  ExpectRowsEq(a.lm_head, b.lm_head, "lm head");
+  ExpectNormEq(a.final_norm, b.final_norm, c.dim, "final norm");
+  if (c.share_ffn) ExpectFfnEq(c, a.shared_ffn, b.shared_ffn);
+  int qd = c.heads * c.head_dim;
+  for (int l = 0; l < c.layers; l++) {
+    const tern_tfm_block &x = a.block[l], &y = b.block[l];
+    ExpectNormEq(x.attn_norm, y.attn_norm, c.dim, "attn norm");
+    ExpectLinEq(x.wq, y.wq, "wq");
+    ExpectLinEq(x.wk, y.wk, "wk");
+    ExpectLinEq(x.wv, y.wv, "wv");
+    ExpectLinEq(x.wo, y.wo, "wo");
+    if (c.subln) ExpectNormEq(x.attn_subln, y.attn_subln, qd, "attn subln");
+    ExpectNormEq(x.ffn_norm, y.ffn_norm, c.dim, "ffn norm");
+    ExpectFfnEq(c, *x.ffn, *y.ffn);
+    EXPECT_EQ(c.share_ffn ? &b.shared_ffn : &y.own_ffn, y.ffn);
+  }
+}
+
+const char *kOddShapes =
+    "[model]\nname = odd\nvocab = 300\ndim = 24\nlayers = 3\nheads = 3\nkv_heads = 1\n"
+    "head_dim = 6\nffn = 37\nffn_type = swiglu\nnorm = layernorm\nnorm_bias = true\n"
+    "tie_embeddings = false\nshare_ffn = true\nrepeat = 2\nwindow = 5\nsubln = true\n"
+    "max_seq = 64\nseed = 9\n";
+
+// --- round trips -------------------------------------------------------------------------
+
+TEST(Ckpt, SafetensorsRoundTripEveryTinyShape) {
+  std::vector<tern_tfm_config> cfgs = {PresetCfg("tiny"), PresetCfg("nemotron4-style-tiny"),
+                                       PresetCfg("starcoder2-style-tiny"), Cfg(kOddShapes)};
+  for (auto &c : cfgs) {
+    SCOPED_TRACE(c.name);
+    tern_tfm_model m = Seeded(c);
+    std::string d = TmpDir() + "/ck";
+    char err[1024];
+    ASSERT_EQ(tern_tfm_ckpt_save(&m, d.c_str(), TERN_CKPT_SAFETENSORS, err, sizeof err), 0) << err;
+    tern_tfm_model r;
+    tern_ckpt_info info;
+    ASSERT_EQ(tern_tfm_ckpt_load(d.c_str(), &r, &info, err, sizeof err), 0) << err;
+    EXPECT_EQ(info.config_from_tern, 1);
+    EXPECT_EQ(info.ternarised, 0);
+    EXPECT_EQ(info.quantised_rows, 0);
+    ExpectModelEq(m, r);
+    // the single file path and the directory give the same model
+    tern_tfm_model r2;
+    ASSERT_EQ(tern_tfm_ckpt_load((d + "/model.safetensors").c_str(), &r2, nullptr, err, sizeof err), 0)
+        << err;
+    ExpectModelEq(m, r2);
+    // and the float reference's logits are identical (same weights, same code)
+    tern_tfm_ctx *x1 = tern_tfm_ctx_new(&m, 16, err, sizeof err);
+    tern_tfm_ctx *x2 = tern_tfm_ctx_new(&r, 16, err, sizeof err);
+    ASSERT_TRUE(x1 && x2);
+    int toks[4] = {1, 72, 105, 33};
+    std::vector<float> l1(c.vocab), l2(c.vocab);
+    ASSERT_EQ(tern_tfm_prefill(x1, toks, 4, l1.data(), 0, err, sizeof err), 0) << err;
+    ASSERT_EQ(tern_tfm_prefill(x2, toks, 4, l2.data(), 0, err, sizeof err), 0) << err;
+    EXPECT_EQ(std::memcmp(l1.data(), l2.data(), l1.size() * 4), 0);
+    tern_tfm_ctx_free(x1);
+    tern_tfm_ctx_free(x2);
+    tern_tfm_free(&r2);
+    tern_tfm_free(&r);
+    tern_tfm_free(&m);
+    RmRf(d.substr(0, d.size() - 3));
+  }
+}
+
+// --- a checkpoint built tensor by tensor ------------------------------------------------
+
+struct Tensor {
+  tern_st_dtype dt;
+  std::vector<uint64_t> shape;
+  std::string bytes;
+};
+typedef std::map<std::string, Tensor> Tensors;
+
+Tensors ReadAll(const std::string &path) {
+  Tensors t;
+  char err[512];
+  tern_st *st = tern_st_open(path.c_str(), err, sizeof err);
+  EXPECT_NE(st, nullptr) << err;
+  if (!st) return t;
+  for (int i = 0; i < tern_st_count(st); i++) {
+    const tern_st_tensor *x = tern_st_at(st, i);
+    Tensor v{x->dtype, std::vector<uint64_t>(x->shape, x->shape + x->ndim),
+             std::string((const char *)x->data, (size_t)x->nbytes)};
+    t[x->name] = v;
+  }
+  tern_st_close(st);
+  return t;
+}
+
+void WriteAll(const std::string &path, const Tensors &t) {
+  tern_st_writer *w = tern_st_writer_new();
+  char err[512];
+  for (auto &kv : t)
+    ASSERT_EQ(tern_st_writer_add(w, kv.first.c_str(), kv.second.dt, (int)kv.second.shape.size(),
+                                 kv.second.shape.data(), kv.second.bytes.data(),
+                                 kv.second.bytes.size(), err, sizeof err),
+              0)
+        << err;
+  ASSERT_EQ(tern_st_writer_write(w, path.c_str(), err, sizeof err), 0) << err;
+  tern_st_writer_free(w);
+}
+
+std::string F32Bytes(const std::vector<float> &v) {
+  return std::string((const char *)v.data(), v.size() * 4);
+}
+
+uint16_t ToBf16(float f) {  // round to nearest even (finite values)
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return (uint16_t)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+}
+
+// The 2B4T layout from its definition: out x in ternary t, R = ceil(out/4),
+// byte [p][i] = sum_j (t[p + jR][i] + 1) << 2j.  Independent of put_lin.
+TEST(Ckpt, PackedLayoutMatchesTheDefinition) {
+  tern_tfm_config c = PresetCfg("tiny");
+  tern_tfm_model m = Seeded(c);
+  std::string dir = TmpDir();
+  char err[1024];
+  ASSERT_EQ(tern_tfm_ckpt_save(&m, dir.c_str(), TERN_CKPT_SAFETENSORS, err, sizeof err), 0) << err;
+  Tensors t = ReadAll(dir + "/model.safetensors");
+  // layer 0 k_proj: out = kv_heads * head_dim = 32, in = 64; a hand-made pattern
+  const int out = 32, in = 64, R = out / 4;
+  std::vector<int> w((size_t)out * in);
+  std::mt19937 rng(7);
+  for (auto &x : w) x = (int)(rng() % 3) - 1;
+  std::string packed((size_t)R * in, '\0');
+  for (int p = 0; p < R; p++)
+    for (int i = 0; i < in; i++) {
+      unsigned b = 0;
+      for (int j = 0; j < 4; j++) b |= (unsigned)(w[(size_t)(p + j * R) * in + i] + 1) << (2 * j);
+      packed[(size_t)p * in + i] = (char)b;
+    }
+  t["model.layers.0.self_attn.k_proj.weight"].bytes = packed;
+  double ws = 4.0;  // beta = 0.25
+  t["model.layers.0.self_attn.k_proj.weight_scale"] = {TERN_ST_F64, {1}, std::string((char *)&ws, 8)};
+  WriteAll(dir + "/model.safetensors", t);
+  tern_tfm_model r;
+  ASSERT_EQ(tern_tfm_ckpt_load(dir.c_str(), &r, nullptr, err, sizeof err), 0) << err;
+  const tern_tpacked &k = r.block[0].wk;
+  EXPECT_EQ(k.beta, 0.25f);
+  for (int o = 0; o < out; o++)
+    for (int i = 0; i < in; i++)
+      ASSERT_EQ(tern_tpacked_get(k.codes, (size_t)i * out + o), w[(size_t)o * in + i])
+          << "row " << o << " col " << i;
+  // the hand example: byte 0b10'01'00'10 = rows 0, 8, 16, 24 of column 0 are +1, -1, 0, +1
+  t["model.layers.0.self_attn.k_proj.weight"].bytes[0] = (char)0x92;
+  WriteAll(dir + "/model.safetensors", t);
+  tern_tfm_model r2;
+  ASSERT_EQ(tern_tfm_ckpt_load(dir.c_str(), &r2, nullptr, err, sizeof err), 0) << err;
+  EXPECT_EQ(tern_tpacked_get(r2.block[0].wk.codes, 0 * out + 0), 1);
+  EXPECT_EQ(tern_tpacked_get(r2.block[0].wk.codes, 0 * out + 8), -1);
+  EXPECT_EQ(tern_tpacked_get(r2.block[0].wk.codes, 0 * out + 16), 0);
+  EXPECT_EQ(tern_tpacked_get(r2.block[0].wk.codes, 0 * out + 24), 1);
+  // code 3 is not a weight
+  t["model.layers.0.self_attn.k_proj.weight"].bytes[5] = (char)0xFF;
+  WriteAll(dir + "/model.safetensors", t);
+  tern_tfm_model r3;
+  EXPECT_NE(tern_tfm_ckpt_load(dir.c_str(), &r3, nullptr, err, sizeof err), 0);
+  EXPECT_NE(std::strstr(err, "k_proj.weight': weight [0, 5] has code 3"), nullptr) << err;
+  tern_tfm_free(&r2);
+  tern_tfm_free(&r);
+  tern_tfm_free(&m);
+  RmRf(dir);
+}
+
+// An HF LLaMA-style checkpoint with float master weights (no tern section):
+// the description is mapped from config.json, the linears are ternarised with
+// tern_ternarize over tern's [in][out] order, the embedding quantised per row.
+TEST(Ckpt, FloatMastersAreTernarisedAtImport) {
+  std::string dir = TmpDir();
+  const int V = 40, d = 16, L = 2, H = 4, KV = 2, hd = 4, F = 24;
+  WriteFile(dir + "/config.json",
+            "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", "
+            "\"vocab_size\": 40, \"hidden_size\": 16, \"intermediate_size\": 24, "
+            "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, "
+            "\"hidden_act\": \"silu\", \"rms_norm_eps\": 1e-06, \"rope_theta\": 10000.0, "
+            "\"tie_word_embeddings\": false, \"max_position_embeddings\": 128}");
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 0.3f);
+  Tensors t;
+  std::map<std::string, std::vector<float>> masters;
+  auto fl = [&](const std::string &n, std::vector<uint64_t> sh, bool bf16) {
+    size_t cnt = 1;
+    for (auto s : sh) cnt *= s;
+    std::vector<float> v(cnt);
+    for (auto &x : v) x = nd(rng);
+    if (bf16) {
+      std::string b(cnt * 2, '\0');
+      for (size_t i = 0; i < cnt; i++) {
+        uint16_t h = ToBf16(v[i]);
+        std::memcpy(&b[i * 2], &h, 2);
+        v[i] = tern_bf16_to_f32(h);
+      }
+      t[n] = {TERN_ST_BF16, sh, b};
+    } else {
+      t[n] = {TERN_ST_F32, sh, F32Bytes(v)};
+    }
+    masters[n] = v;
+  };
+  fl("model.embed_tokens.weight", {V, d}, true);
+  fl("lm_head.weight", {V, d}, false);
+  fl("model.norm.weight", {d}, false);
+  for (int l = 0; l < L; l++) {
+    std::string p = "model.layers." + std::to_string(l) + ".";
+    fl(p + "input_layernorm.weight", {d}, false);
+    fl(p + "post_attention_layernorm.weight", {d}, true);
+    fl(p + "self_attn.q_proj.weight", {H * hd, d}, true);
+    fl(p + "self_attn.k_proj.weight", {KV * hd, d}, false);
+    fl(p + "self_attn.v_proj.weight", {KV * hd, d}, false);
+    fl(p + "self_attn.o_proj.weight", {d, H * hd}, false);
+    fl(p + "mlp.gate_proj.weight", {F, d}, false);
+    fl(p + "mlp.up_proj.weight", {F, d}, true);
+    fl(p + "mlp.down_proj.weight", {d, F}, false);
+  }
+  WriteAll(dir + "/model.safetensors", t);
+  tern_tfm_model m;
+  tern_ckpt_info info;
+  char err[1024];
+  ASSERT_EQ(tern_tfm_ckpt_load(dir.c_str(), &m, &info, err, sizeof err), 0) << err;
+  EXPECT_EQ(info.config_from_tern, 0);
+  EXPECT_STREQ(info.arch, "LlamaForCausalLM");
+  EXPECT_EQ(info.ternarised, L * 7);
+  EXPECT_EQ(info.quantised_rows, 2);
+  EXPECT_NE(std::strstr(info.note, "post-training ternarisation"), nullptr) << info.note;
+  EXPECT_EQ(m.cfg.ffn_type, TERN_FFN_SWIGLU);
+  EXPECT_EQ(m.cfg.tie_embeddings, 0);
+  EXPECT_EQ(m.cfg.kv_heads, KV);
+  EXPECT_EQ(m.cfg.head_dim, hd);
+  EXPECT_FLOAT_EQ(m.cfg.eps, 1e-6f);
+  // q_proj of layer 1 against tern_ternarize of the transposed master
+  const std::vector<float> &q = masters["model.layers.1.self_attn.q_proj.weight"];
+  std::vector<float> tr((size_t)d * H * hd);
+  for (int o = 0; o < H * hd; o++)
+    for (int i = 0; i < d; i++) tr[(size_t)i * H * hd + o] = q[(size_t)o * d + i];
+  std::vector<int8_t> w(tr.size());
+  float beta = tern_ternarize(tr.data(), tr.size(), w.data());
+  EXPECT_TRUE(SameBits(beta, m.block[1].wq.beta));
+  for (size_t i = 0; i < w.size(); i++) ASSERT_EQ(tern_tpacked_get(m.block[1].wq.codes, i), w[i]);
+  // embedding row 3: absmax int8 of the bf16 values
+  const std::vector<float> &e = masters["model.embed_tokens.weight"];
+  float amax = 0;
+  for (int i = 0; i < d; i++) amax = std::fmax(amax, std::fabs(e[3 * d + i]));
+  EXPECT_TRUE(SameBits(m.embed.scale[3], amax / 127.0f));
+  for (int i = 0; i < d; i++)
+    EXPECT_EQ(m.embed.q[3 * d + i], (int8_t)std::lround(e[3 * d + i] / (amax / 127.0f)));
+  // a norm read from bf16 is exact
+  EXPECT_EQ(m.block[0].ffn_norm.g[5], masters["model.layers.0.post_attention_layernorm.weight"][5]);
+  // it runs: the integer reference agrees with the float reference on top-1 often enough
+  tern_tfm_free(&m);
+  RmRf(dir);
+}
+
+// --- hostile and broken checkpoints -----------------------------------------------------
+
+std::string Exported(const char *preset) {
+  tern_tfm_model m = Seeded(PresetCfg(preset));
+  std::string dir = TmpDir();
+  char err[1024];
+  EXPECT_EQ(tern_tfm_ckpt_save(&m, dir.c_str(), TERN_CKPT_SAFETENSORS, err, sizeof err), 0) << err;
+  tern_tfm_free(&m);
+  return dir;
+}
+
+std::string LoadErr(const std::string &path) {
+  tern_tfm_model m;
+  char err[1024] = "";
+  int rc = tern_tfm_ckpt_load(path.c_str(), &m, nullptr, err, sizeof err);
+  if (rc == 0) {
+    tern_tfm_free(&m);
+    return "";
+  }
+  EXPECT_NE(err[0], 0);
+  return err;
+}
+
+void PutLe64(std::string &s, uint64_t v) {
+  for (int i = 0; i < 8; i++) s[(size_t)i] = (char)(v >> (8 * i));
+}
+
+TEST(Ckpt, BrokenFilesNameFileTensorAndField) {
+  std::string dir = Exported("tiny");
+  std::string st = dir + "/model.safetensors", orig = ReadFile(st);
+  auto with = [&](const std::string &bytes) {
+    WriteFile(st, bytes);
+    return LoadErr(dir);
+  };
+  // header length beyond the file / beyond the limit
+  std::string s = orig;
+  PutLe64(s, (uint64_t)orig.size());
+  EXPECT_NE(with(s).find("header length"), std::string::npos);
+  PutLe64(s, 1ull << 62);
+  EXPECT_NE(with(s).find("header length"), std::string::npos);
+  // truncated: data of the last tensors missing
+  EXPECT_NE(with(orig.substr(0, orig.size() - 100)).find("outside the data area"), std::string::npos);
+  EXPECT_NE(with(orig.substr(0, 5)).find("at least the 8-byte header length"), std::string::npos);
+  // a wrong shape
+  WriteFile(st, orig);
+  Tensors t = ReadAll(dir + "/model.safetensors");
+  ASSERT_FALSE(t.empty());
+  Tensors t2 = t;
+  t2["model.norm.weight"].shape = {32};
+  t2["model.norm.weight"].bytes.resize(128);
+  WriteAll(st, t2);
+  std::string e = LoadErr(dir);
+  EXPECT_NE(e.find("tensor 'model.norm.weight': shape [32] (F32), expected [64]"), std::string::npos) << e;
+  // a missing tensor
+  t2 = t;
+  t2.erase("model.layers.3.mlp.down_proj.weight");
+  WriteAll(st, t2);
+  e = LoadErr(dir);
+  EXPECT_NE(e.find("tensor 'model.layers.3.mlp.down_proj.weight' is missing"), std::string::npos) << e;
+  // a non-finite scale
+  t2 = t;
+  double inf = INFINITY;
+  t2["model.layers.1.mlp.up_proj.weight_scale"].bytes = std::string((char *)&inf, 8);
+  WriteAll(st, t2);
+  e = LoadErr(dir);
+  EXPECT_NE(e.find("up_proj.weight_scale' is inf, expected a positive finite 1/beta"), std::string::npos) << e;
+  // an LM head next to tied embeddings is not silently ignored
+  t2 = t;
+  t2["lm_head.weight"] = t["model.embed_tokens.weight"];
+  WriteAll(st, t2);
+  EXPECT_NE(LoadErr(dir).find("ties its embeddings"), std::string::npos);
+  WriteAll(st, t);
+  // config.json: not JSON, a field out of range, an unknown architecture
+  std::string cj = ReadFile(dir + "/config.json");
+  WriteFile(dir + "/config.json", "{\"vocab_size\": ");
+  EXPECT_NE(LoadErr(dir).find("config.json: not valid JSON"), std::string::npos);
+  WriteFile(dir + "/config.json",
+            "{\"architectures\": [\"GPT2LMHeadModel\"], \"vocab_size\": 256}");
+  EXPECT_NE(LoadErr(dir).find("field 'architectures' is [\"GPT2LMHeadModel\"]"), std::string::npos);
+  WriteFile(dir + "/config.json",
+            "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 256, \"hidden_size\": "
+            "99999999, \"num_hidden_layers\": 1, \"num_attention_heads\": 1, "
+            "\"intermediate_size\": 4}");
+  EXPECT_NE(LoadErr(dir).find("field 'hidden_size' is not an integer in 1..65536"), std::string::npos);
+  // the tern description and the HF fields disagree
+  std::string bad = cj;
+  size_t vs = bad.find("\"hidden_size\": 64");
+  ASSERT_NE(vs, std::string::npos);
+  bad.replace(vs, 17, "\"hidden_size\": 65");
+  WriteFile(dir + "/config.json", bad);
+  EXPECT_NE(LoadErr(dir).find("field 'hidden_size' disagrees with tern.model"), std::string::npos);
+  WriteFile(dir + "/config.json", cj);
+  EXPECT_EQ(LoadErr(dir), "");
+  RmRf(dir);
+}
+
+// A safetensors file from raw bytes: 8-byte length, JSON header, data.
+std::string RawSt(const std::string &json, size_t data_bytes) {
+  std::string s(8, '\0');
+  PutLe64(s, json.size());
+  return s + json + std::string(data_bytes, '\x01');
+}
+
+std::string StErr(const std::string &bytes) {
+  std::string d = TmpDir(), p = d + "/x.safetensors";
+  WriteFile(p, bytes);
+  char err[1024] = "";
+  tern_st *st = tern_st_open(p.c_str(), err, sizeof err);
+  tern_st_close(st);
+  RmRf(d);
+  return st ? "" : err;
+}
+
+TEST(Ckpt, SafetensorsHeaderChecks) {
+  EXPECT_EQ(StErr(RawSt("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8)), "");
+  EXPECT_NE(StErr(RawSt("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                        "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12))
+                .find("tensors 'a' and 'b' overlap"), std::string::npos);
+  EXPECT_NE(StErr(RawSt("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8))
+                .find("span 8 bytes, expected 12"), std::string::npos);
+  EXPECT_NE(StErr(RawSt("{\"a\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8))
+                .find("field 'dtype' is 'Q4'"), std::string::npos);
+  EXPECT_NE(StErr(RawSt("{\"a\":{\"dtype\":\"U8\",\"shape\":[4294967296,4294967296,4294967296],"
+                        "\"data_offsets\":[0,8]}}", 8)).find("overflows"), std::string::npos);
+  EXPECT_NE(StErr(RawSt("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,8]}}", 8))
+                .find("shape[0] is not a non-negative integer"), std::string::npos);
+  EXPECT_NE(StErr(RawSt("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":1}}", 8))
+                .find("field 'x' is unknown"), std::string::npos);
+  EXPECT_NE(StErr(RawSt("{\"a\":1,\"a\":2}", 0)).find("not valid JSON"), std::string::npos);
+  EXPECT_NE(StErr(RawSt("[1,2]", 0)).find("not a JSON object"), std::string::npos);
+  EXPECT_NE(StErr(RawSt("{\"__metadata__\":{\"k\":3}}", 0)).find("is not a string"), std::string::npos);
+}
+
+TEST(Ckpt, ShardedIndex) {
+  std::string dir = Exported("nemotron4-style-tiny");
+  Tensors t = ReadAll(dir + "/model.safetensors");
+  tern_tfm_model whole;
+  char err[1024];
+  ASSERT_EQ(tern_tfm_ckpt_load(dir.c_str(), &whole, nullptr, err, sizeof err), 0) << err;
+  Tensors a, b;
+  std::string map;
+  int i = 0;
+  for (auto &kv : t) {
+    bool first = (i++ % 2) == 0;
+    (first ? a : b)[kv.first] = kv.second;
+    map += std::string(map.empty() ? "" : ", ") + "\"" + kv.first + "\": \"" +
+           (first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors") + "\"";
+  }
+  WriteAll(dir + "/model-00001-of-00002.safetensors", a);
+  WriteAll(dir + "/model-00002-of-00002.safetensors", b);
+  std::string index = "{\"metadata\": {\"total_size\": 1}, \"weight_map\": {" + map + "}}";
+  WriteFile(dir + "/model.safetensors.index.json", index);
+  unlink((dir + "/model.safetensors").c_str());
+  tern_tfm_model sh;
+  ASSERT_EQ(tern_tfm_ckpt_load(dir.c_str(), &sh, nullptr, err, sizeof err), 0) << err;
+  ExpectModelEq(whole, sh);
+  tern_tfm_free(&sh);
+  // a shard outside the directory, a tensor in the wrong shard
+  std::string evil = index;
+  size_t p = evil.find("model-00002-of-00002");
+  evil.replace(p, 20, "../../../etc/passwd!");
+  WriteFile(dir + "/model.safetensors.index.json", evil);
+  EXPECT_NE(LoadErr(dir).find("expected a file name in the same directory"), std::string::npos);
+  std::string wrong = index;
+  p = wrong.find("model-00001-of-00002");
+  wrong.replace(p, 20, "model-00002-of-00002");
+  WriteFile(dir + "/model.safetensors.index.json", wrong);
+  EXPECT_NE(LoadErr(dir).find("as weight_map says"), std::string::npos);
+  tern_tfm_free(&whole);
+  RmRf(dir);
+}
+
+// Seeded mutations of a valid checkpoint (file bytes and config.json): every
+// load either succeeds or fails with a message; never a crash (run under
+// ASan+UBSan by make sanitize).  ~600 iterations, 100x with TERN_FUZZ_LONG.
+TEST(CkptFuzz, MutatedSafetensorsAndConfig) {
+  std::string dir = Exported("tiny");
+  std::string st = dir + "/model.safetensors", cj = dir + "/config.json";
+  std::string orig = ReadFile(st), ocfg = ReadFile(cj);
+  uint64_t hl = 0;
+  for (int i = 7; i >= 0; i--) hl = (hl << 8) | (uint8_t)orig[(size_t)i];
+  int iters = getenv("TERN_FUZZ_LONG") ? 60000 : 600;
+  std::mt19937_64 rng(20261207);
+  int ok = 0, refused = 0;
+  for (int it = 0; it < iters; it++) {
+    std::string s = orig, c = ocfg;
+    int kind = (int)(rng() % 6);
+    size_t hdr_end = 8 + (size_t)hl;
+    if (kind == 0) {  // flip bits in the header
+      for (int k = 0; k < 1 + (int)(rng() % 4); k++) s[rng() % hdr_end] ^= (char)(1u << (rng() % 8));
+    } else if (kind == 1) {  // truncate
+      s.resize(rng() % s.size());
+    } else if (kind == 2) {  // overwrite header digits
+      size_t p = 8 + rng() % (size_t)hl;
+      if (s[p] >= '0' && s[p] <= '9') s[p] = "0123456789"[rng() % 10];
+      else s[p] = (char)(rng() & 0xFF);
+    } else if (kind == 3) {  // random data bytes (codes 3, NaN scales...)
+      for (int k = 0; k < 50; k++) s[hdr_end + rng() % (s.size() - hdr_end)] = (char)(rng() & 0xFF);
+    } else if (kind == 4) {  // mutate config.json
+      for (int k = 0; k < 1 + (int)(rng() % 3); k++) c[rng() % c.size()] = (char)(32 + rng() % 95);
+    } else {  // header length field
+      PutLe64(s, rng() % (hl * 2 + 16));
+    }
+    WriteFile(st, s);
+    WriteFile(cj, c);
+    tern_tfm_model m;
+    char err[1024] = "";
+    if (tern_tfm_ckpt_load(dir.c_str(), &m, nullptr, err, sizeof err) == 0) {
+      ok++;
+      tern_tfm_free(&m);
+    } else {
+      refused++;
+      ASSERT_NE(err[0], 0) << "iteration " << it;
+    }
+  }
+  EXPECT_GT(refused, iters / 10);
+  EXPECT_GT(ok, 0);
+  RmRf(dir);
+}
+
+}  // namespace
