@@ -414,12 +414,22 @@ const char *tern_cli_usage(tern_cli_cmd c) {
       return "usage: tern models\nList the built-in MLP and the transformer presets with their parameters.\n";
     case TERN_CMD_FIDELITY:
       return "usage: tern fidelity MODEL [--prompts N]\n"
+             "       tern fidelity MODEL --text FILE [--bytes N] [--window W]\n"
+             "                     [--backend isa|rtl [--accel-bytes N] [--array RxC] [--set k=v]]\n"
              "Integer reference vs float reference of a transformer or recurrent preset (or a\n"
              "model description file): per fixed byte prompt, logit cosine similarity and top-1\n"
              "agreement after prefill + decode steps, and the max abs error of the residual\n"
              "stream per block pass (docs/NUMERICS.md).  Seeded weights.\n"
              "  MODEL              a preset name (tern models) or a .tern file\n"
-             "  --prompts N        how many of the 8 fixed prompts (default 8)\n";
+             "  --prompts N        how many of the 8 fixed prompts (default 8)\n"
+             "With --text (fidelity as model quality, docs/NUMERICS.md): bits per byte of the\n"
+             "float reference, the integer reference and (with --backend) the accelerator on\n"
+             "the text, windows of W bytes (default max_seq) with stride W-1, and top-1\n"
+             "agreement of integer and float; the accelerator's logits must equal the integer\n"
+             "reference's at every position.  MODEL may be a checkpoint (--model PATH).\n"
+             "  --text FILE        e.g. models/trained/fortunes-valid.txt\n"
+             "  --bytes N          use the first N bytes (default all)\n"
+             "  --accel-bytes N    the accelerator runs the first N bytes (default --bytes)\n";
     case TERN_CMD_GENERATE:
       return "usage: tern generate MODEL --prompt TEXT [--tokens N] [--backend cpu|isa|rtl]\n"
              "                     [--temperature T] [--top-k K] [--seed S] [--array RxC]\n"
@@ -489,8 +499,8 @@ typedef struct flag_spec {
 } flag_spec;
 
 static const flag_spec flags[] = {
-    {"--backend", F_RUN | F_EXEC | F_BENCH | F_GENR},
-    {"--array", F_RUN | F_COMPILE | F_BENCH | F_GENR},
+    {"--backend", F_RUN | F_EXEC | F_BENCH | F_GENR | F_FID},
+    {"--array", F_RUN | F_COMPILE | F_BENCH | F_GENR | F_FID},
     {"--tokens", F_RUN | F_COMPILE | F_GENR},
     {"--weights", F_RUN | F_COMPILE},
     {"--d", F_RUN | F_GEN | F_COMPILE},
@@ -498,7 +508,7 @@ static const flag_spec flags[] = {
     {"--layers", F_RUN | F_GEN | F_COMPILE},
     {"--act", F_RUN | F_GEN | F_COMPILE},
     {"--seed", F_RUN | F_GEN | F_COMPILE | F_BENCH | F_GENR},
-    {"--set", F_RUN | F_COMPILE | F_BENCH | F_GENR},
+    {"--set", F_RUN | F_COMPILE | F_BENCH | F_GENR | F_FID},
     {"--tech", F_RUN | F_GENR},
     {"--residency", F_GENR},
     {"--trace", F_RUN | F_EXEC},
@@ -510,6 +520,10 @@ static const flag_spec flags[] = {
     {"--K", F_BENCH},
     {"--N", F_BENCH},
     {"--prompts", F_FID},
+    {"--text", F_FID},
+    {"--bytes", F_FID},
+    {"--window", F_FID},
+    {"--accel-bytes", F_FID},
     {"--prompt", F_GENR},
     {"--model", F_FID | F_GENR},
     {"--temperature", F_GENR},
@@ -640,6 +654,15 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
         return -1;
       }
       cli->prompt = val;
+    } else if (!strcmp(name, "--text")) {
+      cli->text = val;
+    } else if (!strcmp(name, "--bytes") || !strcmp(name, "--accel-bytes")) {
+      int v;
+      if (parse_int(name, val, 1, INT_MAX, &v, err, errlen)) return -1;
+      if (name[2] == 'b') cli->text_bytes = v;
+      else cli->accel_bytes = v;
+    } else if (!strcmp(name, "--window")) {
+      if (parse_int(name, val, 2, 65504, &cli->window, err, errlen)) return -1;
     } else if (!strcmp(name, "--model")) {
       if (cli->in) {
         tern_err(err, errlen, "tern %s: --model '%s' and MODEL '%s' both given, expected one", cmd,
@@ -664,6 +687,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
         return -1;
       }
       rc->backend = val;
+      if (cli->cmd == TERN_CMD_FIDELITY) cli->fid_backend = val;
     } else if (!strcmp(name, "--array")) {
       int r, cc;
       if (tern_parse_array(val, &r, &cc, e2, sizeof e2) != 0) {

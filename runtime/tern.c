@@ -12,6 +12,7 @@
 #include "tern/compiler.h"
 #include "tern/ckpt_cli.h"
 #include "tern/generate.h"
+#include "tern/quality.h"
 #include "tern/isa.h"
 #include "tern/mlp.h"
 #include "tern/numerics.h"
@@ -487,9 +488,35 @@ static int fidelity_of(const char *model, int prompts, FILE *out, tern_tfm_fidel
              : tern_tfm_fidelity(model, prompts, out, res, err, errlen);
 }
 
+static int cmd_quality(const tern_cli *cli) {
+  tern_quality_config qc;
+  tern_quality_result res;
+  char err[ERRLEN];
+  tern_quality_config_default(&qc);
+  qc.model = cli->in;
+  qc.text = cli->text;
+  qc.max_bytes = (size_t)cli->text_bytes;
+  qc.window = cli->window;
+  qc.backend = cli->fid_backend;
+  qc.accel_bytes = (size_t)cli->accel_bytes;
+  qc.hw = cli->run.hw;
+  int rc = tern_quality(&qc, &res, stdout, err, sizeof err);
+  if (rc) {
+    fflush(stdout);
+    fprintf(stderr, "tern fidelity: %s\n", err);
+    return rc == -2 ? 2 : 1;
+  }
+  return 0;
+}
+
 static int cmd_fidelity(const tern_cli *cli) {
   tern_tfm_fidelity_result res;
   char err[ERRLEN];
+  if (cli->text) return cmd_quality(cli);
+  if (cli->fid_backend || cli->text_bytes || cli->window || cli->accel_bytes) {
+    fprintf(stderr, "tern fidelity: --backend, --bytes, --window and --accel-bytes need --text FILE\n");
+    return 2;
+  }
   memset(&res, 0, sizeof res);
   if (fidelity_of(cli->in, cli->prompts, stdout, &res, err, sizeof err) != 0) {
     fprintf(stderr, "tern fidelity: %s\n", err);

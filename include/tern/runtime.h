@@ -97,6 +97,11 @@ typedef struct tern_cli {
   const char *dump_after;   /* --dump-after */
   int gemm_m, gemm_k, gemm_n; /* bench-gemm */
   int prompts;              /* fidelity: fixed prompts to run (1..8) */
+  const char *text;         /* fidelity --text FILE: bits per byte (include/tern/quality.h) */
+  long text_bytes;          /* --bytes N (0 = all) */
+  int window;               /* --window W (0 = max_seq) */
+  long accel_bytes;         /* --accel-bytes N (0 = as --bytes) */
+  const char *fid_backend;  /* fidelity --backend isa|rtl (NULL: references only) */
   /* generate (MODEL in `in`) */
   const char *prompt;       /* --prompt TEXT (required) */
   int gen_tokens;           /* --tokens N (default 16) */

@@ -1,0 +1,233 @@
+/* Bits per byte of the float reference, the integer reference and the
+ * accelerator: include/tern/quality.h. */
+#include "tern/quality.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rt_util.h"
+#include "tern/ckpt.h"
+#include "tern/err.h"
+#include "tern/tfm.h"
+#include "tern/tfm_exec.h"
+#include "tern/tfm_int.h"
+
+#define Q_MAX_TEXT (64u << 20)
+
+void tern_quality_config_default(tern_quality_config *c) {
+  memset(c, 0, sizeof *c);
+  c->hw = tern_hwcfg_default();
+}
+
+static int read_text(const char *path, uint8_t **buf, size_t *n, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)Q_MAX_TEXT) {
+    fclose(f);
+    return tern_err(err, errlen, "%s: expected a regular file of at most %u bytes", path, Q_MAX_TEXT);
+  }
+  *buf = malloc((size_t)sb.st_size + 1);
+  if (!*buf) {
+    fclose(f);
+    return tern_err(err, errlen, "out of memory");
+  }
+  *n = fread(*buf, 1, (size_t)sb.st_size, f);
+  int bad = ferror(f) || *n != (size_t)sb.st_size;
+  fclose(f);
+  return bad ? tern_err(err, errlen, "%s: read error", path) : 0;
+}
+
+/* -log2 softmax(x)[t], in double */
+static double bits_f(const float *x, int V, int t) {
+  double mx = x[0];
+  for (int v = 1; v < V; v++) mx = fmax(mx, (double)x[v]);
+  double s = 0.0;
+  for (int v = 0; v < V; v++) s += exp((double)x[v] - mx);
+  return (mx + log(s) - (double)x[t]) / log(2.0);
+}
+
+static double bits_i(const int32_t *x, int V, int t) {
+  double mx = x[0] / 4096.0;
+  for (int v = 1; v < V; v++) mx = fmax(mx, x[v] / 4096.0);
+  double s = 0.0;
+  for (int v = 0; v < V; v++) s += exp(x[v] / 4096.0 - mx);
+  return (mx + log(s) - x[t] / 4096.0) / log(2.0);
+}
+
+static int argmax_f(const float *x, int V) { return tern_tfm_argmax(x, V); }
+
+int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out, char *err,
+                 size_t errlen) {
+  if (!c || !r || !c->model || !c->text)
+    return rt_fail(err, errlen, -2, "tern_quality: model and text are required");
+  memset(r, 0, sizeof *r);
+  int accel = c->backend && *c->backend;
+  if (accel && strcmp(c->backend, "isa") && strcmp(c->backend, "rtl"))
+    return rt_fail(err, errlen, -2, "--backend: '%s', expected isa or rtl", c->backend);
+  tern_tfm_config cfg;
+  if (tern_tfm_load_config(c->model, &cfg, err, errlen)) return -2;
+  if (cfg.vocab != 256)
+    return rt_fail(err, errlen, -2, "%s: vocab %d; bits per byte needs a byte-level model (vocab "
+                   "256)", c->model, cfg.vocab);
+  int maxw = cfg.max_seq < TERN_TFM_MAX_CTX ? cfg.max_seq : TERN_TFM_MAX_CTX;
+  int W = c->window ? c->window : maxw;
+  if (W < 2 || W > maxw)
+    return rt_fail(err, errlen, -2, "--window %d, expected 2..%d (max_seq of '%s')", W, maxw,
+                   cfg.name);
+  if (accel) {
+    char e2[512];
+    if (tern_hwcfg_check(&c->hw, e2, sizeof e2))
+      return rt_fail(err, errlen, -2, "hardware configuration: %s", e2);
+  }
+  uint8_t *text = NULL;
+  size_t n = 0;
+  if (read_text(c->text, &text, &n, err, errlen)) return -2;
+  if (c->max_bytes && c->max_bytes < n) n = c->max_bytes;
+  if (n < 2) {
+    free(text);
+    return rt_fail(err, errlen, -2, "%s: %zu bytes, expected at least 2", c->text, n);
+  }
+  size_t accel_n = accel ? (c->accel_bytes && c->accel_bytes < n ? c->accel_bytes : n) : 0;
+  tern_tfm_model m;
+  tern_tfm_qmodel q;
+  memset(&m, 0, sizeof m);
+  memset(&q, 0, sizeof q);
+  tern_tfm_ctx *fc = NULL;
+  tern_tfm_ictx *ic = NULL;
+  tern_tfm_exec *ex = NULL;
+  int *tok = malloc((size_t)W * sizeof(int));
+  float *lf = malloc((size_t)W * 256 * sizeof(float));
+  int32_t *li = malloc((size_t)W * 256 * sizeof(int32_t));
+  int32_t la[256];
+  int rc = 0;
+  if (!tok || !lf || !li) {
+    rc = rt_fail(err, errlen, -1, "out of memory");
+    goto done;
+  }
+  if (tern_tfm_load_model(c->model, &cfg, &m, err, errlen) || tern_tfm_quantize(&m, &q, err, errlen)) {
+    rc = -1;
+    goto done;
+  }
+  fc = tern_tfm_ctx_new(&m, W, err, errlen);
+  ic = fc ? tern_tfm_ictx_new(&q, W, err, errlen) : NULL;
+  if (!ic) {
+    rc = -1;
+    goto done;
+  }
+  if (accel) {
+    tern_tfm_exec_opts eo;
+    tern_tfm_exec_opts_default(&eo);
+    eo.backend = c->backend;
+    eo.hw = c->hw;
+    eo.ctx = W;
+    eo.max_rows = 1;
+    if (!(ex = tern_tfm_exec_new(&q, &eo, err, errlen))) {
+      rc = -1;
+      goto done;
+    }
+  }
+  snprintf(r->model, sizeof r->model, "%s", cfg.name);
+  r->bytes = n;
+  r->window = W;
+  double sf = 0, si = 0, sa = 0, sis = 0;
+  size_t agree = 0;
+  if (out)
+    fprintf(out, "quality of '%s' on %s: %zu bytes, windows of %d bytes (stride %d)%s\n", cfg.name,
+            c->text, n, W, W - 1, accel ? "" : "; references only");
+  for (size_t s = 0; s + 1 < n; s += (size_t)(W - 1)) {
+    int len = (int)(n - s < (size_t)W ? n - s : (size_t)W);
+    for (int i = 0; i < len; i++) tok[i] = text[s + (size_t)i];
+    double t0 = rt_now_ms();
+    tern_tfm_ctx_reset(fc);
+    if (tern_tfm_prefill(fc, tok, len, lf, 1, err, errlen)) {
+      rc = -1;
+      goto done;
+    }
+    double t1 = rt_now_ms();
+    tern_tfm_ictx_reset(ic);
+    if (tern_tfm_iprefill(ic, tok, len, li, 1, err, errlen)) {
+      rc = -1;
+      goto done;
+    }
+    double t2 = rt_now_ms();
+    r->seconds_float += (t1 - t0) / 1e3;
+    r->seconds_int += (t2 - t1) / 1e3;
+    for (int i = 0; i + 1 < len; i++) {
+      const float *x = lf + (size_t)i * 256;
+      const int32_t *y = li + (size_t)i * 256;
+      sf += bits_f(x, 256, tok[i + 1]);
+      si += bits_i(y, 256, tok[i + 1]);
+      agree += tern_tfm_iargmax(y, 256) == argmax_f(x, 256);
+      r->predicted++;
+    }
+    if (ex && s + 1 < accel_n) {
+      int alen = (int)(accel_n - s < (size_t)len ? accel_n - s : (size_t)len);
+      if (tern_tfm_exec_seek(ex, 0, err, errlen)) {
+        rc = -1;
+        goto done;
+      }
+      for (int i = 0; i + 1 < alen; i++) {
+        tern_tfm_step_stats st;
+        memset(&st, 0, sizeof st);
+        int e = tern_tfm_exec_step(ex, &tok[i], 1, la, &st, err, errlen);
+        r->accel_cycles += st.total.v[TERN_CNT_CYCLES];
+        tern_tfm_step_stats_free(&st);
+        if (e) {
+          rc = -1;
+          goto done;
+        }
+        const int32_t *y = li + (size_t)i * 256;
+        r->accel_bit_exact += !memcmp(la, y, sizeof la);
+        sa += bits_i(la, 256, tok[i + 1]);
+        sis += bits_i(y, 256, tok[i + 1]);
+        r->accel_predicted++;
+      }
+      r->seconds_accel += (rt_now_ms() - t2) / 1e3;
+    }
+  }
+  r->bpb_float = sf / (double)r->predicted;
+  r->bpb_int = si / (double)r->predicted;
+  r->top1_agree = (double)agree / (double)r->predicted;
+  r->rel_cost = (r->bpb_int - r->bpb_float) / r->bpb_float;
+  if (r->accel_predicted) {
+    r->bpb_accel = sa / (double)r->accel_predicted;
+    r->bpb_int_slice = sis / (double)r->accel_predicted;
+  }
+  if (out) {
+    fprintf(out, "  %-34s %10s %12s\n", "model", "bits/byte", "bytes");
+    fprintf(out, "  %-34s %10.4f %12zu   (%.1f s)\n", "tern float reference", r->bpb_float,
+            r->predicted, r->seconds_float);
+    fprintf(out, "  %-34s %10.4f %12zu   (%.1f s)\n", "tern integer reference", r->bpb_int,
+            r->predicted, r->seconds_int);
+    if (r->accel_predicted) {
+      char lab[64];
+      snprintf(lab, sizeof lab, "accelerator (%s, %dx%d)", c->backend, c->hw.rows, c->hw.cols);
+      fprintf(out, "  %-34s %10.4f %12zu   (%.1f s, %llu cycles)\n", lab, r->bpb_accel,
+              r->accel_predicted, r->seconds_accel, (unsigned long long)r->accel_cycles);
+      fprintf(out, "  %-34s %10.4f %12zu\n", "integer reference, same bytes", r->bpb_int_slice,
+              r->accel_predicted);
+      fprintf(out, "  accelerator logits bit-exact with the integer reference: %zu/%zu positions\n",
+              r->accel_bit_exact, r->accel_predicted);
+    }
+    fprintf(out, "  integer pipeline cost: %+.2f %% bits per byte relative to the float reference; "
+                 "top-1 agreement %.2f %%\n", 100.0 * r->rel_cost, 100.0 * r->top1_agree);
+  }
+  if (r->accel_predicted && r->accel_bit_exact != r->accel_predicted)
+    rc = rt_fail(err, errlen, -1, "accelerator logits differ from the integer reference at %zu of "
+                 "%zu positions", r->accel_predicted - r->accel_bit_exact, r->accel_predicted);
+done:
+  tern_tfm_exec_free(ex);
+  tern_tfm_ictx_free(ic);
+  tern_tfm_ctx_free(fc);
+  tern_tfm_qmodel_free(&q);
+  tern_tfm_free(&m);
+  free(tok);
+  free(lf);
+  free(li);
+  free(text);
+  return rc;
+}
