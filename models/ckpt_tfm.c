@@ -64,6 +64,8 @@ struct ck_src {
   /* BitLinear in -> out as tern's packed [in][out] codes and beta */
   int (*linear)(ck_src *s, const char *name, int in, int out, tern_tpacked *t, int *ternarised,
                 char *err, size_t errlen);
+  /* optional: the tensor (and its scale) will not be read again */
+  void (*release)(ck_src *s, const char *name);
   void *impl;
 };
 
@@ -76,6 +78,13 @@ static const tern_st_tensor *st_get(ck_src *s, const char *name, char *err, size
 }
 
 static int st_has(ck_src *s, const char *name) { return tern_st_find(s->impl, name) != NULL; }
+
+static void st_release(ck_src *s, const char *name) {
+  char sn[300];
+  tern_st_release(s->impl, tern_st_find(s->impl, name));
+  snprintf(sn, sizeof sn, "%s_scale", name);
+  tern_st_release(s->impl, tern_st_find(s->impl, sn));
+}
 
 static int st_shape_err(ck_src *s, const tern_st_tensor *t, const char *want, char *err,
                         size_t errlen) {
@@ -161,10 +170,13 @@ static int st_rows(ck_src *s, const char *name, int rows, int cols, tern_i8rows 
       if (!isfinite(e->scale[r]) || !(e->scale[r] > 0.0f))
         return tern_err(err, errlen, "%s: tensor '%s': row %d scale is %g, expected a positive "
                         "finite value", tern_st_file(s->impl, sc), sn, r, (double)e->scale[r]);
-      for (int i = 0; i < cols; i++)
-        if (e->q[(size_t)r * (size_t)cols + (size_t)i] == -128)
-          return tern_err(err, errlen, "%s: tensor '%s': row %d column %d is -128, expected "
-                          "-127..127 (symmetric int8 rows)", tern_st_file(s->impl, t), name, r, i);
+    }
+    const uint8_t *m128 = memchr(e->q, 0x80, (size_t)rows * (size_t)cols);
+    if (m128) {
+      size_t at = (size_t)(m128 - (const uint8_t *)e->q);
+      return tern_err(err, errlen, "%s: tensor '%s': row %zu column %zu is -128, expected -127..127 "
+                      "(symmetric int8 rows)", tern_st_file(s->impl, t), name, at / (size_t)cols,
+                      at % (size_t)cols);
     }
     return 0;
   }
@@ -183,6 +195,73 @@ static int st_rows(ck_src *s, const char *name, int rows, int cols, tern_i8rows 
   }
   free(row);
   *quantised = 1;
+  return 0;
+}
+
+/* The BitNet b1.58 2B4T packing -> tern's codes.  src: [R][in] bytes, R =
+ * ceil(out/4), byte [p][i] holding (w + 1) of output rows p + jR in bits 2j,
+ * 2j+1; codes: tern's [in][out] (tern_tpack layout).  w: in*out bytes of
+ * scratch for the general path.  0, or 1 with the first weight whose code is
+ * 3 (not a weight) in *bad_o, *bad_i.
+ *
+ * When R is a multiple of 4 (out % 16 == 0, every published shape), four
+ * consecutive rows p of column i fill one tern byte for each j, so the
+ * conversion is a gather in 64x64 tiles plus a bitwise code change and a 4x4
+ * transpose of 2-bit fields (the import of a 2B4T-sized model converts ~500
+ * MB of codes). */
+static int unpack_2b4t(const uint8_t *src, int in, int out, uint8_t *codes, int8_t *w,
+                       uint64_t *bad_o, int *bad_i) {
+  uint64_t R = ((uint64_t)out + 3) / 4;
+  if (R % 4 == 0) {
+    size_t ob = (size_t)out / 4, R4 = (size_t)R / 4, st = (size_t)in;
+    uint32_t bad = 0;
+    for (size_t I = 0; I < (size_t)in; I += 64) {
+      size_t ie = I + 64 < (size_t)in ? I + 64 : (size_t)in;
+      for (size_t G = 0; G < R4; G += 16) {
+        size_t ge = G + 16 < R4 ? G + 16 : R4;
+        for (size_t i = I; i < ie; i++) {
+          uint8_t *d = codes + i * ob;
+          for (size_t g = G; g < ge; g++) {
+            const uint8_t *p = src + 4 * g * st + i;
+            /* 2-bit field j of row t sits at bit 8t + 2j */
+            uint32_t w = (uint32_t)p[0] | (uint32_t)p[st] << 8 | (uint32_t)p[2 * st] << 16 |
+                         (uint32_t)p[3 * st] << 24;
+            /* w+1 -> tern code per field: 0 -> 11, 1 -> 00, 2 -> 01 (3 is not a weight) */
+            uint32_t lo = w & 0x55555555u, hi = (w >> 1) & 0x55555555u;
+            bad |= hi & lo;
+            w = (~lo & 0x55555555u) | (~(hi | lo) & 0x55555555u) << 1;
+            /* transpose the 4x4 matrix of 2-bit fields: field j of row t -> bit 8j + 2t */
+            uint32_t x = (w ^ (w >> 6)) & 0x00CC00CCu;
+            w ^= x ^ (x << 6);
+            x = (w ^ (w >> 12)) & 0x0000F0F0u;
+            w ^= x ^ (x << 12);
+            d[g] = (uint8_t)w;
+            d[R4 + g] = (uint8_t)(w >> 8);
+            d[2 * R4 + g] = (uint8_t)(w >> 16);
+            d[3 * R4 + g] = (uint8_t)(w >> 24);
+          }
+        }
+      }
+    }
+    if (!bad) return 0;
+  }
+  /* general path (and the location of a bad code) */
+  for (uint64_t p = 0; p < R; p++)
+    for (int i = 0; i < in; i++) {
+      unsigned b = src[p * (uint64_t)in + (uint64_t)i];
+      for (int j = 0; j < 4; j++) {
+        uint64_t o = p + (uint64_t)j * R;
+        unsigned v = (b >> (2 * j)) & 3u;
+        if (o >= (uint64_t)out) continue; /* padding rows */
+        if (v == 3u) {
+          *bad_o = o;
+          *bad_i = i;
+          return 1;
+        }
+        w[(size_t)i * (size_t)out + (size_t)o] = (int8_t)((int)v - 1);
+      }
+    }
+  tern_tpack(w, (size_t)in * (size_t)out, codes);
   return 0;
 }
 
@@ -219,22 +298,18 @@ static int st_linear(ck_src *s, const char *name, int in, int out, tern_tpacked 
       goto done;
     }
     tp->beta = (float)(1.0 / ws);
-    for (uint64_t p = 0; p < R && !rc; p++)
-      for (int i = 0; i < in; i++) {
-        unsigned b = t->data[p * (uint64_t)in + (uint64_t)i];
-        for (int j = 0; j < 4; j++) {
-          uint64_t o = p + (uint64_t)j * R;
-          unsigned v = (b >> (2 * j)) & 3u;
-          if (o >= (uint64_t)out) continue; /* padding rows */
-          if (v == 3u) {
-            rc = tern_err(err, errlen, "%s: tensor '%s': weight [%llu, %d] has code 3, expected 0, "
-                          "1, 2 (w + 1)", tern_st_file(s->impl, t), name, (unsigned long long)o, i);
-            break;
-          }
-          w[(size_t)i * (size_t)out + (size_t)o] = (int8_t)((int)v - 1);
-        }
-        if (rc) break;
-      }
+    size_t nb = tern_tpacked_bytes(in, out);
+    tp->codes = malloc(nb ? nb : 1);
+    if (!tp->codes) {
+      rc = tern_err(err, errlen, "out of memory (tensor '%s')", name);
+      goto done;
+    }
+    uint64_t bo;
+    int bi;
+    if (unpack_2b4t(t->data, in, out, tp->codes, w, &bo, &bi))
+      rc = tern_err(err, errlen, "%s: tensor '%s': weight [%llu, %d] has code 3, expected 0, 1, 2 "
+                    "(w + 1)", tern_st_file(s->impl, t), name, (unsigned long long)bo, bi);
+    goto done;
   } else if (tern_st_is_float(t->dtype) && st_is2(t, (uint64_t)out, (uint64_t)in)) {
     float *m = malloc(count * sizeof(float));
     if (!m) {
@@ -263,6 +338,10 @@ static int st_linear(ck_src *s, const char *name, int in, int out, tern_tpacked 
     else tern_tpack(w, count, tp->codes);
   }
 done:
+  if (rc) {
+    free(tp->codes);
+    tp->codes = NULL;
+  }
   free(w);
   return rc;
 }
@@ -477,6 +556,11 @@ static int st_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info,
 
 /* ---- the mapping (format-independent) ---------------------------------------------- */
 
+/* Reads of a role done: let the format drop its pages. */
+static void release(ck_src *s, const char *name) {
+  if (s->release) s->release(s, name);
+}
+
 static int read_norm(ck_src *s, role rg, role rb, int layer, int n, const tern_tfm_config *c,
                      tern_tfm_norm *nm, char *err, size_t errlen) {
   char nb[256];
@@ -494,6 +578,7 @@ static int read_lin(ck_src *s, role r, int layer, int in, int out, tern_tpacked 
   char nb[256];
   int tz = 0;
   if (s->linear(s, s->name(r, layer, nb, sizeof nb), in, out, t, &tz, err, errlen)) return -1;
+  release(s, nb);
   info->ternarised += tz;
   info->tensors++;
   return 0;
@@ -523,6 +608,7 @@ static int read_model(ck_src *s, const tern_tfm_config *c, tern_tfm_model *m, te
   }
   if (s->rows(s, s->name(R_EMBED, 0, nb, sizeof nb), c->vocab, c->dim, &m->embed, &qz, err, errlen))
     goto fail;
+  release(s, nb);
   info->quantised_rows += qz;
   if (!c->tie_embeddings) {
     qz = 0;
@@ -594,7 +680,7 @@ int tern_tfm_ckpt_load(const char *path, tern_tfm_model *m, tern_ckpt_info *info
   tern_st *st = tern_st_open(path, err, errlen);
   if (!st) return -1;
   info->file_bytes = tern_st_data_bytes(st);
-  ck_src s = {path, hf_name, st_has, st_vec, st_rows, st_linear, st};
+  ck_src s = {path, hf_name, st_has, st_vec, st_rows, st_linear, st_release, st};
   int rc = read_model(&s, &c, m, info, err, errlen);
   tern_st_close(st);
   return rc;

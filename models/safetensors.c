@@ -1,4 +1,5 @@
 /* safetensors reader and writer (include/tern/safetensors.h). */
+#define _DEFAULT_SOURCE /* madvise (MADV_DONTNEED): posix_madvise ignores DONTNEED on glibc */
 #include "tern/safetensors.h"
 
 #include <errno.h>
@@ -74,6 +75,8 @@ static int map_file(const char *path, shard *s, char *err, size_t errlen) {
   void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (m == MAP_FAILED) return tern_err(err, errlen, "%s: mmap: %s", path, strerror(errno));
+  /* tensors are read once, mostly in file order: ask for aggressive readahead */
+  madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
   s->map = m;
   s->size = (size_t)sb.st_size;
   return 0;
@@ -440,6 +443,15 @@ const char *tern_st_metadata(const tern_st *st, const char *key) {
 
 const char *tern_st_file(const tern_st *st, const tern_st_tensor *t) {
   return st && t && t->shard >= 0 && t->shard < st->nsh ? st->sh[t->shard].path : "?";
+}
+
+void tern_st_release(const tern_st *st, const tern_st_tensor *t) {
+  if (!st || !t || !t->nbytes) return;
+  long pg = sysconf(_SC_PAGESIZE);
+  if (pg <= 0) return;
+  uintptr_t b = ((uintptr_t)t->data + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+  uintptr_t e = ((uintptr_t)t->data + (uintptr_t)t->nbytes) & ~((uintptr_t)pg - 1);
+  if (e > b) madvise((void *)b, (size_t)(e - b), MADV_DONTNEED);
 }
 
 uint64_t tern_st_data_bytes(const tern_st *st) {
