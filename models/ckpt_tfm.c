@@ -1,132 +1,21 @@
-/* Transformer checkpoints (include/tern/ckpt.h): the tensor roles of a tern
- * model, their names in each format, the layouts each role may come in, the
- * configuration (tern's own description or the file's fields), and export.
- * A format is a ck_src: a name scheme plus three readers (float vector,
- * int8 rows, ternary matrix); the mapping above them is written once. */
+/* Transformer checkpoints (include/tern/ckpt.h): the mapping between a tern
+ * model and the tensor roles every format names (models/ckpt_internal.h),
+ * the conversions the formats share, and the public API. */
 #include "tern/ckpt.h"
 
-#include <errno.h>
-#include <jansson.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ckpt_internal.h"
 #include "tern/err.h"
 #include "tern/numerics.h"
-#include "tern/safetensors.h"
 
-#define CK_MAX_CONFIG (1u << 20) /* bytes of config.json */
+/* ---- shared conversions ----------------------------------------------------------- */
 
-/* ---- roles ------------------------------------------------------------------------ */
-
-typedef enum role {
-  R_EMBED, R_LM_HEAD, R_FINAL_G, R_FINAL_B,
-  R_ATTN_G, R_ATTN_B, R_WQ, R_WK, R_WV, R_WO, R_ASUB_G, R_ASUB_B,
-  R_FFN_G, R_FFN_B, R_GATE, R_UP, R_DOWN, R_FSUB_G, R_FSUB_B
-} role;
-
-/* Hugging Face (LLaMA / BitNet b1.58 2B4T) tensor names. */
-static const char *hf_name(role r, int layer, char *buf, size_t n) {
-  static const char *const blk[] = {
-      [R_ATTN_G] = "input_layernorm.weight",       [R_ATTN_B] = "input_layernorm.bias",
-      [R_WQ] = "self_attn.q_proj.weight",          [R_WK] = "self_attn.k_proj.weight",
-      [R_WV] = "self_attn.v_proj.weight",          [R_WO] = "self_attn.o_proj.weight",
-      [R_ASUB_G] = "self_attn.attn_sub_norm.weight", [R_ASUB_B] = "self_attn.attn_sub_norm.bias",
-      [R_FFN_G] = "post_attention_layernorm.weight", [R_FFN_B] = "post_attention_layernorm.bias",
-      [R_GATE] = "mlp.gate_proj.weight",           [R_UP] = "mlp.up_proj.weight",
-      [R_DOWN] = "mlp.down_proj.weight",           [R_FSUB_G] = "mlp.ffn_sub_norm.weight",
-      [R_FSUB_B] = "mlp.ffn_sub_norm.bias"};
-  switch (r) {
-    case R_EMBED: snprintf(buf, n, "model.embed_tokens.weight"); break;
-    case R_LM_HEAD: snprintf(buf, n, "lm_head.weight"); break;
-    case R_FINAL_G: snprintf(buf, n, "model.norm.weight"); break;
-    case R_FINAL_B: snprintf(buf, n, "model.norm.bias"); break;
-    default: snprintf(buf, n, "model.layers.%d.%s", layer, blk[r]); break;
-  }
-  return buf;
-}
-
-/* ---- a format ---------------------------------------------------------------------- */
-
-typedef struct ck_src ck_src;
-struct ck_src {
-  const char *path;
-  const char *(*name)(role r, int layer, char *buf, size_t n);
-  int (*has)(ck_src *s, const char *name);
-  /* n floats (gains, biases) */
-  int (*vec)(ck_src *s, const char *name, int n, float *out, char *err, size_t errlen);
-  /* rows x cols int8 rows with per-row scales (embedding, LM head) */
-  int (*rows)(ck_src *s, const char *name, int rows, int cols, tern_i8rows *e, int *quantised,
-              char *err, size_t errlen);
-  /* BitLinear in -> out as tern's packed [in][out] codes and beta */
-  int (*linear)(ck_src *s, const char *name, int in, int out, tern_tpacked *t, int *ternarised,
-                char *err, size_t errlen);
-  /* optional: the tensor (and its scale) will not be read again */
-  void (*release)(ck_src *s, const char *name);
-  void *impl;
-};
-
-/* ---- safetensors ------------------------------------------------------------------- */
-
-static const tern_st_tensor *st_get(ck_src *s, const char *name, char *err, size_t errlen) {
-  const tern_st_tensor *t = tern_st_find(s->impl, name);
-  if (!t) tern_err(err, errlen, "%s: tensor '%s' is missing", s->path, name);
-  return t;
-}
-
-static int st_has(ck_src *s, const char *name) { return tern_st_find(s->impl, name) != NULL; }
-
-static void st_release(ck_src *s, const char *name) {
-  char sn[300];
-  tern_st_release(s->impl, tern_st_find(s->impl, name));
-  snprintf(sn, sizeof sn, "%s_scale", name);
-  tern_st_release(s->impl, tern_st_find(s->impl, sn));
-}
-
-static int st_shape_err(ck_src *s, const tern_st_tensor *t, const char *want, char *err,
-                        size_t errlen) {
-  char got[160] = "";
-  size_t o = 0;
-  for (int d = 0; d < t->ndim && o < sizeof got - 24; d++)
-    o += (size_t)snprintf(got + o, sizeof got - o, "%s%llu", d ? ", " : "",
-                          (unsigned long long)t->shape[d]);
-  return tern_err(err, errlen, "%s: tensor '%s': shape [%s] (%s), expected %s",
-                  tern_st_file(s->impl, t), t->name, got, tern_st_dtype_name(t->dtype), want);
-}
-
-static int st_is2(const tern_st_tensor *t, uint64_t a, uint64_t b) {
-  return t->ndim == 2 && t->shape[0] == a && t->shape[1] == b;
-}
-
-static int st_vec(ck_src *s, const char *name, int n, float *out, char *err, size_t errlen) {
-  const tern_st_tensor *t = st_get(s, name, err, errlen);
-  if (!t) return -1;
-  if (!tern_st_is_float(t->dtype) || t->ndim != 1 || t->shape[0] != (uint64_t)n) {
-    char w[64];
-    snprintf(w, sizeof w, "[%d] of F32, F16, BF16 or F64", n);
-    return st_shape_err(s, t, w, err, errlen);
-  }
-  for (int i = 0; i < n; i++) {
-    out[i] = (float)tern_st_get_double(t, (uint64_t)i);
-    if (!isfinite(out[i]))
-      return tern_err(err, errlen, "%s: tensor '%s': element %d is %g, expected a finite value",
-                      tern_st_file(s->impl, t), name, i, (double)out[i]);
-  }
-  return 0;
-}
-
-/* One float scale stored beside a tensor: name with ".weight" -> ".weight_scale". */
-static const tern_st_tensor *st_scale_of(ck_src *s, const char *name, char *sn, size_t n) {
-  snprintf(sn, n, "%s_scale", name);
-  return tern_st_find(s->impl, sn);
-}
-
-/* Per-row absmax int8 quantisation, exactly as the seeded embeddings
- * (models/model_common.c tern_mc_gen_i8rows). */
-static void quant_row(const float *x, int cols, int8_t *q, float *scale) {
+void ck_quant_row(const float *x, int cols, int8_t *q, float *scale) {
   float amax = 0.0f;
   for (int i = 0; i < cols; i++) amax = fmaxf(amax, fabsf(x[i]));
   float sc = amax > 0.0f ? amax / 127.0f : 1.0f;
@@ -137,431 +26,135 @@ static void quant_row(const float *x, int cols, int8_t *q, float *scale) {
   }
 }
 
-static int alloc_rows(int rows, int cols, tern_i8rows *e) {
+int ck_alloc_rows(int rows, int cols, tern_i8rows *e) {
   e->rows = rows;
   e->cols = cols;
-  e->q = malloc((size_t)rows * (size_t)cols);
-  e->scale = malloc((size_t)rows * sizeof(float));
+  e->q = ck_malloc((size_t)rows * (size_t)cols);
+  e->scale = ck_malloc((size_t)rows * sizeof(float));
   return e->q && e->scale ? 0 : -1;
 }
 
-static int st_rows(ck_src *s, const char *name, int rows, int cols, tern_i8rows *e, int *quantised,
-                   char *err, size_t errlen) {
-  const tern_st_tensor *t = st_get(s, name, err, errlen);
-  if (!t) return -1;
-  char want[96];
-  snprintf(want, sizeof want, "[%d, %d] of I8 (with %s_scale) or F32/F16/BF16", rows, cols, name);
-  if (!st_is2(t, (uint64_t)rows, (uint64_t)cols) ||
-      !(t->dtype == TERN_ST_I8 || tern_st_is_float(t->dtype)))
-    return st_shape_err(s, t, want, err, errlen);
-  if (alloc_rows(rows, cols, e)) return tern_err(err, errlen, "out of memory (tensor '%s')", name);
-  if (t->dtype == TERN_ST_I8) {
-    char sn[256];
-    const tern_st_tensor *sc = st_scale_of(s, name, sn, sizeof sn);
-    if (!sc) return tern_err(err, errlen, "%s: tensor '%s' is I8 but '%s' (its per-row scales) is "
-                             "missing", tern_st_file(s->impl, t), name, sn);
-    char w2[64];
-    snprintf(w2, sizeof w2, "[%d] of F32, F16, BF16 or F64", rows);
-    if (!tern_st_is_float(sc->dtype) || sc->ndim != 1 || sc->shape[0] != (uint64_t)rows)
-      return st_shape_err(s, sc, w2, err, errlen);
-    memcpy(e->q, t->data, (size_t)rows * (size_t)cols);
-    for (int r = 0; r < rows; r++) {
-      e->scale[r] = (float)tern_st_get_double(sc, (uint64_t)r);
-      if (!isfinite(e->scale[r]) || !(e->scale[r] > 0.0f))
-        return tern_err(err, errlen, "%s: tensor '%s': row %d scale is %g, expected a positive "
-                        "finite value", tern_st_file(s->impl, sc), sn, r, (double)e->scale[r]);
-    }
-    const uint8_t *m128 = memchr(e->q, 0x80, (size_t)rows * (size_t)cols);
-    if (m128) {
-      size_t at = (size_t)(m128 - (const uint8_t *)e->q);
-      return tern_err(err, errlen, "%s: tensor '%s': row %zu column %zu is -128, expected -127..127 "
-                      "(symmetric int8 rows)", tern_st_file(s->impl, t), name, at / (size_t)cols,
-                      at % (size_t)cols);
-    }
-    return 0;
-  }
-  float *row = malloc((size_t)cols * sizeof(float));
-  if (!row) return tern_err(err, errlen, "out of memory");
-  for (int r = 0; r < rows; r++) {
-    for (int i = 0; i < cols; i++) {
-      row[i] = (float)tern_st_get_double(t, (uint64_t)r * (uint64_t)cols + (uint64_t)i);
-      if (!isfinite(row[i])) {
-        free(row);
-        return tern_err(err, errlen, "%s: tensor '%s': element [%d, %d] is not finite",
-                        tern_st_file(s->impl, t), name, r, i);
-      }
-    }
-    quant_row(row, cols, e->q + (size_t)r * (size_t)cols, &e->scale[r]);
-  }
-  free(row);
-  *quantised = 1;
+static int pack_into(const int8_t *w_io, int in, int out, tern_tpacked *t, char *err,
+                     size_t errlen) {
+  size_t nb = tern_tpacked_bytes(in, out);
+  t->k = in;
+  t->n = out;
+  t->codes = ck_malloc(nb);
+  if (!t->codes) return tern_err(err, errlen, "out of memory (%d x %d codes)", in, out);
+  tern_tpack(w_io, (size_t)in * (size_t)out, t->codes);
   return 0;
 }
 
-/* The BitNet b1.58 2B4T packing -> tern's codes.  src: [R][in] bytes, R =
- * ceil(out/4), byte [p][i] holding (w + 1) of output rows p + jR in bits 2j,
- * 2j+1; codes: tern's [in][out] (tern_tpack layout).  w: in*out bytes of
- * scratch for the general path.  0, or 1 with the first weight whose code is
- * 3 (not a weight) in *bad_o, *bad_i.
- *
- * When R is a multiple of 4 (out % 16 == 0, every published shape), four
- * consecutive rows p of column i fill one tern byte for each j, so the
- * conversion is a gather in 64x64 tiles plus a bitwise code change and a 4x4
- * transpose of 2-bit fields (the import of a 2B4T-sized model converts ~500
- * MB of codes). */
-static int unpack_2b4t(const uint8_t *src, int in, int out, uint8_t *codes, int8_t *w,
-                       uint64_t *bad_o, int *bad_i) {
-  uint64_t R = ((uint64_t)out + 3) / 4;
-  if (R % 4 == 0) {
-    size_t ob = (size_t)out / 4, R4 = (size_t)R / 4, st = (size_t)in;
-    uint32_t bad = 0;
-    for (size_t I = 0; I < (size_t)in; I += 64) {
-      size_t ie = I + 64 < (size_t)in ? I + 64 : (size_t)in;
-      for (size_t G = 0; G < R4; G += 16) {
-        size_t ge = G + 16 < R4 ? G + 16 : R4;
-        for (size_t i = I; i < ie; i++) {
-          uint8_t *d = codes + i * ob;
-          for (size_t g = G; g < ge; g++) {
-            const uint8_t *p = src + 4 * g * st + i;
-            /* 2-bit field j of row t sits at bit 8t + 2j */
-            uint32_t w = (uint32_t)p[0] | (uint32_t)p[st] << 8 | (uint32_t)p[2 * st] << 16 |
-                         (uint32_t)p[3 * st] << 24;
-            /* w+1 -> tern code per field: 0 -> 11, 1 -> 00, 2 -> 01 (3 is not a weight) */
-            uint32_t lo = w & 0x55555555u, hi = (w >> 1) & 0x55555555u;
-            bad |= hi & lo;
-            w = (~lo & 0x55555555u) | (~(hi | lo) & 0x55555555u) << 1;
-            /* transpose the 4x4 matrix of 2-bit fields: field j of row t -> bit 8j + 2t */
-            uint32_t x = (w ^ (w >> 6)) & 0x00CC00CCu;
-            w ^= x ^ (x << 6);
-            x = (w ^ (w >> 12)) & 0x0000F0F0u;
-            w ^= x ^ (x << 12);
-            d[g] = (uint8_t)w;
-            d[R4 + g] = (uint8_t)(w >> 8);
-            d[2 * R4 + g] = (uint8_t)(w >> 16);
-            d[3 * R4 + g] = (uint8_t)(w >> 24);
-          }
-        }
-      }
-    }
-    if (!bad) return 0;
-  }
-  /* general path (and the location of a bad code) */
-  for (uint64_t p = 0; p < R; p++)
-    for (int i = 0; i < in; i++) {
-      unsigned b = src[p * (uint64_t)in + (uint64_t)i];
-      for (int j = 0; j < 4; j++) {
-        uint64_t o = p + (uint64_t)j * R;
-        unsigned v = (b >> (2 * j)) & 3u;
-        if (o >= (uint64_t)out) continue; /* padding rows */
-        if (v == 3u) {
-          *bad_o = o;
-          *bad_i = i;
-          return 1;
-        }
-        w[(size_t)i * (size_t)out + (size_t)o] = (int8_t)((int)v - 1);
-      }
-    }
-  tern_tpack(w, (size_t)in * (size_t)out, codes);
-  return 0;
-}
-
-static int st_linear(ck_src *s, const char *name, int in, int out, tern_tpacked *tp, int *ternarised,
-                     char *err, size_t errlen) {
-  const tern_st_tensor *t = st_get(s, name, err, errlen);
-  if (!t) return -1;
-  size_t count = (size_t)in * (size_t)out;
-  uint64_t R = ((uint64_t)out + 3) / 4;
-  char want[160];
-  snprintf(want, sizeof want, "[%llu, %d] of U8 (2B4T packed, with %s_scale) or [%d, %d] of "
-           "F32/F16/BF16", (unsigned long long)R, in, name, out, in);
-  tp->k = in;
-  tp->n = out;
-  int8_t *w = malloc(count ? count : 1);
-  if (!w) return tern_err(err, errlen, "out of memory (tensor '%s')", name);
-  int rc = 0;
-  if (t->dtype == TERN_ST_U8 && st_is2(t, R, (uint64_t)in)) {
-    char sn[256];
-    const tern_st_tensor *sc = st_scale_of(s, name, sn, sizeof sn);
-    if (!sc) {
-      rc = tern_err(err, errlen, "%s: tensor '%s' is packed ternary but '%s' is missing",
-                    tern_st_file(s->impl, t), name, sn);
-      goto done;
-    }
-    if (!tern_st_is_float(sc->dtype) || sc->numel != 1 || sc->ndim > 1) {
-      rc = st_shape_err(s, sc, "[1] or [] of F32, F16, BF16 or F64", err, errlen);
-      goto done;
-    }
-    double ws = tern_st_get_double(sc, 0);
-    if (!isfinite(ws) || !(ws > 0.0)) {
-      rc = tern_err(err, errlen, "%s: tensor '%s' is %g, expected a positive finite 1/beta",
-                    tern_st_file(s->impl, sc), sn, ws);
-      goto done;
-    }
-    tp->beta = (float)(1.0 / ws);
-    size_t nb = tern_tpacked_bytes(in, out);
-    tp->codes = malloc(nb ? nb : 1);
-    if (!tp->codes) {
-      rc = tern_err(err, errlen, "out of memory (tensor '%s')", name);
-      goto done;
-    }
-    uint64_t bo;
-    int bi;
-    if (unpack_2b4t(t->data, in, out, tp->codes, w, &bo, &bi))
-      rc = tern_err(err, errlen, "%s: tensor '%s': weight [%llu, %d] has code 3, expected 0, 1, 2 "
-                    "(w + 1)", tern_st_file(s->impl, t), name, (unsigned long long)bo, bi);
-    goto done;
-  } else if (tern_st_is_float(t->dtype) && st_is2(t, (uint64_t)out, (uint64_t)in)) {
-    float *m = malloc(count * sizeof(float));
-    if (!m) {
-      rc = tern_err(err, errlen, "out of memory (tensor '%s')", name);
-      goto done;
-    }
-    for (int o = 0; o < out && !rc; o++)
-      for (int i = 0; i < in; i++) {
-        float v = (float)tern_st_get_double(t, (uint64_t)o * (uint64_t)in + (uint64_t)i);
-        if (!isfinite(v)) {
-          rc = tern_err(err, errlen, "%s: tensor '%s': element [%d, %d] is not finite",
-                        tern_st_file(s->impl, t), name, o, i);
-          break;
-        }
-        m[(size_t)i * (size_t)out + (size_t)o] = v; /* tern's [in][out] order */
-      }
-    if (!rc) tp->beta = tern_ternarize(m, count, w);
-    free(m);
-    *ternarised = 1;
-  } else {
-    rc = st_shape_err(s, t, want, err, errlen);
-  }
-  if (!rc) {
-    tp->codes = malloc(tern_tpacked_bytes(in, out) ? tern_tpacked_bytes(in, out) : 1);
-    if (!tp->codes) rc = tern_err(err, errlen, "out of memory (tensor '%s')", name);
-    else tern_tpack(w, count, tp->codes);
-  }
-done:
-  if (rc) {
-    free(tp->codes);
-    tp->codes = NULL;
-  }
+int ck_linear_from_codes(const int8_t *c, int in, int out, float beta, tern_tpacked *t, char *err,
+                         size_t errlen) {
+  size_t n = (size_t)in * (size_t)out;
+  int8_t *w = ck_malloc(n);
+  if (!w) return tern_err(err, errlen, "out of memory (%d x %d codes)", in, out);
+  for (int o = 0; o < out; o++)
+    for (int i = 0; i < in; i++) w[(size_t)i * (size_t)out + (size_t)o] = c[(size_t)o * (size_t)in + (size_t)i];
+  t->beta = beta;
+  int rc = pack_into(w, in, out, t, err, errlen);
   free(w);
   return rc;
 }
 
-/* ---- configuration ------------------------------------------------------------------ */
+int ck_linear_from_float(const float *w, int in, int out, tern_tpacked *t, int *ternarised,
+                         char *err, size_t errlen) {
+  size_t n = (size_t)in * (size_t)out;
+  float s = 0.0f;
+  int exact = 1;
+  for (size_t k = 0; k < n && exact; k++) {
+    float a = fabsf(w[k]);
+    if (!isfinite(a)) return tern_err(err, errlen, "element %zu is not finite", k);
+    if (a == 0.0f) continue;
+    if (s == 0.0f) s = a;
+    exact = a == s;
+  }
+  int8_t *c = ck_malloc(n);
+  if (!c) return tern_err(err, errlen, "out of memory (%d x %d weights)", in, out);
+  int rc;
+  if (exact && s > 0.0f) {
+    for (size_t k = 0; k < n; k++) c[k] = (int8_t)(w[k] > 0.0f ? 1 : (w[k] < 0.0f ? -1 : 0));
+    rc = ck_linear_from_codes(c, in, out, s, t, err, errlen);
+    *ternarised = 0;
+  } else {
+    float *m = ck_malloc(n * sizeof(float));
+    if (!m) {
+      free(c);
+      return tern_err(err, errlen, "out of memory (%d x %d weights)", in, out);
+    }
+    for (int o = 0; o < out; o++)
+      for (int i = 0; i < in; i++) m[(size_t)i * (size_t)out + (size_t)o] = w[(size_t)o * (size_t)in + (size_t)i];
+    t->beta = tern_ternarize(m, n, c); /* c in tern's [in][out] order */
+    free(m);
+    rc = pack_into(c, in, out, t, err, errlen);
+    *ternarised = 1;
+  }
+  free(c);
+  return rc;
+}
 
-static int is_dir(const char *p) {
+void ck_codes_out_in(const tern_tpacked *t, int8_t *c) {
+  for (int i = 0; i < t->k; i++)
+    for (int o = 0; o < t->n; o++)
+      c[(size_t)o * (size_t)t->k + (size_t)i] = (int8_t)tern_tpacked_get(t->codes, (size_t)i * (size_t)t->n + (size_t)o);
+}
+
+static void rope_perm(void *c, size_t esz, int heads, int hd, int in, int to_interleaved) {
+  int half = hd / 2;
+  size_t row = (size_t)in * esz;
+  uint8_t *tmp = ck_malloc((size_t)hd * row);
+  if (!tmp) return;
+  for (int h = 0; h < heads; h++) {
+    uint8_t *blk = (uint8_t *)c + (size_t)h * (size_t)hd * row;
+    memcpy(tmp, blk, (size_t)hd * row);
+    for (int a = 0; a < 2; a++)
+      for (int b = 0; b < half; b++) {
+        size_t rot = (size_t)(a * half + b), inter = (size_t)(2 * b + a);
+        size_t dst = to_interleaved ? inter : rot, src = to_interleaved ? rot : inter;
+        memcpy(blk + dst * row, tmp + src * row, row);
+      }
+  }
+  free(tmp);
+}
+
+void ck_rope_unpermute(void *c, size_t esz, int heads, int hd, int in) {
+  rope_perm(c, esz, heads, hd, in, 0);
+}
+void ck_rope_permute(void *c, size_t esz, int heads, int hd, int in) {
+  rope_perm(c, esz, heads, hd, in, 1);
+}
+
+int ck_is_dir(const char *p) {
   struct stat sb;
   return !stat(p, &sb) && S_ISDIR(sb.st_mode);
 }
 
-static int ends_with(const char *s, const char *suf) {
+int ck_ends_with(const char *s, const char *suf) {
   size_t a = strlen(s), b = strlen(suf);
   return a >= b && !strcmp(s + a - b, suf);
 }
 
-int tern_ckpt_is_path(const char *path) {
-  if (!path) return 0;
-  if (is_dir(path)) {
-    char p[PATH_MAX];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s/config.json", path);
-    return !stat(p, &sb);
-  }
-  return ends_with(path, ".safetensors") || ends_with(path, ".index.json") ||
-         ends_with(path, ".gguf");
-}
-
-/* The directory holding config.json for a safetensors path. */
-static void st_dir(const char *path, char *dir, size_t n) {
-  if (is_dir(path)) {
-    snprintf(dir, n, "%s", path);
-    return;
-  }
-  const char *sl = strrchr(path, '/');
-  if (!sl) snprintf(dir, n, ".");
-  else snprintf(dir, n, "%.*s", (int)(sl - path), path);
-}
-
-static json_t *load_json(const char *path, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    return NULL;
-  }
-  char *buf = malloc(CK_MAX_CONFIG + 1);
-  size_t n = buf ? fread(buf, 1, CK_MAX_CONFIG + 1, f) : 0;
-  int bad = ferror(f);
-  fclose(f);
-  if (!buf || bad || n > CK_MAX_CONFIG) {
-    free(buf);
-    tern_err(err, errlen, "%s: %s", path,
-             !buf ? "out of memory" : bad ? "read error" : "larger than 1 MiB");
-    return NULL;
-  }
-  json_error_t je;
-  json_t *j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je);
-  free(buf);
-  if (!j) tern_err(err, errlen, "%s: not valid JSON (line %d: %s)", path, je.line, je.text);
-  else if (!json_is_object(j)) {
-    json_decref(j);
-    j = NULL;
-    tern_err(err, errlen, "%s: not a JSON object", path);
-  }
-  return j;
-}
-
-/* Integer field of config.json in lo..hi; absent: *out unchanged unless required. */
-static int cfg_int(const json_t *j, const char *what, const char *key, long lo, long hi, int required,
-                   int *out, char *err, size_t errlen) {
-  json_t *v = json_object_get(j, key);
-  if (!v) return required ? tern_err(err, errlen, "%s: field '%s' is missing", what, key) : 0;
-  if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-    return tern_err(err, errlen, "%s: field '%s' is not an integer in %ld..%ld", what, key, lo, hi);
-  *out = (int)json_integer_value(v);
-  return 0;
-}
-
-static int cfg_num(const json_t *j, const char *what, const char *key, double *out, char *err,
-                   size_t errlen) {
-  json_t *v = json_object_get(j, key);
-  if (!v) return 0;
-  if (!json_is_number(v)) return tern_err(err, errlen, "%s: field '%s' is not a number", what, key);
-  *out = json_number_value(v);
-  return 0;
-}
-
-/* tern's name rules: [A-Za-z0-9._-], 1..63 */
-static void sanitize_name(const char *src, char *dst, size_t n) {
+void ck_sanitize_name(const char *src, char *dst, size_t n) {
   size_t o = 0;
   for (const char *p = src; *p && o + 1 < n && o < TERN_TFM_NAME_MAX - 1; p++) {
-    char c = *p;
-    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '.' || c == '_' || c == '-';
-    dst[o++] = ok ? c : '-';
+    char ch = *p;
+    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '.' || ch == '_' || ch == '-';
+    dst[o++] = ok ? ch : '-';
   }
   if (!o) dst[o++] = 'm';
   dst[o] = 0;
 }
 
-/* Maps the fields of a Hugging Face config.json (LLaMA / MobileLLM / BitNet). */
-static int hf_config(const json_t *j, const char *what, const char *name, tern_tfm_config *c,
-                     tern_ckpt_info *info, char *err, size_t errlen) {
-  tern_tfm_config_init(c);
-  sanitize_name(name, c->name, sizeof c->name);
-  json_t *arch = json_object_get(j, "architectures");
-  const char *a = json_is_array(arch) ? json_string_value(json_array_get(arch, 0)) : NULL;
-  snprintf(info->arch, sizeof info->arch, "%s", a ? a : "?");
-  static const char *const known[] = {"BitNetForCausalLM", "BitnetForCausalLM", "LlamaForCausalLM",
-                                      "MobileLLMForCausalLM"};
-  int ok = 0;
-  for (size_t i = 0; a && i < sizeof known / sizeof *known; i++) ok |= !strcmp(a, known[i]);
-  if (!ok)
-    return tern_err(err, errlen, "%s: field 'architectures' is [%s%s%s], expected one of "
-                    "BitNetForCausalLM, BitnetForCausalLM, LlamaForCausalLM, MobileLLMForCausalLM",
-                    what, a ? "\"" : "", a ? a : "missing", a ? "\"" : "");
-  if (cfg_int(j, what, "vocab_size", 2, 1 << 20, 1, &c->vocab, err, errlen) ||
-      cfg_int(j, what, "hidden_size", 1, 65536, 1, &c->dim, err, errlen) ||
-      cfg_int(j, what, "num_hidden_layers", 1, 1024, 1, &c->layers, err, errlen) ||
-      cfg_int(j, what, "num_attention_heads", 1, 1024, 1, &c->heads, err, errlen) ||
-      cfg_int(j, what, "intermediate_size", 1, 1 << 18, 1, &c->ffn, err, errlen))
-    return -1;
-  c->kv_heads = c->heads;
-  c->head_dim = c->dim % c->heads ? 0 : c->dim / c->heads;
-  if (cfg_int(j, what, "num_key_value_heads", 1, 1024, 0, &c->kv_heads, err, errlen) ||
-      cfg_int(j, what, "head_dim", 2, 4096, 0, &c->head_dim, err, errlen))
-    return -1;
-  int maxpos = c->max_seq;
-  if (cfg_int(j, what, "max_position_embeddings", 1, INT_MAX, 0, &maxpos, err, errlen)) return -1;
-  c->max_seq = maxpos > (1 << 24) ? (1 << 24) : maxpos;
-  double eps = c->eps, theta = c->rope_theta;
-  if (cfg_num(j, what, "rms_norm_eps", &eps, err, errlen) ||
-      cfg_num(j, what, "rope_theta", &theta, err, errlen))
-    return -1;
-  c->eps = (float)eps;
-  c->rope_theta = theta;
-  json_t *rs = json_object_get(j, "rope_scaling");
-  if (rs && !json_is_null(rs)) {
-    json_t *f = json_object_get(rs, "factor");
-    if (!(json_is_number(f) && json_number_value(f) == 1.0))
-      return tern_err(err, errlen, "%s: field 'rope_scaling' is set, expected null or factor 1.0 "
-                      "(tern implements plain RoPE)", what);
-  }
-  json_t *ab = json_object_get(j, "attention_bias"), *mb = json_object_get(j, "mlp_bias");
-  if (json_is_true(ab) || json_is_true(mb))
-    return tern_err(err, errlen, "%s: field '%s' is true, expected false (BitLinear has no bias)",
-                    what, json_is_true(ab) ? "attention_bias" : "mlp_bias");
-  json_t *act = json_object_get(j, "hidden_act");
-  const char *hs = json_is_string(act) ? json_string_value(act) : "silu";
-  if (!strcmp(hs, "silu") || !strcmp(hs, "swish")) c->ffn_type = TERN_FFN_SWIGLU;
-  else if (!strcmp(hs, "relu2")) c->ffn_type = TERN_FFN_RELU2_GLU;
-  else
-    return tern_err(err, errlen, "%s: field 'hidden_act' is '%s', expected silu or relu2 (gated "
-                    "FFNs of LLaMA / BitNet)", what, hs);
-  json_t *tie = json_object_get(j, "tie_word_embeddings");
-  if (!tie) tie = json_object_get(j, "share_embedding"); /* MobileLLM's config */
-  c->tie_embeddings = tie ? json_is_true(tie) : 0;
-  /* BitNet b1.58 2B4T: SubLN inside the attention and the FFN */
-  json_t *mt = json_object_get(j, "model_type");
-  c->subln = json_is_string(mt) && !strcmp(json_string_value(mt), "bitnet") &&
-             !strcmp(a, "BitNetForCausalLM");
-  snprintf(c->source, sizeof c->source, "imported %s checkpoint", a);
-  return tern_tfm_check(c, what, err, errlen);
-}
-
-/* The config of a safetensors checkpoint: tern's description if the file
- * carries one ("tern": {"model": INI}), else mapped from the HF fields. */
-static int st_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, char *err,
-                     size_t errlen) {
-  char dir[PATH_MAX], cp[PATH_MAX + 16];
-  st_dir(path, dir, sizeof dir);
-  snprintf(cp, sizeof cp, "%s/config.json", dir);
-  json_t *j = load_json(cp, err, errlen);
-  if (!j) return -1;
-  int rc;
-  json_t *t = json_object_get(j, "tern");
-  if (t) {
-    json_t *mt = json_object_get(t, "model");
-    json_t *fmt = json_object_get(t, "format");
-    if (!json_is_integer(fmt) || json_integer_value(fmt) != 1 || !json_is_string(mt)) {
-      rc = tern_err(err, errlen, "%s: field 'tern' is not {\"format\": 1, \"model\": description "
-                    "text}", cp);
-    } else {
-      char what[PATH_MAX + 32];
-      snprintf(what, sizeof what, "%s (tern.model)", cp);
-      rc = tern_tfm_parse_string(json_string_value(mt), what, c, err, errlen);
-      info->config_from_tern = 1;
-      json_t *arch = json_object_get(j, "architectures");
-      const char *a = json_is_array(arch) ? json_string_value(json_array_get(arch, 0)) : NULL;
-      snprintf(info->arch, sizeof info->arch, "%s", a ? a : "tern");
-      /* the HF fields beside it must agree (a hand-edited file is caught) */
-      struct {
-        const char *key;
-        int v;
-      } chk[] = {{"vocab_size", c->vocab},         {"hidden_size", c->dim},
-                 {"num_hidden_layers", c->layers}, {"num_attention_heads", c->heads},
-                 {"num_key_value_heads", c->kv_heads}, {"intermediate_size", c->ffn}};
-      for (size_t i = 0; !rc && i < sizeof chk / sizeof *chk; i++) {
-        json_t *v = json_object_get(j, chk[i].key);
-        if (v && (!json_is_integer(v) || json_integer_value(v) != chk[i].v))
-          rc = tern_err(err, errlen, "%s: field '%s' disagrees with tern.model (%d)", cp,
-                        chk[i].key, chk[i].v);
-      }
-    }
-  } else {
-    const char *base = strrchr(dir, '/');
-    rc = hf_config(j, cp, base ? base + 1 : dir, c, info, err, errlen);
-  }
-  json_decref(j);
-  return rc;
-}
-
 /* ---- the mapping (format-independent) ---------------------------------------------- */
 
-/* Reads of a role done: let the format drop its pages. */
+/* Reads of a ck_role done: let the format drop its pages. */
 static void release(ck_src *s, const char *name) {
   if (s->release) s->release(s, name);
 }
 
-static int read_norm(ck_src *s, role rg, role rb, int layer, int n, const tern_tfm_config *c,
+static int read_norm(ck_src *s, ck_role rg, ck_role rb, int layer, int n, const tern_tfm_config *c,
                      tern_tfm_norm *nm, char *err, size_t errlen) {
   char nb[256];
   nm->g = malloc((size_t)n * sizeof(float));
@@ -573,11 +166,11 @@ static int read_norm(ck_src *s, role rg, role rb, int layer, int n, const tern_t
   return s->vec(s, s->name(rb, layer, nb, sizeof nb), n, nm->b, err, errlen);
 }
 
-static int read_lin(ck_src *s, role r, int layer, int in, int out, tern_tpacked *t,
+static int read_lin(ck_src *s, ck_role r, int layer, int in, int out, tern_tpacked *t,
                     tern_ckpt_info *info, char *err, size_t errlen) {
   char nb[256];
   int tz = 0;
-  if (s->linear(s, s->name(r, layer, nb, sizeof nb), in, out, t, &tz, err, errlen)) return -1;
+  if (s->linear(s, s->name(r, layer, nb, sizeof nb), r, in, out, t, &tz, err, errlen)) return -1;
   release(s, nb);
   info->ternarised += tz;
   info->tensors++;
@@ -587,15 +180,15 @@ static int read_lin(ck_src *s, role r, int layer, int in, int out, tern_tpacked 
 static int read_ffn(ck_src *s, const tern_tfm_config *c, int layer, tern_tfm_ffn *f,
                     tern_ckpt_info *info, char *err, size_t errlen) {
   if (tern_ffn_is_glu(c->ffn_type) &&
-      read_lin(s, R_GATE, layer, c->dim, c->ffn, &f->gate, info, err, errlen))
+      read_lin(s, CK_GATE, layer, c->dim, c->ffn, &f->gate, info, err, errlen))
     return -1;
-  if (read_lin(s, R_UP, layer, c->dim, c->ffn, &f->up, info, err, errlen) ||
-      read_lin(s, R_DOWN, layer, c->ffn, c->dim, &f->down, info, err, errlen))
+  if (read_lin(s, CK_UP, layer, c->dim, c->ffn, &f->up, info, err, errlen) ||
+      read_lin(s, CK_DOWN, layer, c->ffn, c->dim, &f->down, info, err, errlen))
     return -1;
-  return c->subln ? read_norm(s, R_FSUB_G, R_FSUB_B, layer, c->ffn, c, &f->subln, err, errlen) : 0;
+  return c->subln ? read_norm(s, CK_FSUB_G, CK_FSUB_B, layer, c->ffn, c, &f->subln, err, errlen) : 0;
 }
 
-static int read_model(ck_src *s, const tern_tfm_config *c, tern_tfm_model *m, tern_ckpt_info *info,
+int ck_read_model(ck_src *s, const tern_tfm_config *c, tern_tfm_model *m, tern_ckpt_info *info,
                       char *err, size_t errlen) {
   memset(m, 0, sizeof *m);
   m->cfg = *c;
@@ -606,32 +199,32 @@ static int read_model(ck_src *s, const tern_tfm_config *c, tern_tfm_model *m, te
     tern_err(err, errlen, "out of memory");
     goto fail;
   }
-  if (s->rows(s, s->name(R_EMBED, 0, nb, sizeof nb), c->vocab, c->dim, &m->embed, &qz, err, errlen))
+  if (s->rows(s, s->name(CK_EMBED, 0, nb, sizeof nb), c->vocab, c->dim, &m->embed, &qz, err, errlen))
     goto fail;
   release(s, nb);
   info->quantised_rows += qz;
   if (!c->tie_embeddings) {
     qz = 0;
-    if (s->rows(s, s->name(R_LM_HEAD, 0, nb, sizeof nb), c->vocab, c->dim, &m->lm_head, &qz, err,
+    if (s->rows(s, s->name(CK_LM_HEAD, 0, nb, sizeof nb), c->vocab, c->dim, &m->lm_head, &qz, err,
                 errlen))
       goto fail;
     info->quantised_rows += qz;
-  } else if (s->has(s, s->name(R_LM_HEAD, 0, nb, sizeof nb))) {
+  } else if (s->has(s, s->name(CK_LM_HEAD, 0, nb, sizeof nb))) {
     tern_err(err, errlen, "%s: tensor '%s' is present but the model ties its embeddings "
              "(tie_word_embeddings); refusing to ignore it", s->path, nb);
     goto fail;
   }
-  if (read_norm(s, R_FINAL_G, R_FINAL_B, 0, c->dim, c, &m->final_norm, err, errlen)) goto fail;
+  if (read_norm(s, CK_FINAL_G, CK_FINAL_B, 0, c->dim, c, &m->final_norm, err, errlen)) goto fail;
   if (c->share_ffn && read_ffn(s, c, 0, &m->shared_ffn, info, err, errlen)) goto fail;
   for (int b = 0; b < c->layers; b++) {
     tern_tfm_block *B = &m->block[b];
-    if (read_norm(s, R_ATTN_G, R_ATTN_B, b, c->dim, c, &B->attn_norm, err, errlen) ||
-        read_lin(s, R_WQ, b, c->dim, qd, &B->wq, info, err, errlen) ||
-        read_lin(s, R_WK, b, c->dim, kvd, &B->wk, info, err, errlen) ||
-        read_lin(s, R_WV, b, c->dim, kvd, &B->wv, info, err, errlen) ||
-        read_lin(s, R_WO, b, qd, c->dim, &B->wo, info, err, errlen) ||
-        (c->subln && read_norm(s, R_ASUB_G, R_ASUB_B, b, qd, c, &B->attn_subln, err, errlen)) ||
-        read_norm(s, R_FFN_G, R_FFN_B, b, c->dim, c, &B->ffn_norm, err, errlen))
+    if (read_norm(s, CK_ATTN_G, CK_ATTN_B, b, c->dim, c, &B->attn_norm, err, errlen) ||
+        read_lin(s, CK_WQ, b, c->dim, qd, &B->wq, info, err, errlen) ||
+        read_lin(s, CK_WK, b, c->dim, kvd, &B->wk, info, err, errlen) ||
+        read_lin(s, CK_WV, b, c->dim, kvd, &B->wv, info, err, errlen) ||
+        read_lin(s, CK_WO, b, qd, c->dim, &B->wo, info, err, errlen) ||
+        (c->subln && read_norm(s, CK_ASUB_G, CK_ASUB_B, b, qd, c, &B->attn_subln, err, errlen)) ||
+        read_norm(s, CK_FFN_G, CK_FFN_B, b, c->dim, c, &B->ffn_norm, err, errlen))
       goto fail;
     if (!c->share_ffn && read_ffn(s, c, b, &B->own_ffn, info, err, errlen)) goto fail;
     B->ffn = c->share_ffn ? &m->shared_ffn : &B->own_ffn;
@@ -650,7 +243,66 @@ fail:
   return rc;
 }
 
+/* ---- writing (format-independent) ------------------------------------------------ */
+
+static int put_norm(ck_sink *s, ck_role rg, ck_role rb, int layer, const tern_tfm_norm *nm, int n,
+                    char *err, size_t errlen) {
+  char nb[256];
+  if (s->vec(s, s->name(rg, layer, nb, sizeof nb), nm->g, n, err, errlen)) return -1;
+  return nm->b ? s->vec(s, s->name(rb, layer, nb, sizeof nb), nm->b, n, err, errlen) : 0;
+}
+
+static int put_lin(ck_sink *s, ck_role r, int layer, const tern_tpacked *t, char *err,
+                   size_t errlen) {
+  char nb[256];
+  return s->linear(s, s->name(r, layer, nb, sizeof nb), r, t, err, errlen);
+}
+
+static int put_ffn(ck_sink *s, const tern_tfm_config *c, int layer, const tern_tfm_ffn *f,
+                   char *err, size_t errlen) {
+  if (tern_ffn_is_glu(c->ffn_type) && put_lin(s, CK_GATE, layer, &f->gate, err, errlen)) return -1;
+  if (put_lin(s, CK_UP, layer, &f->up, err, errlen) || put_lin(s, CK_DOWN, layer, &f->down, err, errlen))
+    return -1;
+  return c->subln ? put_norm(s, CK_FSUB_G, CK_FSUB_B, layer, &f->subln, c->ffn, err, errlen) : 0;
+}
+
+int ck_write_model(ck_sink *s, const tern_tfm_model *m, char *err, size_t errlen) {
+  const tern_tfm_config *c = &m->cfg;
+  char nb[256];
+  int qd = c->heads * c->head_dim;
+  if (s->rows(s, s->name(CK_EMBED, 0, nb, sizeof nb), &m->embed, err, errlen) ||
+      (!c->tie_embeddings && s->rows(s, s->name(CK_LM_HEAD, 0, nb, sizeof nb), &m->lm_head, err, errlen)) ||
+      put_norm(s, CK_FINAL_G, CK_FINAL_B, 0, &m->final_norm, c->dim, err, errlen) ||
+      (c->share_ffn && put_ffn(s, c, 0, &m->shared_ffn, err, errlen)))
+    return -1;
+  for (int b = 0; b < c->layers; b++) {
+    const tern_tfm_block *B = &m->block[b];
+    if (put_norm(s, CK_ATTN_G, CK_ATTN_B, b, &B->attn_norm, c->dim, err, errlen) ||
+        put_lin(s, CK_WQ, b, &B->wq, err, errlen) || put_lin(s, CK_WK, b, &B->wk, err, errlen) ||
+        put_lin(s, CK_WV, b, &B->wv, err, errlen) || put_lin(s, CK_WO, b, &B->wo, err, errlen) ||
+        (c->subln && put_norm(s, CK_ASUB_G, CK_ASUB_B, b, &B->attn_subln, qd, err, errlen)) ||
+        put_norm(s, CK_FFN_G, CK_FFN_B, b, &B->ffn_norm, c->dim, err, errlen) ||
+        (!c->share_ffn && put_ffn(s, c, b, B->ffn, err, errlen)))
+      return -1;
+  }
+  return 0;
+}
+
 /* ---- public ------------------------------------------------------------------------- */
+
+int tern_ckpt_is_path(const char *path) {
+  if (!path) return 0;
+  if (ck_is_dir(path)) {
+    char p[4200];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/config.json", path);
+    return !stat(p, &sb);
+  }
+  return ck_ends_with(path, ".safetensors") || ck_ends_with(path, ".index.json") ||
+         ck_ends_with(path, ".gguf");
+}
+
+static int is_gguf(const char *path) { return ck_ends_with(path, ".gguf"); }
 
 static void info_init(tern_ckpt_info *info, const char *path, const char *fmt) {
   memset(info, 0, sizeof *info);
@@ -663,10 +315,9 @@ int tern_tfm_ckpt_config(const char *path, tern_tfm_config *c, tern_ckpt_info *i
   tern_ckpt_info local;
   if (!info) info = &local;
   if (!path || !c) return tern_err(err, errlen, "tern_tfm_ckpt_config: null argument");
-  if (ends_with(path, ".gguf"))
-    return tern_err(err, errlen, "%s: GGUF import is not built yet", path);
-  info_init(info, path, "safetensors");
-  return st_config(path, c, info, err, errlen);
+  info_init(info, path, is_gguf(path) ? "gguf" : "safetensors");
+  return is_gguf(path) ? ck_gguf_config(path, c, info, err, errlen)
+                       : ck_st_config(path, c, info, err, errlen);
 }
 
 int tern_tfm_ckpt_load(const char *path, tern_tfm_model *m, tern_ckpt_info *info, char *err,
@@ -677,13 +328,8 @@ int tern_tfm_ckpt_load(const char *path, tern_tfm_model *m, tern_ckpt_info *info
   memset(m, 0, sizeof *m);
   tern_tfm_config c;
   if (tern_tfm_ckpt_config(path, &c, info, err, errlen)) return -1;
-  tern_st *st = tern_st_open(path, err, errlen);
-  if (!st) return -1;
-  info->file_bytes = tern_st_data_bytes(st);
-  ck_src s = {path, hf_name, st_has, st_vec, st_rows, st_linear, st_release, st};
-  int rc = read_model(&s, &c, m, info, err, errlen);
-  tern_st_close(st);
-  return rc;
+  return is_gguf(path) ? ck_gguf_load(path, &c, m, info, err, errlen)
+                       : ck_st_load(path, &c, m, info, err, errlen);
 }
 
 int tern_tfm_load_model(const char *name_or_path, const tern_tfm_config *cfg, tern_tfm_model *m,
@@ -698,128 +344,9 @@ int tern_tfm_load_model(const char *name_or_path, const tern_tfm_config *cfg, te
   return 0;
 }
 
-/* ---- export -------------------------------------------------------------------------- */
-
-static int put_vec(tern_st_writer *w, const char *name, const float *v, int n, char *err,
-                   size_t errlen) {
-  uint64_t sh[1] = {(uint64_t)n};
-  return tern_st_writer_add(w, name, TERN_ST_F32, 1, sh, v, (uint64_t)n * 4, err, errlen);
-}
-
-static int put_norm(tern_st_writer *w, role rg, role rb, int layer, const tern_tfm_norm *nm, int n,
-                    char *err, size_t errlen) {
-  char nb[256];
-  if (put_vec(w, hf_name(rg, layer, nb, sizeof nb), nm->g, n, err, errlen)) return -1;
-  return nm->b ? put_vec(w, hf_name(rb, layer, nb, sizeof nb), nm->b, n, err, errlen) : 0;
-}
-
-static int put_rows(tern_st_writer *w, role r, const tern_i8rows *e, char *err, size_t errlen) {
-  char nb[256], sb[280];
-  hf_name(r, 0, nb, sizeof nb);
-  snprintf(sb, sizeof sb, "%s_scale", nb);
-  uint64_t sh[2] = {(uint64_t)e->rows, (uint64_t)e->cols};
-  if (tern_st_writer_add(w, nb, TERN_ST_I8, 2, sh, e->q, sh[0] * sh[1], err, errlen)) return -1;
-  return put_vec(w, sb, e->scale, e->rows, err, errlen);
-}
-
-/* 2B4T packing of tern's [in][out] codes; weight_scale = 1/beta in F64. */
-static int put_lin(tern_st_writer *w, role r, int layer, const tern_tpacked *t, char *err,
-                   size_t errlen) {
-  char nb[256], sb[280];
-  hf_name(r, layer, nb, sizeof nb);
-  snprintf(sb, sizeof sb, "%s_scale", nb);
-  int in = t->k, out = t->n;
-  uint64_t R = ((uint64_t)out + 3) / 4;
-  size_t pb = (size_t)(R * (uint64_t)in);
-  uint8_t *p = malloc(pb ? pb : 1);
-  if (!p) return tern_err(err, errlen, "out of memory (tensor '%s')", nb);
-  for (uint64_t q = 0; q < R; q++)
-    for (int i = 0; i < in; i++) {
-      unsigned b = 0;
-      for (int j = 0; j < 4; j++) {
-        uint64_t o = q + (uint64_t)j * R;
-        int v = o < (uint64_t)out ? tern_tpacked_get(t->codes, (size_t)i * (size_t)out + o) : 0;
-        b |= (unsigned)(v + 1) << (2 * j);
-      }
-      p[q * (uint64_t)in + (uint64_t)i] = (uint8_t)b;
-    }
-  uint64_t sh[2] = {R, (uint64_t)in}, one[1] = {1};
-  double ws = 1.0 / (double)t->beta;
-  int rc = tern_st_writer_add(w, nb, TERN_ST_U8, 2, sh, p, R * (uint64_t)in, err, errlen) ||
-           tern_st_writer_add(w, sb, TERN_ST_F64, 1, one, &ws, 8, err, errlen);
-  free(p);
-  return rc ? -1 : 0;
-}
-
-static int put_ffn(tern_st_writer *w, const tern_tfm_config *c, int layer, const tern_tfm_ffn *f,
-                   char *err, size_t errlen) {
-  if (tern_ffn_is_glu(c->ffn_type) && put_lin(w, R_GATE, layer, &f->gate, err, errlen)) return -1;
-  if (put_lin(w, R_UP, layer, &f->up, err, errlen) || put_lin(w, R_DOWN, layer, &f->down, err, errlen))
-    return -1;
-  return c->subln ? put_norm(w, R_FSUB_G, R_FSUB_B, layer, &f->subln, c->ffn, err, errlen) : 0;
-}
-
-static int write_config_json(const tern_tfm_config *c, const char *path, char *err, size_t errlen) {
-  char ini[4096];
-  if (tern_tfm_print_string(ini, sizeof ini, c) >= (int)sizeof ini)
-    return tern_err(err, errlen, "model description longer than %zu bytes", sizeof ini);
-  const char *act = c->ffn_type == TERN_FFN_SWIGLU ? "silu"
-                    : c->ffn_type == TERN_FFN_RELU2_GLU ? "relu2"
-                    : c->ffn_type == TERN_FFN_RELU2 ? "relu2-ungated" : "gelu_pytorch_tanh";
-  json_t *j = json_pack(
-      "{s:[s], s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:b, s:i, s:{s:i, s:s}}",
-      "architectures", "BitNetForCausalLM", "model_type", "bitnet", "vocab_size", c->vocab,
-      "hidden_size", c->dim, "intermediate_size", c->ffn, "num_hidden_layers", c->layers,
-      "num_attention_heads", c->heads, "num_key_value_heads", c->kv_heads, "head_dim", c->head_dim,
-      "hidden_act", act, "rms_norm_eps", (double)c->eps, "rope_theta", c->rope_theta,
-      "tie_word_embeddings", c->tie_embeddings, "max_position_embeddings", c->max_seq, "tern",
-      "format", 1, "model", ini);
-  if (!j) return tern_err(err, errlen, "out of memory");
-  int rc = json_dump_file(j, path, JSON_INDENT(2));
-  json_decref(j);
-  return rc ? tern_err(err, errlen, "%s: write error", path) : 0;
-}
-
-static int save_st(const tern_tfm_model *m, const char *dir, char *err, size_t errlen) {
-  const tern_tfm_config *c = &m->cfg;
-  if (mkdir(dir, 0777) && errno != EEXIST)
-    return tern_err(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
-  if (!is_dir(dir)) return tern_err(err, errlen, "%s: exists and is not a directory", dir);
-  tern_st_writer *w = tern_st_writer_new();
-  if (!w) return tern_err(err, errlen, "out of memory");
-  int rc = tern_st_writer_meta(w, "format", "pt", err, errlen) ||
-           tern_st_writer_meta(w, "tern", "model description in config.json (tern.model)", err,
-                               errlen) ||
-           put_rows(w, R_EMBED, &m->embed, err, errlen) ||
-           (!c->tie_embeddings && put_rows(w, R_LM_HEAD, &m->lm_head, err, errlen)) ||
-           put_norm(w, R_FINAL_G, R_FINAL_B, 0, &m->final_norm, c->dim, err, errlen) ||
-           (c->share_ffn && put_ffn(w, c, 0, &m->shared_ffn, err, errlen));
-  int qd = c->heads * c->head_dim;
-  for (int b = 0; b < c->layers && !rc; b++) {
-    const tern_tfm_block *B = &m->block[b];
-    rc = put_norm(w, R_ATTN_G, R_ATTN_B, b, &B->attn_norm, c->dim, err, errlen) ||
-         put_lin(w, R_WQ, b, &B->wq, err, errlen) || put_lin(w, R_WK, b, &B->wk, err, errlen) ||
-         put_lin(w, R_WV, b, &B->wv, err, errlen) || put_lin(w, R_WO, b, &B->wo, err, errlen) ||
-         (c->subln && put_norm(w, R_ASUB_G, R_ASUB_B, b, &B->attn_subln, qd, err, errlen)) ||
-         put_norm(w, R_FFN_G, R_FFN_B, b, &B->ffn_norm, c->dim, err, errlen) ||
-         (!c->share_ffn && put_ffn(w, c, b, B->ffn, err, errlen));
-  }
-  char p[PATH_MAX + 32];
-  if (!rc) {
-    snprintf(p, sizeof p, "%s/model.safetensors", dir);
-    rc = tern_st_writer_write(w, p, err, errlen);
-  }
-  tern_st_writer_free(w);
-  if (!rc) {
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    rc = write_config_json(c, p, err, errlen);
-  }
-  return rc ? -1 : 0;
-}
-
 int tern_tfm_ckpt_save(const tern_tfm_model *m, const char *out, tern_ckpt_format fmt, char *err,
                        size_t errlen) {
   if (!m || !out || !m->block) return tern_err(err, errlen, "tern_tfm_ckpt_save: null argument");
-  if (fmt == TERN_CKPT_SAFETENSORS) return save_st(m, out, err, errlen);
-  return tern_err(err, errlen, "%s: GGUF export is not built yet", out);
+  if (fmt == TERN_CKPT_GGUF) return ck_gguf_save(m, out, err, errlen);
+  return ck_st_save(m, out, err, errlen);
 }

@@ -592,3 +592,246 @@ TEST(CkptFuzz, MutatedSafetensorsAndConfig) {
 }
 
 }  // namespace
+
+// ---- GGUF ------------------------------------------------------------------------------
+
+#include "tern/gguf.h"
+
+namespace {
+
+const char *kLlamaShape =
+    "[model]\nname = llama-like\nvocab = 260\ndim = 32\nlayers = 2\nheads = 4\nkv_heads = 2\n"
+    "ffn = 64\nffn_type = swiglu\ntie_embeddings = false\nmax_seq = 64\nseed = 5\n";
+const char *kBitnetShape =
+    "[model]\nname = bitnet-like\nvocab = 256\ndim = 32\nlayers = 2\nheads = 4\nffn = 64\n"
+    "ffn_type = swiglu\nsubln = true\nmax_seq = 64\nseed = 6\n";
+
+TEST(CkptGguf, RoundTripEveryShapeAndAcrossFormats) {
+  std::vector<tern_tfm_config> cfgs = {PresetCfg("tiny"), PresetCfg("nemotron4-style-tiny"),
+                                       PresetCfg("starcoder2-style-tiny"), Cfg(kOddShapes),
+                                       Cfg(kLlamaShape), Cfg(kBitnetShape)};
+  const char *arch[] = {"bitnet-b1.58", "tern", "tern", "tern", "llama", "bitnet"};
+  for (size_t k = 0; k < cfgs.size(); k++) {
+    tern_tfm_config &c = cfgs[k];
+    SCOPED_TRACE(c.name);
+    tern_tfm_model m = Seeded(c);
+    std::string d = TmpDir(), g = d + "/m.gguf", st = d + "/st", g2 = d + "/m2.gguf";
+    char err[1024];
+    ASSERT_EQ(tern_tfm_ckpt_save(&m, g.c_str(), TERN_CKPT_GGUF, err, sizeof err), 0) << err;
+    tern_tfm_model r;
+    tern_ckpt_info info;
+    ASSERT_EQ(tern_tfm_ckpt_load(g.c_str(), &r, &info, err, sizeof err), 0) << err;
+    EXPECT_STREQ(info.format, "gguf");
+    EXPECT_STREQ(info.arch, arch[k]);
+    EXPECT_EQ(info.ternarised, 0);
+    ExpectModelEq(m, r);
+    // gguf -> safetensors -> gguf -> model: still identical
+    ASSERT_EQ(tern_tfm_ckpt_save(&r, st.c_str(), TERN_CKPT_SAFETENSORS, err, sizeof err), 0) << err;
+    tern_tfm_model r2, r3;
+    ASSERT_EQ(tern_tfm_ckpt_load(st.c_str(), &r2, nullptr, err, sizeof err), 0) << err;
+    ASSERT_EQ(tern_tfm_ckpt_save(&r2, g2.c_str(), TERN_CKPT_GGUF, err, sizeof err), 0) << err;
+    ASSERT_EQ(tern_tfm_ckpt_load(g2.c_str(), &r3, nullptr, err, sizeof err), 0) << err;
+    ExpectModelEq(m, r3);
+    tern_tfm_free(&r3);
+    tern_tfm_free(&r2);
+    tern_tfm_free(&r);
+    tern_tfm_free(&m);
+    RmRf(d);
+  }
+}
+
+// The same float weights as an HF LLaMA safetensors checkpoint and as a
+// llama.cpp-style GGUF (arch llama, q/k rows permuted as convert_hf_to_gguf.py
+// LlamaModel.permute does, no tern.model): both import to the same model.
+TEST(CkptGguf, ForeignLlamaGgufMatchesTheSafetensorsCheckpoint) {
+  const int V = 48, d = 16, L = 2, H = 4, KV = 2, hd = 4, F = 24;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 0.5f);
+  std::string dir = TmpDir();
+  WriteFile(dir + "/config.json",
+            "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 48, \"hidden_size\": 16, "
+            "\"intermediate_size\": 24, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
+            "\"num_key_value_heads\": 2, \"hidden_act\": \"silu\", \"rms_norm_eps\": 1e-05, "
+            "\"rope_theta\": 10000.0, \"tie_word_embeddings\": false, "
+            "\"max_position_embeddings\": 64}");
+  Tensors st;
+  tern_gguf_writer *w = tern_gguf_writer_new();
+  char err[1024];
+  auto add_u32 = [&](const char *k, uint32_t v) { ASSERT_EQ(tern_gguf_add_u32(w, k, v, err, sizeof err), 0) << err; };
+  ASSERT_EQ(tern_gguf_add_str(w, "general.architecture", "llama", 5, err, sizeof err), 0);
+  add_u32("llama.embedding_length", d);
+  add_u32("llama.block_count", L);
+  add_u32("llama.attention.head_count", H);
+  add_u32("llama.attention.head_count_kv", KV);
+  add_u32("llama.feed_forward_length", F);
+  add_u32("llama.context_length", 64);
+  ASSERT_EQ(tern_gguf_add_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f, err, sizeof err), 0);
+  // one tensor in both files; perm_heads > 0: GGUF rows permuted for RoPE
+  auto both = [&](const std::string &hf, const std::string &gg, int rows, int cols, int perm_heads) {
+    std::vector<float> v((size_t)rows * cols);
+    for (auto &x : v) x = nd(rng);
+    std::vector<uint64_t> sh = {(uint64_t)rows, (uint64_t)cols};
+    if (cols == 0) sh = {(uint64_t)rows};
+    size_t cnt = cols ? (size_t)rows * cols : (size_t)rows;
+    v.resize(cnt);
+    st[hf] = {TERN_ST_F32, sh, F32Bytes(v)};
+    std::vector<float> g = v;
+    if (perm_heads) {  // GGUF row h*hd + 2b + a = HF row h*hd + a*hd/2 + b
+      for (int h = 0; h < perm_heads; h++)
+        for (int a = 0; a < 2; a++)
+          for (int b = 0; b < hd / 2; b++)
+            for (int i = 0; i < cols; i++)
+              g[(size_t)(h * hd + 2 * b + a) * cols + i] = v[(size_t)(h * hd + a * hd / 2 + b) * cols + i];
+    }
+    uint64_t ne2[2] = {(uint64_t)cols, (uint64_t)rows}, ne1[1] = {(uint64_t)rows};
+    ASSERT_EQ(tern_gguf_add_tensor_f32(w, gg.c_str(), TERN_GGML_F32, cols ? 2 : 1, cols ? ne2 : ne1,
+                                       g.data(), err, sizeof err), 0) << err;
+  };
+  both("model.embed_tokens.weight", "token_embd.weight", V, d, 0);
+  both("lm_head.weight", "output.weight", V, d, 0);
+  both("model.norm.weight", "output_norm.weight", d, 0, 0);
+  for (int l = 0; l < L; l++) {
+    std::string p = "model.layers." + std::to_string(l) + ".", b = "blk." + std::to_string(l) + ".";
+    both(p + "input_layernorm.weight", b + "attn_norm.weight", d, 0, 0);
+    both(p + "self_attn.q_proj.weight", b + "attn_q.weight", H * hd, d, H);
+    both(p + "self_attn.k_proj.weight", b + "attn_k.weight", KV * hd, d, KV);
+    both(p + "self_attn.v_proj.weight", b + "attn_v.weight", KV * hd, d, 0);
+    both(p + "self_attn.o_proj.weight", b + "attn_output.weight", d, H * hd, 0);
+    both(p + "post_attention_layernorm.weight", b + "ffn_norm.weight", d, 0, 0);
+    both(p + "mlp.gate_proj.weight", b + "ffn_gate.weight", F, d, 0);
+    both(p + "mlp.up_proj.weight", b + "ffn_up.weight", F, d, 0);
+    both(p + "mlp.down_proj.weight", b + "ffn_down.weight", d, F, 0);
+  }
+  WriteAll(dir + "/model.safetensors", st);
+  ASSERT_EQ(tern_gguf_write(w, (dir + "/m.gguf").c_str(), err, sizeof err), 0) << err;
+  tern_gguf_writer_free(w);
+  tern_tfm_model a, b;
+  tern_ckpt_info ia, ib;
+  ASSERT_EQ(tern_tfm_ckpt_load(dir.c_str(), &a, &ia, err, sizeof err), 0) << err;
+  ASSERT_EQ(tern_tfm_ckpt_load((dir + "/m.gguf").c_str(), &b, &ib, err, sizeof err), 0) << err;
+  EXPECT_EQ(ib.config_from_tern, 0);
+  EXPECT_EQ(ib.ternarised, L * 7);
+  EXPECT_EQ(ia.ternarised, L * 7);
+  // the descriptions differ only in name and source
+  snprintf(b.cfg.name, sizeof b.cfg.name, "%s", a.cfg.name);
+  snprintf(b.cfg.source, sizeof b.cfg.source, "%s", a.cfg.source);
+  ExpectModelEq(a, b);
+  tern_tfm_free(&a);
+  tern_tfm_free(&b);
+  RmRf(dir);
+}
+
+// A bitnet-arch GGUF with TQ2_0 linears (fp16 block scales) and an f16
+// embedding: codes exact, beta = the fp16 scale, embedding quantised per row.
+TEST(CkptGguf, Tq2AndF16Embedding) {
+  // TQ2_0 blocks run along ne[0] (the input): every input width a multiple of 256
+  tern_tfm_config c = Cfg("[model]\nname = tq\nvocab = 256\ndim = 256\nlayers = 2\nheads = 4\n"
+                          "ffn = 256\nffn_type = swiglu\nsubln = true\nmax_seq = 64\nseed = 6\n");
+  tern_tfm_model m = Seeded(c);
+  std::string dir = TmpDir(), g = dir + "/b.gguf";
+  char err[1024];
+  tern_gguf_writer *w = tern_gguf_writer_new();
+  ASSERT_EQ(tern_gguf_add_str(w, "general.architecture", "bitnet", 6, err, sizeof err), 0);
+  const char *k[] = {"bitnet.embedding_length", "bitnet.block_count", "bitnet.attention.head_count",
+                     "bitnet.feed_forward_length", "bitnet.context_length"};
+  uint32_t v[] = {256, 2, 4, 256, 64};
+  for (int i = 0; i < 5; i++) ASSERT_EQ(tern_gguf_add_u32(w, k[i], v[i], err, sizeof err), 0);
+  std::vector<float> emb((size_t)c.vocab * c.dim);
+  for (int r = 0; r < c.vocab; r++)
+    for (int i = 0; i < c.dim; i++)
+      emb[(size_t)r * c.dim + i] = (float)m.embed.q[(size_t)r * c.dim + i] * 0.01f;
+  uint64_t ne[2] = {(uint64_t)c.dim, (uint64_t)c.vocab};
+  ASSERT_EQ(tern_gguf_add_tensor_f32(w, "token_embd.weight", TERN_GGML_F16, 2, ne, emb.data(), err, sizeof err), 0) << err;
+  auto lin = [&](const std::string &name, const tern_tpacked &t) {
+    std::vector<int8_t> cc((size_t)t.k * t.n);
+    for (int i = 0; i < t.k; i++)
+      for (int o = 0; o < t.n; o++) cc[(size_t)o * t.k + i] = (int8_t)tern_tpacked_get(t.codes, (size_t)i * t.n + o);
+    uint64_t n2[2] = {(uint64_t)t.k, (uint64_t)t.n};
+    ASSERT_EQ(tern_gguf_add_tensor_ternary(w, name.c_str(), TERN_GGML_TQ2_0, 2, n2, cc.data(), t.beta, err, sizeof err), 0) << err;
+  };
+  auto vec = [&](const std::string &name, const float *x, int n) {
+    uint64_t n1[1] = {(uint64_t)n};
+    ASSERT_EQ(tern_gguf_add_tensor_f32(w, name.c_str(), TERN_GGML_F32, 1, n1, x, err, sizeof err), 0) << err;
+  };
+  vec("output_norm.weight", m.final_norm.g, c.dim);
+  for (int l = 0; l < 2; l++) {
+    std::string b = "blk." + std::to_string(l) + ".";
+    const tern_tfm_block &B = m.block[l];
+    vec(b + "attn_norm.weight", B.attn_norm.g, c.dim);
+    lin(b + "attn_q.weight", B.wq);
+    lin(b + "attn_k.weight", B.wk);
+    lin(b + "attn_v.weight", B.wv);
+    lin(b + "attn_output.weight", B.wo);
+    vec(b + "attn_sub_norm.weight", B.attn_subln.g, c.dim);
+    vec(b + "ffn_norm.weight", B.ffn_norm.g, c.dim);
+    lin(b + "ffn_gate.weight", B.ffn->gate);
+    lin(b + "ffn_up.weight", B.ffn->up);
+    lin(b + "ffn_down.weight", B.ffn->down);
+    vec(b + "ffn_sub_norm.weight", B.ffn->subln.g, c.ffn);
+  }
+  ASSERT_EQ(tern_gguf_write(w, g.c_str(), err, sizeof err), 0) << err;
+  tern_gguf_writer_free(w);
+  tern_tfm_model r;
+  tern_ckpt_info info;
+  ASSERT_EQ(tern_tfm_ckpt_load(g.c_str(), &r, &info, err, sizeof err), 0) << err;
+  EXPECT_EQ(r.cfg.subln, 1);
+  EXPECT_EQ(r.cfg.ffn_type, TERN_FFN_SWIGLU);
+  EXPECT_EQ(info.quantised_rows, 1);
+  EXPECT_EQ(info.ternarised, 0);
+  for (int l = 0; l < 2; l++) {
+    const tern_tpacked *a[] = {&m.block[l].wq, &m.block[l].wk, &m.block[l].wo, &m.block[l].ffn->down};
+    const tern_tpacked *b[] = {&r.block[l].wq, &r.block[l].wk, &r.block[l].wo, &r.block[l].ffn->down};
+    for (int i = 0; i < 4; i++) {
+      EXPECT_EQ(std::memcmp(a[i]->codes, b[i]->codes, tern_tpacked_bytes(a[i]->k, a[i]->n)), 0);
+      EXPECT_EQ(b[i]->beta, tern_gguf_f16_to_f32(tern_gguf_f32_to_f16(a[i]->beta)));
+    }
+  }
+  // the f16 embedding rows quantise back to the same int8 codes
+  EXPECT_EQ(std::memcmp(m.embed.q, r.embed.q, (size_t)c.vocab * c.dim), 0);
+  tern_tfm_free(&r);
+  tern_tfm_free(&m);
+  RmRf(dir);
+}
+
+// Seeded mutations of an exported GGUF: load succeeds or fails with a message.
+TEST(CkptFuzz, MutatedGguf) {
+  tern_tfm_model m = Seeded(PresetCfg("tiny"));
+  std::string dir = TmpDir(), g = dir + "/t.gguf";
+  char err[1024];
+  ASSERT_EQ(tern_tfm_ckpt_save(&m, g.c_str(), TERN_CKPT_GGUF, err, sizeof err), 0) << err;
+  tern_tfm_free(&m);
+  std::string orig = ReadFile(g);
+  int iters = getenv("TERN_FUZZ_LONG") ? 60000 : 600;
+  std::mt19937_64 rng(7202612);
+  int ok = 0, refused = 0;
+  for (int it = 0; it < iters; it++) {
+    std::string s = orig;
+    int kind = (int)(rng() % 4);
+    size_t head = std::min<size_t>(s.size(), 4096);
+    if (kind == 0) {
+      for (int k = 0; k < 1 + (int)(rng() % 4); k++) s[rng() % head] ^= (char)(1u << (rng() % 8));
+    } else if (kind == 1) {
+      s.resize(rng() % s.size());
+    } else if (kind == 2) {
+      for (int k = 0; k < 40; k++) s[rng() % s.size()] = (char)(rng() & 0xFF);
+    } else {
+      size_t p = rng() % head;
+      for (int k = 0; k < 8 && p + (size_t)k < s.size(); k++) s[p + (size_t)k] = (char)0xFF;
+    }
+    WriteFile(g, s);
+    tern_tfm_model r;
+    err[0] = 0;
+    if (tern_tfm_ckpt_load(g.c_str(), &r, nullptr, err, sizeof err) == 0) {
+      ok++;
+      tern_tfm_free(&r);
+    } else {
+      refused++;
+      ASSERT_NE(err[0], 0) << "iteration " << it;
+    }
+  }
+  EXPECT_GT(refused, iters / 10);
+  EXPECT_GT(ok, 0);
+  RmRf(dir);
+}
+
+}  // namespace

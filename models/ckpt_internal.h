@@ -1,0 +1,111 @@
+/* Internal (not installed): the pieces of the checkpoint code
+ * (include/tern/ckpt.h) that the formats share.
+ *   models/ckpt_tfm.c   the mapping: roles, reading and writing a tern model
+ *                       through a ck_src / ck_sink, the public API
+ *   models/ckpt_st.c    safetensors + config.json (Hugging Face layout)
+ *   models/ckpt_gguf.c  GGUF (llama.cpp / BitNet fork layout)
+ * A format is a name scheme plus readers (ck_src) and writers (ck_sink) of
+ * three kinds of tensor: float vectors (norms), int8 rows with per-row scales
+ * (embedding, LM head) and ternary matrices with one scale (every linear). */
+#ifndef TERN_MODELS_CKPT_INTERNAL_H
+#define TERN_MODELS_CKPT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "tern/ckpt.h"
+#include "tern/tfm.h"
+
+/* The tensors of a tern transformer (per layer where it applies). */
+typedef enum ck_role {
+  CK_EMBED, CK_LM_HEAD, CK_FINAL_G, CK_FINAL_B,
+  CK_ATTN_G, CK_ATTN_B, CK_WQ, CK_WK, CK_WV, CK_WO, CK_ASUB_G, CK_ASUB_B,
+  CK_FFN_G, CK_FFN_B, CK_GATE, CK_UP, CK_DOWN, CK_FSUB_G, CK_FSUB_B
+} ck_role;
+
+typedef struct ck_src ck_src;
+struct ck_src {
+  const char *path;
+  const char *(*name)(ck_role r, int layer, char *buf, size_t n);
+  int (*has)(ck_src *s, const char *name);
+  /* n floats (gains, biases) */
+  int (*vec)(ck_src *s, const char *name, int n, float *out, char *err, size_t errlen);
+  /* rows x cols int8 rows with per-row scales (embedding, LM head); *quantised = 1 when the
+     file held floats that were quantised per row */
+  int (*rows)(ck_src *s, const char *name, int rows, int cols, tern_i8rows *e, int *quantised,
+              char *err, size_t errlen);
+  /* BitLinear in -> out of role r as tern's packed [in][out] codes and beta; *ternarised = 1
+     when the file held float master weights that were ternarised with absmean */
+  int (*linear)(ck_src *s, const char *name, ck_role r, int in, int out, tern_tpacked *t,
+                int *ternarised, char *err, size_t errlen);
+  /* optional: the tensor (and what belongs to it) will not be read again */
+  void (*release)(ck_src *s, const char *name);
+  void *impl;
+};
+
+typedef struct ck_sink ck_sink;
+struct ck_sink {
+  const char *(*name)(ck_role r, int layer, char *buf, size_t n);
+  int (*vec)(ck_sink *s, const char *name, const float *v, int n, char *err, size_t errlen);
+  int (*rows)(ck_sink *s, const char *name, const tern_i8rows *e, char *err, size_t errlen);
+  int (*linear)(ck_sink *s, const char *name, ck_role r, const tern_tpacked *t, char *err,
+                size_t errlen);
+  void *impl;
+};
+
+/* Reads every tensor of a model of configuration c (shapes from c). */
+int ck_read_model(ck_src *s, const tern_tfm_config *c, tern_tfm_model *m, tern_ckpt_info *info,
+                  char *err, size_t errlen);
+/* Writes every tensor of m, in the order ck_read_model reads them. */
+int ck_write_model(ck_sink *s, const tern_tfm_model *m, char *err, size_t errlen);
+
+/* ---- shared conversions ---------------------------------------------------------- */
+
+/* Per-row absmax int8, exactly as the seeded embeddings (tern_mc_gen_i8rows):
+ * scale = amax/127 (1 for a zero row), q = clamp(roundf(x/scale), -127, 127). */
+void ck_quant_row(const float *x, int cols, int8_t *q, float *scale);
+int ck_alloc_rows(int rows, int cols, tern_i8rows *e);
+/* A linear from float weights w[o*in + i] ([out][in], the files' order):
+ * when every value is 0 or +-s for one s > 0 (a matrix already ternary, as
+ * llama.cpp's BitNet conversion writes them) the codes are the signs and
+ * beta = s exactly (*ternarised = 0); otherwise absmean (tern_ternarize over
+ * tern's [in][out] order, *ternarised = 1). */
+int ck_linear_from_float(const float *w, int in, int out, tern_tpacked *t, int *ternarised,
+                         char *err, size_t errlen);
+/* A linear from codes c[o*in + i] in {-1, 0, 1} ([out][in]) and its beta. */
+int ck_linear_from_codes(const int8_t *c, int in, int out, float beta, tern_tpacked *t, char *err,
+                         size_t errlen);
+/* tern's codes as [out][in] int8 (the files' order). */
+void ck_codes_out_in(const tern_tpacked *t, int8_t *c);
+
+/* llama.cpp's conversion of a LLaMA checkpoint permutes the rows of q_proj /
+ * k_proj for its interleaved RoPE (convert_hf_to_gguf.py LlamaModel.permute):
+ * within every head of size hd, row a*hd/2 + b moves to 2b + a.  These map a
+ * [out][in] matrix of elements of esz bytes between the two orders. */
+void ck_rope_unpermute(void *c, size_t esz, int heads, int hd, int in);
+void ck_rope_permute(void *c, size_t esz, int heads, int hd, int in);
+
+/* malloc that never asks for 0 bytes (a zero-sized tensor is legal) */
+static inline void *ck_malloc(size_t n) { return malloc(n ? n : 1); }
+
+int ck_is_dir(const char *p);
+int ck_ends_with(const char *s, const char *suffix);
+/* tern's name rules ([A-Za-z0-9._-], 1..63 characters) applied to src */
+void ck_sanitize_name(const char *src, char *dst, size_t n);
+
+/* ---- formats ---------------------------------------------------------------------- */
+
+int ck_st_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, char *err,
+                 size_t errlen);
+int ck_st_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m, tern_ckpt_info *info,
+               char *err, size_t errlen);
+int ck_st_save(const tern_tfm_model *m, const char *dir, char *err, size_t errlen);
+
+int ck_gguf_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, char *err,
+                   size_t errlen);
+int ck_gguf_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m,
+                 tern_ckpt_info *info, char *err, size_t errlen);
+int ck_gguf_save(const tern_tfm_model *m, const char *path, char *err, size_t errlen);
+
+#endif
