@@ -147,6 +147,35 @@ static int gg_rows(ck_src *s, const char *name, int rows, int cols, tern_i8rows 
   return 0;
 }
 
+/* I2_S (docs/GGUF.md) straight into tern's codes, when in % 128 == 0 and
+ * out % 4 == 0 (every published shape): row r holds in/4 bytes; byte
+ * p = 32c + q of a row carries elements i = 128c + q + 32k at bits 6-2k.  Four
+ * rows' byte p give, through ck_codes4x4, the tern bytes of four inputs i
+ * (field f -> k = 3 - f) for those four output rows.  Tiles of 16 row groups x
+ * 64 bytes keep reads and writes in cache.  0, or -1 if a code 3 is present
+ * (the caller then takes the general decoder, which names it). */
+static int i2s_to_tern(const uint8_t *src, int in, int out, uint8_t *codes) {
+  size_t rb = (size_t)in / 4, ob = (size_t)out / 4, G = (size_t)out / 4;
+  uint32_t bad = 0;
+  for (size_t P = 0; P < rb; P += 64) {
+    size_t pe = P + 64 < rb ? P + 64 : rb;
+    for (size_t g0 = 0; g0 < G; g0 += 16) {
+      size_t ge = g0 + 16 < G ? g0 + 16 : G;
+      for (size_t p = P; p < pe; p++) {
+        size_t i0 = (p / 32) * 128 + p % 32;
+        for (size_t g = g0; g < ge; g++) {
+          const uint8_t *h = src + 4 * g * rb + p;
+          uint32_t w = ck_codes4x4((uint32_t)h[0] | (uint32_t)h[rb] << 8 | (uint32_t)h[2 * rb] << 16 |
+                                       (uint32_t)h[3 * rb] << 24,
+                                   &bad);
+          for (int f = 0; f < 4; f++) codes[(i0 + 32 * (size_t)(3 - f)) * ob + g] = (uint8_t)(w >> (8 * f));
+        }
+      }
+    }
+  }
+  return bad ? -1 : 0;
+}
+
 static int gg_linear(ck_src *s, const char *name, ck_role r, int in, int out, tern_tpacked *tp,
                      int *ternarised, char *err, size_t errlen) {
   gg_src *g = s->impl;
@@ -164,6 +193,18 @@ static int gg_linear(ck_src *s, const char *name, ck_role r, int in, int out, te
   int heads = r == CK_WQ ? g->heads : g->kv_heads;
   int rc;
   char e2[512];
+  if (t->type == TERN_GGML_I2_S && in % 128 == 0 && out % 4 == 0 && !perm) {
+    float scale;
+    memcpy(&scale, (const uint8_t *)t->data + n / 4, 4); /* the float32 after the codes */
+    tp->k = in;
+    tp->n = out;
+    tp->beta = scale;
+    tp->codes = ck_malloc(tern_tpacked_bytes(in, out));
+    if (!tp->codes) return tern_err(err, errlen, "out of memory (tensor '%s')", name);
+    if (isfinite(scale) && scale > 0.0f && !i2s_to_tern(t->data, in, out, tp->codes)) return 0;
+    free(tp->codes); /* a bad code or scale: the general decoder below names it */
+    tp->codes = NULL;
+  }
   if (tern) {
     int8_t *c = ck_malloc(n);
     float scale;
@@ -186,6 +227,15 @@ static int gg_linear(ck_src *s, const char *name, ck_role r, int in, int out, te
     rc = tern_err(err, errlen, "%s: tensor '%s': %s", s->path, name, e2);
   free(w);
   return rc;
+}
+
+static void gg_release(ck_src *s, const char *name) {
+  char sn[96];
+  gg_src *g = s->impl;
+  const tern_gguf_tensor *t = tern_gguf_find_tensor(g->g, name);
+  if (t) ck_release_pages(t->data, t->nbytes);
+  snprintf(sn, sizeof sn, "%s_scale", name);
+  if ((t = tern_gguf_find_tensor(g->g, sn))) ck_release_pages(t->data, t->nbytes);
 }
 
 /* ---- configuration ------------------------------------------------------------------- */
@@ -342,7 +392,7 @@ int ck_gguf_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m,
   for (size_t i = 0; i < tern_gguf_n_tensors(g); i++)
     info->file_bytes += tern_gguf_tensor_at(g, i)->nbytes;
   gg_src gs = {g, !strcmp(info->arch, "llama"), c->heads, c->kv_heads, c->head_dim};
-  ck_src s = {path, gg_name, gg_has, gg_vec, gg_rows, gg_linear, NULL, &gs};
+  ck_src s = {path, gg_name, gg_has, gg_vec, gg_rows, gg_linear, gg_release, &gs};
   int rc = ck_read_model(&s, c, m, info, err, errlen);
   tern_gguf_close(g);
   return rc;

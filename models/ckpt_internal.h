@@ -73,6 +73,27 @@ int ck_alloc_rows(int rows, int cols, tern_i8rows *e);
  * tern's [in][out] order, *ternarised = 1). */
 int ck_linear_from_float(const float *w, int in, int out, tern_tpacked *t, int *ternarised,
                          char *err, size_t errlen);
+/* Four bytes of four consecutive rows t (byte t of w at bits 8t), each
+ * holding four 2-bit weights stored as w+1 (0 -1, 1 0, 2 +1; 3 is not a
+ * weight: *bad gets a nonzero bit), to tern's codes with the 4x4 matrix of
+ * 2-bit fields transposed: byte f of the result holds field f of row t at bits
+ * 2t (tern_tpack's layout for four consecutive output rows).  The kernel of
+ * both packed-format imports (BitNet 2B4T in safetensors, I2_S in GGUF). */
+static inline uint32_t ck_codes4x4(uint32_t w, uint32_t *bad) {
+  uint32_t lo = w & 0x55555555u, hi = (w >> 1) & 0x55555555u;
+  *bad |= hi & lo;
+  w = (~lo & 0x55555555u) | (~(hi | lo) & 0x55555555u) << 1; /* 0 -> 11, 1 -> 00, 2 -> 01 */
+  uint32_t x = (w ^ (w >> 6)) & 0x00CC00CCu;                 /* swap within 2x2 blocks */
+  w ^= x ^ (x << 6);
+  x = (w ^ (w >> 12)) & 0x0000F0F0u;                         /* swap the 2x2 blocks */
+  return w ^ x ^ (x << 12);
+}
+
+/* Drops the resident pages of a tensor that was read (madvise DONTNEED on
+ * the whole pages inside [p, p+n)), so an import holds one copy of the
+ * weights; the mapping stays readable. */
+void ck_release_pages(const void *p, uint64_t n);
+
 /* A linear from codes c[o*in + i] in {-1, 0, 1} ([out][in]) and its beta. */
 int ck_linear_from_codes(const int8_t *c, int in, int out, float beta, tern_tpacked *t, char *err,
                          size_t errlen);

@@ -175,17 +175,9 @@ static int unpack_2b4t(const uint8_t *src, int in, int out, uint8_t *codes, int8
           for (size_t g = G; g < ge; g++) {
             const uint8_t *p = src + 4 * g * st + i;
             /* 2-bit field j of row t sits at bit 8t + 2j */
-            uint32_t w = (uint32_t)p[0] | (uint32_t)p[st] << 8 | (uint32_t)p[2 * st] << 16 |
-                         (uint32_t)p[3 * st] << 24;
-            /* w+1 -> tern code per field: 0 -> 11, 1 -> 00, 2 -> 01 (3 is not a weight) */
-            uint32_t lo = w & 0x55555555u, hi = (w >> 1) & 0x55555555u;
-            bad |= hi & lo;
-            w = (~lo & 0x55555555u) | (~(hi | lo) & 0x55555555u) << 1;
-            /* transpose the 4x4 matrix of 2-bit fields: field j of row t -> bit 8j + 2t */
-            uint32_t x = (w ^ (w >> 6)) & 0x00CC00CCu;
-            w ^= x ^ (x << 6);
-            x = (w ^ (w >> 12)) & 0x0000F0F0u;
-            w ^= x ^ (x << 12);
+            uint32_t w = ck_codes4x4((uint32_t)p[0] | (uint32_t)p[st] << 8 |
+                                         (uint32_t)p[2 * st] << 16 | (uint32_t)p[3 * st] << 24,
+                                     &bad);
             d[g] = (uint8_t)w;
             d[R4 + g] = (uint8_t)(w >> 8);
             d[2 * R4 + g] = (uint8_t)(w >> 16);

@@ -1,9 +1,12 @@
 /* Transformer checkpoints (include/tern/ckpt.h): the mapping between a tern
  * model and the tensor roles every format names (models/ckpt_internal.h),
  * the conversions the formats share, and the public API. */
+#define _DEFAULT_SOURCE /* madvise (MADV_DONTNEED): posix_madvise ignores DONTNEED on glibc */
 #include "tern/ckpt.h"
 
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +126,14 @@ void ck_rope_unpermute(void *c, size_t esz, int heads, int hd, int in) {
 }
 void ck_rope_permute(void *c, size_t esz, int heads, int hd, int in) {
   rope_perm(c, esz, heads, hd, in, 1);
+}
+
+void ck_release_pages(const void *p, uint64_t n) {
+  long pg = sysconf(_SC_PAGESIZE);
+  if (!p || !n || pg <= 0) return;
+  uintptr_t b = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+  uintptr_t e = ((uintptr_t)p + (uintptr_t)n) & ~((uintptr_t)pg - 1);
+  if (e > b) madvise((void *)b, (size_t)(e - b), MADV_DONTNEED);
 }
 
 int ck_is_dir(const char *p) {
