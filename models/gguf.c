@@ -7,6 +7,7 @@
  * allocated or skipped.  Values are read byte by byte as little-endian, so
  * nothing depends on the host's byte order or on the alignment of the map. */
 #include "tern/gguf.h"
+#include "tern/half.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -174,47 +175,6 @@ static int shape_bytes(uint32_t type, uint32_t n_dims, const uint64_t *ne, uint6
   if (tern_ggml_nbytes(type, n, nbytes, what, err, errlen)) return -1;
   *n_out = n;
   return 0;
-}
-
-/* ---- fp16 / bf16 -------------------------------------------------------------------- */
-
-float tern_gguf_f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
-  if (e == 0x1f) return bits_f32(sign | 0x7f800000u | (m << 13)); /* inf, NaN (payload kept) */
-  if (e) return bits_f32(sign | ((e + 112) << 23) | (m << 13));   /* normal: rebias 15 -> 127 */
-  if (!m) return bits_f32(sign);                                  /* +-0 */
-  uint32_t s = 0;                                                 /* subnormal m * 2^-24 */
-  while (!(m & 0x400)) {
-    m <<= 1;
-    s++;
-  }
-  return bits_f32(sign | ((113 - s) << 23) | ((m & 0x3ff) << 13));
-}
-
-uint16_t tern_gguf_f32_to_f16(float f) {
-  uint32_t u = f32_bits(f), a = u & 0x7fffffffu;
-  uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
-  if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00 | ((a >> 13) & 0x3ff)); /* quiet NaN */
-  if (a >= 0x38800000u) { /* >= 2^-14: a normal fp16 unless it rounds past 65504 */
-    uint32_t e = (a >> 23) - 112;
-    if (e >= 31) return (uint16_t)(sign | 0x7c00);
-    uint32_t h = (e << 10) | ((a >> 13) & 0x3ff), rem = a & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++; /* carries into the exponent, up to inf */
-    return (uint16_t)(sign | h);
-  }
-  if (a <= 0x33000000u) return sign; /* <= 2^-25: rounds (ties to even) to zero */
-  uint32_t m = (a & 0x7fffff) | 0x800000, shift = 126 - (a >> 23); /* 14..24 */
-  uint32_t h = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-  if (rem > half || (rem == half && (h & 1))) h++;
-  return (uint16_t)(sign | h);
-}
-
-float tern_gguf_bf16_to_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
-
-uint16_t tern_gguf_f32_to_bf16(float f) {
-  uint32_t u = f32_bits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);                 /* nearest even */
 }
 
 /* ---- reader ------------------------------------------------------------------------- */
@@ -910,10 +870,10 @@ int tern_ggml_to_f32(uint32_t type, const void *src, uint64_t nbytes, uint64_t n
       for (uint64_t i = 0; i < n; i++) out[i] = bits_f32(rd32(p + 4 * i));
       break;
     case TERN_GGML_F16:
-      for (uint64_t i = 0; i < n; i++) out[i] = tern_gguf_f16_to_f32(rd16(p + 2 * i));
+      for (uint64_t i = 0; i < n; i++) out[i] = tern_f16_to_f32(rd16(p + 2 * i));
       break;
     case TERN_GGML_BF16:
-      for (uint64_t i = 0; i < n; i++) out[i] = tern_gguf_bf16_to_f32(rd16(p + 2 * i));
+      for (uint64_t i = 0; i < n; i++) out[i] = tern_bf16_to_f32(rd16(p + 2 * i));
       break;
     case TERN_GGML_I8:
       for (uint64_t i = 0; i < n; i++) out[i] = (float)s8(p[i]);
@@ -921,7 +881,7 @@ int tern_ggml_to_f32(uint32_t type, const void *src, uint64_t nbytes, uint64_t n
     default: /* Q8_0: blocks of fp16 d + 32 int8, value = q * d */
       for (uint64_t b = 0; b < n / 32; b++) {
         const uint8_t *blk = p + 34 * b;
-        float d = tern_gguf_f16_to_f32(rd16(blk));
+        float d = tern_f16_to_f32(rd16(blk));
         for (int j = 0; j < 32; j++) out[32 * b + (uint64_t)j] = (float)s8(blk[2 + j]) * d;
       }
       break;
@@ -949,7 +909,7 @@ static int block_scale(scale_check *s, const char *fmt_name, uint64_t b, uint16_
                        const char *what, char *err, size_t errlen) {
   if (b == 0) s->first_bits = bits;
   if (!nonzero) return 0;
-  float d = tern_gguf_f16_to_f32(bits);
+  float d = tern_f16_to_f32(bits);
   if (!isfinite(d))
     return tern_err(err, errlen, "%s: %s block %" PRIu64 " has a non-finite scale d (fp16 0x%04x)", what,
                     fmt_name, b, bits);
@@ -969,7 +929,7 @@ static int block_scale(scale_check *s, const char *fmt_name, uint64_t b, uint16_
 
 static float final_scale(const scale_check *s) {
   if (s->have) return s->d;
-  float d = tern_gguf_f16_to_f32(s->first_bits); /* all zero: any finite d will do */
+  float d = tern_f16_to_f32(s->first_bits); /* all zero: any finite d will do */
   return isfinite(d) ? d : 0.0f;
 }
 
@@ -1096,10 +1056,10 @@ int tern_ggml_from_f32(uint32_t type, const float *src, uint64_t n, void *dst, u
       for (uint64_t i = 0; i < n; i++) wr32(p + 4 * i, f32_bits(src[i]));
       break;
     case TERN_GGML_F16:
-      for (uint64_t i = 0; i < n; i++) wr16(p + 2 * i, tern_gguf_f32_to_f16(src[i]));
+      for (uint64_t i = 0; i < n; i++) wr16(p + 2 * i, tern_f32_to_f16(src[i]));
       break;
     case TERN_GGML_BF16:
-      for (uint64_t i = 0; i < n; i++) wr16(p + 2 * i, tern_gguf_f32_to_bf16(src[i]));
+      for (uint64_t i = 0; i < n; i++) wr16(p + 2 * i, tern_f32_to_bf16(src[i]));
       break;
     default: /* Q8_0 as llama.cpp's quantize_row_q8_0_ref: d = absmax / 127, q = round(x / d) */
       for (uint64_t b = 0; b < n / 32; b++) {
@@ -1113,7 +1073,7 @@ int tern_ggml_from_f32(uint32_t type, const float *src, uint64_t n, void *dst, u
         }
         float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         uint8_t *blk = p + 34 * b;
-        wr16(blk, tern_gguf_f32_to_f16(d));
+        wr16(blk, tern_f32_to_f16(d));
         for (int j = 0; j < 32; j++) {
           /* a subnormal d makes 1/d overflow: divide instead (|x / d| <= 127) */
           float q = isfinite(id) ? roundf(x[j] * id) : roundf(x[j] / d);
@@ -1156,8 +1116,8 @@ int tern_ggml_from_ternary(uint32_t type, const int8_t *codes, uint64_t n, float
     wr32(p + n / 4, f32_bits(scale)); /* then 28 reserved bytes, zero */
     return 0;
   }
-  uint16_t d = tern_gguf_f32_to_f16(scale);
-  if (!isfinite(tern_gguf_f16_to_f32(d)))
+  uint16_t d = tern_f32_to_f16(scale);
+  if (!isfinite(tern_f16_to_f32(d)))
     return tern_err(err, errlen, "%s: scale %g overflows the fp16 block scale of %s", what, (double)scale,
                     type_str(type));
   for (uint64_t b = 0; b < n / 256; b++) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tern/err.h"
+#include "tern/half.h"
 
 static const struct {
   const char *name;
@@ -597,36 +598,6 @@ int tern_st_writer_write(const tern_st_writer *w, const char *path, char *err, s
 }
 
 /* ---- float conversions ----------------------------------------------------------- */
-
-float tern_f16_to_f32(uint16_t h) {
-  uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31u, m = h & 1023u, bits;
-  if (e == 0) {
-    if (!m) {
-      bits = s;
-    } else { /* subnormal: normalise */
-      int sh = 0;
-      while (!(m & 1024u)) {
-        m <<= 1;
-        sh++;
-      }
-      bits = s | ((uint32_t)(113 - sh) << 23) | ((m & 1023u) << 13);
-    }
-  } else if (e == 31) {
-    bits = s | 0x7F800000u | (m << 13);
-  } else {
-    bits = s | ((e + 112u) << 23) | (m << 13);
-  }
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-float tern_bf16_to_f32(uint16_t h) {
-  uint32_t bits = (uint32_t)h << 16;
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
 
 int tern_st_is_float(tern_st_dtype t) {
   return t == TERN_ST_F16 || t == TERN_ST_BF16 || t == TERN_ST_F32 || t == TERN_ST_F64;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tern/ckpt.h"
+#include "tern/half.h"
 #include "tern/numerics.h"
 #include "tern/safetensors.h"
 #include "tern/tfm.h"
@@ -783,7 +784,7 @@ TEST(CkptGguf, Tq2AndF16Embedding) {
     const tern_tpacked *b[] = {&r.block[l].wq, &r.block[l].wk, &r.block[l].wo, &r.block[l].ffn->down};
     for (int i = 0; i < 4; i++) {
       EXPECT_EQ(std::memcmp(a[i]->codes, b[i]->codes, tern_tpacked_bytes(a[i]->k, a[i]->n)), 0);
-      EXPECT_EQ(b[i]->beta, tern_gguf_f16_to_f32(tern_gguf_f32_to_f16(a[i]->beta)));
+      EXPECT_EQ(b[i]->beta, tern_f16_to_f32(tern_f32_to_f16(a[i]->beta)));
     }
   }
   // the f16 embedding rows quantise back to the same int8 codes

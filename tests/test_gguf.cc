@@ -315,13 +315,13 @@ uint16_t ref_f16(float f) {
   uint16_t lo = 0, hi = 0x7bff;
   while (lo < hi) {  // largest encoding <= a
     uint16_t mid = (uint16_t)((lo + hi + 1) / 2);
-    if ((double)tern_gguf_f16_to_f32(mid) <= a)
+    if ((double)tern_f16_to_f32(mid) <= a)
       lo = mid;
     else
       hi = (uint16_t)(mid - 1);
   }
   if (lo == 0x7bff) return sign | lo;
-  double dl = a - tern_gguf_f16_to_f32(lo), dh = tern_gguf_f16_to_f32((uint16_t)(lo + 1)) - a;
+  double dl = a - tern_f16_to_f32(lo), dh = tern_f16_to_f32((uint16_t)(lo + 1)) - a;
   uint16_t r = dl < dh ? lo : dh < dl ? (uint16_t)(lo + 1) : (lo & 1) ? (uint16_t)(lo + 1) : lo;
   return sign | r;
 }
@@ -354,28 +354,28 @@ TEST(GgufFp16, EdgeValues) {
       {2047.0f * std::ldexp(1.0f, -11) + 1.0f, 0x4000},  // rounds up across the exponent
   };
   for (auto &c : cases) {
-    EXPECT_EQ(tern_gguf_f32_to_f16(c.f), c.h) << c.f;
+    EXPECT_EQ(tern_f32_to_f16(c.f), c.h) << c.f;
     EXPECT_EQ(ref_f16(c.f), c.h) << "reference " << c.f;
   }
-  EXPECT_EQ(tern_gguf_f32_to_f16(bits_f32(0x00000001u)), 0x0000);  // fp32 subnormal underflows
-  uint16_t n = tern_gguf_f32_to_f16(NAN);
+  EXPECT_EQ(tern_f32_to_f16(bits_f32(0x00000001u)), 0x0000);  // fp32 subnormal underflows
+  uint16_t n = tern_f32_to_f16(NAN);
   EXPECT_EQ(n & 0x7c00, 0x7c00);
   EXPECT_NE(n & 0x03ff, 0);
-  EXPECT_NE(tern_gguf_f32_to_f16(bits_f32(0x7f800001u)) & 0x03ff, 0);  // signalling NaN stays NaN
-  EXPECT_EQ(tern_gguf_f32_to_f16(bits_f32(0xffc00000u)) & 0x8000, 0x8000);
+  EXPECT_NE(tern_f32_to_f16(bits_f32(0x7f800001u)) & 0x03ff, 0);  // signalling NaN stays NaN
+  EXPECT_EQ(tern_f32_to_f16(bits_f32(0xffc00000u)) & 0x8000, 0x8000);
   // every fp16 value converts to float32 exactly and back to itself
   for (uint32_t h = 0; h < 65536; h++) {
-    float f = tern_gguf_f16_to_f32((uint16_t)h);
+    float f = tern_f16_to_f32((uint16_t)h);
     if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) {
       EXPECT_TRUE(std::isnan(f)) << h;
-      EXPECT_TRUE(std::isnan(tern_gguf_f16_to_f32(tern_gguf_f32_to_f16(f)))) << h;
+      EXPECT_TRUE(std::isnan(tern_f16_to_f32(tern_f32_to_f16(f)))) << h;
       continue;
     }
-    ASSERT_EQ(tern_gguf_f32_to_f16(f), h) << h;
+    ASSERT_EQ(tern_f32_to_f16(f), h) << h;
   }
-  EXPECT_EQ(tern_gguf_f16_to_f32(0x0001), std::ldexp(1.0f, -24));
-  EXPECT_EQ(tern_gguf_f16_to_f32(0x3555), 0.333251953125f);
-  EXPECT_EQ(tern_gguf_f16_to_f32(0xfbff), -65504.0f);
+  EXPECT_EQ(tern_f16_to_f32(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_EQ(tern_f16_to_f32(0x3555), 0.333251953125f);
+  EXPECT_EQ(tern_f16_to_f32(0xfbff), -65504.0f);
   // random floats across the whole range against the reference (and the
   // compiler's own _Float16 conversion where it has one)
   std::mt19937_64 g(7);
@@ -383,12 +383,12 @@ TEST(GgufFp16, EdgeValues) {
     float f = bits_f32((uint32_t)g());
     if (i % 2) f = std::ldexp((float)(g() % 100000) / 1000.0f, (int)(g() % 50) - 30);
     if (std::isnan(f)) continue;
-    ASSERT_EQ(tern_gguf_f32_to_f16(f), ref_f16(f)) << f;
+    ASSERT_EQ(tern_f32_to_f16(f), ref_f16(f)) << f;
 #if defined(__FLT16_MAX__)
     _Float16 hw = (_Float16)f;
     uint16_t hb;
     memcpy(&hb, &hw, 2);
-    ASSERT_EQ(tern_gguf_f32_to_f16(f), hb) << f;
+    ASSERT_EQ(tern_f32_to_f16(f), hb) << f;
 #endif
   }
 }
@@ -410,14 +410,14 @@ TEST(GgufBf16, EdgeValues) {
       {0x00010000u, 0x0001},                         // smallest bf16 subnormal, kept
       {0x80000000u, 0x8000},                         // -0
   };
-  for (auto &c : cases) EXPECT_EQ(tern_gguf_f32_to_bf16(bits_f32(c.f)), c.h) << std::hex << c.f;
-  EXPECT_EQ(tern_gguf_f32_to_bf16(bits_f32(0x7f800001u)), 0x7fc0);  // NaN: quiet, stays NaN
-  EXPECT_EQ(tern_gguf_f32_to_bf16(bits_f32(0xffffffffu)), 0xffff);
+  for (auto &c : cases) EXPECT_EQ(tern_f32_to_bf16(bits_f32(c.f)), c.h) << std::hex << c.f;
+  EXPECT_EQ(tern_f32_to_bf16(bits_f32(0x7f800001u)), 0x7fc0);  // NaN: quiet, stays NaN
+  EXPECT_EQ(tern_f32_to_bf16(bits_f32(0xffffffffu)), 0xffff);
   for (uint32_t h = 0; h < 65536; h++) {
-    float f = tern_gguf_bf16_to_f32((uint16_t)h);
+    float f = tern_bf16_to_f32((uint16_t)h);
     ASSERT_EQ(f32_bits(f), h << 16);
     if (!std::isnan(f)) {
-      ASSERT_EQ(tern_gguf_f32_to_bf16(f), h);
+      ASSERT_EQ(tern_f32_to_bf16(f), h);
     }
   }
 }
@@ -568,7 +568,7 @@ TEST(GgufLayout, HandBuiltQ8_0AndFloats) {
   std::vector<uint8_t> q(34);
   ASSERT_EQ(tern_ggml_from_f32(TERN_GGML_Q8_0, x, 32, q.data(), 34, err, sizeof err), 0);
   uint16_t d = (uint16_t)(q[0] | q[1] << 8);
-  EXPECT_EQ(d, tern_gguf_f32_to_f16(2.54f / 127.0f));
+  EXPECT_EQ(d, tern_f32_to_f16(2.54f / 127.0f));
   EXPECT_EQ((int8_t)q[2], 127);
   EXPECT_EQ((int8_t)q[3], -50);
   EXPECT_EQ((int8_t)q[4], 0);
@@ -807,15 +807,15 @@ void check_sample(const std::string &path, const Sample &s, uint32_t alignment) 
   for (size_t i = 0; i < s.f32v.size(); i++) EXPECT_EQ(f32_bits(out[i]), f32_bits(s.f32v[i])) << i;
   dec("f16");
   for (size_t i = 0; i < s.f16v.size(); i++)
-    EXPECT_EQ(f32_bits(out[i]), f32_bits(tern_gguf_f16_to_f32(tern_gguf_f32_to_f16(s.f16v[i])))) << i;
+    EXPECT_EQ(f32_bits(out[i]), f32_bits(tern_f16_to_f32(tern_f32_to_f16(s.f16v[i])))) << i;
   dec("bf16");
   for (size_t i = 0; i < s.bf16v.size(); i++)
-    EXPECT_EQ(f32_bits(out[i]), f32_bits(tern_gguf_bf16_to_f32(tern_gguf_f32_to_bf16(s.bf16v[i])))) << i;
+    EXPECT_EQ(f32_bits(out[i]), f32_bits(tern_bf16_to_f32(tern_f32_to_bf16(s.bf16v[i])))) << i;
   dec("q8_0");
   for (size_t blk = 0; blk < 3; blk++) {  // d and q computed independently of the encoder
     float amax = 0;
     for (int j = 0; j < 32; j++) amax = std::max(amax, std::fabs(s.q8v[32 * blk + j]));
-    float d = amax / 127.0f, id = 1.0f / d, dh = tern_gguf_f16_to_f32(tern_gguf_f32_to_f16(d));
+    float d = amax / 127.0f, id = 1.0f / d, dh = tern_f16_to_f32(tern_f32_to_f16(d));
     for (int j = 0; j < 32; j++) {
       float q = std::round(s.q8v[32 * blk + j] * id);
       EXPECT_EQ(out[32 * blk + j], q * dh) << blk << " " << j;
@@ -829,8 +829,8 @@ void check_sample(const std::string &path, const Sample &s, uint32_t alignment) 
     const char *name;
     const std::vector<int8_t> *codes;
     float scale;
-  } tern[] = {{"blk.0.tq1", &s.tq1, tern_gguf_f16_to_f32(tern_gguf_f32_to_f16(s.s_tq1))},
-              {"blk.0.tq2", &s.tq2, tern_gguf_f16_to_f32(tern_gguf_f32_to_f16(s.s_tq2))},
+  } tern[] = {{"blk.0.tq1", &s.tq1, tern_f16_to_f32(tern_f32_to_f16(s.s_tq1))},
+              {"blk.0.tq2", &s.tq2, tern_f16_to_f32(tern_f32_to_f16(s.s_tq2))},
               {"blk.0.i2s", &s.i2s, s.s_i2s}};
   for (auto &c : tern) {
     const tern_gguf_tensor *tt = tern_gguf_find_tensor(g.get(), c.name);
@@ -892,7 +892,7 @@ TEST(GgufRoundTrip, TernaryScaleAndZeroBlocks) {
   ASSERT_EQ(
       tern_ggml_to_ternary(TERN_GGML_TQ2_0, buf.data(), 132, 512, got.data(), &scale, "z", err, sizeof err),
       0);
-  EXPECT_EQ(scale, tern_gguf_f16_to_f32(tern_gguf_f32_to_f16(0.1f)));
+  EXPECT_EQ(scale, tern_f16_to_f32(tern_f32_to_f16(0.1f)));
   EXPECT_EQ(tern_ggml_from_ternary(TERN_GGML_TQ2_0, z.data(), 512, 1e6f, buf.data(), 132, err, sizeof err),
             -1);
   EXPECT_TRUE(has(err, "overflows the fp16 block scale")) << err;

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/half.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -188,12 +190,7 @@ int tern_ggml_to_ternary(uint32_t type, const void *src, uint64_t nbytes, uint64
 
 /* ---- encoders ---------------------------------------------------------------------- */
 
-/* IEEE binary16 / bfloat16 <-> float32: round to nearest even, subnormals
- * kept, overflow to infinity, NaN stays NaN (quiet). */
-uint16_t tern_gguf_f32_to_f16(float f);
-float tern_gguf_f16_to_f32(uint16_t h);
-uint16_t tern_gguf_f32_to_bf16(float f);
-float tern_gguf_bf16_to_f32(uint16_t h);
+/* fp16 / bf16 conversions: include/tern/half.h. */
 
 /* n floats -> `type` (F32, F16, BF16, Q8_0) into dst, which holds exactly
  * tern_ggml_nbytes(type, n) bytes (dst_bytes). */

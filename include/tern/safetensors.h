@@ -102,10 +102,8 @@ int tern_st_writer_meta(tern_st_writer *w, const char *key, const char *value, c
  * in the order the tensors were added) through a temporary file + rename. */
 int tern_st_writer_write(const tern_st_writer *w, const char *path, char *err, size_t errlen);
 
-/* ---- float conversions shared by the checkpoint readers -------------------- */
+/* ---- float elements (fp16 / bf16 through include/tern/half.h) --------------- */
 
-float tern_f16_to_f32(uint16_t h);
-float tern_bf16_to_f32(uint16_t h);
 /* Element i of a float tensor (F16, BF16, F32, F64), exactly, as a double;
  * the caller checked the dtype with tern_st_is_float. */
 int tern_st_is_float(tern_st_dtype t);
