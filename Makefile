@@ -10,7 +10,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Iinclude -D_POSIX_C_SOURCE=200809L -DTERN_ROOT='"$(ROOT)"' -MMD -MP
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Iinclude -DTERN_ROOT='"$(ROOT)"' -MMD -MP
-LDLIBS   := -lz -linih -ljansson -lm -ldl -lpthread
+LDLIBS   := -lz -linih -ljansson -lpcre2-8 -lm -ldl -lpthread
 
 # libtern: everything in models/ compiler/ runtime/ reports/ and the ISA simulator.
 # runtime/tern.c holds main() of the CLI and is not part of the library.
