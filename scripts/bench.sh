@@ -180,5 +180,10 @@ else
 fi
 echo
 
+# Real models (issue 11): quality of the shipped trained models, and the
+# full-size checkpoint path (scripts/bench_models.sh).
+LOGDIR=$LOGDIR TERN_BIN=$T ./scripts/bench_models.sh || fail=1
+echo
+
 if [ $fail -ne 0 ]; then echo "bench: FAIL (logs in $LOGDIR/)"; exit 1; fi
 echo "bench: all targets met (logs in $LOGDIR/)"
