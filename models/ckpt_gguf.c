@@ -299,6 +299,13 @@ static int gg_config_of(const tern_gguf *g, tern_tfm_config *c, tern_ckpt_info *
   snprintf(arch, sizeof arch, "%.*s", (int)(as.len < 47 ? as.len : 47), as.ptr);
   snprintf(info->arch, sizeof info->arch, "%s", arch);
   char *text;
+  if (tern_gguf_find_kv(g, "tern.family")) {
+    tern_gguf_str fs;
+    if (tern_gguf_get_str(g, "tern.family", &fs, err, errlen)) return -1;
+    if (!(fs.len == 11 && !memcmp(fs.ptr, "transformer", 11)))
+      return tern_err(err, errlen, "%s: a %.*s checkpoint (tern.family), not a transformer", path,
+                      (int)(fs.len < 20 ? fs.len : 20), fs.ptr);
+  }
   if (tern_text(g, &text, err, errlen)) return -1;
   if (text) {
     char what[600];
@@ -392,7 +399,7 @@ int ck_gguf_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m,
   for (size_t i = 0; i < tern_gguf_n_tensors(g); i++)
     info->file_bytes += tern_gguf_tensor_at(g, i)->nbytes;
   gg_src gs = {g, !strcmp(info->arch, "llama"), c->heads, c->kv_heads, c->head_dim};
-  ck_src s = {path, gg_name, gg_has, gg_vec, gg_rows, gg_linear, gg_release, &gs};
+  ck_src s = {path, gg_name, "blk.%d.", gg_has, gg_vec, gg_rows, gg_linear, gg_release, &gs};
   int rc = ck_read_model(&s, c, m, info, err, errlen);
   tern_gguf_close(g);
   return rc;
@@ -486,8 +493,55 @@ int ck_gguf_save(const tern_tfm_model *m, const char *path, char *err, size_t er
 #undef U32
 #undef F32
   gk_state k = {w, !strcmp(arch, "llama"), c->heads, c->kv_heads, c->head_dim};
-  ck_sink sk = {gg_name, gk_vec, gk_rows, gk_linear, &k};
+  ck_sink sk = {gg_name, "blk.%d.", gk_vec, gk_rows, gk_linear, &k};
   if (!rc) rc = ck_write_model(&sk, m, err, errlen);
+  if (!rc) rc = tern_gguf_write(w, path, err, errlen);
+  tern_gguf_writer_free(w);
+  return rc ? -1 : 0;
+}
+
+/* ---- the tern description and recurrent models ---------------------------------------- */
+
+int ck_gguf_tern_desc(const char *path, char **ini, char family[16], char *err, size_t errlen) {
+  *ini = NULL;
+  snprintf(family, 16, "transformer");
+  tern_gguf *g = tern_gguf_open(path, err, errlen);
+  if (!g) return -1;
+  int rc = 0;
+  if (tern_gguf_find_kv(g, "tern.family")) {
+    tern_gguf_str fs;
+    if (!(rc = tern_gguf_get_str(g, "tern.family", &fs, err, errlen)))
+      snprintf(family, 16, "%.*s", (int)(fs.len < 15 ? fs.len : 15), fs.ptr);
+  }
+  if (!rc) rc = tern_text(g, ini, err, errlen);
+  tern_gguf_close(g);
+  return rc;
+}
+
+int ck_gguf_rnn_load(const char *path, const struct tern_rnn_config *c, struct tern_rnn_model *m,
+                     tern_ckpt_info *info, char *err, size_t errlen) {
+  tern_gguf *g = tern_gguf_open(path, err, errlen);
+  if (!g) return -1;
+  for (size_t i = 0; i < tern_gguf_n_tensors(g); i++)
+    info->file_bytes += tern_gguf_tensor_at(g, i)->nbytes;
+  gg_src gs = {g, 0, 0, 0, 0};
+  ck_src s = {path, gg_name, "blk.%d.", gg_has, gg_vec, gg_rows, gg_linear, gg_release, &gs};
+  int rc = ck_read_rnn(&s, c, m, info, err, errlen);
+  tern_gguf_close(g);
+  return rc;
+}
+
+int ck_gguf_rnn_save(const struct tern_rnn_model *m, const char *ini, const char *path, char *err,
+                     size_t errlen) {
+  tern_gguf_writer *w = tern_gguf_writer_new();
+  if (!w) return tern_err(err, errlen, "out of memory");
+  const char *arch = "tern-recurrent";
+  int rc = tern_gguf_add_str(w, "general.architecture", arch, strlen(arch), err, errlen) ||
+           tern_gguf_add_str(w, "tern.family", "recurrent", 9, err, errlen) ||
+           tern_gguf_add_str(w, "tern.model", ini, strlen(ini), err, errlen);
+  gk_state k = {w, 0, 0, 0, 0};
+  ck_sink sk = {gg_name, "blk.%d.", gk_vec, gk_rows, gk_linear, &k};
+  if (!rc) rc = ck_write_rnn(&sk, m, err, errlen);
   if (!rc) rc = tern_gguf_write(w, path, err, errlen);
   tern_gguf_writer_free(w);
   return rc ? -1 : 0;

@@ -28,6 +28,7 @@ typedef struct ck_src ck_src;
 struct ck_src {
   const char *path;
   const char *(*name)(ck_role r, int layer, char *buf, size_t n);
+  const char *blk; /* printf format of a block's name prefix: "model.layers.%d." / "blk.%d." */
   int (*has)(ck_src *s, const char *name);
   /* n floats (gains, biases) */
   int (*vec)(ck_src *s, const char *name, int n, float *out, char *err, size_t errlen);
@@ -47,6 +48,7 @@ struct ck_src {
 typedef struct ck_sink ck_sink;
 struct ck_sink {
   const char *(*name)(ck_role r, int layer, char *buf, size_t n);
+  const char *blk;
   int (*vec)(ck_sink *s, const char *name, const float *v, int n, char *err, size_t errlen);
   int (*rows)(ck_sink *s, const char *name, const tern_i8rows *e, char *err, size_t errlen);
   int (*linear)(ck_sink *s, const char *name, ck_role r, const tern_tpacked *t, char *err,
@@ -122,6 +124,28 @@ int ck_st_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, cha
 int ck_st_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m, tern_ckpt_info *info,
                char *err, size_t errlen);
 int ck_st_save(const tern_tfm_model *m, const char *dir, char *err, size_t errlen);
+
+/* The tern description a checkpoint carries (config.json "tern" or GGUF
+ * "tern.model"; malloc'd, NULL if none) and its family: "transformer" (also
+ * when not stated) or "recurrent". */
+int ck_st_tern_desc(const char *path, char **ini, char family[16], char *err, size_t errlen);
+int ck_gguf_tern_desc(const char *path, char **ini, char family[16], char *err, size_t errlen);
+
+/* Recurrent models (models/ckpt_rnn.c): the mapping over a ck_src / ck_sink,
+ * and each format's open / write around it. */
+struct tern_rnn_model;
+struct tern_rnn_config;
+int ck_read_rnn(ck_src *s, const struct tern_rnn_config *c, struct tern_rnn_model *m,
+                tern_ckpt_info *info, char *err, size_t errlen);
+int ck_write_rnn(ck_sink *s, const struct tern_rnn_model *m, char *err, size_t errlen);
+int ck_st_rnn_load(const char *path, const struct tern_rnn_config *c, struct tern_rnn_model *m,
+                   tern_ckpt_info *info, char *err, size_t errlen);
+int ck_st_rnn_save(const struct tern_rnn_model *m, const char *ini, const char *dir, char *err,
+                   size_t errlen);
+int ck_gguf_rnn_load(const char *path, const struct tern_rnn_config *c, struct tern_rnn_model *m,
+                     tern_ckpt_info *info, char *err, size_t errlen);
+int ck_gguf_rnn_save(const struct tern_rnn_model *m, const char *ini, const char *path, char *err,
+                     size_t errlen);
 
 int ck_gguf_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, char *err,
                    size_t errlen);

@@ -415,6 +415,13 @@ int ck_st_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, cha
   if (!j) return -1;
   int rc;
   json_t *t = json_object_get(j, "tern");
+  json_t *fam = t ? json_object_get(t, "family") : NULL;
+  if (fam && !(json_is_string(fam) && !strcmp(json_string_value(fam), "transformer"))) {
+    tern_err(err, errlen, "%s: a %s checkpoint (tern.family), not a transformer", cp,
+             json_is_string(fam) ? json_string_value(fam) : "?");
+    json_decref(j);
+    return -1;
+  }
   if (t) {
     json_t *mt = json_object_get(t, "model");
     json_t *fmt = json_object_get(t, "format");
@@ -456,7 +463,7 @@ int ck_st_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m, te
   tern_st *st = tern_st_open(path, err, errlen);
   if (!st) return -1;
   info->file_bytes = tern_st_data_bytes(st);
-  ck_src s = {path, hf_name, st_has, st_vec, st_rows, st_linear, st_release, st};
+  ck_src s = {path, hf_name, "model.layers.%d.", st_has, st_vec, st_rows, st_linear, st_release, st};
   int rc = ck_read_model(&s, c, m, info, err, errlen);
   tern_st_close(st);
   return rc;
@@ -536,7 +543,7 @@ int ck_st_save(const tern_tfm_model *m, const char *dir, char *err, size_t errle
   if (!ck_is_dir(dir)) return tern_err(err, errlen, "%s: exists and is not a directory", dir);
   tern_st_writer *w = tern_st_writer_new();
   if (!w) return tern_err(err, errlen, "out of memory");
-  ck_sink sk = {hf_name, sk_vec, sk_rows, sk_linear, w};
+  ck_sink sk = {hf_name, "model.layers.%d.", sk_vec, sk_rows, sk_linear, w};
   int rc = tern_st_writer_meta(w, "format", "pt", err, errlen) ||
            tern_st_writer_meta(w, "tern", "model description in config.json (tern.model)", err,
                                errlen) ||
@@ -554,3 +561,63 @@ int ck_st_save(const tern_tfm_model *m, const char *dir, char *err, size_t errle
   return rc ? -1 : 0;
 }
 
+
+/* ---- the tern description and recurrent models ---------------------------------------- */
+
+int ck_st_tern_desc(const char *path, char **ini, char family[16], char *err, size_t errlen) {
+  char dir[PATH_MAX], cp[PATH_MAX + 16];
+  *ini = NULL;
+  snprintf(family, 16, "transformer");
+  st_dir(path, dir, sizeof dir);
+  snprintf(cp, sizeof cp, "%s/config.json", dir);
+  json_t *j = load_json(cp, err, errlen);
+  if (!j) return -1;
+  json_t *t = json_object_get(j, "tern"), *mt = t ? json_object_get(t, "model") : NULL,
+         *fam = t ? json_object_get(t, "family") : NULL;
+  int rc = 0;
+  if (fam && !json_is_string(fam))
+    rc = tern_err(err, errlen, "%s: field 'tern.family' is not a string", cp);
+  else if (fam)
+    snprintf(family, 16, "%.15s", json_string_value(fam));
+  if (!rc && json_is_string(mt) && !(*ini = strdup(json_string_value(mt))))
+    rc = tern_err(err, errlen, "out of memory");
+  json_decref(j);
+  return rc;
+}
+
+int ck_st_rnn_load(const char *path, const struct tern_rnn_config *c, struct tern_rnn_model *m,
+                   tern_ckpt_info *info, char *err, size_t errlen) {
+  tern_st *st = tern_st_open(path, err, errlen);
+  if (!st) return -1;
+  info->file_bytes = tern_st_data_bytes(st);
+  ck_src s = {path, hf_name, "model.layers.%d.", st_has, st_vec, st_rows, st_linear, st_release, st};
+  int rc = ck_read_rnn(&s, c, m, info, err, errlen);
+  tern_st_close(st);
+  return rc;
+}
+
+int ck_st_rnn_save(const struct tern_rnn_model *m, const char *ini, const char *dir, char *err,
+                   size_t errlen) {
+  if (mkdir(dir, 0777) && errno != EEXIST)
+    return tern_err(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
+  if (!ck_is_dir(dir)) return tern_err(err, errlen, "%s: exists and is not a directory", dir);
+  tern_st_writer *w = tern_st_writer_new();
+  if (!w) return tern_err(err, errlen, "out of memory");
+  ck_sink sk = {hf_name, "model.layers.%d.", sk_vec, sk_rows, sk_linear, w};
+  char p[PATH_MAX + 32];
+  int rc = tern_st_writer_meta(w, "format", "pt", err, errlen) || ck_write_rnn(&sk, m, err, errlen);
+  if (!rc) {
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    rc = tern_st_writer_write(w, p, err, errlen);
+  }
+  tern_st_writer_free(w);
+  if (rc) return -1;
+  json_t *j = json_pack("{s:[s], s:s, s:{s:i, s:s, s:s}}", "architectures",
+                        "TernRecurrentForCausalLM", "model_type", "tern-recurrent", "tern", "format",
+                        1, "family", "recurrent", "model", ini);
+  if (!j) return tern_err(err, errlen, "out of memory");
+  snprintf(p, sizeof p, "%s/config.json", dir);
+  rc = json_dump_file(j, p, JSON_INDENT(2));
+  json_decref(j);
+  return rc ? tern_err(err, errlen, "%s: write error", p) : 0;
+}

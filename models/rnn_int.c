@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/ckpt.h"
 #include "tern/err.h"
 #include "tern/numerics.h"
 #include "tern/rnn.h"
@@ -773,7 +774,7 @@ int tern_rnn_fidelity(const char *preset_or_file, int n_prompts, FILE *out,
   if (tern_rnn_load_config(preset_or_file, &c, err, errlen)) return -1;
   tern_rnn_model m;
   memset(&m, 0, sizeof m);
-  if (tern_rnn_generate(&c, &m, 0, err, errlen)) return -1;
+  if (tern_rnn_load_model(preset_or_file, &c, &m, err, errlen)) return -1;
   int rc = tern_rnn_fidelity_model(&m, n_prompts, out, res, err, errlen);
   tern_rnn_free(&m);
   return rc;

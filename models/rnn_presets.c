@@ -1,6 +1,7 @@
 /* Built-in recurrent presets (issue 4): texts in the model description
  * format, parsed by the same code as a user's file (docs/MODELS.md
  * "Recurrent models (issue 4)" lists the numbers and where they come from). */
+#include "tern/ckpt.h"
 #include "tern/err.h"
 #include "tern/rnn.h"
 
@@ -77,6 +78,8 @@ int tern_rnn_preset(const char *name, tern_rnn_config *c, char *err, size_t errl
 
 int tern_rnn_load_config(const char *name_or_path, tern_rnn_config *c, char *err,
                          size_t errlen) {
+  if (name_or_path && c && tern_ckpt_is_path(name_or_path))
+    return tern_rnn_ckpt_config(name_or_path, c, NULL, err, errlen);
   if (!name_or_path || !c) return tern_err(err, errlen, "tern_rnn_load_config: null argument");
   if (tern_mc_is_file_name(presets, NPRESETS, name_or_path))
     return tern_rnn_parse_file(name_or_path, c, err, errlen);

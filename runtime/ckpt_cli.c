@@ -7,6 +7,7 @@
 #include "rt_util.h"
 #include "tern/ckpt.h"
 #include "tern/err.h"
+#include "tern/rnn.h"
 #include "tern/tfm.h"
 
 #define ERRLEN 1024
@@ -59,19 +60,42 @@ static const char *usage_import =
 
 static const char *usage_export =
     "usage: tern export MODEL -o OUT [--format safetensors|gguf]\n"
-    "Write a transformer as a checkpoint: MODEL is a preset (tern models; seeded\n"
+    "Write a model (transformer or recurrent) as a checkpoint: MODEL is a preset (tern models; seeded\n"
     "weights), a description file or a checkpoint.  safetensors (default): OUT is a\n"
     "directory (model.safetensors + config.json, BitNet b1.58 2B4T tensor layout,\n"
     "tern's description in config.json); gguf: OUT is a .gguf file.  Reading the\n"
     "result back gives the identical model, bit for bit.\n";
 
-static int load(const char *src, tern_tfm_model *m, tern_ckpt_info *info, char *err, size_t errlen) {
-  if (tern_ckpt_is_path(src)) return tern_tfm_ckpt_load(src, m, info, err, errlen);
-  tern_tfm_config c;
+/* A transformer or a recurrent model (include/tern/rnn.h). */
+typedef struct any_model {
+  int rnn;
+  tern_tfm_model t;
+  tern_rnn_model r;
+} any_model;
+
+static int load(const char *src, any_model *m, tern_ckpt_info *info, char *err, size_t errlen) {
+  memset(m, 0, sizeof *m);
+  if (tern_ckpt_is_path(src)) {
+    char fam[16];
+    if (tern_ckpt_family(src, fam, sizeof fam, err, errlen)) return -1;
+    m->rnn = !strcmp(fam, "recurrent");
+    return m->rnn ? tern_rnn_ckpt_load(src, &m->r, info, err, errlen)
+                  : tern_tfm_ckpt_load(src, &m->t, info, err, errlen);
+  }
   memset(info, 0, sizeof *info);
   snprintf(info->format, sizeof info->format, "seeded");
-  if (tern_tfm_load_config(src, &c, err, errlen)) return -1;
-  return tern_tfm_generate(&c, m, 0, err, errlen);
+  tern_tfm_config c;
+  tern_rnn_config rc;
+  char e2[512];
+  if (!tern_tfm_load_config(src, &c, err, errlen)) return tern_tfm_generate(&c, &m->t, 0, err, errlen);
+  if (tern_rnn_load_config(src, &rc, e2, sizeof e2)) return -1; /* the transformer's message */
+  m->rnn = 1;
+  return tern_rnn_generate(&rc, &m->r, 0, err, errlen);
+}
+
+static void any_free(any_model *m) {
+  if (m->rnn) tern_rnn_free(&m->r);
+  else tern_tfm_free(&m->t);
 }
 
 static int run(int argc, char **argv, int import) {
@@ -96,7 +120,7 @@ static int run(int argc, char **argv, int import) {
                     ".safetensors / .index.json file or a .gguf file\n", a.src);
     return 2;
   }
-  tern_tfm_model m;
+  any_model m;
   tern_ckpt_info info;
   double t0 = rt_now_ms();
   if (load(a.src, &m, &info, err, sizeof err)) {
@@ -104,34 +128,46 @@ static int run(int argc, char **argv, int import) {
     return 1;
   }
   double t1 = rt_now_ms();
+  const char *name = m.rnn ? m.r.cfg.name : m.t.cfg.name;
   if (import) {
-    tern_tfm_params p = tern_tfm_param_count(&m.cfg);
     printf("import %s: %s, architecture %s, %d linear layers, %.1f MB of tensor data, read in "
            "%.0f ms\n", a.src, info.format, info.arch, info.tensors, (double)info.file_bytes / 1e6,
            t1 - t0);
     printf("  description: %s\n", info.config_from_tern ? "tern's own (stored in the checkpoint)"
                                                          : "mapped from the checkpoint's fields");
-    printf("  parameters: %llu (ternary %llu, norms %llu, embedding %llu, LM head %llu)\n",
-           (unsigned long long)p.total, (unsigned long long)p.ternary, (unsigned long long)p.norm,
-           (unsigned long long)p.embedding, (unsigned long long)p.lm_head);
+    if (m.rnn) {
+      tern_rnn_params p = tern_rnn_param_count(&m.r.cfg);
+      printf("  recurrent model; parameters: %llu (ternary %llu, other %llu, embedding %llu, LM "
+             "head %llu)\n", (unsigned long long)p.total, (unsigned long long)p.ternary,
+             (unsigned long long)p.other, (unsigned long long)p.embedding,
+             (unsigned long long)p.lm_head);
+    } else {
+      tern_tfm_params p = tern_tfm_param_count(&m.t.cfg);
+      printf("  parameters: %llu (ternary %llu, norms %llu, embedding %llu, LM head %llu)\n",
+             (unsigned long long)p.total, (unsigned long long)p.ternary, (unsigned long long)p.norm,
+             (unsigned long long)p.embedding, (unsigned long long)p.lm_head);
+    }
     printf("  linears ternarised at import: %d; embedding tables quantised to int8 rows: %d\n",
            info.ternarised, info.quantised_rows);
     if (info.note[0]) printf("  note: %s\n", info.note);
     printf("--- tern model description ---\n");
-    tern_tfm_print(stdout, &m.cfg);
+    if (m.rnn) tern_rnn_print(stdout, &m.r.cfg);
+    else tern_tfm_print(stdout, &m.t.cfg);
   }
   int rc = 0;
   if (a.out) {
-    if (tern_tfm_ckpt_save(&m, a.out, a.fmt, err, sizeof err)) {
+    int e = m.rnn ? tern_rnn_ckpt_save(&m.r, a.out, a.fmt, err, sizeof err)
+                  : tern_tfm_ckpt_save(&m.t, a.out, a.fmt, err, sizeof err);
+    if (e) {
       fprintf(stderr, "tern %s: %s\n", cmd, err);
       rc = 1;
     } else {
       printf("wrote %s (%s) in %.0f ms: '%s'\n", a.out,
              a.fmt == TERN_CKPT_GGUF ? "gguf" : "safetensors: model.safetensors + config.json",
-             rt_now_ms() - t1, m.cfg.name);
+             rt_now_ms() - t1, name);
     }
   }
-  tern_tfm_free(&m);
+  any_free(&m);
   return rc;
 }
 

@@ -254,7 +254,7 @@ tern_compare_model *tern_compare_model_new(const char *name, int max_context, ch
              m->rcfg.max_seq, max_context);
     m->rcfg.max_seq = max_context;
   }
-  if (tern_rnn_generate(&m->rcfg, &m->rm, 0, err, errlen)) {
+  if (tern_rnn_load_model(name, &m->rcfg, &m->rm, err, errlen)) {
     free(m);
     return NULL;
   }

@@ -15,6 +15,7 @@
 #include "tern/rnn_exec.h"
 #include "tern/tfm_exec.h"
 #include "tern/tfm_int.h"
+#include "tern/tokenizer.h"
 
 
 
@@ -61,6 +62,65 @@ size_t tern_gen_escape(const int *tokens, int n, char *out, size_t outlen) {
   }
   if (outlen) out[at < outlen ? at : outlen - 1] = 0;
   return at;
+}
+
+/* The text of ids: the byte tokens escaped as tern_gen_escape, or, with a
+ * tokenizer, the decoded bytes escaped the same way (one token: its piece);
+ * ids the tokenizer does not have (a model vocabulary larger than the
+ * tokenizer's) print as <id>.  malloc'd, NULL if out of memory. */
+static char *ids_text(const struct tern_tok *tok, const int *ids, int n, int piece) {
+  if (!tok) {
+    size_t need = tern_gen_escape(ids, n, NULL, 0) + 1;
+    char *t = malloc(need);
+    if (t) tern_gen_escape(ids, n, t, need);
+    return t;
+  }
+  int all_in = 1;
+  for (int i = 0; i < n; i++) all_in &= ids[i] >= 0 && ids[i] < tern_tok_vocab(tok);
+  /* bytes as ints (tern_gen_escape's input), out-of-range ids kept as they are (>= 256: <id>) */
+  int *v = NULL;
+  size_t nv = 0;
+  for (int i = 0; i < (all_in && !piece ? 1 : n); i++) {
+    int one = !(all_in && !piece);
+    int len = one ? (ids[i] >= 0 && ids[i] < tern_tok_vocab(tok)
+                         ? tern_tok_piece(tok, ids[i], NULL, 0, NULL, 0) : -2)
+                  : tern_tok_decode(tok, ids, n, NULL, 0, NULL, 0);
+    size_t add = len >= 0 ? (size_t)len : 1;
+    int *nvp = realloc(v, (nv + add + 1) * sizeof(int));
+    char *b = malloc(add + 1);
+    if (!nvp || !b) {
+      free(nvp ? nvp : v);
+      free(b);
+      return NULL;
+    }
+    v = nvp;
+    if (len < 0) {
+      v[nv++] = -1 - ids[i]; /* printed as <id> */
+    } else {
+      if (one) tern_tok_piece(tok, ids[i], b, add + 1, NULL, 0);
+      else tern_tok_decode(tok, ids, n, b, add + 1, NULL, 0);
+      for (int k = 0; k < len; k++) v[nv++] = (unsigned char)b[k];
+    }
+    free(b);
+  }
+  size_t need = 1;
+  char one[24];
+  for (size_t i = 0; i < nv; i++)
+    need += v[i] < 0 ? (size_t)snprintf(one, sizeof one, "<%d>", -1 - v[i])
+                     : tern_gen_escape(&v[i], 1, NULL, 0);
+  char *t = malloc(need);
+  if (t) {
+    size_t at = 0;
+    for (size_t i = 0; i < nv; i++) {
+      if (v[i] < 0) snprintf(one, sizeof one, "<%d>", -1 - v[i]);
+      else tern_gen_escape(&v[i], 1, one, sizeof one);
+      memcpy(t + at, one, strlen(one));
+      at += strlen(one);
+    }
+    t[at] = 0;
+  }
+  free(v);
+  return t;
 }
 
 /* Ternary multiply-accumulates of one token: every block pass runs its four
@@ -249,11 +309,22 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     cfg.dim = rcfg.dim;
     cfg.max_seq = rcfg.max_seq;
   }
-  int plen = (int)strlen(c->prompt);
+  /* a checkpoint brings its tokenizer (byte-level models: none, token = byte) */
+  struct tern_tok *tok = NULL;
+  if (!g.rnn && tern_ckpt_is_path(c->model)) {
+    char e2[512];
+    tok = tern_ckpt_tokenizer(c->model, cfg.vocab, e2, sizeof e2);
+    if (!tok) return rt_fail(err, errlen, -2, "tokenizer: %s", e2);
+    if (tern_tok_kind_of(tok) == TERN_TOK_BYTES) {
+      tern_tok_free(tok);
+      tok = NULL;
+    }
+  }
+  int plen = (int)strlen(c->prompt) + (tok ? 1 : 0); /* tokens <= bytes (+ BOS) */
   int ctxmax = cfg.max_seq < TERN_TFM_MAX_CTX ? cfg.max_seq : TERN_TFM_MAX_CTX;
   /* positions used: the prompt plus every generated token but the last */
   if ((long)plen + (long)c->tokens - 1 > (long)ctxmax)
-    return rt_fail(err, errlen, -2,
+    return tern_tok_free(tok), rt_fail(err, errlen, -2,
                  "--tokens %d with a %d-byte prompt needs %ld positions, expected at most %d "
                  "(max_seq of '%s')",
                  c->tokens, plen, (long)plen + c->tokens - 1, ctxmax, cfg.name);
@@ -271,7 +342,6 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
   int *gen = NULL;
   int32_t *li = NULL;
   float *lf = NULL, *ls = NULL;
-  char *text = NULL;
   gen_accel ax = {NULL, NULL};
   gen_work work;
   memset(&work, 0, sizeof work);
@@ -296,7 +366,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     work.passes = cfg.layers * cfg.repeat;
   }
   if (g.rnn) {
-    if (tern_rnn_generate(&rcfg, &rm, 0, err, errlen)) return -1;
+    if (tern_rnn_load_model(c->model, &rcfg, &rm, err, errlen)) return -1;
     rq = tern_rnn_quantize(&rm, err, errlen);
     if (!rq) {
       tern_rnn_free(&rm);
@@ -324,7 +394,19 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     rc = rt_fail(err, errlen, -1, "out of memory (generate %d tokens)", c->tokens);
     goto done;
   }
-  int n = tern_tfm_fidelity_tokens(c->prompt, V, prompt, plen);
+  int n;
+  if (tok) {
+    char e2[512];
+    n = tern_tok_encode(tok, c->prompt, strlen(c->prompt),
+                        tern_tok_add_bos(tok) && tern_tok_bos(tok) >= 0 ? TERN_TOK_ADD_BOS : 0, prompt,
+                        plen, e2, sizeof e2);
+    if (n < 1) {
+      rc = rt_fail(err, errlen, -2, "--prompt: %s", n < 0 ? e2 : "encodes to no token");
+      goto done;
+    }
+  } else {
+    n = tern_tfm_fidelity_tokens(c->prompt, V, prompt, plen);
+  }
   if (g.rnn) g.ric = tern_rnn_ictx_new(rq, err, errlen);
   else g.ic = tern_tfm_ictx_new(&q, need, err, errlen);
   if (!g.ric && !g.ic) {
@@ -477,33 +559,34 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     }
     r->n_steps = s + 1;
     if (out) {
-      char tb[32], ib[32], fb[32];
-      tern_gen_escape(&st->token, 1, tb, sizeof tb);
-      tern_gen_escape(&st->int_top1, 1, ib, sizeof ib);
+      char *tb = ids_text(tok, &st->token, 1, 1), *ib = ids_text(tok, &st->int_top1, 1, 1);
       fprintf(out, "  step %3d: token %5d '%s'  integer top-1 %5d '%s' logit %d (Q12, %.4f)", s,
-              st->token, tb, st->int_top1, ib, st->int_logit, (double)st->int_logit / 4096.0);
+              st->token, tb ? tb : "?", st->int_top1, ib ? ib : "?", st->int_logit,
+              (double)st->int_logit / 4096.0);
+      free(tb);
+      free(ib);
       if (accel)
         fprintf(out, "  %s: %s, %llu cycles", be,
                 st->bit_exact ? "bit-exact" : "MISMATCH vs integer reference",
                 (unsigned long long)st->cycles);
       if (g_has_float(&g) && st->agree) fprintf(out, "  float: agree\n");
       else if (g_has_float(&g)) {
-        tern_gen_escape(&st->float_top1, 1, fb, sizeof fb);
-        fprintf(out, "  float: differs (float top-1 %d '%s', gap %.4f)\n", st->float_top1, fb,
-                st->gap);
+        char *fb = ids_text(tok, &st->float_top1, 1, 1);
+        fprintf(out, "  float: differs (float top-1 %d '%s', gap %.4f)\n", st->float_top1,
+                fb ? fb : "?", st->gap);
+        free(fb);
       } else fputc('\n', out);
     }
   }
   if (out) {
-    size_t need_p = tern_gen_escape(prompt, n, NULL, 0) + 1;
-    size_t need_g = tern_gen_escape(gen, c->tokens, NULL, 0) + 1;
-    text = malloc(need_p > need_g ? need_p : need_g);
-    if (text) {
-      tern_gen_escape(prompt, n, text, need_p);
-      fprintf(out, "prompt:    \"%s\"\n", text);
-      tern_gen_escape(gen, c->tokens, text, need_g);
-      fprintf(out, "generated: \"%s\"\n", text);
+    char *pt = ids_text(tok, prompt, n, 0), *gt = ids_text(tok, gen, c->tokens, 0);
+    if (pt && gt) {
+      if (tok) fprintf(out, "tokenizer: %s\n", tern_tok_describe(tok));
+      fprintf(out, "prompt:    \"%s\"\n", pt);
+      fprintf(out, "generated: \"%s\"\n", gt);
     }
+    free(pt);
+    free(gt);
     if (g_has_float(&g))
       fprintf(out, "integer vs float top-1: %d/%d steps agree\n", r->agree, r->n_steps);
     if (accel) {
@@ -572,8 +655,8 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
     rc = rt_fail(err, errlen, -1, "%s: %d of %d steps differ from the integer reference", be,
                r->n_steps - r->bit_exact_steps, r->n_steps);
 done:
+  tern_tok_free(tok);
   if (rc && r->n_steps == 0) tern_gen_result_free(r);
-  free(text);
   free(prompt);
   free(gen);
   free(li);

@@ -836,3 +836,172 @@ TEST(CkptFuzz, MutatedGguf) {
 }
 
 }  // namespace
+
+// ---- the tokenizer of a checkpoint -------------------------------------------------------
+
+#include "tern/tokenizer.h"
+
+namespace {
+
+// A GGUF holding only a SentencePiece vocabulary (tokenizer.ggml.*).  Scores
+// make the merges of "hello" go: (▁,h) -1 -> ▁h; (l,l) -2 -> ll; (▁h,e) -3 ->
+// ▁he; (ll,o) -4 -> llo; (▁he,llo) -5 -> ▁hello: one piece, id 12.
+std::string SpmGguf(const std::string &dir, const char *model_kind, int n_tokens) {
+  const char *pieces[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "h", "e", "l", "o",
+                          "\xe2\x96\x81h", "ll", "\xe2\x96\x81he", "llo", "\xe2\x96\x81hello"};
+  float scores[] = {0, 0, 0, -10, -10, -10, -10, -10, -1, -2, -3, -4, -5};
+  int32_t types[] = {2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::vector<const char *> p(pieces, pieces + 13);
+  for (int i = 13; i < n_tokens; i++) p.push_back(strdup(("x" + std::to_string(i)).c_str()));
+  std::vector<float> sc(scores, scores + 13);
+  std::vector<int32_t> ty(types, types + 13);
+  sc.resize((size_t)n_tokens, -20.0f);
+  ty.resize((size_t)n_tokens, 1);
+  char err[512];
+  tern_gguf_writer *w = tern_gguf_writer_new();
+  EXPECT_EQ(tern_gguf_add_str(w, "general.architecture", "llama", 5, err, sizeof err), 0);
+  EXPECT_EQ(tern_gguf_add_str(w, "tokenizer.ggml.model", model_kind, strlen(model_kind), err, sizeof err), 0);
+  EXPECT_EQ(tern_gguf_add_arr_str(w, "tokenizer.ggml.tokens", p.data(), nullptr, p.size(), err, sizeof err), 0) << err;
+  EXPECT_EQ(tern_gguf_add_arr(w, "tokenizer.ggml.scores", TERN_GGUF_F32, sc.data(), sc.size(), err, sizeof err), 0);
+  EXPECT_EQ(tern_gguf_add_arr(w, "tokenizer.ggml.token_type", TERN_GGUF_I32, ty.data(), ty.size(), err, sizeof err), 0);
+  EXPECT_EQ(tern_gguf_add_u32(w, "tokenizer.ggml.bos_token_id", 1, err, sizeof err), 0);
+  EXPECT_EQ(tern_gguf_add_u32(w, "tokenizer.ggml.eos_token_id", 2, err, sizeof err), 0);
+  EXPECT_EQ(tern_gguf_add_u32(w, "tokenizer.ggml.unknown_token_id", 0, err, sizeof err), 0);
+  std::string path = dir + "/tok.gguf";
+  EXPECT_EQ(tern_gguf_write(w, path.c_str(), err, sizeof err), 0) << err;
+  tern_gguf_writer_free(w);
+  for (size_t i = 13; i < p.size(); i++) free((void *)p[i]);
+  return path;
+}
+
+TEST(CkptTok, GgufVocabularyTokenizerJsonAndBytes) {
+  std::string dir = TmpDir();
+  char err[1024];
+  // GGUF SentencePiece vocabulary
+  std::string g = SpmGguf(dir, "llama", 13);
+  tern_tok *t = tern_ckpt_tokenizer(g.c_str(), 256, err, sizeof err);
+  ASSERT_NE(t, nullptr) << err;
+  EXPECT_EQ(tern_tok_kind_of(t), TERN_TOK_SPM);
+  int ids[8];
+  ASSERT_EQ(tern_tok_encode(t, "hello", 5, TERN_TOK_ADD_BOS, ids, 8, err, sizeof err), 2) << err;
+  EXPECT_EQ(ids[0], 1);
+  EXPECT_EQ(ids[1], 12);
+  char out[32];
+  EXPECT_EQ(tern_tok_decode(t, ids + 1, 1, out, sizeof out, err, sizeof err), 5);
+  EXPECT_STREQ(out, "hello");
+  tern_tok_free(t);
+  // a vocabulary larger than the model's, an unknown tokenizer kind
+  EXPECT_EQ(tern_ckpt_tokenizer(g.c_str(), 12, err, sizeof err), nullptr);
+  EXPECT_NE(std::strstr(err, "expected 1..12 strings"), nullptr) << err;
+  g = SpmGguf(dir, "wordpiece", 13);
+  EXPECT_EQ(tern_ckpt_tokenizer(g.c_str(), 256, err, sizeof err), nullptr);
+  EXPECT_NE(std::strstr(err, "'tokenizer.ggml.model' is 'wordpiece'"), nullptr) << err;
+  // a safetensors checkpoint: bytes without tokenizer.json, the json beside config.json
+  std::string ck = Exported("tiny");
+  t = tern_ckpt_tokenizer(ck.c_str(), 256, err, sizeof err);
+  ASSERT_NE(t, nullptr) << err;
+  EXPECT_EQ(tern_tok_kind_of(t), TERN_TOK_BYTES);
+  tern_tok_free(t);
+  WriteFile(ck + "/tokenizer.json", ReadFile(std::string(TERN_ROOT) + "/tests/tokenizer_data/gpt2_tiny.json"));
+  t = tern_ckpt_tokenizer((ck + "/model.safetensors").c_str(), 256, err, sizeof err);
+  ASSERT_NE(t, nullptr) << err;
+  EXPECT_EQ(tern_tok_kind_of(t), TERN_TOK_BPE);
+  EXPECT_EQ(tern_tok_vocab(t), 25);
+  tern_tok_free(t);
+  WriteFile(ck + "/tokenizer.json", "{\"model\": ");
+  EXPECT_EQ(tern_ckpt_tokenizer(ck.c_str(), 256, err, sizeof err), nullptr);
+  EXPECT_NE(std::strstr(err, "tokenizer.json"), nullptr) << err;
+  RmRf(ck);
+  RmRf(dir);
+}
+
+}  // namespace
+
+// ---- recurrent models ------------------------------------------------------------------
+
+#include "tern/rnn.h"
+
+namespace {
+
+void ExpectVecEq(const float *a, const float *b, int n, const char *what) {
+  ASSERT_EQ(a == nullptr, b == nullptr) << what;
+  if (a) {
+    EXPECT_EQ(std::memcmp(a, b, (size_t)n * 4), 0) << what;
+  }
+}
+
+void ExpectGateEq(const tern_tblockdiag &a, const tern_tblockdiag &b) {
+  ASSERT_EQ(a.codes == nullptr, b.codes == nullptr);
+  if (!a.codes) return;
+  EXPECT_EQ(a.blocks, b.blocks);
+  EXPECT_EQ(a.size, b.size);
+  EXPECT_TRUE(SameBits(a.beta, b.beta));
+  EXPECT_EQ(std::memcmp(a.codes, b.codes, tern_tpacked_bytes(a.blocks * a.size, a.size)), 0);
+}
+
+void ExpectRnnEq(const tern_rnn_model &a, const tern_rnn_model &b) {
+  char pa[4096], pb[4096];
+  tern_rnn_print_string(pa, sizeof pa, &a.cfg);
+  tern_rnn_print_string(pb, sizeof pb, &b.cfg);
+  EXPECT_STREQ(pa, pb);
+  const tern_rnn_config &c = a.cfg;
+  ExpectRowsEq(a.embed, b.embed, "embedding");
+  ExpectRowsEq(a.lm_head, b.lm_head, "lm head");
+  ExpectVecEq(a.final_norm.g, b.final_norm.g, c.dim, "final norm");
+  int w = c.lru_width;
+  for (int l = 0; l < c.layers; l++) {
+    const tern_rnn_block &x = a.block[l], &y = b.block[l];
+    EXPECT_EQ(x.kind, y.kind);
+    ExpectVecEq(x.mix_norm.g, y.mix_norm.g, c.dim, "mix norm");
+    ExpectVecEq(x.mlp_norm.g, y.mlp_norm.g, c.dim, "mlp norm");
+    const tern_tpacked *ta[] = {&x.wx, &x.wy, &x.wout, &x.wq, &x.wk, &x.wv, &x.wo, &x.wf, &x.wc,
+                                &x.wg, &x.wmo, &x.gate, &x.up, &x.down};
+    const tern_tpacked *tb[] = {&y.wx, &y.wy, &y.wout, &y.wq, &y.wk, &y.wv, &y.wo, &y.wf, &y.wc,
+                                &y.wg, &y.wmo, &y.gate, &y.up, &y.down};
+    for (int i = 0; i < 14; i++) ExpectLinEq(*ta[i], *tb[i], "linear");
+    ExpectVecEq(x.conv_w, y.conv_w, c.conv_width * w, "conv_w");
+    ExpectVecEq(x.conv_b, y.conv_b, w, "conv_b");
+    ExpectGateEq(x.gate_a, y.gate_a);
+    ExpectGateEq(x.gate_x, y.gate_x);
+    ExpectVecEq(x.b_a, y.b_a, w, "b_a");
+    ExpectVecEq(x.b_x, y.b_x, w, "b_x");
+    ExpectVecEq(x.lambda, y.lambda, w, "lambda");
+  }
+}
+
+TEST(CkptRnn, RoundTripEveryTinyRecurrentPresetInBothFormats) {
+  for (const char *name : {"hawk-tiny", "griffin-tiny", "matmulfree-tiny"}) {
+    SCOPED_TRACE(name);
+    tern_rnn_config c;
+    char err[1024];
+    ASSERT_EQ(tern_rnn_preset(name, &c, err, sizeof err), 0) << err;
+    tern_rnn_model m;
+    ASSERT_EQ(tern_rnn_generate(&c, &m, 0, err, sizeof err), 0) << err;
+    std::string d = TmpDir();
+    for (tern_ckpt_format f : {TERN_CKPT_SAFETENSORS, TERN_CKPT_GGUF}) {
+      std::string out = d + (f == TERN_CKPT_GGUF ? "/m.gguf" : "/st");
+      ASSERT_EQ(tern_rnn_ckpt_save(&m, out.c_str(), f, err, sizeof err), 0) << err;
+      char fam[16];
+      ASSERT_EQ(tern_ckpt_family(out.c_str(), fam, sizeof fam, err, sizeof err), 0) << err;
+      EXPECT_STREQ(fam, "recurrent");
+      tern_rnn_model r;
+      ASSERT_EQ(tern_rnn_ckpt_load(out.c_str(), &r, nullptr, err, sizeof err), 0) << err;
+      ExpectRnnEq(m, r);
+      tern_rnn_free(&r);
+      // a transformer reader refuses it by name
+      tern_tfm_model t;
+      EXPECT_NE(tern_tfm_ckpt_load(out.c_str(), &t, nullptr, err, sizeof err), 0);
+      EXPECT_NE(std::strstr(err, "a recurrent checkpoint"), nullptr) << err;
+    }
+    // a transformer checkpoint is not a recurrent one
+    std::string tk = Exported("tiny");
+    tern_rnn_model r;
+    EXPECT_NE(tern_rnn_ckpt_load(tk.c_str(), &r, nullptr, err, sizeof err), 0);
+    EXPECT_NE(std::strstr(err, "not a recurrent checkpoint"), nullptr) << err;
+    RmRf(tk);
+    tern_rnn_free(&m);
+    RmRf(d);
+  }
+}
+
+}  // namespace

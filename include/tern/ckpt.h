@@ -66,6 +66,32 @@ int tern_tfm_ckpt_config(const char *path, tern_tfm_config *c, tern_ckpt_info *i
 int tern_tfm_load_model(const char *name_or_path, const tern_tfm_config *cfg, tern_tfm_model *m,
                         char *err, size_t errlen);
 
+/* ---- recurrent models (models/ckpt_rnn.c) ----------------------------------------
+ * Hawk / Griffin / MLGRU checkpoints: tern's description (family
+ * "recurrent") and tern's tensor names (docs/MODELS.md "Checkpoints"), in
+ * either format.  Same conventions as the transformer functions above. */
+struct tern_rnn_config;
+struct tern_rnn_model;
+/* "transformer" or "recurrent" (what the checkpoint's tern description says;
+ * transformer when it carries none). */
+int tern_ckpt_family(const char *path, char *family, size_t n, char *err, size_t errlen);
+int tern_rnn_ckpt_config(const char *path, struct tern_rnn_config *c, tern_ckpt_info *info,
+                         char *err, size_t errlen);
+int tern_rnn_ckpt_load(const char *path, struct tern_rnn_model *m, tern_ckpt_info *info, char *err,
+                       size_t errlen);
+int tern_rnn_ckpt_save(const struct tern_rnn_model *m, const char *out, tern_ckpt_format fmt,
+                       char *err, size_t errlen);
+int tern_rnn_load_model(const char *name_or_path, const struct tern_rnn_config *cfg,
+                        struct tern_rnn_model *m, char *err, size_t errlen);
+
+/* The tokenizer of a checkpoint: the vocabulary a GGUF file embeds
+ * (tokenizer.ggml.model llama = SentencePiece, gpt2 = byte-level BPE), a
+ * tokenizer.json beside a safetensors checkpoint's config.json, and bytes
+ * (token = byte) when the checkpoint has neither.  Its vocabulary must fit the
+ * model's.  NULL with a message. */
+struct tern_tok;
+struct tern_tok *tern_ckpt_tokenizer(const char *path, int vocab, char *err, size_t errlen);
+
 /* Writes m: TERN_CKPT_SAFETENSORS into directory `out` (created if needed:
  * model.safetensors + config.json), TERN_CKPT_GGUF into the file `out`.
  * Reading it back gives the identical model (tested bit for bit). */
