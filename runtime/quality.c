@@ -102,9 +102,9 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
   int *tok = malloc((size_t)W * sizeof(int));
   float *lf = malloc((size_t)W * 256 * sizeof(float));
   int32_t *li = malloc((size_t)W * 256 * sizeof(int32_t));
-  int32_t la[256];
+  int32_t *la = malloc((size_t)W * 256 * sizeof(int32_t));
   int rc = 0;
-  if (!tok || !lf || !li) {
+  if (!tok || !lf || !li || !la) {
     rc = rt_fail(err, errlen, -1, "out of memory");
     goto done;
   }
@@ -124,7 +124,7 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
     eo.backend = c->backend;
     eo.hw = c->hw;
     eo.ctx = W;
-    eo.max_rows = 1;
+    eo.max_rows = W - 1;
     if (!(ex = tern_tfm_exec_new(&q, &eo, err, errlen))) {
       rc = -1;
       goto done;
@@ -165,24 +165,22 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
       r->predicted++;
     }
     if (ex && s + 1 < accel_n) {
+      /* one prefill step of the window's first alen-1 bytes: the logits of every row */
       int alen = (int)(accel_n - s < (size_t)len ? accel_n - s : (size_t)len);
-      if (tern_tfm_exec_seek(ex, 0, err, errlen)) {
+      tern_tfm_step_stats st;
+      memset(&st, 0, sizeof st);
+      int e = tern_tfm_exec_seek(ex, 0, err, errlen) ||
+              tern_tfm_exec_step_all(ex, tok, alen - 1, la, &st, err, errlen);
+      r->accel_cycles += st.total.v[TERN_CNT_CYCLES];
+      tern_tfm_step_stats_free(&st);
+      if (e) {
         rc = -1;
         goto done;
       }
       for (int i = 0; i + 1 < alen; i++) {
-        tern_tfm_step_stats st;
-        memset(&st, 0, sizeof st);
-        int e = tern_tfm_exec_step(ex, &tok[i], 1, la, &st, err, errlen);
-        r->accel_cycles += st.total.v[TERN_CNT_CYCLES];
-        tern_tfm_step_stats_free(&st);
-        if (e) {
-          rc = -1;
-          goto done;
-        }
-        const int32_t *y = li + (size_t)i * 256;
-        r->accel_bit_exact += !memcmp(la, y, sizeof la);
-        sa += bits_i(la, 256, tok[i + 1]);
+        const int32_t *x = la + (size_t)i * 256, *y = li + (size_t)i * 256;
+        r->accel_bit_exact += !memcmp(x, y, 256 * sizeof(int32_t));
+        sa += bits_i(x, 256, tok[i + 1]);
         sis += bits_i(y, 256, tok[i + 1]);
         r->accel_predicted++;
       }
@@ -228,6 +226,7 @@ done:
   free(tok);
   free(lf);
   free(li);
+  free(la);
   free(text);
   return rc;
 }

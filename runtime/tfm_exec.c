@@ -291,8 +291,8 @@ static int run_one(tern_tfm_exec *e, const tern_tfm_prog_spec *sp, tern_tfm_step
   return 0;
 }
 
-int tern_tfm_exec_step(tern_tfm_exec *e, const int *tokens, int M, int32_t *logits,
-                       tern_tfm_step_stats *st_out, char *err, size_t errlen) {
+static int exec_step(tern_tfm_exec *e, const int *tokens, int M, int32_t *logits, int all,
+                     tern_tfm_step_stats *st_out, char *err, size_t errlen) {
   if (!e || !tokens || !logits) return tern_err(err, errlen, "tern_tfm_exec_step: null argument");
   const tern_tfm_config *cfg = &e->q->cfg;
   if (M < 1 || M > e->mem.rows)
@@ -337,19 +337,30 @@ int tern_tfm_exec_step(tern_tfm_exec *e, const int *tokens, int M, int32_t *logi
     memset(&sp.wres, 0, sizeof sp.wres);
     sp.kind = TERN_TFM_PROG_HEAD;
     sp.block = sp.pass = 0;
-    sp.all_logits = 0;
+    sp.all_logits = all;
     rc = run_one(e, &sp, &st, err, errlen);
   }
-  if (!rc) {
-    const uint8_t *lp = e->dram + e->mem.logits_addr;
+  for (int r = 0; !rc && r < (all ? M : 1); r++) {
+    const uint8_t *lp = e->dram + e->mem.logits_addr + (size_t)r * (size_t)e->mem.vocab_pad * 4;
+    int32_t *lo = logits + (size_t)r * (size_t)cfg->vocab;
     for (int v = 0; v < cfg->vocab; v++) {
       uint32_t u = (uint32_t)lp[4 * v] | (uint32_t)lp[4 * v + 1] << 8 |
                    (uint32_t)lp[4 * v + 2] << 16 | (uint32_t)lp[4 * v + 3] << 24;
-      logits[v] = (int32_t)u;
+      lo[v] = (int32_t)u;
     }
-    e->pos += M;
   }
+  if (!rc) e->pos += M;
   if (st_out && !rc) *st_out = st;
   else tern_tfm_step_stats_free(&st);
   return rc ? -1 : 0;
+}
+
+int tern_tfm_exec_step(tern_tfm_exec *e, const int *tokens, int M, int32_t *logits,
+                       tern_tfm_step_stats *st_out, char *err, size_t errlen) {
+  return exec_step(e, tokens, M, logits, 0, st_out, err, errlen);
+}
+
+int tern_tfm_exec_step_all(tern_tfm_exec *e, const int *tokens, int M, int32_t *logits,
+                           tern_tfm_step_stats *st_out, char *err, size_t errlen) {
+  return exec_step(e, tokens, M, logits, 1, st_out, err, errlen);
 }

@@ -3,7 +3,7 @@
 # `make demo`, `make test` and every target that needs a tool.
 set -e
 PKGS="build-essential verilator yosys libsystemc-dev googletest libgtest-dev gnuplot-nox \
-nextpnr-ice40 fpga-icestorm zlib1g-dev jq libinih-dev libjansson-dev libpcre2-dev python3 python3-yaml"
+nextpnr-ice40 fpga-icestorm zlib1g-dev jq libinih-dev libjansson-dev libpcre2-dev python3 python3-yaml time"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -11,7 +11,10 @@
  * first is predicted exactly once, with the context restarting at each
  * window.  bits per byte = sum over predicted bytes of -log2 softmax(logits)
  * [byte] / predicted bytes, the softmax in double over logits (float, or
- * integer Q12 / 4096). */
+ * integer Q12 / 4096).  The accelerator runs each window as one prefill
+ * step of its first W-1 bytes (tern_tfm_exec_step_all: the HEAD program
+ * writes every row's logits), so it covers the same positions as the
+ * references; its logits must equal the integer reference's at every one. */
 #ifndef TERN_QUALITY_H
 #define TERN_QUALITY_H
 

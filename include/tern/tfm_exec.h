@@ -83,6 +83,11 @@ int tern_tfm_exec_pos(const tern_tfm_exec *e);
  * tern_tfm_step_stats_free).  0 or -1 with a message. */
 int tern_tfm_exec_step(tern_tfm_exec *e, const int *tokens, int M, int32_t *logits,
                        tern_tfm_step_stats *st, char *err, size_t errlen);
+/* The same, with the logits of all M rows (M x vocab, row after row): the
+ * HEAD program computes every row's logits (H1-H5 per row), e.g. for bits
+ * per byte over a window in one prefill step. */
+int tern_tfm_exec_step_all(tern_tfm_exec *e, const int *tokens, int M, int32_t *logits,
+                           tern_tfm_step_stats *st, char *err, size_t errlen);
 /* Sets the position of the next step to pos (0 .. ctx) without running
  * anything: DRAM (the KV caches) is left as it is, so the positions before
  * pos that no step wrote hold whatever the cache held (zero in a fresh
