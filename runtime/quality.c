@@ -75,8 +75,8 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
                    "256)", c->model, cfg.vocab);
   int maxw = cfg.max_seq < TERN_TFM_MAX_CTX ? cfg.max_seq : TERN_TFM_MAX_CTX;
   int W = c->window ? c->window : maxw;
-  if (W < 2 || W > maxw)
-    return rt_fail(err, errlen, -2, "--window %d, expected 2..%d (max_seq of '%s')", W, maxw,
+  if (W < 1 || W > maxw)
+    return rt_fail(err, errlen, -2, "--window %d, expected 1..%d (max_seq of '%s')", W, maxw,
                    cfg.name);
   if (accel) {
     char e2[512];
@@ -99,7 +99,7 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
   tern_tfm_ctx *fc = NULL;
   tern_tfm_ictx *ic = NULL;
   tern_tfm_exec *ex = NULL;
-  int *tok = malloc((size_t)W * sizeof(int));
+  int *tok = malloc(((size_t)W + 1) * sizeof(int));
   float *lf = malloc((size_t)W * 256 * sizeof(float));
   int32_t *li = malloc((size_t)W * 256 * sizeof(int32_t));
   int32_t *la = malloc((size_t)W * 256 * sizeof(int32_t));
@@ -124,7 +124,7 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
     eo.backend = c->backend;
     eo.hw = c->hw;
     eo.ctx = W;
-    eo.max_rows = W - 1;
+    eo.max_rows = W;
     if (!(ex = tern_tfm_exec_new(&q, &eo, err, errlen))) {
       rc = -1;
       goto done;
@@ -136,20 +136,21 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
   double sf = 0, si = 0, sa = 0, sis = 0;
   size_t agree = 0;
   if (out)
-    fprintf(out, "quality of '%s' on %s: %zu bytes, windows of %d bytes (stride %d)%s\n", cfg.name,
-            c->text, n, W, W - 1, accel ? "" : "; references only");
-  for (size_t s = 0; s + 1 < n; s += (size_t)(W - 1)) {
-    int len = (int)(n - s < (size_t)W ? n - s : (size_t)W);
+    fprintf(out, "quality of '%s' on %s: %zu bytes, windows of %d + 1 bytes (%d fed, stride %d)%s\n",
+            cfg.name, c->text, n, W, W, W, accel ? "" : "; references only");
+  /* window: W + 1 bytes from s (stride W); the first len - 1 are fed, each predicts the next */
+  for (size_t s = 0; s + 1 < n; s += (size_t)W) {
+    int len = (int)(n - s < (size_t)W + 1 ? n - s : (size_t)W + 1);
     for (int i = 0; i < len; i++) tok[i] = text[s + (size_t)i];
     double t0 = rt_now_ms();
     tern_tfm_ctx_reset(fc);
-    if (tern_tfm_prefill(fc, tok, len, lf, 1, err, errlen)) {
+    if (tern_tfm_prefill(fc, tok, len - 1, lf, 1, err, errlen)) {
       rc = -1;
       goto done;
     }
     double t1 = rt_now_ms();
     tern_tfm_ictx_reset(ic);
-    if (tern_tfm_iprefill(ic, tok, len, li, 1, err, errlen)) {
+    if (tern_tfm_iprefill(ic, tok, len - 1, li, 1, err, errlen)) {
       rc = -1;
       goto done;
     }
@@ -165,7 +166,7 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
       r->predicted++;
     }
     if (ex && s + 1 < accel_n) {
-      /* one prefill step of the window's first alen-1 bytes: the logits of every row */
+      /* one prefill step of the window's first alen - 1 bytes: the logits of every row */
       int alen = (int)(accel_n - s < (size_t)len ? accel_n - s : (size_t)len);
       tern_tfm_step_stats st;
       memset(&st, 0, sizeof st);

@@ -424,7 +424,7 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  --prompts N        how many of the 8 fixed prompts (default 8)\n"
              "With --text (fidelity as model quality, docs/NUMERICS.md): bits per byte of the\n"
              "float reference, the integer reference and (with --backend) the accelerator on\n"
-             "the text, windows of W bytes (default max_seq) with stride W-1, and top-1\n"
+             "the text (windows of W+1 bytes, W = max_seq, stride W: every byte predicted once), top-1\n"
              "agreement of integer and float; the accelerator's logits must equal the integer\n"
              "reference's at every position.  MODEL may be a checkpoint (--model PATH).\n"
              "  --text FILE        e.g. models/trained/fortunes-valid.txt\n"
@@ -662,7 +662,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
       if (name[2] == 'b') cli->text_bytes = v;
       else cli->accel_bytes = v;
     } else if (!strcmp(name, "--window")) {
-      if (parse_int(name, val, 2, 65504, &cli->window, err, errlen)) return -1;
+      if (parse_int(name, val, 1, 65504, &cli->window, err, errlen)) return -1;
     } else if (!strcmp(name, "--model")) {
       if (cli->in) {
         tern_err(err, errlen, "tern %s: --model '%s' and MODEL '%s' both given, expected one", cmd,

@@ -28,7 +28,7 @@ const char *kText =
     "The quick brown fox jumps over the lazy dog. A journey of a thousand miles begins with a "
     "single step. Those who cannot remember the past are condemned to repeat it.\n";
 
-// The protocol by hand on the float reference: windows of W, stride W-1.
+// The protocol by hand on the float reference: windows of W + 1 bytes, stride W.
 double FloatBpbByHand(const std::string &t, int W) {
   tern_tfm_config c;
   char err[512];
@@ -38,8 +38,8 @@ double FloatBpbByHand(const std::string &t, int W) {
   tern_tfm_ctx *x = tern_tfm_ctx_new(&m, W, err, sizeof err);
   double bits = 0;
   size_t cnt = 0;
-  for (size_t s = 0; s + 1 < t.size(); s += (size_t)(W - 1)) {
-    int len = (int)std::min((size_t)W, t.size() - s);
+  for (size_t s = 0; s + 1 < t.size(); s += (size_t)W) {
+    int len = (int)std::min((size_t)W + 1, t.size() - s);
     // one position at a time through decode (not the all-logits prefill)
     tern_tfm_ctx_reset(x);
     std::vector<float> l(256);
@@ -77,7 +77,7 @@ TEST(Quality, BitsPerByteOfReferencesAndAccelerator) {
   EXPECT_NEAR(r.bpb_float, FloatBpbByHand(text, 40), 1e-4);
   EXPECT_GT(r.bpb_int, 0.0);
   EXPECT_LT(std::fabs(r.rel_cost), 0.05);
-  // 60 bytes: window 0 has 40 (39 predicted), window 1 starts at 39 -> 20 bytes, 20 predicted
+  // 60 bytes: window 0 = bytes 0..40 (40 predicted), window 1 = bytes 40..59 (19 predicted)
   EXPECT_EQ(r.accel_predicted, 59u);
   EXPECT_EQ(r.accel_bit_exact, r.accel_predicted);
   EXPECT_DOUBLE_EQ(r.bpb_accel, r.bpb_int_slice);
@@ -105,7 +105,7 @@ TEST(Quality, RefusesBadInputs) {
   c.model = "tiny";
   c.window = 1000;
   EXPECT_EQ(tern_quality(&c, &r, nullptr, err, sizeof err), -2);
-  EXPECT_NE(std::strstr(err, "--window 1000, expected 2..256"), nullptr) << err;
+  EXPECT_NE(std::strstr(err, "--window 1000, expected 1..256"), nullptr) << err;
   remove(p.c_str());
 }
 

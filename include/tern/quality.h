@@ -4,12 +4,13 @@
  * every position's logits compared bit for bit with the integer
  * reference's), plus top-1 agreement of the integer with the float model.
  *
- * Protocol (the same as models/train/eval_bpb.py, so the PyTorch figure is
- * comparable): the text's bytes are cut into windows of W tokens (W = the
- * model's max_seq unless given) that overlap by one byte (stride W - 1); in
- * every window positions 0 .. W-2 predict the next byte, so every byte but the
- * first is predicted exactly once, with the context restarting at each
- * window.  bits per byte = sum over predicted bytes of -log2 softmax(logits)
+ * Protocol (the same as models/train/train.py eval_bpb, so the PyTorch
+ * figure compares): the text's bytes are cut into windows of W + 1 bytes
+ * (W = the model's max_seq unless given) with stride W, so consecutive
+ * windows share one byte; the first W bytes of a window are fed and each
+ * predicts the next, so every byte but the first is predicted exactly once,
+ * with the context restarting at each window (the last window may be
+ * shorter).  bits per byte = sum over predicted bytes of -log2 softmax(logits)
  * [byte] / predicted bytes, the softmax in double over logits (float, or
  * integer Q12 / 4096).  The accelerator runs each window as one prefill
  * step of its first W-1 bytes (tern_tfm_exec_step_all: the HEAD program
@@ -32,7 +33,7 @@ typedef struct tern_quality_config {
   const char *model;     /* checkpoint path, preset or description file (vocab 256) */
   const char *text;      /* the text file (untrusted; at most 64 MiB) */
   size_t max_bytes;      /* bytes of the text used (0 = all) */
-  int window;            /* W (0 = the model's max_seq; 2 .. max_seq) */
+  int window;            /* W, tokens fed per window (0 = the model's max_seq; 1 .. max_seq) */
   const char *backend;   /* NULL: references only; "isa" or "rtl": also the accelerator */
   size_t accel_bytes;    /* bytes (from the start) the accelerator runs (0 = the same as the
                             references) */
