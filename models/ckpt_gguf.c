@@ -147,33 +147,50 @@ static int gg_rows(ck_src *s, const char *name, int rows, int cols, tern_i8rows 
   return 0;
 }
 
-/* I2_S (docs/GGUF.md) straight into tern's codes, when in % 128 == 0 and
- * out % 4 == 0 (every published shape): row r holds in/4 bytes; byte
- * p = 32c + q of a row carries elements i = 128c + q + 32k at bits 6-2k.  Four
- * rows' byte p give, through ck_codes4x4, the tern bytes of four inputs i
- * (field f -> k = 3 - f) for those four output rows.  Tiles of 16 row groups x
- * 64 bytes keep reads and writes in cache.  0, or -1 if a code 3 is present
- * (the caller then takes the general decoder, which names it). */
-static int i2s_to_tern(const uint8_t *src, int in, int out, uint8_t *codes) {
-  size_t rb = (size_t)in / 4, ob = (size_t)out / 4, G = (size_t)out / 4;
+typedef struct i2s_job {
+  const uint8_t *src;
+  uint8_t *codes;
+  size_t rb, ob, G;
+  uint32_t bad;
+} i2s_job;
+
+/* bytes [lo*64, hi*64) of every row */
+static void i2s_range(void *ctx, size_t lo, size_t hi) {
+  i2s_job *j = ctx;
+  size_t rb = j->rb, ob = j->ob, G = j->G;
   uint32_t bad = 0;
-  for (size_t P = 0; P < rb; P += 64) {
+  for (size_t P = lo * 64; P < hi * 64 && P < rb; P += 64) {
     size_t pe = P + 64 < rb ? P + 64 : rb;
     for (size_t g0 = 0; g0 < G; g0 += 16) {
       size_t ge = g0 + 16 < G ? g0 + 16 : G;
       for (size_t p = P; p < pe; p++) {
         size_t i0 = (p / 32) * 128 + p % 32;
         for (size_t g = g0; g < ge; g++) {
-          const uint8_t *h = src + 4 * g * rb + p;
+          const uint8_t *h = j->src + 4 * g * rb + p;
           uint32_t w = ck_codes4x4((uint32_t)h[0] | (uint32_t)h[rb] << 8 | (uint32_t)h[2 * rb] << 16 |
                                        (uint32_t)h[3 * rb] << 24,
                                    &bad);
-          for (int f = 0; f < 4; f++) codes[(i0 + 32 * (size_t)(3 - f)) * ob + g] = (uint8_t)(w >> (8 * f));
+          for (int f = 0; f < 4; f++)
+            j->codes[(i0 + 32 * (size_t)(3 - f)) * ob + g] = (uint8_t)(w >> (8 * f));
         }
       }
     }
   }
-  return bad ? -1 : 0;
+  if (bad) __atomic_fetch_or(&j->bad, 1u, __ATOMIC_RELAXED);
+}
+
+/* I2_S (docs/GGUF.md) straight into tern's codes, when in % 128 == 0 and
+ * out % 4 == 0 (every published shape): row r holds in/4 bytes; byte
+ * p = 32c + q of a row carries elements i = 128c + q + 32k at bits 6-2k.  Four
+ * rows' byte p give, through ck_codes4x4, the tern bytes of four inputs i
+ * (field f -> k = 3 - f) for those four output rows.  Tiles of 16 row groups x
+ * 64 bytes keep reads and writes in cache; ranges of tiles run in parallel.
+ * 0, or -1 if a code 3 is present (the caller then takes the general decoder,
+ * which names it). */
+static int i2s_to_tern(const uint8_t *src, int in, int out, uint8_t *codes) {
+  i2s_job j = {src, codes, (size_t)in / 4, (size_t)out / 4, (size_t)out / 4, 0};
+  ck_parallel_for((j.rb + 63) / 64, i2s_range, &j);
+  return j.bad ? -1 : 0;
 }
 
 static int gg_linear(ck_src *s, const char *name, ck_role r, int in, int out, tern_tpacked *tp,

@@ -160,32 +160,54 @@ static int st_rows(ck_src *s, const char *name, int rows, int cols, tern_i8rows 
  * conversion is a gather in 64x64 tiles plus a bitwise code change and a 4x4
  * transpose of 2-bit fields (the import of a 2B4T-sized model converts ~500
  * MB of codes). */
+typedef struct b4t_job {
+  const uint8_t *src;
+  uint8_t *codes;
+  size_t in, ob, R4;
+  uint32_t bad[1];
+} b4t_job;
+
+/* input columns [lo*64, hi*64) of the fast path */
+static void b4t_range(void *ctx, size_t lo, size_t hi) {
+  b4t_job *j = ctx;
+  size_t st = j->in, R4 = j->R4, ob = j->ob;
+  uint32_t bad = 0;
+  for (size_t I = lo * 64; I < hi * 64 && I < st; I += 64) {
+    size_t ie = I + 64 < st ? I + 64 : st;
+    for (size_t G = 0; G < R4; G += 16) {
+      size_t ge = G + 16 < R4 ? G + 16 : R4;
+      for (size_t i = I; i < ie; i++) {
+        uint8_t *d = j->codes + i * ob;
+        for (size_t g = G; g < ge; g++) {
+          const uint8_t *p = j->src + 4 * g * st + i;
+          /* 2-bit field j of row t sits at bit 8t + 2j */
+          uint32_t w = ck_codes4x4((uint32_t)p[0] | (uint32_t)p[st] << 8 |
+                                       (uint32_t)p[2 * st] << 16 | (uint32_t)p[3 * st] << 24,
+                                   &bad);
+          d[g] = (uint8_t)w;
+          d[R4 + g] = (uint8_t)(w >> 8);
+          d[2 * R4 + g] = (uint8_t)(w >> 16);
+          d[3 * R4 + g] = (uint8_t)(w >> 24);
+        }
+      }
+    }
+  }
+  if (bad) __atomic_fetch_or(&j->bad[0], 1u, __ATOMIC_RELAXED);
+}
+
 static int unpack_2b4t(const uint8_t *src, int in, int out, uint8_t *codes, int8_t *w,
                        uint64_t *bad_o, int *bad_i) {
   uint64_t R = ((uint64_t)out + 3) / 4;
   if (R % 4 == 0) {
-    size_t ob = (size_t)out / 4, R4 = (size_t)R / 4, st = (size_t)in;
-    uint32_t bad = 0;
-    for (size_t I = 0; I < (size_t)in; I += 64) {
-      size_t ie = I + 64 < (size_t)in ? I + 64 : (size_t)in;
-      for (size_t G = 0; G < R4; G += 16) {
-        size_t ge = G + 16 < R4 ? G + 16 : R4;
-        for (size_t i = I; i < ie; i++) {
-          uint8_t *d = codes + i * ob;
-          for (size_t g = G; g < ge; g++) {
-            const uint8_t *p = src + 4 * g * st + i;
-            /* 2-bit field j of row t sits at bit 8t + 2j */
-            uint32_t w = ck_codes4x4((uint32_t)p[0] | (uint32_t)p[st] << 8 |
-                                         (uint32_t)p[2 * st] << 16 | (uint32_t)p[3 * st] << 24,
-                                     &bad);
-            d[g] = (uint8_t)w;
-            d[R4 + g] = (uint8_t)(w >> 8);
-            d[2 * R4 + g] = (uint8_t)(w >> 16);
-            d[3 * R4 + g] = (uint8_t)(w >> 24);
-          }
-        }
-      }
-    }
+    b4t_job j;
+    memset(&j, 0, sizeof j);
+    j.src = src;
+    j.codes = codes;
+    j.in = (size_t)in;
+    j.ob = (size_t)out / 4;
+    j.R4 = (size_t)R / 4;
+    ck_parallel_for(((size_t)in + 63) / 64, b4t_range, &j);
+    uint32_t bad = j.bad[0];
     if (!bad) return 0;
   }
   /* general path (and the location of a bad code) */

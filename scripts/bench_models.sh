@@ -21,7 +21,9 @@ fail=0
 VALID=models/trained/fortunes-valid.txt
 RTL_SLICE=${TERN_BENCH_RTL_BYTES:-512}
 
+PART=${TERN_BENCH_PART:-all} # quality | big | all
 # ---- 1. shipped models -----------------------------------------------------------------
+if [ "$PART" != big ]; then
 echo "== quality of the shipped trained models (bits per byte on $VALID) =="
 shopt -s nullglob
 models=(models/trained/*/config.json)
@@ -55,6 +57,8 @@ echo "  (pytorch: models/train/train.py's validation bits/byte of the float QAT 
 echo "   float / integer: tern fidelity --text, the whole split; isa: the accelerator on the whole split,"
 echo "   every position's logits equal to the integer reference's; rtl-slice: the first $RTL_SLICE bytes)"
 echo
+fi
+[ "$PART" = quality ] && exit $fail
 
 # ---- 2. the full-size path ----------------------------------------------------------------
 D=${TERN_BENCH_BIG:-build/bench/big}
