@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "model_common.h"
 #include "tern/ckpt.h"
 #include "tern/tfm.h"
 
@@ -91,12 +92,8 @@ static inline uint32_t ck_codes4x4(uint32_t w, uint32_t *bad) {
   return w ^ x ^ (x << 12);
 }
 
-/* Runs fn(ctx, lo, hi) over [0, n) split into contiguous ranges, one per
- * online CPU (at most 8; the calling thread takes one), and waits: the
- * conversion of a large tensor is the import's whole CPU cost.  fn must
- * write disjoint outputs for disjoint ranges.  Falls back to one call when
- * n is small or a thread cannot be started. */
-void ck_parallel_for(size_t n, void (*fn)(void *ctx, size_t lo, size_t hi), void *ctx);
+/* tern_mc_parallel_for (models/model_common.h) splits the conversions. */
+#define ck_parallel_for tern_mc_parallel_for
 
 /* Drops the resident pages of a tensor that was read (madvise DONTNEED on
  * the whole pages inside [p, p+n)), so an import holds one copy of the

@@ -10,7 +10,9 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "prng.h"
@@ -436,3 +438,38 @@ int tern_mc_generate_loop(void *ctx,
   free(lg);
   return rc;
 }
+
+/* ---- parallel loop ------------------------------------------------------------------ */
+
+typedef struct pf_job {
+  void (*fn)(void *, size_t, size_t);
+  void *ctx;
+  size_t lo, hi;
+} pf_job;
+
+static void *pf_run(void *a) {
+  pf_job *j = a;
+  j->fn(j->ctx, j->lo, j->hi);
+  return NULL;
+}
+
+void tern_mc_parallel_for(size_t n, void (*fn)(void *ctx, size_t lo, size_t hi), void *ctx) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t t = cpus < 1 ? 1 : (cpus > 8 ? 8 : (size_t)cpus);
+  if (t > n) t = n;
+  if (t <= 1) {
+    if (n) fn(ctx, 0, n);
+    return;
+  }
+  pf_job job[8];
+  pthread_t th[8];
+  int started[8] = {0};
+  for (size_t k = 0; k < t; k++) job[k] = (pf_job){fn, ctx, n * k / t, n * (k + 1) / t};
+  for (size_t k = 1; k < t; k++) started[k] = !pthread_create(&th[k], NULL, pf_run, &job[k]);
+  fn(ctx, job[0].lo, job[0].hi);
+  for (size_t k = 1; k < t; k++) {
+    if (started[k]) pthread_join(th[k], NULL);
+    else fn(ctx, job[k].lo, job[k].hi); /* could not start: do it here */
+  }
+}
+

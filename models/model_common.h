@@ -178,4 +178,11 @@ int tern_mc_generate_loop(void *ctx,
                           int vocab, const int *prompt, int n_prompt, int n_new,
                           tern_tfm_sampler *sampler, int *out_tokens, char *err, size_t errlen);
 
+/* Runs fn(ctx, lo, hi) over [0, n) split into contiguous ranges, one per
+ * online CPU (at most 8; the calling thread takes one), and waits.  fn must
+ * write disjoint outputs for disjoint ranges.  One call when n is small or a
+ * thread cannot be started.  Used for the work that dominates a large model:
+ * seeded weight generation, checkpoint conversion. */
+void tern_mc_parallel_for(size_t n, void (*fn)(void *ctx, size_t lo, size_t hi), void *ctx);
+
 #endif

@@ -164,6 +164,18 @@ void tern_tfm_free(tern_tfm_model *m) {
   memset(m, 0, sizeof *m);
 }
 
+typedef struct gen_job {
+  const tern_tfm_config *c;
+  tern_tfm_model *m;
+  int *rc; /* per block */
+} gen_job;
+
+static void gen_range(void *ctx, size_t lo, size_t hi) {
+  gen_job *j = ctx;
+  for (size_t b = lo; b < hi; b++)
+    j->rc[b] = tern_tfm_generate_block(j->c, (int)b, &j->m->block[b], NULL, 0);
+}
+
 int tern_tfm_generate(const tern_tfm_config *c, tern_tfm_model *m, uint64_t max_bytes, char *err,
                       size_t errlen) {
   if (!c || !m) return tern_err(err, errlen, "tern_tfm_generate: null argument");
@@ -181,13 +193,20 @@ int tern_tfm_generate(const tern_tfm_config *c, tern_tfm_model *m, uint64_t max_
     goto oom;
   if (gen_norm(c, T_FINAL_G, T_FINAL_B, c->dim, &m->final_norm)) goto oom;
   if (c->share_ffn && gen_ffn(c, (uint32_t)T_SHARED_FFN - (uint32_t)B_GATE, &m->shared_ffn)) goto oom;
+  /* blocks have their own PRNG streams: generated in parallel (the 2B4T-sized
+     presets draw 2 billion normals) */
+  gen_job job = {c, m, calloc((size_t)c->layers, sizeof(int))};
+  if (!job.rc) goto oom;
+  tern_mc_parallel_for((size_t)c->layers, gen_range, &job);
   for (int b = 0; b < c->layers; b++) {
-    if (tern_tfm_generate_block(c, b, &m->block[b], err, errlen)) {
+    if (job.rc[b]) {
+      free(job.rc);
       tern_tfm_free(m);
-      return -1;
+      return tern_err(err, errlen, "out of memory generating block %d of '%s'", b, c->name);
     }
     m->block[b].ffn = c->share_ffn ? &m->shared_ffn : &m->block[b].own_ffn;
   }
+  free(job.rc);
   return 0;
 oom:
   tern_tfm_free(m);
