@@ -13,6 +13,8 @@
 #include "tern/err.h"
 #include "tern/tfm.h"
 #include "tern/tfm_exec.h"
+#include "tern/rnn.h"
+#include "tern/rnn_exec.h"
 #include "tern/tfm_int.h"
 
 #define Q_MAX_TEXT (64u << 20)
@@ -60,6 +62,116 @@ static double bits_i(const int32_t *x, int V, int t) {
 
 static int argmax_f(const float *x, int V) { return tern_tfm_argmax(x, V); }
 
+/* The model under test: a transformer or a recurrent model, each with its
+ * float reference, integer reference and (optional) accelerator runner. */
+typedef struct qm {
+  int rnn;
+  tern_tfm_model tm;
+  tern_tfm_qmodel tq;
+  tern_tfm_ctx *tf;
+  tern_tfm_ictx *ti;
+  tern_tfm_exec *tx;
+  tern_rnn_model rm;
+  tern_rnn_qmodel *rq;
+  tern_rnn_ctx *rf;
+  tern_rnn_ictx *ri;
+  tern_rnn_exec *rx;
+} qm;
+
+static int qm_open(qm *m, const char *model, int rnn, const tern_tfm_config *tc,
+                   const tern_rnn_config *rc, int W, const char *backend, const tern_hwcfg *hw,
+                   char *err, size_t errlen) {
+  memset(m, 0, sizeof *m);
+  m->rnn = rnn;
+  if (rnn) {
+    if (tern_rnn_load_model(model, rc, &m->rm, err, errlen) ||
+        !(m->rq = tern_rnn_quantize(&m->rm, err, errlen)) ||
+        !(m->rf = tern_rnn_ctx_new(&m->rm, err, errlen)) ||
+        !(m->ri = tern_rnn_ictx_new(m->rq, err, errlen)))
+      return -1;
+    if (backend) {
+      tern_rnn_exec_opts eo;
+      tern_rnn_exec_opts_default(&eo);
+      eo.backend = backend;
+      eo.hw = *hw;
+      eo.ctx = W;
+      eo.max_rows = W;
+      if (!(m->rx = tern_rnn_exec_new(m->rq, &eo, err, errlen))) return -1;
+    }
+    return 0;
+  }
+  if (tern_tfm_load_model(model, tc, &m->tm, err, errlen) ||
+      tern_tfm_quantize(&m->tm, &m->tq, err, errlen) ||
+      !(m->tf = tern_tfm_ctx_new(&m->tm, W, err, errlen)) ||
+      !(m->ti = tern_tfm_ictx_new(&m->tq, W, err, errlen)))
+    return -1;
+  if (backend) {
+    tern_tfm_exec_opts eo;
+    tern_tfm_exec_opts_default(&eo);
+    eo.backend = backend;
+    eo.hw = *hw;
+    eo.ctx = W;
+    eo.max_rows = W;
+    if (!(m->tx = tern_tfm_exec_new(&m->tq, &eo, err, errlen))) return -1;
+  }
+  return 0;
+}
+
+static void qm_close(qm *m) {
+  tern_tfm_exec_free(m->tx);
+  tern_tfm_ictx_free(m->ti);
+  tern_tfm_ctx_free(m->tf);
+  tern_tfm_qmodel_free(&m->tq);
+  tern_tfm_free(&m->tm);
+  tern_rnn_exec_free(m->rx);
+  tern_rnn_ictx_free(m->ri);
+  tern_rnn_ctx_free(m->rf);
+  tern_rnn_qmodel_free(m->rq);
+  tern_rnn_free(&m->rm);
+}
+
+/* every row's logits of n tokens from a fresh context / state */
+static int qm_float(qm *m, const int *tok, int n, float *out, char *err, size_t errlen) {
+  if (m->rnn) {
+    tern_rnn_ctx_reset(m->rf);
+    return tern_rnn_prefill(m->rf, tok, n, out, 1, err, errlen);
+  }
+  tern_tfm_ctx_reset(m->tf);
+  return tern_tfm_prefill(m->tf, tok, n, out, 1, err, errlen);
+}
+
+static int qm_int(qm *m, const int *tok, int n, int32_t *out, char *err, size_t errlen) {
+  if (m->rnn) {
+    tern_rnn_ictx_reset(m->ri);
+    return tern_rnn_iprefill(m->ri, tok, n, out, 1, err, errlen);
+  }
+  tern_tfm_ictx_reset(m->ti);
+  return tern_tfm_iprefill(m->ti, tok, n, out, 1, err, errlen);
+}
+
+/* one prefill step of n tokens on the accelerator, every row's logits */
+static int qm_accel(qm *m, const int *tok, int n, int32_t *out, uint64_t *cycles, char *err,
+                    size_t errlen) {
+  int e;
+  if (m->rnn) {
+    tern_rnn_step_stats st;
+    memset(&st, 0, sizeof st);
+    tern_rnn_exec_reset(m->rx);
+    e = tern_rnn_exec_step_all(m->rx, tok, n, out, &st, err, errlen);
+    *cycles += st.total.v[TERN_CNT_CYCLES];
+    tern_rnn_step_stats_free(&st);
+    return e;
+  }
+  tern_tfm_step_stats st;
+  memset(&st, 0, sizeof st);
+  e = tern_tfm_exec_seek(m->tx, 0, err, errlen) ||
+      tern_tfm_exec_step_all(m->tx, tok, n, out, &st, err, errlen);
+  *cycles += st.total.v[TERN_CNT_CYCLES];
+  tern_tfm_step_stats_free(&st);
+  return e ? -1 : 0;
+}
+
+
 int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out, char *err,
                  size_t errlen) {
   if (!c || !r || !c->model || !c->text)
@@ -69,12 +181,23 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
   if (accel && strcmp(c->backend, "isa") && strcmp(c->backend, "rtl"))
     return rt_fail(err, errlen, -2, "--backend: '%s', expected isa or rtl", c->backend);
   tern_tfm_config cfg;
-  if (tern_tfm_load_config(c->model, &cfg, err, errlen)) return -2;
+  tern_rnn_config rcfg;
+  int rnn = 0;
+  memset(&rcfg, 0, sizeof rcfg);
+  if (tern_tfm_load_config(c->model, &cfg, err, errlen)) {
+    char e2[512];
+    if (tern_rnn_load_config(c->model, &rcfg, e2, sizeof e2)) return -2; /* the transformer's message */
+    rnn = 1;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.name, sizeof cfg.name, "%s", rcfg.name);
+    cfg.vocab = rcfg.vocab;
+    cfg.max_seq = rcfg.max_seq;
+  }
   if (cfg.vocab != 256)
     return rt_fail(err, errlen, -2, "%s: vocab %d; bits per byte needs a byte-level model (vocab "
                    "256)", c->model, cfg.vocab);
   int maxw = cfg.max_seq < TERN_TFM_MAX_CTX ? cfg.max_seq : TERN_TFM_MAX_CTX;
-  int W = c->window ? c->window : maxw;
+  int W = c->window ? c->window : (maxw < TERN_QUALITY_WINDOW ? maxw : TERN_QUALITY_WINDOW);
   if (W < 1 || W > maxw)
     return rt_fail(err, errlen, -2, "--window %d, expected 1..%d (max_seq of '%s')", W, maxw,
                    cfg.name);
@@ -92,13 +215,8 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
     return rt_fail(err, errlen, -2, "%s: %zu bytes, expected at least 2", c->text, n);
   }
   size_t accel_n = accel ? (c->accel_bytes && c->accel_bytes < n ? c->accel_bytes : n) : 0;
-  tern_tfm_model m;
-  tern_tfm_qmodel q;
+  qm m;
   memset(&m, 0, sizeof m);
-  memset(&q, 0, sizeof q);
-  tern_tfm_ctx *fc = NULL;
-  tern_tfm_ictx *ic = NULL;
-  tern_tfm_exec *ex = NULL;
   int *tok = malloc(((size_t)W + 1) * sizeof(int));
   float *lf = malloc((size_t)W * 256 * sizeof(float));
   int32_t *li = malloc((size_t)W * 256 * sizeof(int32_t));
@@ -108,27 +226,9 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
     rc = rt_fail(err, errlen, -1, "out of memory");
     goto done;
   }
-  if (tern_tfm_load_model(c->model, &cfg, &m, err, errlen) || tern_tfm_quantize(&m, &q, err, errlen)) {
+  if (qm_open(&m, c->model, rnn, &cfg, &rcfg, W, accel ? c->backend : NULL, &c->hw, err, errlen)) {
     rc = -1;
     goto done;
-  }
-  fc = tern_tfm_ctx_new(&m, W, err, errlen);
-  ic = fc ? tern_tfm_ictx_new(&q, W, err, errlen) : NULL;
-  if (!ic) {
-    rc = -1;
-    goto done;
-  }
-  if (accel) {
-    tern_tfm_exec_opts eo;
-    tern_tfm_exec_opts_default(&eo);
-    eo.backend = c->backend;
-    eo.hw = c->hw;
-    eo.ctx = W;
-    eo.max_rows = W;
-    if (!(ex = tern_tfm_exec_new(&q, &eo, err, errlen))) {
-      rc = -1;
-      goto done;
-    }
   }
   snprintf(r->model, sizeof r->model, "%s", cfg.name);
   r->bytes = n;
@@ -143,14 +243,12 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
     int len = (int)(n - s < (size_t)W + 1 ? n - s : (size_t)W + 1);
     for (int i = 0; i < len; i++) tok[i] = text[s + (size_t)i];
     double t0 = rt_now_ms();
-    tern_tfm_ctx_reset(fc);
-    if (tern_tfm_prefill(fc, tok, len - 1, lf, 1, err, errlen)) {
+    if (qm_float(&m, tok, len - 1, lf, err, errlen)) {
       rc = -1;
       goto done;
     }
     double t1 = rt_now_ms();
-    tern_tfm_ictx_reset(ic);
-    if (tern_tfm_iprefill(ic, tok, len - 1, li, 1, err, errlen)) {
+    if (qm_int(&m, tok, len - 1, li, err, errlen)) {
       rc = -1;
       goto done;
     }
@@ -165,16 +263,10 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
       agree += tern_tfm_iargmax(y, 256) == argmax_f(x, 256);
       r->predicted++;
     }
-    if (ex && s + 1 < accel_n) {
+    if (accel && s + 1 < accel_n) {
       /* one prefill step of the window's first alen - 1 bytes: the logits of every row */
       int alen = (int)(accel_n - s < (size_t)len ? accel_n - s : (size_t)len);
-      tern_tfm_step_stats st;
-      memset(&st, 0, sizeof st);
-      int e = tern_tfm_exec_seek(ex, 0, err, errlen) ||
-              tern_tfm_exec_step_all(ex, tok, alen - 1, la, &st, err, errlen);
-      r->accel_cycles += st.total.v[TERN_CNT_CYCLES];
-      tern_tfm_step_stats_free(&st);
-      if (e) {
+      if (qm_accel(&m, tok, alen - 1, la, &r->accel_cycles, err, errlen)) {
         rc = -1;
         goto done;
       }
@@ -219,11 +311,7 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
     rc = rt_fail(err, errlen, -1, "accelerator logits differ from the integer reference at %zu of "
                  "%zu positions", r->accel_predicted - r->accel_bit_exact, r->accel_predicted);
 done:
-  tern_tfm_exec_free(ex);
-  tern_tfm_ictx_free(ic);
-  tern_tfm_ctx_free(fc);
-  tern_tfm_qmodel_free(&q);
-  tern_tfm_free(&m);
+  qm_close(&m);
   free(tok);
   free(lf);
   free(li);

@@ -13,7 +13,7 @@
  * compiled once per (kind, block, M) and kept (one or several parts). */
 typedef struct prog_cache_ent {
   tern_rnn_prog_kind kind;
-  int block, M;
+  int block, M, all; /* all: HEAD with every row's logits */
   tern_program *parts;
   int nparts;
 } prog_cache_ent;
@@ -29,6 +29,7 @@ struct tern_rnn_exec {
   uint8_t *dram;
   uint64_t dram_bytes;
   int pos;
+  int all_logits; /* the step being run wants every row's logits */
   prog_cache_ent *pc;
   int npc, cappc;
 };
@@ -193,6 +194,7 @@ static int compile_prog(tern_rnn_exec *e, tern_rnn_prog_kind kind, int block, in
     sp.pos = pos;
     sp.M = M;
     sp.tokens = tokens;
+    sp.all_logits = kind == TERN_RNN_PROG_HEAD && e->all_logits;
     rc = tern_compile_tfm_parts(&e->q->view, &e->mem.tm, &sp, &e->o.hw, &co, parts, nparts, e2,
                                 sizeof e2);
   }
@@ -226,7 +228,9 @@ static int run_one(tern_rnn_exec *e, tern_rnn_prog_kind kind, int block, int M,
                   kind == TERN_RNN_PROG_HEAD;
   if (cacheable)
     for (int i = 0; i < e->npc; i++)
-      if (e->pc[i].kind == kind && e->pc[i].block == block && e->pc[i].M == M) cached = i;
+      if (e->pc[i].kind == kind && e->pc[i].block == block && e->pc[i].M == M &&
+          e->pc[i].all == (kind == TERN_RNN_PROG_HEAD && e->all_logits))
+        cached = i;
   if (cached >= 0) {
     parts = e->pc[cached].parts;
     nparts = e->pc[cached].nparts;
@@ -249,6 +253,7 @@ static int run_one(tern_rnn_exec *e, tern_rnn_prog_kind kind, int block, int M,
       c->kind = kind;
       c->block = block;
       c->M = M;
+      c->all = kind == TERN_RNN_PROG_HEAD && e->all_logits;
       c->parts = tmp; /* moved */
       c->nparts = ntmp;
       tmp = NULL;
@@ -295,8 +300,9 @@ static int run_one(tern_rnn_exec *e, tern_rnn_prog_kind kind, int block, int M,
   return 0;
 }
 
-int tern_rnn_exec_step(tern_rnn_exec *e, const int *tokens, int M, int32_t *logits,
+static int exec_step(tern_rnn_exec *e, const int *tokens, int M, int32_t *logits, int all,
                        tern_rnn_step_stats *st_out, char *err, size_t errlen) {
+  if (e) e->all_logits = all;
   if (!e || !tokens || !logits) return tern_err(err, errlen, "tern_rnn_exec_step: null argument");
   const tern_rnn_config *cfg = &e->q->cfg;
   if (M < 1 || M > e->mem.tm.rows)
@@ -322,13 +328,16 @@ int tern_rnn_exec_step(tern_rnn_exec *e, const int *tokens, int M, int32_t *logi
     if (!rc) rc = run_one(e, TERN_RNN_PROG_MLP, b, M, NULL, &st, err, errlen);
   }
   if (!rc) rc = run_one(e, TERN_RNN_PROG_HEAD, -1, M, NULL, &st, err, errlen);
-  if (!rc) {
-    const uint8_t *lp = e->dram + e->mem.tm.logits_addr;
+  for (int r = 0; !rc && r < (all ? M : 1); r++) {
+    const uint8_t *lp = e->dram + e->mem.tm.logits_addr + (size_t)r * (size_t)e->mem.tm.vocab_pad * 4;
+    int32_t *lo = logits + (size_t)r * (size_t)cfg->vocab;
     for (int v = 0; v < cfg->vocab; v++) {
       uint32_t u = (uint32_t)lp[4 * v] | (uint32_t)lp[4 * v + 1] << 8 |
                    (uint32_t)lp[4 * v + 2] << 16 | (uint32_t)lp[4 * v + 3] << 24;
-      logits[v] = (int32_t)u;
+      lo[v] = (int32_t)u;
     }
+  }
+  if (!rc) {
     e->pos += M;
     st.state_bytes = st.dram.state_rd + st.dram.state_wr;
     st.kv_bytes = st.dram.kv_rd + st.dram.kv_wr;
@@ -336,4 +345,14 @@ int tern_rnn_exec_step(tern_rnn_exec *e, const int *tokens, int M, int32_t *logi
   if (st_out && !rc) *st_out = st;
   else tern_rnn_step_stats_free(&st);
   return rc ? -1 : 0;
+}
+
+int tern_rnn_exec_step(tern_rnn_exec *e, const int *tokens, int M, int32_t *logits,
+                       tern_rnn_step_stats *st_out, char *err, size_t errlen) {
+  return exec_step(e, tokens, M, logits, 0, st_out, err, errlen);
+}
+
+int tern_rnn_exec_step_all(tern_rnn_exec *e, const int *tokens, int M, int32_t *logits,
+                           tern_rnn_step_stats *st_out, char *err, size_t errlen) {
+  return exec_step(e, tokens, M, logits, 1, st_out, err, errlen);
 }

@@ -1,12 +1,12 @@
 /* Fidelity as model quality (issue 11, runtime/quality.c): bits per byte of
- * a byte-level transformer on a text (a validation split), for tern's float
+ * a byte-level model (transformer or recurrent) on a text (a validation split), for tern's float
  * reference, its integer reference and the accelerator (ISA simulator or RTL,
  * every position's logits compared bit for bit with the integer
  * reference's), plus top-1 agreement of the integer with the float model.
  *
  * Protocol (the same as models/train/train.py eval_bpb, so the PyTorch
  * figure compares): the text's bytes are cut into windows of W + 1 bytes
- * (W = the model's max_seq unless given) with stride W, so consecutive
+ * (W = min(max_seq, TERN_QUALITY_WINDOW) unless given) with stride W, so consecutive
  * windows share one byte; the first W bytes of a window are fed and each
  * predicts the next, so every byte but the first is predicted exactly once,
  * with the context restarting at each window (the last window may be
@@ -29,11 +29,16 @@
 extern "C" {
 #endif
 
+/* The default window: the sequence length the shipped models were trained
+ * and evaluated at (models/train/train.py --seq), so the figures compare. */
+#define TERN_QUALITY_WINDOW 256
+
 typedef struct tern_quality_config {
   const char *model;     /* checkpoint path, preset or description file (vocab 256) */
   const char *text;      /* the text file (untrusted; at most 64 MiB) */
   size_t max_bytes;      /* bytes of the text used (0 = all) */
-  int window;            /* W, tokens fed per window (0 = the model's max_seq; 1 .. max_seq) */
+  int window;            /* W, tokens fed per window (0 = min(max_seq, TERN_QUALITY_WINDOW);
+                            1 .. max_seq) */
   const char *backend;   /* NULL: references only; "isa" or "rtl": also the accelerator */
   size_t accel_bytes;    /* bytes (from the start) the accelerator runs (0 = the same as the
                             references) */

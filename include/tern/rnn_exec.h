@@ -131,6 +131,9 @@ int tern_rnn_exec_seek(tern_rnn_exec *e, int pos, char *err, size_t errlen);
  * (free with tern_rnn_step_stats_free).  0 or -1 with a message. */
 int tern_rnn_exec_step(tern_rnn_exec *e, const int *tokens, int M, int32_t *logits,
                        tern_rnn_step_stats *st, char *err, size_t errlen);
+/* The same with the logits of all M rows (M x vocab, row after row). */
+int tern_rnn_exec_step_all(tern_rnn_exec *e, const int *tokens, int M, int32_t *logits,
+                           tern_rnn_step_stats *st, char *err, size_t errlen);
 /* The persistent DRAM map and buffer (tests read the state and KV caches:
  * block b's state at mem->state_addr[b], layout in include/tern/compiler_rnn.h). */
 const tern_rnn_mem *tern_rnn_exec_mem(const tern_rnn_exec *e);
