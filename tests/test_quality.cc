@@ -85,6 +85,33 @@ TEST(Quality, BitsPerByteOfReferencesAndAccelerator) {
   remove(p.c_str());
 }
 
+// A recurrent model: the same protocol, the recurrent step runner's every-row logits.
+TEST(Quality, RecurrentModelOnTheAccelerator) {
+  std::string text = kText;
+  std::string p = WriteText(text);
+  for (const char *m : {"hawk-tiny", "griffin-tiny"}) {
+    SCOPED_TRACE(m);
+    tern_quality_config c;
+    tern_quality_config_default(&c);
+    c.model = m;
+    c.text = p.c_str();
+    c.window = 48;
+    c.backend = "isa";
+    c.accel_bytes = 100;
+    c.hw = tern_hwcfg_small(4, 4);
+    tern_quality_result r;
+    char err[1024];
+    ASSERT_EQ(tern_quality(&c, &r, nullptr, err, sizeof err), 0) << err;
+    EXPECT_EQ(r.predicted, text.size() - 1);
+    EXPECT_EQ(r.window, 48);
+    EXPECT_EQ(r.accel_predicted, 99u);
+    EXPECT_EQ(r.accel_bit_exact, r.accel_predicted);
+    EXPECT_DOUBLE_EQ(r.bpb_accel, r.bpb_int_slice);
+    EXPECT_LT(std::fabs(r.rel_cost), 0.05);
+  }
+  remove(p.c_str());
+}
+
 TEST(Quality, RefusesBadInputs) {
   std::string p = WriteText("x");
   tern_quality_config c;
