@@ -409,15 +409,16 @@ int ck_gguf_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, c
   return rc;
 }
 
-int ck_gguf_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m,
-                 tern_ckpt_info *info, char *err, size_t errlen) {
+int ck_gguf_read(const char *path, const ck_rope *rope, ck_read_fn read, const void *cfg,
+                 void *model, tern_ckpt_info *info, char *err, size_t errlen) {
   tern_gguf *g = tern_gguf_open(path, err, errlen);
   if (!g) return -1;
   for (size_t i = 0; i < tern_gguf_n_tensors(g); i++)
     info->file_bytes += tern_gguf_tensor_at(g, i)->nbytes;
-  gg_src gs = {g, !strcmp(info->arch, "llama"), c->heads, c->kv_heads, c->head_dim};
+  gg_src gs = {g, 0, 0, 0, 0};
+  if (rope) gs = (gg_src){g, rope->permuted, rope->heads, rope->kv_heads, rope->hd};
   ck_src s = {path, gg_name, "blk.%d.", gg_has, gg_vec, gg_rows, gg_linear, gg_release, &gs};
-  int rc = ck_read_model(&s, c, m, info, err, errlen);
+  int rc = read(&s, cfg, model, info, err, errlen);
   tern_gguf_close(g);
   return rc;
 }
@@ -531,19 +532,6 @@ int ck_gguf_tern_desc(const char *path, char **ini, char family[16], char *err, 
       snprintf(family, 16, "%.*s", (int)(fs.len < 15 ? fs.len : 15), fs.ptr);
   }
   if (!rc) rc = tern_text(g, ini, err, errlen);
-  tern_gguf_close(g);
-  return rc;
-}
-
-int ck_gguf_rnn_load(const char *path, const struct tern_rnn_config *c, struct tern_rnn_model *m,
-                     tern_ckpt_info *info, char *err, size_t errlen) {
-  tern_gguf *g = tern_gguf_open(path, err, errlen);
-  if (!g) return -1;
-  for (size_t i = 0; i < tern_gguf_n_tensors(g); i++)
-    info->file_bytes += tern_gguf_tensor_at(g, i)->nbytes;
-  gg_src gs = {g, 0, 0, 0, 0};
-  ck_src s = {path, gg_name, "blk.%d.", gg_has, gg_vec, gg_rows, gg_linear, gg_release, &gs};
-  int rc = ck_read_rnn(&s, c, m, info, err, errlen);
   tern_gguf_close(g);
   return rc;
 }

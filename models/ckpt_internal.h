@@ -123,10 +123,22 @@ void ck_sanitize_name(const char *src, char *dst, size_t n);
 
 /* ---- formats ---------------------------------------------------------------------- */
 
+/* Opens a checkpoint's tensors as a ck_src, runs read(s, cfg, model, info)
+ * (the family's mapping: ck_read_model, ck_read_rnn) and closes it.  For
+ * GGUF, rope (may be NULL) says whether q/k rows are in llama.cpp's
+ * permuted order and the head counts to undo it. */
+typedef int (*ck_read_fn)(ck_src *s, const void *cfg, void *model, tern_ckpt_info *info,
+                          char *err, size_t errlen);
+typedef struct ck_rope {
+  int permuted, heads, kv_heads, hd;
+} ck_rope;
+int ck_st_read(const char *path, ck_read_fn read, const void *cfg, void *model,
+               tern_ckpt_info *info, char *err, size_t errlen);
+int ck_gguf_read(const char *path, const ck_rope *rope, ck_read_fn read, const void *cfg,
+                 void *model, tern_ckpt_info *info, char *err, size_t errlen);
+
 int ck_st_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, char *err,
                  size_t errlen);
-int ck_st_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m, tern_ckpt_info *info,
-               char *err, size_t errlen);
 int ck_st_save(const tern_tfm_model *m, const char *dir, char *err, size_t errlen);
 
 /* The tern description a checkpoint carries (config.json "tern" or GGUF
@@ -136,25 +148,19 @@ int ck_st_tern_desc(const char *path, char **ini, char family[16], char *err, si
 int ck_gguf_tern_desc(const char *path, char **ini, char family[16], char *err, size_t errlen);
 
 /* Recurrent models (models/ckpt_rnn.c): the mapping over a ck_src / ck_sink,
- * and each format's open / write around it. */
+ * and each format's write around it. */
 struct tern_rnn_model;
 struct tern_rnn_config;
 int ck_read_rnn(ck_src *s, const struct tern_rnn_config *c, struct tern_rnn_model *m,
                 tern_ckpt_info *info, char *err, size_t errlen);
 int ck_write_rnn(ck_sink *s, const struct tern_rnn_model *m, char *err, size_t errlen);
-int ck_st_rnn_load(const char *path, const struct tern_rnn_config *c, struct tern_rnn_model *m,
-                   tern_ckpt_info *info, char *err, size_t errlen);
 int ck_st_rnn_save(const struct tern_rnn_model *m, const char *ini, const char *dir, char *err,
                    size_t errlen);
-int ck_gguf_rnn_load(const char *path, const struct tern_rnn_config *c, struct tern_rnn_model *m,
-                     tern_ckpt_info *info, char *err, size_t errlen);
 int ck_gguf_rnn_save(const struct tern_rnn_model *m, const char *ini, const char *path, char *err,
                      size_t errlen);
 
 int ck_gguf_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, char *err,
                    size_t errlen);
-int ck_gguf_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m,
-                 tern_ckpt_info *info, char *err, size_t errlen);
 int ck_gguf_save(const tern_tfm_model *m, const char *path, char *err, size_t errlen);
 
 #endif

@@ -248,6 +248,11 @@ int tern_rnn_ckpt_config(const char *path, tern_rnn_config *c, tern_ckpt_info *i
   return rc;
 }
 
+static int read_rnn(ck_src *s, const void *cfg, void *model, tern_ckpt_info *info, char *err,
+                    size_t errlen) {
+  return ck_read_rnn(s, cfg, model, info, err, errlen);
+}
+
 int tern_rnn_ckpt_load(const char *path, tern_rnn_model *m, tern_ckpt_info *info, char *err,
                        size_t errlen) {
   tern_ckpt_info local;
@@ -256,8 +261,8 @@ int tern_rnn_ckpt_load(const char *path, tern_rnn_model *m, tern_ckpt_info *info
   memset(m, 0, sizeof *m);
   tern_rnn_config c;
   if (tern_rnn_ckpt_config(path, &c, info, err, errlen)) return -1;
-  return is_gguf(path) ? ck_gguf_rnn_load(path, &c, m, info, err, errlen)
-                       : ck_st_rnn_load(path, &c, m, info, err, errlen);
+  return is_gguf(path) ? ck_gguf_read(path, NULL, read_rnn, &c, m, info, err, errlen)
+                       : ck_st_read(path, read_rnn, &c, m, info, err, errlen);
 }
 
 int tern_rnn_ckpt_save(const tern_rnn_model *m, const char *out, tern_ckpt_format fmt, char *err,

@@ -480,13 +480,13 @@ int ck_st_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, cha
   return rc;
 }
 
-int ck_st_load(const char *path, const tern_tfm_config *c, tern_tfm_model *m, tern_ckpt_info *info,
-               char *err, size_t errlen) {
+int ck_st_read(const char *path, ck_read_fn read, const void *cfg, void *model,
+               tern_ckpt_info *info, char *err, size_t errlen) {
   tern_st *st = tern_st_open(path, err, errlen);
   if (!st) return -1;
   info->file_bytes = tern_st_data_bytes(st);
   ck_src s = {path, hf_name, "model.layers.%d.", st_has, st_vec, st_rows, st_linear, st_release, st};
-  int rc = ck_read_model(&s, c, m, info, err, errlen);
+  int rc = read(&s, cfg, model, info, err, errlen);
   tern_st_close(st);
   return rc;
 }
@@ -558,11 +558,16 @@ static int write_config_json(const tern_tfm_config *c, const char *path, char *e
   return rc ? tern_err(err, errlen, "%s: write error", path) : 0;
 }
 
-int ck_st_save(const tern_tfm_model *m, const char *dir, char *err, size_t errlen) {
-  const tern_tfm_config *c = &m->cfg;
+static int ensure_dir(const char *dir, char *err, size_t errlen) {
   if (mkdir(dir, 0777) && errno != EEXIST)
     return tern_err(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
   if (!ck_is_dir(dir)) return tern_err(err, errlen, "%s: exists and is not a directory", dir);
+  return 0;
+}
+
+int ck_st_save(const tern_tfm_model *m, const char *dir, char *err, size_t errlen) {
+  const tern_tfm_config *c = &m->cfg;
+  if (ensure_dir(dir, err, errlen)) return -1;
   tern_st_writer *w = tern_st_writer_new();
   if (!w) return tern_err(err, errlen, "out of memory");
   ck_sink sk = {hf_name, "model.layers.%d.", sk_vec, sk_rows, sk_linear, w};
@@ -607,22 +612,9 @@ int ck_st_tern_desc(const char *path, char **ini, char family[16], char *err, si
   return rc;
 }
 
-int ck_st_rnn_load(const char *path, const struct tern_rnn_config *c, struct tern_rnn_model *m,
-                   tern_ckpt_info *info, char *err, size_t errlen) {
-  tern_st *st = tern_st_open(path, err, errlen);
-  if (!st) return -1;
-  info->file_bytes = tern_st_data_bytes(st);
-  ck_src s = {path, hf_name, "model.layers.%d.", st_has, st_vec, st_rows, st_linear, st_release, st};
-  int rc = ck_read_rnn(&s, c, m, info, err, errlen);
-  tern_st_close(st);
-  return rc;
-}
-
 int ck_st_rnn_save(const struct tern_rnn_model *m, const char *ini, const char *dir, char *err,
                    size_t errlen) {
-  if (mkdir(dir, 0777) && errno != EEXIST)
-    return tern_err(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
-  if (!ck_is_dir(dir)) return tern_err(err, errlen, "%s: exists and is not a directory", dir);
+  if (ensure_dir(dir, err, errlen)) return -1;
   tern_st_writer *w = tern_st_writer_new();
   if (!w) return tern_err(err, errlen, "out of memory");
   ck_sink sk = {hf_name, "model.layers.%d.", sk_vec, sk_rows, sk_linear, w};

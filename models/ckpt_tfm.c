@@ -331,6 +331,11 @@ int tern_tfm_ckpt_config(const char *path, tern_tfm_config *c, tern_ckpt_info *i
                        : ck_st_config(path, c, info, err, errlen);
 }
 
+static int read_tfm(ck_src *s, const void *cfg, void *model, tern_ckpt_info *info, char *err,
+                    size_t errlen) {
+  return ck_read_model(s, cfg, model, info, err, errlen);
+}
+
 int tern_tfm_ckpt_load(const char *path, tern_tfm_model *m, tern_ckpt_info *info, char *err,
                        size_t errlen) {
   tern_ckpt_info local;
@@ -339,8 +344,9 @@ int tern_tfm_ckpt_load(const char *path, tern_tfm_model *m, tern_ckpt_info *info
   memset(m, 0, sizeof *m);
   tern_tfm_config c;
   if (tern_tfm_ckpt_config(path, &c, info, err, errlen)) return -1;
-  return is_gguf(path) ? ck_gguf_load(path, &c, m, info, err, errlen)
-                       : ck_st_load(path, &c, m, info, err, errlen);
+  ck_rope rope = {!strcmp(info->arch, "llama"), c.heads, c.kv_heads, c.head_dim};
+  return is_gguf(path) ? ck_gguf_read(path, &rope, read_tfm, &c, m, info, err, errlen)
+                       : ck_st_read(path, read_tfm, &c, m, info, err, errlen);
 }
 
 int tern_tfm_load_model(const char *name_or_path, const tern_tfm_config *cfg, tern_tfm_model *m,
