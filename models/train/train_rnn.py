@@ -822,7 +822,7 @@ def main():
                     help="seconds of the budget kept for the final eval and the export")
     ap.add_argument("--stop-after", type=int, default=None,
                     help="end training after this step (the schedule still spans --steps)")
-    ap.add_argument("--plan-after", type=int, default=12,
+    ap.add_argument("--plan-after", type=int, default=50,
                     help="without --steps: steps timed before planning")
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
