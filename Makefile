@@ -116,6 +116,11 @@ $(B)/bench_cpu: tools/bench_cpu.c $(B)/obj/runtime/cpu_kernels.o $(B)/obj/runtim
 bench: deps tern rtl-default-lib $(B)/bench_cpu
 	@./scripts/bench.sh
 
+# make train: retrain the shipped models (PyTorch; scripts/train.sh, models/train/README.md)
+.PHONY: train
+train:
+	@./scripts/train.sh
+
 fuzz: deps tern tests rtl-test-libs
 	@TERN_FUZZ_LONG=1 $(B)/tern_tests --gtest_filter='*Fuzz*:*Random*'
 
