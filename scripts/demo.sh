@@ -18,14 +18,28 @@ mkdir -p "$LOGDIR"
 echo "== tern demo =="
 "$T" models
 echo
-PROMPT="Hello, tern"
-echo "== tern generate tiny on the RTL backend (Verilated rtl/tern_top.sv, 16x16) =="
-"$T" generate tiny --prompt "$PROMPT" --tokens 64 --backend rtl --report "$OUT-generate" \
+# The default model: tiny, trained by models/train/train.py (quantisation-aware,
+# BitNet b1.58 conventions) on Debian's fortunes corpus, shipped as a checkpoint.
+MODEL=${TERN_DEMO_MODEL:-models/trained/tiny}
+PROMPT=${TERN_DEMO_PROMPT:-"The secret of life is "}
+# sampled (temperature 0.5, top-k 20, seed 1: the same tokens on every run and backend) rather
+# than greedy, which loops at this size ("a programmer and and and ..."); the sampler runs on
+# the integer logits, so every step is still checked bit for bit
+SAMPLE=(--temperature 0.5 --top-k 20 --seed 1)
+[ -f "$MODEL/config.json" ] || { echo "demo: $MODEL/config.json missing (the shipped trained tiny)" >&2; exit 1; }
+echo "== tern generate --model $MODEL (trained tiny) on the RTL backend (Verilated rtl/tern_top.sv, 16x16) =="
+"$T" generate --model "$MODEL" --prompt "$PROMPT" --tokens 64 "${SAMPLE[@]}" --backend rtl --report "$OUT-generate" \
   | tee "$LOGDIR/gen-rtl.log"
 echo
 echo "== the same on the ISA simulator (sim/isasim.c) =="
-"$T" generate tiny --prompt "$PROMPT" --tokens 64 --backend isa | tee "$LOGDIR/gen-isa.log"
+"$T" generate --model "$MODEL" --prompt "$PROMPT" --tokens 64 "${SAMPLE[@]}" --backend isa | tee "$LOGDIR/gen-isa.log"
 echo
+# the text itself: the prompt and its continuation as the model wrote them
+gen=$(sed -n 's/^generated: "\(.*\)"$/\1/p' "$LOGDIR/gen-rtl.log")
+printf 'demo: prompt and continuation (trained tiny, on the RTL):\n\n    %s%b\n\n' "$PROMPT" "$gen"
+grep -q '^rtl vs integer reference: \([0-9]*\)/\1 steps bit-exact' "$LOGDIR/gen-rtl.log" ||
+  { echo "demo: FAIL: not every RTL step was bit-exact ($LOGDIR/gen-rtl.log)" >&2; exit 1; }
+grep '^rtl vs integer reference:' "$LOGDIR/gen-rtl.log"
 steps_of() { sed -n 's/^  step *\([0-9]*\):.*bit-exact, \([0-9]*\) cycles.*/\1 \2/p' "$1"; }
 if [ -z "$(steps_of "$LOGDIR/gen-rtl.log")" ] ||
    [ "$(steps_of "$LOGDIR/gen-rtl.log")" != "$(steps_of "$LOGDIR/gen-isa.log")" ]; then
@@ -36,10 +50,12 @@ fi
 echo "demo: generation: every step bit-exact on the RTL and the ISA simulator, same cycles per step;"
 echo "      report: $OUT-generate/report.html (context.png: energy/token against context)"
 echo
-echo "== tern generate griffin-tiny (recurrent: RG-LRU blocks + local attention) on the RTL and the ISA simulator =="
-"$T" generate griffin-tiny --prompt "$PROMPT" --tokens 16 --backend rtl --report "$OUT-griffin" \
+GRIFFIN=griffin-tiny
+[ -f models/trained/griffin-tiny/config.json ] && GRIFFIN=models/trained/griffin-tiny
+echo "== tern generate $GRIFFIN (recurrent: RG-LRU blocks + local attention) on the RTL and the ISA simulator =="
+"$T" generate "$GRIFFIN" --prompt "$PROMPT" --tokens 16 --backend rtl --report "$OUT-griffin" \
   | tee "$LOGDIR/griffin-rtl.log"
-"$T" generate griffin-tiny --prompt "$PROMPT" --tokens 16 --backend isa > "$LOGDIR/griffin-isa.log"
+"$T" generate "$GRIFFIN" --prompt "$PROMPT" --tokens 16 --backend isa > "$LOGDIR/griffin-isa.log"
 if [ -z "$(steps_of "$LOGDIR/griffin-rtl.log")" ] ||
    [ "$(steps_of "$LOGDIR/griffin-rtl.log")" != "$(steps_of "$LOGDIR/griffin-isa.log")" ]; then
   echo "demo: FAIL: griffin-tiny: per-step cycle counts differ between the RTL and the ISA simulator" >&2
