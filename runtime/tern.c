@@ -1,5 +1,6 @@
 /* tern — the command-line interface (usage: tern --help).
  * Exit status: 0 ok, 1 a run failed or was not bit-exact, 2 bad arguments. */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "tern/backend.h"
 #include "tern/compare.h"
 #include "tern/compiler.h"
+#include "tern/ckpt.h"
 #include "tern/ckpt_cli.h"
 #include "tern/generate.h"
 #include "tern/quality.h"
@@ -457,6 +459,41 @@ out:
   return rc;
 }
 
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The shipped trained checkpoints (models/trained/, issue 11). */
+static int list_trained(FILE *f) {
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/models/trained", TERN_ROOT);
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  char *names[64];
+  int n = 0;
+  for (struct dirent *e; n < 64 && (e = readdir(d));)
+    if (e->d_name[0] != '.' && (names[n] = strdup(e->d_name))) n++;
+  closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  fprintf(f, "\ntrained checkpoints (models/trained/, docs/MODELS.md \"Trained models\"; "
+             "tern generate --model PATH):\n");
+  for (int i = 0; i < n; i++) {
+    char p[4400], fam[16], err[512];
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    if (tern_ckpt_is_path(p) && !tern_ckpt_family(p, fam, sizeof fam, err, sizeof err)) {
+      tern_tfm_config tc;
+      tern_rnn_config rc;
+      int rnn = !strcmp(fam, "recurrent");
+      int ok = rnn ? !tern_rnn_ckpt_config(p, &rc, NULL, err, sizeof err)
+                   : !tern_tfm_ckpt_config(p, &tc, NULL, err, sizeof err);
+      if (ok)
+        fprintf(f, "  %-28s %-12s %s\n", p + strlen(TERN_ROOT) + 1, fam, rnn ? rc.source : tc.source);
+    }
+    free(names[i]);
+  }
+  return 0;
+}
+
 static int cmd_models(void) {
   tern_mlp_config c = tern_mlp_default_config();
   printf("built-in models:\n");
@@ -471,7 +508,8 @@ static int cmd_models(void) {
   if (tern_tfm_list_presets(stdout) != 0) return 1;
   printf("\n(recurrent models: tern generate MODEL --backend cpu|isa|rtl, tern fidelity MODEL,\n"
          " tern compare; docs/MODELS.md \"Recurrent models\")\n");
-  return tern_rnn_list_presets(stdout);
+  if (tern_rnn_list_presets(stdout) != 0) return 1;
+  return list_trained(stdout);
 }
 
 /* tern fidelity of a transformer or, when its description parses as one and
