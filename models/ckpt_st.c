@@ -53,9 +53,10 @@ static int st_has(ck_src *s, const char *name) { return tern_st_find(s->impl, na
 
 static void st_release(ck_src *s, const char *name) {
   char sn[300];
-  tern_st_release(s->impl, tern_st_find(s->impl, name));
+  const tern_st_tensor *t = tern_st_find(s->impl, name);
+  if (t) ck_release_pages(t->data, t->nbytes);
   snprintf(sn, sizeof sn, "%s_scale", name);
-  tern_st_release(s->impl, tern_st_find(s->impl, sn));
+  if ((t = tern_st_find(s->impl, sn))) ck_release_pages(t->data, t->nbytes);
 }
 
 static int st_shape_err(ck_src *s, const tern_st_tensor *t, const char *want, char *err,

@@ -446,15 +446,6 @@ const char *tern_st_file(const tern_st *st, const tern_st_tensor *t) {
   return st && t && t->shard >= 0 && t->shard < st->nsh ? st->sh[t->shard].path : "?";
 }
 
-void tern_st_release(const tern_st *st, const tern_st_tensor *t) {
-  if (!st || !t || !t->nbytes) return;
-  long pg = sysconf(_SC_PAGESIZE);
-  if (pg <= 0) return;
-  uintptr_t b = ((uintptr_t)t->data + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-  uintptr_t e = ((uintptr_t)t->data + (uintptr_t)t->nbytes) & ~((uintptr_t)pg - 1);
-  if (e > b) madvise((void *)b, (size_t)(e - b), MADV_DONTNEED);
-}
-
 uint64_t tern_st_data_bytes(const tern_st *st) {
   uint64_t s = 0;
   for (int i = 0; st && i < st->nt; i++) s += st->t[i].nbytes;

@@ -76,11 +76,6 @@ const tern_st_tensor *tern_st_find(const tern_st *st, const char *name);
 const char *tern_st_metadata(const tern_st *st, const char *key);
 /* The file a tensor came from (for messages). */
 const char *tern_st_file(const tern_st *st, const tern_st_tensor *t);
-/* Drops the pages of a tensor that was read and is not needed again
- * (madvise MADV_DONTNEED on the whole pages inside it), so an import holds
- * one copy of the weights, not the mapped file and its conversion.  The data
- * stays readable (it is read from the file again). */
-void tern_st_release(const tern_st *st, const tern_st_tensor *t);
 /* Total bytes of tensor data over all shards. */
 uint64_t tern_st_data_bytes(const tern_st *st);
 
