@@ -301,12 +301,21 @@ TEST(Ckpt, FloatMastersAreTernarisedAtImport) {
   std::normal_distribution<float> nd(0.0f, 0.3f);
   Tensors t;
   std::map<std::string, std::vector<float>> masters;
+  int half = 0; /* the next float tensor: 0 F32, 1 BF16, 2 F16 */
   auto fl = [&](const std::string &n, std::vector<uint64_t> sh, bool bf16) {
     size_t cnt = 1;
     for (auto s : sh) cnt *= s;
     std::vector<float> v(cnt);
     for (auto &x : v) x = nd(rng);
-    if (bf16) {
+    if (!bf16 && (half++ % 5) == 4) { /* every fifth float tensor as F16 */
+      std::string b(cnt * 2, '\0');
+      for (size_t i = 0; i < cnt; i++) {
+        uint16_t h = tern_f32_to_f16(v[i]);
+        std::memcpy(&b[i * 2], &h, 2);
+        v[i] = tern_f16_to_f32(h);
+      }
+      t[n] = {TERN_ST_F16, sh, b};
+    } else if (bf16) {
       std::string b(cnt * 2, '\0');
       for (size_t i = 0; i < cnt; i++) {
         uint16_t h = ToBf16(v[i]);
@@ -722,10 +731,22 @@ TEST(CkptGguf, ForeignLlamaGgufMatchesTheSafetensorsCheckpoint) {
   RmRf(dir);
 }
 
-// A bitnet-arch GGUF with TQ2_0 linears (fp16 block scales) and an f16
-// embedding: codes exact, beta = the fp16 scale, embedding quantised per row.
-TEST(CkptGguf, Tq2AndF16Embedding) {
-  // TQ2_0 blocks run along ne[0] (the input): every input width a multiple of 256
+// A bitnet-arch GGUF built tensor by tensor with each linear type tern reads
+// (TQ2_0, TQ1_0, I2_S ternary; F16, BF16, Q8_0 and F32 floats holding code x
+// beta) and each embedding type (F16, BF16, Q8_0, F32 rows): codes exact; beta
+// exact for I2_S and F32, the fp16 scale for TQ*, the rounded value for the
+// float types (their values are exactly 0 or +-s, so s is taken as beta);
+// the embedding rows quantise back to the same int8 codes (within one for
+// the 8-bit-mantissa types).
+struct GgufCase {
+  uint32_t lin, emb;
+};
+
+class CkptGgufTypes : public ::testing::TestWithParam<GgufCase> {};
+
+TEST_P(CkptGgufTypes, EveryLinearAndEmbeddingType) {
+  const GgufCase k = GetParam();
+  // TQ blocks run along ne[0] (the input): every input width a multiple of 256
   tern_tfm_config c = Cfg("[model]\nname = tq\nvocab = 256\ndim = 256\nlayers = 2\nheads = 4\n"
                           "ffn = 256\nffn_type = swiglu\nsubln = true\nmax_seq = 64\nseed = 6\n");
   tern_tfm_model m = Seeded(c);
@@ -733,22 +754,29 @@ TEST(CkptGguf, Tq2AndF16Embedding) {
   char err[1024];
   tern_gguf_writer *w = tern_gguf_writer_new();
   ASSERT_EQ(tern_gguf_add_str(w, "general.architecture", "bitnet", 6, err, sizeof err), 0);
-  const char *k[] = {"bitnet.embedding_length", "bitnet.block_count", "bitnet.attention.head_count",
-                     "bitnet.feed_forward_length", "bitnet.context_length"};
+  const char *keys[] = {"bitnet.embedding_length", "bitnet.block_count", "bitnet.attention.head_count",
+                        "bitnet.feed_forward_length", "bitnet.context_length"};
   uint32_t v[] = {256, 2, 4, 256, 64};
-  for (int i = 0; i < 5; i++) ASSERT_EQ(tern_gguf_add_u32(w, k[i], v[i], err, sizeof err), 0);
+  for (int i = 0; i < 5; i++) ASSERT_EQ(tern_gguf_add_u32(w, keys[i], v[i], err, sizeof err), 0);
   std::vector<float> emb((size_t)c.vocab * c.dim);
   for (int r = 0; r < c.vocab; r++)
     for (int i = 0; i < c.dim; i++)
       emb[(size_t)r * c.dim + i] = (float)m.embed.q[(size_t)r * c.dim + i] * 0.01f;
   uint64_t ne[2] = {(uint64_t)c.dim, (uint64_t)c.vocab};
-  ASSERT_EQ(tern_gguf_add_tensor_f32(w, "token_embd.weight", TERN_GGML_F16, 2, ne, emb.data(), err, sizeof err), 0) << err;
+  ASSERT_EQ(tern_gguf_add_tensor_f32(w, "token_embd.weight", k.emb, 2, ne, emb.data(), err, sizeof err), 0) << err;
+  bool tern = k.lin == TERN_GGML_TQ2_0 || k.lin == TERN_GGML_TQ1_0 || k.lin == TERN_GGML_I2_S;
   auto lin = [&](const std::string &name, const tern_tpacked &t) {
     std::vector<int8_t> cc((size_t)t.k * t.n);
     for (int i = 0; i < t.k; i++)
       for (int o = 0; o < t.n; o++) cc[(size_t)o * t.k + i] = (int8_t)tern_tpacked_get(t.codes, (size_t)i * t.n + o);
     uint64_t n2[2] = {(uint64_t)t.k, (uint64_t)t.n};
-    ASSERT_EQ(tern_gguf_add_tensor_ternary(w, name.c_str(), TERN_GGML_TQ2_0, 2, n2, cc.data(), t.beta, err, sizeof err), 0) << err;
+    if (tern) {
+      ASSERT_EQ(tern_gguf_add_tensor_ternary(w, name.c_str(), k.lin, 2, n2, cc.data(), t.beta, err, sizeof err), 0) << err;
+    } else {
+      std::vector<float> f(cc.size());
+      for (size_t i = 0; i < f.size(); i++) f[i] = (float)cc[i] * t.beta;
+      ASSERT_EQ(tern_gguf_add_tensor_f32(w, name.c_str(), k.lin, 2, n2, f.data(), err, sizeof err), 0) << err;
+    }
   };
   auto vec = [&](const std::string &name, const float *x, int n) {
     uint64_t n1[1] = {(uint64_t)n};
@@ -778,21 +806,40 @@ TEST(CkptGguf, Tq2AndF16Embedding) {
   EXPECT_EQ(r.cfg.subln, 1);
   EXPECT_EQ(r.cfg.ffn_type, TERN_FFN_SWIGLU);
   EXPECT_EQ(info.quantised_rows, 1);
-  EXPECT_EQ(info.ternarised, 0);
+  EXPECT_EQ(info.ternarised, 0); /* values exactly 0 or +-s: taken as ternary, not re-quantised */
   for (int l = 0; l < 2; l++) {
     const tern_tpacked *a[] = {&m.block[l].wq, &m.block[l].wk, &m.block[l].wo, &m.block[l].ffn->down};
     const tern_tpacked *b[] = {&r.block[l].wq, &r.block[l].wk, &r.block[l].wo, &r.block[l].ffn->down};
     for (int i = 0; i < 4; i++) {
       EXPECT_EQ(std::memcmp(a[i]->codes, b[i]->codes, tern_tpacked_bytes(a[i]->k, a[i]->n)), 0);
-      EXPECT_EQ(b[i]->beta, tern_f16_to_f32(tern_f32_to_f16(a[i]->beta)));
+      float want = a[i]->beta;
+      if (k.lin == TERN_GGML_TQ2_0 || k.lin == TERN_GGML_TQ1_0 || k.lin == TERN_GGML_F16)
+        want = tern_f16_to_f32(tern_f32_to_f16(a[i]->beta));
+      else if (k.lin == TERN_GGML_BF16)
+        want = tern_bf16_to_f32(tern_f32_to_bf16(a[i]->beta));
+      if (k.lin == TERN_GGML_Q8_0)  /* 127 * fp16(beta / 127): within the fp16 step */
+        EXPECT_NEAR(b[i]->beta, a[i]->beta, a[i]->beta * 2e-3);
+      else
+        EXPECT_EQ(b[i]->beta, want);
     }
   }
-  // the f16 embedding rows quantise back to the same int8 codes
-  EXPECT_EQ(std::memcmp(m.embed.q, r.embed.q, (size_t)c.vocab * c.dim), 0);
+  if (k.emb == TERN_GGML_F16 || k.emb == TERN_GGML_F32) {
+    EXPECT_EQ(std::memcmp(m.embed.q, r.embed.q, (size_t)c.vocab * c.dim), 0);
+  } else { /* bf16 / Q8_0 keep 8 bits of the value: a code may move by one */
+    for (size_t i = 0; i < (size_t)c.vocab * c.dim; i++)
+      ASSERT_LE(std::abs(m.embed.q[i] - r.embed.q[i]), 1) << "element " << i;
+  }
   tern_tfm_free(&r);
   tern_tfm_free(&m);
   RmRf(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Types, CkptGgufTypes,
+    ::testing::Values(GgufCase{TERN_GGML_TQ2_0, TERN_GGML_F16}, GgufCase{TERN_GGML_TQ1_0, TERN_GGML_BF16},
+                      GgufCase{TERN_GGML_I2_S, TERN_GGML_Q8_0}, GgufCase{TERN_GGML_F16, TERN_GGML_F32},
+                      GgufCase{TERN_GGML_BF16, TERN_GGML_F16}, GgufCase{TERN_GGML_Q8_0, TERN_GGML_F16},
+                      GgufCase{TERN_GGML_F32, TERN_GGML_BF16}));
 
 // Seeded mutations of an exported GGUF: load succeeds or fails with a message.
 TEST(CkptFuzz, MutatedGguf) {
