@@ -622,7 +622,8 @@ def reproducing_command(argv, total, stopped):
     out += ["--steps", str(total), "--minutes", "0"]
     if stopped is not None:
         out += ["--stop-after", str(stopped)]
-    return f"cd {shlex.quote(os.getcwd())} && /usr/bin/python3 " + shlex.join(out)
+    # run from the repository root (make train does): no machine-specific cd
+    return "/usr/bin/python3 " + shlex.join(out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -873,7 +873,8 @@ def main():
     parse_rnn(desc, "exported description")  # name and source must be valid
     out = args.out or os.path.join("models/trained", name)
     ckpt = args.ckpt or f"/tmp/tern-train/{name}.pt"
-    command = f"cd {shlex.quote(os.getcwd())} && /usr/bin/python3 " + shlex.join(sys.argv)
+    # run from the repository root (make train does): no machine-specific cd
+    command = "/usr/bin/python3 " + shlex.join(sys.argv)
 
     log(f"command: {command}")
     log(f"torch {torch.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}, "
