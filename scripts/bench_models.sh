@@ -20,6 +20,8 @@ mkdir -p "$LOGDIR"
 fail=0
 VALID=models/trained/fortunes-valid.txt
 RTL_SLICE=${TERN_BENCH_RTL_BYTES:-512}
+QBYTES=()  # TERN_BENCH_QUALITY_BYTES=N: only the first N bytes (a quick check of this script)
+[ -n "${TERN_BENCH_QUALITY_BYTES:-}" ] && QBYTES=(--bytes "$TERN_BENCH_QUALITY_BYTES")
 
 PART=${TERN_BENCH_PART:-all} # quality | big | all
 # ---- 1. shipped models -----------------------------------------------------------------
@@ -34,17 +36,20 @@ printf '  %-16s %9s %9s %9s %9s %9s %8s %s\n' model pytorch float integer isa rt
 for cfg in "${models[@]}"; do
   dir=$(dirname "$cfg"); name=$(basename "$dir")
   L="$LOGDIR/quality-$name.log"; LR="$LOGDIR/quality-$name-rtl.log"
-  if ! "$T" fidelity --model "$dir" --text "$VALID" --backend isa >"$L" 2>&1; then
+  if ! "$T" fidelity --model "$dir" --text "$VALID" "${QBYTES[@]}" --backend isa >"$L" 2>&1; then
     cat "$L"; echo "  FAIL: $name on the ISA simulator (log: $L)"; fail=1; continue
   fi
   if ! "$T" fidelity --model "$dir" --text "$VALID" --bytes "$RTL_SLICE" --backend rtl >"$LR" 2>&1; then
     cat "$LR"; echo "  FAIL: $name on the RTL (log: $LR)"; fail=1; continue
   fi
   fl=$(awk '/tern float reference/ {print $4}' "$L"); in=$(awk '/tern integer reference/ {print $4}' "$L")
-  is=$(awk '/^  accelerator/ {print $4}' "$L"); rt=$(awk '/^  accelerator/ {print $4}' "$LR")
+  is=$(awk '/^  accelerator \(/ {print $4}' "$L"); rt=$(awk '/^  accelerator \(/ {print $4}' "$LR")
   t1=$(sed -n 's/.*top-1 agreement \([0-9.]*\) %.*/\1/p' "$L")
   cost=$(sed -n 's/.*integer pipeline cost: \([-+0-9.]*\) %.*/\1/p' "$L")
+  # PyTorch: reference.json's valid_bpb, else the last validation line of train.log
   py=$(sed -n 's/.*"valid_bpb": *\([0-9.]*\).*/\1/p' "$dir/reference.json" 2>/dev/null | head -1)
+  [ -n "$py" ] || py=$(sed -n 's/.*final validation \([0-9.]*\) bits\/byte.*/\1/p' "$dir/train.log" | tail -1)
+  [ -n "$py" ] && py=$(awk -v v="$py" 'BEGIN { printf "%.4f", v }')
   printf '  %-16s %9s %9s %9s %9s %9s %7s%% %s%%\n' "$name" "${py:-n/a}" "$fl" "$in" "$is" "$rt" "$t1" "$cost"
   grep -q "bit-exact with the integer reference: \([0-9]*\)/\1 positions" "$L" ||
     { echo "    FAIL: ISA logits differ from the integer reference ($L)"; fail=1; }
