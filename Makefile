@@ -117,9 +117,12 @@ bench: deps tern rtl-default-lib $(B)/bench_cpu
 	@./scripts/bench.sh
 
 # make train: retrain the shipped models (PyTorch; scripts/train.sh, models/train/README.md)
-.PHONY: train
+.PHONY: train train-test
 train:
 	@./scripts/train.sh
+
+train-test:
+	@./scripts/train.sh test
 
 fuzz: deps tern tests rtl-test-libs
 	@TERN_FUZZ_LONG=1 $(B)/tern_tests --gtest_filter='*Fuzz*:*Random*'

@@ -6,6 +6,7 @@
 # Python and PyTorch (Debian's python3-torch); it installs them, with numpy,
 # matplotlib and the fortunes corpus, if missing.
 #   TRAIN_MODELS="tiny hawk-tiny"   retrain only these (default: every models/trained/*/COMMAND)
+#   scripts/train.sh test           the training scripts' unit tests (make train-test)
 # Each tiny model takes about 20-30 minutes on one core (its train.log says how long it took).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,9 @@ if [ -n "$missing" ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq $missing
+fi
+if [ "${1:-}" = test ]; then  # make train-test: the training scripts' own tests (seconds)
+  exec /usr/bin/python3 -m unittest models/train/test_train.py models/train/test_train_rnn.py
 fi
 models=${TRAIN_MODELS:-$(for c in models/trained/*/COMMAND; do basename "$(dirname "$c")"; done)}
 for m in $models; do
