@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model_common.h"
 #include "tern/ckpt.h"
@@ -94,6 +95,28 @@ static inline uint32_t ck_codes4x4(uint32_t w, uint32_t *bad) {
 
 /* tern_mc_parallel_for (models/model_common.h) splits the conversions. */
 #define ck_parallel_for tern_mc_parallel_for
+
+/* ck_codes4x4 on eight columns at once: r[t] holds byte c of row t for
+ * columns c = 0..7 (little-endian 64-bit words); o[f] gets, in byte c, the
+ * tern byte of field f of column c (field f of row t at bits 2t). */
+static inline void ck_codes4x4_x8(const uint64_t r_in[4], uint64_t o[4], uint32_t *bad) {
+  const uint64_t m1 = 0x5555555555555555ull, k3 = 0x3333333333333333ull,
+                 kc = 0xCCCCCCCCCCCCCCCCull, k0f = 0x0F0F0F0F0F0F0F0Full,
+                 kf0 = 0xF0F0F0F0F0F0F0F0ull;
+  uint64_t r[4];
+  for (int t = 0; t < 4; t++) { /* w+1 -> tern code per field (0 -> 11, 1 -> 00, 2 -> 01) */
+    uint64_t lo = r_in[t] & m1, hi = (r_in[t] >> 1) & m1;
+    *bad |= (hi & lo) != 0;
+    r[t] = (~lo & m1) | (~(hi | lo) & m1) << 1;
+  }
+  /* row t field f -> word f bits 2t: swap within row pairs, then between them */
+  uint64_t a0 = (r[0] & k3) | ((r[1] << 2) & kc), a1 = ((r[0] >> 2) & k3) | (r[1] & kc);
+  uint64_t a2 = (r[2] & k3) | ((r[3] << 2) & kc), a3 = ((r[2] >> 2) & k3) | (r[3] & kc);
+  o[0] = (a0 & k0f) | ((a2 << 4) & kf0);
+  o[1] = (a1 & k0f) | ((a3 << 4) & kf0);
+  o[2] = ((a0 >> 4) & k0f) | (a2 & kf0);
+  o[3] = ((a1 >> 4) & k0f) | (a3 & kf0);
+}
 
 /* Drops the resident pages of a tensor that was read (madvise DONTNEED on
  * the whole pages inside [p, p+n)), so an import holds one copy of the

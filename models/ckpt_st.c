@@ -183,21 +183,9 @@ static void b4t_range(void *ctx, size_t lo, size_t hi) {
       for (; i + 8 <= ie; i += 8) {
         for (size_t g = G; g < ge; g++) {
           const uint8_t *p = j->src + 4 * g * st + i;
-          uint64_t r[4];
+          uint64_t r[4], o[4];
           for (int t = 0; t < 4; t++) memcpy(&r[t], p + (size_t)t * st, 8);
-          const uint64_t m1 = 0x5555555555555555ull, k3 = 0x3333333333333333ull,
-                         kc = 0xCCCCCCCCCCCCCCCCull, k0f = 0x0F0F0F0F0F0F0F0Full,
-                         kf0 = 0xF0F0F0F0F0F0F0F0ull;
-          for (int t = 0; t < 4; t++) { /* w+1 -> tern code per field (0 -> 11, 1 -> 00, 2 -> 01) */
-            uint64_t lo = r[t] & m1, hi = (r[t] >> 1) & m1;
-            bad |= (hi & lo) != 0;
-            r[t] = (~lo & m1) | (~(hi | lo) & m1) << 1;
-          }
-          /* row t field f -> word f bits 2t: swap within row pairs, then between them */
-          uint64_t a0 = (r[0] & k3) | ((r[1] << 2) & kc), a1 = ((r[0] >> 2) & k3) | (r[1] & kc);
-          uint64_t a2 = (r[2] & k3) | ((r[3] << 2) & kc), a3 = ((r[2] >> 2) & k3) | (r[3] & kc);
-          uint64_t o[4] = {(a0 & k0f) | ((a2 << 4) & kf0), (a1 & k0f) | ((a3 << 4) & kf0),
-                           ((a0 >> 4) & k0f) | (a2 & kf0), ((a1 >> 4) & k0f) | (a3 & kf0)};
+          ck_codes4x4_x8(r, o, &bad);
           for (int c = 0; c < 8; c++) {
             uint8_t *d = j->codes + (i + (size_t)c) * ob + g;
             d[0] = (uint8_t)(o[0] >> (8 * c));
