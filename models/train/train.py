@@ -532,7 +532,16 @@ def lr_at(step, total, args):
     return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def train(model, train_data, val_data, args, log, hist):
+RESUME_KEYS = ("config", "corpus", "exclude", "val_every", "seq", "batch", "eval_batch", "steps",
+               "plan_after", "plan_margin", "lr", "min_lr_frac", "warmup", "weight_decay", "beta1",
+               "beta2", "clip", "log_every", "eval_every", "save_every", "seed", "threads")
+
+
+def train(model, train_data, val_data, args, log, hist, resume_path):
+    """The training loop.  Every --save-every steps it saves everything the loop
+    needs (model, AdamW, data-order generator, step, plan, history, log) to
+    resume_path; with --resume it continues from there, and the result is the
+    same as without the interruption (tested)."""
     T, B = args.seq, args.batch
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -542,16 +551,31 @@ def train(model, train_data, val_data, args, log, hist):
     gen = torch.Generator().manual_seed(args.seed + 1)  # data order
     n_off = train_data.numel() - T - 1
     budget = args.minutes * 60.0 if args.minutes > 0 else float("inf")
-    total = args.steps
-    t0 = time.time()
-    ev0 = time.time()
-    bpb = eval_bpb(model, val_data, T, args.eval_batch)
-    eval_s = time.time() - ev0
-    hist["val"].append((0, bpb))
-    log(f"step 0: val {bpb:.4f} bits/byte (eval {eval_s:.1f} s)")
+    if args.resume and os.path.exists(resume_path):
+        r = torch.load(resume_path)
+        for k in RESUME_KEYS:
+            if r["args"][k] != getattr(args, k) and not (k == "steps" and args.steps is None):
+                sys.exit(f"--resume {resume_path}: saved with --{k.replace('_', '-')} "
+                         f"{r['args'][k]}, now {getattr(args, k)}")
+        model.load_state_dict(r["model"])
+        opt.load_state_dict(r["opt"])
+        gen.set_state(r["gen"])
+        step, total, eval_s = r["step"], r["total"], r["eval_s"]
+        hist.update(r["hist"])
+        log.lines = list(r["log"])
+        t0 = time.time() - r["elapsed"]
+        log(f"--- resumed from {resume_path} at step {step} ({r['elapsed']:.0f} s spent): "
+            + shlex.join(sys.argv))
+    else:
+        step, total = 0, args.steps
+        t0 = time.time()
+        ev0 = time.time()
+        bpb = eval_bpb(model, val_data, T, args.eval_batch)
+        eval_s = time.time() - ev0
+        hist["val"].append((0, bpb))
+        log(f"step 0: val {bpb:.4f} bits/byte (eval {eval_s:.1f} s)")
     run_loss, run_n, tl = 0.0, 0, time.time()
     stopped = None
-    step = 0
     while step < (total if total else 10 ** 12):
         if total is None and step == args.plan_after:
             # plan the step count from the measured step time: cosine over it
@@ -591,6 +615,11 @@ def train(model, train_data, val_data, args, log, hist):
             hist["val"].append((step, bpb))
             log(f"step {step}: val {bpb:.4f} bits/byte (eval {time.time() - ev0:.1f} s)")
             tl += time.time() - ev0
+        if args.save_every and step % args.save_every == 0 and step != total:
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                        "gen": gen.get_state(), "step": step, "total": total, "eval_s": eval_s,
+                        "elapsed": time.time() - t0, "hist": hist, "log": log.lines,
+                        "args": {k: getattr(args, k) for k in RESUME_KEYS}}, resume_path)
         if step != total and (step == args.stop_after or time.time() - t0 > budget):
             stopped = step
             break
@@ -616,6 +645,8 @@ def reproducing_command(argv, total, stopped):
         if a in ("--steps", "--minutes", "--stop-after"):
             skip = True
             continue
+        if a == "--resume":
+            continue
         if a.split("=")[0] in ("--steps", "--minutes", "--stop-after"):
             continue
         out.append(a)
@@ -624,6 +655,31 @@ def reproducing_command(argv, total, stopped):
         out += ["--stop-after", str(stopped)]
     # run from the repository root (make train does): no machine-specific cd
     return "/usr/bin/python3 " + shlex.join(out)
+
+
+TRAINING_ARGS = ("config", "out", "name", "source", "corpus", "exclude", "val_every", "seq",
+                 "batch", "lr", "min_lr_frac", "warmup", "weight_decay", "beta1", "beta2", "clip",
+                 "seed", "threads", "log_every", "eval_every", "eval_batch")
+
+
+def explicit_argv(args):
+    """The script and every argument that shapes the trained directory, given
+    explicitly: COMMAND keeps reproducing it if a default changes later."""
+    out = [sys.argv[0]]
+    for k in TRAINING_ARGS:
+        v = getattr(args, k)
+        if v is not None:
+            out += ["--" + k.replace("_", "-"), str(v)]
+    return out
+
+
+def with_out(command, out):
+    """command with the value of its --out replaced by out."""
+    words = shlex.split(command)
+    for i, w in enumerate(words[:-1]):
+        if w == "--out":
+            words[i + 1] = out
+    return shlex.join(words)
 
 
 # --------------------------------------------------------------------------------------------
@@ -870,7 +926,7 @@ def hf_config(cfg, desc_text):
         "num_key_value_heads": cfg["kv_heads"],
         "head_dim": cfg["head_dim"],
         "hidden_act": "relu2",
-        "rms_norm_eps": cfg["eps"],
+        "rms_norm_eps": float(np.float32(cfg["eps"])),  # tern's float eps, exactly
         "rope_theta": float(cfg["rope_theta"]),
         "tie_word_embeddings": True,
         "max_position_embeddings": cfg["max_seq"],
@@ -988,6 +1044,11 @@ def main():
     ap.add_argument("--minutes", type=float, default=30.0,
                     help="wall-clock budget of the training loop (0 = none); training stops "
                     "when it is used up")
+    ap.add_argument("--save-every", type=int, default=500,
+                    help="save the training state every N steps (a multiple of --log-every; "
+                    "0 = never) to CKPT.resume")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from CKPT.resume if it exists (same arguments)")
     ap.add_argument("--stop-after", type=int, default=None,
                     help="end training after this step (the schedule still spans --steps)")
     ap.add_argument("--plan-after", type=int, default=30,
@@ -996,7 +1057,8 @@ def main():
                     help="without --steps: fraction of the budget left unplanned (other jobs "
                     "on the machine may slow the steps down)")
     ap.add_argument("--lr", type=float, default=8e-3)
-    ap.add_argument("--min-lr-frac", type=float, default=0.1)
+    ap.add_argument("--min-lr-frac", type=float, default=0.1,
+                    help="the cosine ends at lr times this")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--weight-decay", type=float, default=0.1,
                     help="AdamW weight decay of the matrices (norm gains: none)")
@@ -1021,6 +1083,7 @@ def main():
         model.load_state_dict(state["model"])
         log.lines = list(state["log"])
         log(f"\n--- export only: {' '.join(sys.argv)}")
+        state["command"] = with_out(state["command"], args.out)
         export(model, state, args.out, log)
         with open(os.path.join(args.out, "train.log"), "w") as f:
             f.write("\n".join(log.lines) + "\n")
@@ -1038,6 +1101,11 @@ def main():
     desc = renamed_description(config_text, name, args.source)
     parse_tern(desc, "exported description")  # name and source must be valid
     ckpt = args.ckpt or f"/tmp/tern-train/{name}.pt"
+    resume_path = ckpt + ".resume"
+    if args.save_every % args.log_every:
+        sys.exit(f"--save-every {args.save_every}: expected a multiple of --log-every "
+                 f"{args.log_every}")
+    os.makedirs(os.path.dirname(ckpt) or ".", exist_ok=True)
     command = f"cd {shlex.quote(os.getcwd())} && /usr/bin/python3 " + shlex.join(sys.argv)
 
     log(f"command: {command}")
@@ -1067,11 +1135,12 @@ def main():
     log(f"batch {args.batch} x {args.seq} bytes = {args.batch * args.seq} tokens/step")
 
     hist = {"train": [], "val": []}
-    steps, total, stopped, elapsed, bpb = train(model, train_data, val_data, args, log, hist)
+    steps, total, stopped, elapsed, bpb = train(model, train_data, val_data, args, log, hist,
+                                                resume_path)
     log(f"trained {steps} steps in {elapsed:.0f} s ({elapsed / 60:.1f} min, "
         f"{elapsed / max(1, steps) * 1000:.0f} ms/step incl. evals); "
         f"final validation {bpb:.4f} bits/byte")
-    command = reproducing_command(sys.argv, total, stopped)
+    command = reproducing_command(explicit_argv(args), total, stopped)
     log(f"reproducing command (written to COMMAND): {command}")
     state = {"config_text": config_text, "model": model.state_dict(), "hist": hist,
              "name": name, "source": args.source, "description": desc, "command": command,
@@ -1080,6 +1149,8 @@ def main():
     log(f"PyTorch state: {ckpt}")
     state["log"] = list(log.lines)
     torch.save(state, ckpt)
+    if os.path.exists(resume_path):
+        os.remove(resume_path)
     export(model, state, args.out, log)
     with open(os.path.join(args.out, "train.log"), "w") as f:
         f.write("\n".join(log.lines) + "\n")
