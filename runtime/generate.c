@@ -68,6 +68,59 @@ size_t tern_gen_escape(const int *tokens, int n, char *out, size_t outlen) {
  * tokenizer, the decoded bytes escaped the same way (one token: its piece);
  * ids the tokenizer does not have (a model vocabulary larger than the
  * tokenizer's) print as <id>.  malloc'd, NULL if out of memory. */
+/* A growing string (ids_text). */
+typedef struct gstr {
+  char *p;
+  size_t n, cap;
+  int oom;
+} gstr;
+
+static void gs_put(gstr *g, const char *s, size_t len) {
+  if (g->oom) return;
+  if (g->n + len + 1 > g->cap) {
+    size_t c = (g->n + len + 1) * 2;
+    char *q = realloc(g->p, c);
+    if (!q) {
+      g->oom = 1;
+      return;
+    }
+    g->p = q;
+    g->cap = c;
+  }
+  memcpy(g->p + g->n, s, len);
+  g->n += len;
+  g->p[g->n] = 0;
+}
+
+/* bytes escaped as tern_gen_escape escapes byte tokens */
+static void gs_put_bytes(gstr *g, const char *b, int len) {
+  char e[8];
+  for (int i = 0; i < len; i++) {
+    int v = (unsigned char)b[i];
+    tern_gen_escape(&v, 1, e, sizeof e);
+    gs_put(g, e, strlen(e));
+  }
+}
+
+/* what the tokenizer gives for ids (decode, or one token's piece), escaped */
+static void gs_put_decoded(gstr *g, const struct tern_tok *tok, const int *ids, int n, int piece) {
+  int len = piece ? tern_tok_piece(tok, ids[0], NULL, 0, NULL, 0)
+                  : tern_tok_decode(tok, ids, n, NULL, 0, NULL, 0);
+  char *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
+  if (!b) {
+    g->oom = 1;
+    return;
+  }
+  if (piece) tern_tok_piece(tok, ids[0], b, (size_t)len + 1, NULL, 0);
+  else tern_tok_decode(tok, ids, n, b, (size_t)len + 1, NULL, 0);
+  gs_put_bytes(g, b, len);
+  free(b);
+}
+
+/* The text of ids: the byte tokens escaped as tern_gen_escape, or, with a
+ * tokenizer, the decoded bytes escaped the same way (piece: one token's
+ * piece); ids the tokenizer does not have (a model vocabulary larger than
+ * the tokenizer's) print as <id>.  malloc'd, NULL if out of memory. */
 static char *ids_text(const struct tern_tok *tok, const int *ids, int n, int piece) {
   if (!tok) {
     size_t need = tern_gen_escape(ids, n, NULL, 0) + 1;
@@ -75,52 +128,28 @@ static char *ids_text(const struct tern_tok *tok, const int *ids, int n, int pie
     if (t) tern_gen_escape(ids, n, t, need);
     return t;
   }
+  gstr g = {NULL, 0, 0, 0};
+  gs_put(&g, "", 0); /* "" for no ids */
   int all_in = 1;
   for (int i = 0; i < n; i++) all_in &= ids[i] >= 0 && ids[i] < tern_tok_vocab(tok);
-  /* bytes as ints (tern_gen_escape's input), out-of-range ids kept as they are (>= 256: <id>) */
-  int *v = NULL;
-  size_t nv = 0;
-  for (int i = 0; i < (all_in && !piece ? 1 : n); i++) {
-    int one = !(all_in && !piece);
-    int len = one ? (ids[i] >= 0 && ids[i] < tern_tok_vocab(tok)
-                         ? tern_tok_piece(tok, ids[i], NULL, 0, NULL, 0) : -2)
-                  : tern_tok_decode(tok, ids, n, NULL, 0, NULL, 0);
-    size_t add = len >= 0 ? (size_t)len : 1;
-    int *nvp = realloc(v, (nv + add + 1) * sizeof(int));
-    char *b = malloc(add + 1);
-    if (!nvp || !b) {
-      free(nvp ? nvp : v);
-      free(b);
-      return NULL;
+  if (all_in && !piece) {
+    gs_put_decoded(&g, tok, ids, n, 0); /* the whole sequence: the tokenizer drops its space prefix */
+  } else {
+    for (int i = 0; i < n; i++) {
+      if (ids[i] >= 0 && ids[i] < tern_tok_vocab(tok)) {
+        gs_put_decoded(&g, tok, &ids[i], 1, 1);
+      } else {
+        char e[24];
+        snprintf(e, sizeof e, "<%d>", ids[i]);
+        gs_put(&g, e, strlen(e));
+      }
     }
-    v = nvp;
-    if (len < 0) {
-      v[nv++] = -1 - ids[i]; /* printed as <id> */
-    } else {
-      if (one) tern_tok_piece(tok, ids[i], b, add + 1, NULL, 0);
-      else tern_tok_decode(tok, ids, n, b, add + 1, NULL, 0);
-      for (int k = 0; k < len; k++) v[nv++] = (unsigned char)b[k];
-    }
-    free(b);
   }
-  size_t need = 1;
-  char one[24];
-  for (size_t i = 0; i < nv; i++)
-    need += v[i] < 0 ? (size_t)snprintf(one, sizeof one, "<%d>", -1 - v[i])
-                     : tern_gen_escape(&v[i], 1, NULL, 0);
-  char *t = malloc(need);
-  if (t) {
-    size_t at = 0;
-    for (size_t i = 0; i < nv; i++) {
-      if (v[i] < 0) snprintf(one, sizeof one, "<%d>", -1 - v[i]);
-      else tern_gen_escape(&v[i], 1, one, sizeof one);
-      memcpy(t + at, one, strlen(one));
-      at += strlen(one);
-    }
-    t[at] = 0;
+  if (g.oom) {
+    free(g.p);
+    return NULL;
   }
-  free(v);
-  return t;
+  return g.p;
 }
 
 /* Ternary multiply-accumulates of one token: every block pass runs its four

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tern/ckpt.h"
+#include "tern/generate.h"
 #include "tern/half.h"
 #include "tern/numerics.h"
 #include "tern/safetensors.h"
@@ -553,6 +554,20 @@ TEST(Ckpt, ShardedIndex) {
   RmRf(dir);
 }
 
+// One load of a mutated checkpoint: it opens (counted in *ok) or is refused
+// with a message (counted in *refused); a crash is the failure this looks for.
+void TryLoad(const std::string &path, int it, int *ok, int *refused) {
+  tern_tfm_model m;
+  char err[1024] = "";
+  if (tern_tfm_ckpt_load(path.c_str(), &m, nullptr, err, sizeof err) == 0) {
+    ++*ok;
+    tern_tfm_free(&m);
+  } else {
+    ++*refused;
+    ASSERT_NE(err[0], 0) << "iteration " << it;
+  }
+}
+
 // Seeded mutations of a valid checkpoint (file bytes and config.json): every
 // load either succeeds or fails with a message; never a crash (run under
 // ASan+UBSan by make sanitize).  ~600 iterations, 100x with TERN_FUZZ_LONG.
@@ -586,15 +601,7 @@ TEST(CkptFuzz, MutatedSafetensorsAndConfig) {
     }
     WriteFile(st, s);
     WriteFile(cj, c);
-    tern_tfm_model m;
-    char err[1024] = "";
-    if (tern_tfm_ckpt_load(dir.c_str(), &m, nullptr, err, sizeof err) == 0) {
-      ok++;
-      tern_tfm_free(&m);
-    } else {
-      refused++;
-      ASSERT_NE(err[0], 0) << "iteration " << it;
-    }
+    ASSERT_NO_FATAL_FAILURE(TryLoad(dir, it, &ok, &refused));
   }
   EXPECT_GT(refused, iters / 10);
   EXPECT_GT(ok, 0);
@@ -867,15 +874,7 @@ TEST(CkptFuzz, MutatedGguf) {
       for (int k = 0; k < 8 && p + (size_t)k < s.size(); k++) s[p + (size_t)k] = (char)0xFF;
     }
     WriteFile(g, s);
-    tern_tfm_model r;
-    err[0] = 0;
-    if (tern_tfm_ckpt_load(g.c_str(), &r, nullptr, err, sizeof err) == 0) {
-      ok++;
-      tern_tfm_free(&r);
-    } else {
-      refused++;
-      ASSERT_NE(err[0], 0) << "iteration " << it;
-    }
+    ASSERT_NO_FATAL_FAILURE(TryLoad(g, it, &ok, &refused));
   }
   EXPECT_GT(refused, iters / 10);
   EXPECT_GT(ok, 0);
@@ -955,6 +954,30 @@ TEST(CkptTok, GgufVocabularyTokenizerJsonAndBytes) {
   EXPECT_EQ(tern_tok_kind_of(t), TERN_TOK_BPE);
   EXPECT_EQ(tern_tok_vocab(t), 25);
   tern_tok_free(t);
+  // tern generate encodes the prompt with it and prints pieces; ids beyond its vocabulary as <id>
+  {
+    tern_gen_config gc;
+    tern_gen_config_default(&gc);
+    gc.model = ck.c_str();
+    gc.prompt = "Hello world";  /* "Hello" " world": ids 16, 21 */
+    gc.tokens = 3;
+    tern_gen_result res;
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    ASSERT_EQ(tern_generate(&gc, &res, mf, err, sizeof err), 0) << err;
+    fclose(mf);
+    std::string out(buf, len);
+    free(buf);
+    EXPECT_NE(out.find("tokenizer: bpe"), std::string::npos) << out;
+    EXPECT_NE(out.find("prompt:    \"Hello world\""), std::string::npos) << out;
+    EXPECT_EQ(res.n_prompt, 2);  // "Hello" " world": two merged pieces
+    for (int i = 0; i < res.n_steps; i++)
+      if (res.step[i].token >= 25) {
+        EXPECT_NE(out.find("<" + std::to_string(res.step[i].token) + ">"), std::string::npos) << out;
+      }
+    tern_gen_result_free(&res);
+  }
   WriteFile(ck + "/tokenizer.json", "{\"model\": ");
   EXPECT_EQ(tern_ckpt_tokenizer(ck.c_str(), 256, err, sizeof err), nullptr);
   EXPECT_NE(std::strstr(err, "tokenizer.json"), nullptr) << err;
