@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "ckpt_internal.h"
+#include "model_common.h"
 #include "tern/err.h"
 #include "tern/numerics.h"
 #include "tern/safetensors.h"
@@ -333,21 +334,9 @@ static void st_dir(const char *path, char *dir, size_t n) {
 }
 
 static json_t *load_json(const char *path, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    return NULL;
-  }
-  char *buf = malloc(CK_MAX_CONFIG + 1);
-  size_t n = buf ? fread(buf, 1, CK_MAX_CONFIG + 1, f) : 0;
-  int bad = ferror(f);
-  fclose(f);
-  if (!buf || bad || n > CK_MAX_CONFIG) {
-    free(buf);
-    tern_err(err, errlen, "%s: %s", path,
-             !buf ? "out of memory" : bad ? "read error" : "larger than 1 MiB");
-    return NULL;
-  }
+  char *buf;
+  size_t n;
+  if (tern_mc_read_file(path, CK_MAX_CONFIG, "a config.json", &buf, &n, err, errlen)) return NULL;
   json_error_t je;
   json_t *j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je);
   free(buf);

@@ -220,23 +220,23 @@ int tern_mc_required(const tern_mc_ini *s, const int *required, int n, char *err
   return 0;
 }
 
-int tern_mc_read_text(const char *path, char **text, char *err, size_t errlen) {
+int tern_mc_read_file(const char *path, size_t max, const char *expected, char **text, size_t *len,
+                      char *err, size_t errlen) {
   *text = NULL;
   FILE *f = fopen(path, "rb");
   if (!f) return tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-  char *buf = malloc(TERN_MC_MAX_FILE + 1);
+  char *buf = malloc(max + 1);
   if (!buf) {
     fclose(f);
     return tern_err(err, errlen, "%s: out of memory", path);
   }
-  size_t n = fread(buf, 1, TERN_MC_MAX_FILE + 1, f);
+  size_t n = fread(buf, 1, max + 1, f);
   int rerr = ferror(f);
   fclose(f);
   int rc = 0;
   if (rerr) rc = tern_err(err, errlen, "%s: read error", path);
-  else if (n > TERN_MC_MAX_FILE)
-    rc = tern_err(err, errlen, "%s: file is larger than %d bytes, expected a model description",
-                  path, TERN_MC_MAX_FILE);
+  else if (n > max)
+    rc = tern_err(err, errlen, "%s: file is larger than %zu bytes, expected %s", path, max, expected);
   else if (memchr(buf, 0, n))
     rc = tern_err(err, errlen, "%s: file contains a NUL byte, expected text", path);
   if (rc) {
@@ -245,7 +245,12 @@ int tern_mc_read_text(const char *path, char **text, char *err, size_t errlen) {
   }
   buf[n] = 0;
   *text = buf;
+  if (len) *len = n;
   return 0;
+}
+
+int tern_mc_read_text(const char *path, char **text, char *err, size_t errlen) {
+  return tern_mc_read_file(path, TERN_MC_MAX_FILE, "a model description", text, NULL, err, errlen);
 }
 
 void tern_mc_fmt_float(char *out, size_t n, float v) {

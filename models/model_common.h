@@ -92,6 +92,10 @@ int tern_mc_required(const tern_mc_ini *s, const int *required, int n, char *err
 
 /* Reads a description file (at most TERN_MC_MAX_FILE bytes, no NUL) into a
  * malloc'd NUL-terminated *text.  0, or -1 with the message. */
+/* A whole text file of at most max bytes (no NUL byte), NUL-terminated;
+ * `expected` completes "file is larger than N bytes, expected ...". */
+int tern_mc_read_file(const char *path, size_t max, const char *expected, char **text, size_t *len,
+                      char *err, size_t errlen);
 int tern_mc_read_text(const char *path, char **text, char *err, size_t errlen);
 
 /* shortest %g form that reads back to the same value (doubles: integers as %.0f) */
