@@ -2,6 +2,7 @@
  * "Program files").  The reader never trusts a length field: every count is
  * checked against the bytes actually present before anything is allocated. */
 #include "tern/err.h"
+#include "tern/io.h"
 #include "tern/program.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 static void *xrealloc(void *p, size_t n) {
@@ -82,6 +84,76 @@ void tern_program_dma_bytes(const tern_program *p, const tern_hwcfg *hw, uint64_
     if (all) *all += bytes;
     if (inside && part) *part += bytes;
   }
+}
+
+uint64_t tern_tensor_row_bytes(uint32_t dtype, uint32_t cols) {
+  switch (dtype) {
+  case TERN_DT_I32: return 4 * (uint64_t)cols;
+  case TERN_DT_W2: return ((uint64_t)cols + 3) / 4;
+  default: return cols;
+  }
+}
+
+int tern_tensor_check(const tern_tensor_ref *t, char *err, size_t errlen) {
+  static const char *dt[] = {"I8", "I32", "W2", "RAW"};
+  if (t->dtype > TERN_DT_RAW) {
+    tern_err(err, errlen, "tensor '%s': field dtype = %" PRIu32 ", expected 0..%d", t->name,
+             t->dtype, TERN_DT_RAW);
+    return -1;
+  }
+  uint64_t rb = tern_tensor_row_bytes(t->dtype, t->cols);
+  if (t->rows > 1 && t->row_stride < rb) {
+    tern_err(err, errlen,
+             "tensor '%s': field row_stride = %" PRIu32 ", expected >= %" PRIu64
+             " (one row of %" PRIu32 " %s elements)",
+             t->name, t->row_stride, rb, t->cols, dt[t->dtype]);
+    return -1;
+  }
+  uint64_t end = tern_tensor_end(t);
+  if (end > TERN_DRAM_MAX) {
+    tern_err(err, errlen,
+             "tensor '%s' (DRAM 0x%08" PRIx32 ", %" PRIu32 " rows x %" PRIu32
+             " bytes of stride) ends at byte %" PRIu64 ", expected <= %" PRIu64
+             " (32-bit DRAM addresses)",
+             t->name, t->dram_addr, t->rows, t->row_stride, end, (uint64_t)TERN_DRAM_MAX);
+    return -1;
+  }
+  return 0;
+}
+
+uint64_t tern_tensor_end(const tern_tensor_ref *t) {
+  if (t->rows == 0) return t->dram_addr;
+  return (uint64_t)t->dram_addr + (uint64_t)(t->rows - 1) * t->row_stride +
+         tern_tensor_row_bytes(t->dtype, t->cols);
+}
+
+int tern_program_dram_need(const tern_program *p, uint64_t *need, char *err, size_t errlen) {
+  if (p->dram_size > TERN_DRAM_MAX) {
+    tern_err(err, errlen, "program field dram_size = %" PRIu64 ", expected <= %" PRIu64
+                          " (32-bit DRAM addresses)",
+             p->dram_size, (uint64_t)TERN_DRAM_MAX);
+    return -1;
+  }
+  uint64_t n = p->dram_size;
+  for (size_t i = 0; i < p->n_segs; i++) {
+    uint64_t e = (uint64_t)p->segs[i].dram_addr + p->segs[i].len;
+    if (e > TERN_DRAM_MAX) {
+      tern_err(err, errlen,
+               "segment %zu (DRAM 0x%08" PRIx32 ", %" PRIu32 " bytes) ends at byte %" PRIu64
+               ", expected <= %" PRIu64 " (32-bit DRAM addresses)",
+               i, p->segs[i].dram_addr, p->segs[i].len, e, (uint64_t)TERN_DRAM_MAX);
+      return -1;
+    }
+    if (e > n) n = e;
+  }
+  for (size_t i = 0; i < p->n_tensors; i++) {
+    if (tern_tensor_check(&p->tensors[i], err, errlen) != 0) return -1;
+    uint64_t e = tern_tensor_end(&p->tensors[i]);
+    if (e > n) n = e;
+  }
+  /* n <= 2^32: rounding up to 64 cannot wrap */
+  *need = n ? (n + 63) & ~(uint64_t)63 : 64;
+  return 0;
 }
 
 int tern_program_init_dram(const tern_program *p, uint8_t *dram, uint64_t dram_bytes, char *err,
@@ -262,6 +334,12 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
   off += 8;
   uint32_t ni = get_u32(d + off), ns = get_u32(d + off + 4), nt = get_u32(d + off + 8);
   off += 12;
+  if (ni > TERN_HW_DEPTH_MAX) {
+    tern_err(err, errlen, "%s: field n_insns (byte offset %d) = %" PRIu32
+                          ", expected at most %d (the largest IMEM)",
+             path, HDR_BYTES - 12, ni, TERN_HW_DEPTH_MAX);
+    return -1;
+  }
   /* counts against the file length */
   if ((uint64_t)ni * 16 > body - off) {
     tern_err(err, errlen,
@@ -316,6 +394,13 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
   char e2[200];
   if (tern_hwcfg_check(&cfg, e2, sizeof e2) != 0) {
     tern_err(err, errlen, "%s: bad hardware config in header: %s", path, e2);
+    return -1;
+  }
+  if (dram_size > TERN_DRAM_MAX) {
+    tern_err(err, errlen,
+             "%s: field dram_size (byte offset %d) = %" PRIu64 ", expected <= %" PRIu64
+             " (32-bit DRAM addresses)",
+             path, 12 + 4 * HDR_CFG_FIELDS, dram_size, (uint64_t)TERN_DRAM_MAX);
     return -1;
   }
   cfg.dram_bytes = dram_size ? dram_size : tern_hwcfg_default().dram_bytes;
@@ -401,9 +486,8 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
     t->rows = get_u32(d + off + 40);
     t->cols = get_u32(d + off + 44);
     t->row_stride = get_u32(d + off + 48);
-    if (t->dtype > TERN_DT_RAW) {
-      tern_err(err, errlen, "%s: tensor '%s' field dtype (byte offset %zu) = %" PRIu32 ", expected 0..%d",
-              path, t->name, off + 36, t->dtype, TERN_DT_RAW);
+    if (tern_tensor_check(t, e2, sizeof e2) != 0) {
+      tern_err(err, errlen, "%s: tensor record %" PRIu32 " (byte offset %zu): %s", path, i, off, e2);
       tern_program_free(&q);
       return -1;
     }
@@ -414,36 +498,22 @@ static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char 
 }
 
 int tern_program_read(tern_program *p, const char *path, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+  /* a program file is a regular file: its size bounds the read (a device or a
+   * pipe such as /dev/zero is refused before anything is read) */
+  struct stat st;
+  if (stat(path, &st) != 0) {
     tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     return -1;
   }
-  if (fseek(f, 0, SEEK_END) != 0) {
-    tern_err(err, errlen, "%s: cannot seek: %s", path, strerror(errno));
-    fclose(f);
+  if (!S_ISREG(st.st_mode)) {
+    tern_err(err, errlen, "%s: not a regular file, expected a .tbin program file", path);
     return -1;
   }
-  long sz = ftell(f);
-  if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    tern_err(err, errlen, "%s: cannot determine file size", path);
-    fclose(f);
+  uint8_t *d;
+  size_t sz;
+  if (tern_read_file(path, TERN_PROG_MAX_FILE, "a .tbin program file", &d, &sz, err, errlen))
     return -1;
-  }
-  uint8_t *d = malloc(sz ? (size_t)sz : 1);
-  if (!d) {
-    tern_err(err, errlen, "%s: out of memory reading %ld bytes", path, sz);
-    fclose(f);
-    return -1;
-  }
-  size_t got = fread(d, 1, (size_t)sz, f);
-  fclose(f);
-  if (got != (size_t)sz) {
-    tern_err(err, errlen, "%s: short read (%zu of %ld bytes)", path, got, sz);
-    free(d);
-    return -1;
-  }
-  int rc = parse_tbin(p, d, (size_t)sz, path, err, errlen);
+  int rc = parse_tbin(p, d, sz, path, err, errlen);
   free(d);
   return rc;
 }

@@ -761,7 +761,7 @@ int tern_tfm_prog_tiles(const tern_tfm_qmodel *q, const tern_tfm_prog_spec *s,
     /* the tiles do not depend on the map: a plan just big enough for this
      * spec, not limited by the configured DRAM size */
     tern_hwcfg big = *cfg;
-    big.dram_bytes = UINT64_MAX;
+    big.dram_bytes = TERN_DRAM_MAX;
     int ctx = s->pos + s->M < q->cfg.max_seq ? s->pos + s->M : q->cfg.max_seq;
     tern_tfm_mem mem;
     rc = tern_tfm_mem_plan(&q->cfg, &big, s->M, ctx < 1 ? 1 : ctx, &mem, e2, sizeof e2);

@@ -278,10 +278,21 @@ int tern_rnn_ckpt_save(const tern_rnn_model *m, const char *out, tern_ckpt_forma
 int tern_rnn_load_model(const char *name_or_path, const tern_rnn_config *cfg, tern_rnn_model *m,
                         char *err, size_t errlen) {
   if (!name_or_path || !m) return tern_err(err, errlen, "tern_rnn_load_model: null argument");
+  tern_rnn_config c;
   if (!tern_ckpt_is_path(name_or_path)) {
     if (!cfg) return tern_err(err, errlen, "tern_rnn_load_model: '%s' needs a config", name_or_path);
-    return tern_rnn_generate(cfg, m, 0, err, errlen);
+    c = *cfg;
+  } else if (tern_rnn_ckpt_config(name_or_path, &c, NULL, err, errlen)) {
+    return -1;
+  } else if (cfg) {
+    c.max_seq = cfg->max_seq;
   }
+  if (tern_rnn_check(&c, name_or_path, err, errlen)) return -1;
+  if (tern_mc_check_budget(c.name, name_or_path, tern_rnn_model_bytes(&c),
+                           tern_rnn_state_floats(&c) * sizeof(float), "recurrent state", err,
+                           errlen))
+    return -1;
+  if (!tern_ckpt_is_path(name_or_path)) return tern_rnn_generate(cfg, m, 0, err, errlen);
   if (tern_rnn_ckpt_load(name_or_path, m, NULL, err, errlen)) return -1;
   if (cfg) m->cfg.max_seq = cfg->max_seq;
   return 0;

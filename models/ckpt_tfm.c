@@ -352,10 +352,22 @@ int tern_tfm_ckpt_load(const char *path, tern_tfm_model *m, tern_ckpt_info *info
 int tern_tfm_load_model(const char *name_or_path, const tern_tfm_config *cfg, tern_tfm_model *m,
                         char *err, size_t errlen) {
   if (!name_or_path || !m) return tern_err(err, errlen, "tern_tfm_load_model: null argument");
+  tern_tfm_config c;
   if (!tern_ckpt_is_path(name_or_path)) {
     if (!cfg) return tern_err(err, errlen, "tern_tfm_load_model: '%s' needs a config", name_or_path);
-    return tern_tfm_generate(cfg, m, 0, err, errlen);
+    c = *cfg;
+  } else if (tern_tfm_ckpt_config(name_or_path, &c, NULL, err, errlen)) {
+    return -1;
+  } else if (cfg) {
+    c.max_seq = cfg->max_seq;
   }
+  if (tern_tfm_check(&c, name_or_path, err, errlen)) return -1;
+  uint64_t kv = (uint64_t)c.layers * (uint64_t)c.repeat * (uint64_t)c.max_seq *
+                (uint64_t)c.kv_heads * (uint64_t)c.head_dim * 2 * sizeof(float);
+  if (tern_mc_check_budget(c.name, name_or_path, tern_tfm_model_bytes(&c), kv,
+                           "KV cache at max_seq", err, errlen))
+    return -1;
+  if (!tern_ckpt_is_path(name_or_path)) return tern_tfm_generate(cfg, m, 0, err, errlen);
   if (tern_tfm_ckpt_load(name_or_path, m, NULL, err, errlen)) return -1;
   if (cfg) m->cfg.max_seq = cfg->max_seq;
   return 0;

@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "prng.h"
+#include "tern/ckpt.h"
 #include "tern/err.h"
+#include "tern/io.h"
 #include "tern/numerics.h"
 
 /* ---- description format: checks ------------------------------------------------ */
@@ -223,28 +225,14 @@ int tern_mc_required(const tern_mc_ini *s, const int *required, int n, char *err
 int tern_mc_read_file(const char *path, size_t max, const char *expected, char **text, size_t *len,
                       char *err, size_t errlen) {
   *text = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return tern_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-  char *buf = malloc(max + 1);
-  if (!buf) {
-    fclose(f);
-    return tern_err(err, errlen, "%s: out of memory", path);
-  }
-  size_t n = fread(buf, 1, max + 1, f);
-  int rerr = ferror(f);
-  fclose(f);
-  int rc = 0;
-  if (rerr) rc = tern_err(err, errlen, "%s: read error", path);
-  else if (n > max)
-    rc = tern_err(err, errlen, "%s: file is larger than %zu bytes, expected %s", path, max, expected);
-  else if (memchr(buf, 0, n))
-    rc = tern_err(err, errlen, "%s: file contains a NUL byte, expected text", path);
-  if (rc) {
+  uint8_t *buf;
+  size_t n;
+  if (tern_read_file(path, max, expected, &buf, &n, err, errlen)) return -1;
+  if (memchr(buf, 0, n)) {
     free(buf);
-    return rc;
+    return tern_err(err, errlen, "%s: file contains a NUL byte, expected %s", path, expected);
   }
-  buf[n] = 0;
-  *text = buf;
+  *text = (char *)buf;
   if (len) *len = n;
   return 0;
 }
@@ -353,6 +341,22 @@ void tern_mc_free_i8rows(tern_i8rows *e) {
   free(e->scale);
   e->q = NULL;
   e->scale = NULL;
+}
+
+static uint64_t model_budget = TERN_MODEL_BUDGET_DEFAULT;
+void tern_model_set_budget(uint64_t bytes) { model_budget = bytes; }
+uint64_t tern_model_budget(void) { return model_budget; }
+
+int tern_mc_check_budget(const char *name, const char *what, uint64_t weights, uint64_t state,
+                         const char *state_name, char *err, size_t errlen) {
+  uint64_t total = weights + state;
+  if (!model_budget || total <= model_budget) return 0;
+  return tern_err(err, errlen,
+                  "%s: model '%s' needs about %.2f GiB (weights %.2f GiB + %s %.2f GiB), more than "
+                  "the memory budget of %.2f GiB: expected a smaller model, or raise the budget "
+                  "with --max-mem BYTES",
+                  what, name, total / 1073741824.0, weights / 1073741824.0, state_name,
+                  state / 1073741824.0, model_budget / 1073741824.0);
 }
 
 int tern_mc_check_bytes(const char *name, uint64_t bytes, uint64_t max_bytes,

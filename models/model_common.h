@@ -133,6 +133,10 @@ void tern_mc_free_i8rows(tern_i8rows *e);
 /* tern_*_generate: the weights of model `name` (bytes) within max_bytes (0:
  * no limit), else -1 with a message naming block_fn (the block-by-block
  * generator). */
+/* The process-wide model memory budget (tern_model_set_budget): weights + state
+ * bytes against it; what names the input (file or preset) in the message. */
+int tern_mc_check_budget(const char *name, const char *what, uint64_t weights, uint64_t state,
+                         const char *state_name, char *err, size_t errlen);
 int tern_mc_check_bytes(const char *name, uint64_t bytes, uint64_t max_bytes,
                         const char *block_fn, char *err, size_t errlen);
 

@@ -46,6 +46,29 @@ typedef struct rtl_lib {
 static rtl_lib libs[MAX_LIBS];
 static int n_libs;
 
+/* configurations that may be built on demand (tern_rtl_build_allow) */
+#define MAX_ALLOWED 64
+static tern_hwcfg allowed[MAX_ALLOWED];
+static int n_allowed, allow_all;
+
+static int hwcfg_rtl_equal(const tern_hwcfg *a, const tern_hwcfg *b);
+
+void tern_rtl_build_allow(const tern_hwcfg *cfg) {
+  if (!cfg) return;
+  for (int i = 0; i < n_allowed; i++)
+    if (hwcfg_rtl_equal(&allowed[i], cfg)) return;
+  if (n_allowed < MAX_ALLOWED) allowed[n_allowed++] = *cfg;
+}
+
+void tern_rtl_build_allow_all(int yes) { allow_all = yes != 0; }
+
+static int build_allowed(const tern_hwcfg *cfg) {
+  if (allow_all) return 1;
+  for (int i = 0; i < n_allowed; i++)
+    if (hwcfg_rtl_equal(&allowed[i], cfg)) return 1;
+  return 0;
+}
+
 static int file_exists(const char *p) {
   struct stat st;
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
@@ -119,6 +142,18 @@ static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {
   struct stat st;
   char src[1200];
   int stale = stat(path, &st) == 0 && rt_rtl_newer_source(st.st_mtime, src, sizeof src);
+  if (!file_exists(path) && !build_allowed(cfg)) {
+    tern_err(err, errlen,
+             "RTL library for configuration %s is not built (%s) and this configuration was not "
+             "named on the command line, so tern does not build it: pass --array %dx%d and "
+             "--set for the other fields to name it, or build it with `make rtl-lib "
+             "RTL_PARAMS=\"ROWS=%d COLS=%d WBUF=%d ABUF=%d ACC=%d OUT=%d QD=%d IMEM=%d BW=%d "
+             "PSUM=%d\"`",
+             name, path, cfg->rows, cfg->cols, cfg->rows, cfg->cols, cfg->wbuf_depth,
+             cfg->abuf_depth, cfg->acc_depth, cfg->out_depth, cfg->qdepth, cfg->imem_depth,
+             cfg->dram_bw, tern_hwcfg_psum_bits(cfg));
+    return NULL;
+  }
   if ((!file_exists(path) || stale) && build_lib(cfg, dir, path, err, errlen) != 0) return NULL;
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
@@ -171,9 +206,16 @@ static rtl_lib *get_lib(const tern_hwcfg *cfg, char *err, size_t errlen) {
 
 /* Encode, load into IMEM and run on an existing RTL handle (its SRAMs keep
  * whatever the previous run on the same handle left). */
-static int rtl_load_run(rtl_lib *L, tern_rtl *h, const tern_insn *prog, size_t n, uint8_t *dram,
-                        uint64_t dram_bytes, const tern_run_opts *opts, tern_counters *out,
-                        char *err, size_t errlen) {
+static int rtl_load_run(rtl_lib *L, tern_rtl *h, const tern_hwcfg *cfg, const tern_insn *prog,
+                        size_t n, uint8_t *dram, uint64_t dram_bytes, const tern_run_opts *opts,
+                        tern_counters *out, char *err, size_t errlen) {
+  char ve[512];
+  /* the same check the ISA simulator makes: a program the golden model refuses
+   * never runs on the RTL */
+  if (tern_validate(cfg, prog, n, dram_bytes, ve, sizeof ve) != 0) {
+    tern_err(err, errlen, "invalid program: %s", ve);
+    return -1;
+  }
   tern_word *words = calloc(n ? n : 1, sizeof *words);
   if (!words) {
     tern_err(err, errlen, "out of memory encoding %zu instructions", n);
@@ -212,7 +254,7 @@ static int run_rtl(const tern_hwcfg *cfg, const tern_insn *prog, size_t n, uint8
     tern_err(err, errlen, "RTL (%s): create failed: %s", L->path, e2);
     return -1;
   }
-  int rc = rtl_load_run(L, h, prog, n, dram, dram_bytes, opts, out, err, errlen);
+  int rc = rtl_load_run(L, h, cfg, prog, n, dram, dram_bytes, opts, out, err, errlen);
   L->destroy(h);
   return rc;
 }
@@ -242,6 +284,7 @@ struct tern_session {
   tern_isasim *isa;  /* isa: the machine (its SRAMs persist) */
   rtl_lib *lib;      /* rtl: the library and one handle (its model persists) */
   tern_rtl *h;
+  tern_hwcfg cfg;    /* the configuration programs are validated against */
 };
 
 tern_session *tern_session_open(const char *backend, const tern_hwcfg *cfg, char *err,
@@ -267,6 +310,7 @@ tern_session *tern_session_open(const char *backend, const tern_hwcfg *cfg, char
     return NULL;
   }
   s->rtl = is_rtl;
+  s->cfg = *cfg;
   if (!is_rtl) {
     s->isa = tern_isasim_new(cfg, err, errlen);
     if (!s->isa) {
@@ -298,7 +342,7 @@ int tern_session_run(tern_session *s, const tern_insn *prog, size_t n, uint8_t *
   }
   memset(out, 0, sizeof *out);
   if (!s->rtl) return tern_isasim_exec(s->isa, prog, n, dram, dram_bytes, opts, out, err, errlen);
-  return rtl_load_run(s->lib, s->h, prog, n, dram, dram_bytes, opts, out, err, errlen);
+  return rtl_load_run(s->lib, s->h, &s->cfg, prog, n, dram, dram_bytes, opts, out, err, errlen);
 }
 
 void tern_session_close(tern_session *s) {

@@ -70,12 +70,12 @@ int tern_hwcfg_psum_min(int rows) {
 }
 
 int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
-  if (!is_pow2(c->rows) || c->rows < 2 || c->rows > 64) {
-    tern_err(err, errlen, "rows = %d, expected a power of two in 2..64", c->rows);
+  if (!is_pow2(c->rows) || c->rows < 2 || c->rows > TERN_HW_DIM_MAX) {
+    tern_err(err, errlen, "rows = %d, expected a power of two in 2..%d", c->rows, TERN_HW_DIM_MAX);
     return -1;
   }
-  if (!is_pow2(c->cols) || c->cols < 2 || c->cols > 64) {
-    tern_err(err, errlen, "cols = %d, expected a power of two in 2..64", c->cols);
+  if (!is_pow2(c->cols) || c->cols < 2 || c->cols > TERN_HW_DIM_MAX) {
+    tern_err(err, errlen, "cols = %d, expected a power of two in 2..%d", c->cols, TERN_HW_DIM_MAX);
     return -1;
   }
   if (256 % c->cols != 0) {
@@ -89,17 +89,19 @@ int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
                 {"acc_depth", c->acc_depth},   {"out_depth", c->out_depth},
                 {"imem_depth", c->imem_depth}};
   for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
-    if (depths[i].v < 1 || depths[i].v > 65536) {
-      tern_err(err, errlen, "%s = %d, expected 1..65536", depths[i].name, depths[i].v);
+    if (depths[i].v < 1 || depths[i].v > TERN_HW_DEPTH_MAX) {
+      tern_err(err, errlen, "%s = %d, expected 1..%d", depths[i].name, depths[i].v,
+               TERN_HW_DEPTH_MAX);
       return -1;
     }
   }
-  if (c->qdepth < 1) {
-    tern_err(err, errlen, "qdepth = %d, expected >= 1", c->qdepth);
+  if (c->qdepth < 1 || c->qdepth > TERN_HW_QDEPTH_MAX) {
+    tern_err(err, errlen, "qdepth = %d, expected 1..%d", c->qdepth, TERN_HW_QDEPTH_MAX);
     return -1;
   }
-  if (!is_pow2(c->dram_bw) || c->dram_bw > 128) {
-    tern_err(err, errlen, "dram_bw = %d, expected a power of two in 1..128", c->dram_bw);
+  if (!is_pow2(c->dram_bw) || c->dram_bw > TERN_HW_DRAM_BW_MAX) {
+    tern_err(err, errlen, "dram_bw = %d, expected a power of two in 1..%d", c->dram_bw,
+             TERN_HW_DRAM_BW_MAX);
     return -1;
   }
   if (c->psum_bits > 0 &&
@@ -110,16 +112,19 @@ int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
              c->psum_bits, tern_hwcfg_psum_min(c->rows), c->rows, c->rows);
     return -1;
   }
-  if (c->dram_lat < 1) {
-    tern_err(err, errlen, "dram_lat = %d, expected >= 1", c->dram_lat);
+  if (c->dram_lat < 1 || c->dram_lat > TERN_HW_DRAM_LAT_MAX) {
+    tern_err(err, errlen, "dram_lat = %d, expected 1..%d", c->dram_lat, TERN_HW_DRAM_LAT_MAX);
     return -1;
   }
-  if (c->dram_bytes < 1) {
-    tern_err(err, errlen, "dram_bytes = %" PRIu64 ", expected >= 1", c->dram_bytes);
+  if (c->dram_bytes < 1 || c->dram_bytes > TERN_DRAM_MAX) {
+    tern_err(err, errlen,
+             "dram_bytes = %" PRIu64 ", expected 1..%" PRIu64 " (32-bit DRAM addresses)",
+             c->dram_bytes, TERN_DRAM_MAX);
     return -1;
   }
-  if (!(c->clock_mhz > 0.0)) {
-    tern_err(err, errlen, "clock_mhz = %g, expected > 0", c->clock_mhz);
+  if (!(c->clock_mhz > 0.0 && c->clock_mhz <= TERN_HW_CLOCK_MHZ_MAX)) {
+    tern_err(err, errlen, "clock_mhz = %g, expected a number in (0, %g]", c->clock_mhz,
+             TERN_HW_CLOCK_MHZ_MAX);
     return -1;
   }
   return 0;
@@ -144,9 +149,7 @@ void tern_hwcfg_array_name(const tern_hwcfg *c, char *buf, size_t len) {
   snprintf(buf, len, "r%dc%d%s", c->rows, c->cols, p);
 }
 
-/* Parse an unsigned integer (decimal or 0x hex) with an optional K/M/G
- * binary suffix; the whole string must be consumed. */
-static int parse_u64(const char *s, uint64_t *out) {
+int tern_parse_size(const char *s, uint64_t *out) {
   if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') return -1;
   errno = 0;
   char *end = NULL;
@@ -162,11 +165,27 @@ static int parse_u64(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* one decimal dimension of RxC: digits only, no sign, at most 4096 */
+static const char *parse_dim(const char *s, unsigned *out) {
+  unsigned v = 0;
+  const char *p = s;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    v = v * 10 + (unsigned)(*p - '0');
+    if (v > 4096) return NULL;
+  }
+  if (p == s || v == 0) return NULL;
+  *out = v;
+  return p;
+}
+
 int tern_parse_array(const char *s, int *rows, int *cols, char *err, size_t errlen) {
   unsigned r = 0, c = 0;
-  char extra;
-  if (!s || sscanf(s, "%ux%u%c", &r, &c, &extra) != 2 || r == 0 || c == 0 || r > 4096 || c > 4096) {
-    tern_err(err, errlen, "array '%s': expected RxC, e.g. 16x16", s ? s : "(null)");
+  const char *p = s ? parse_dim(s, &r) : NULL;
+  if (p && *p == 'x') p = parse_dim(p + 1, &c);
+  else p = NULL;
+  if (!p || *p) {
+    tern_err(err, errlen, "array '%s': expected RxC with R and C in 1..4096, e.g. 16x16",
+             s ? s : "(null)");
     return -1;
   }
   *rows = (int)r;
@@ -192,8 +211,9 @@ int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err,
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
     if (strcmp(key, ints[i].name) != 0) continue;
     uint64_t v;
-    if (parse_u64(value, &v) != 0 || v > 0x7fffffff) {
-      tern_err(err, errlen, "%s = '%s': expected a non-negative integer", key, value ? value : "");
+    if (tern_parse_size(value, &v) != 0 || v > 0x7fffffff) {
+      tern_err(err, errlen, "%s = '%s': expected a non-negative integer below 2^31 (the field's "
+               "range is checked with the whole configuration)", key, value ? value : "");
       return -1;
     }
     *ints[i].field = (int)v;
@@ -201,7 +221,7 @@ int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err,
   }
   if (!strcmp(key, "dram_bytes")) {
     uint64_t v;
-    if (parse_u64(value, &v) != 0) {
+    if (tern_parse_size(value, &v) != 0) {
       tern_err(err, errlen, "dram_bytes = '%s': expected a byte count (e.g. 16777216, 0x1000000, 16M)",
               value ? value : "");
       return -1;
@@ -213,8 +233,9 @@ int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err,
     char *end = NULL;
     errno = 0;
     double v = value ? strtod(value, &end) : 0.0;
-    if (!value || errno || end == value || *end != '\0' || !(v > 0.0) || v > 1e6) {
-      tern_err(err, errlen, "clock_mhz = '%s': expected a positive number", value ? value : "");
+    if (!value || errno || end == value || *end != '\0' || !(v > 0.0) || v > TERN_HW_CLOCK_MHZ_MAX) {
+      tern_err(err, errlen, "clock_mhz = '%s': expected a number in (0, %g]", value ? value : "",
+               TERN_HW_CLOCK_MHZ_MAX);
       return -1;
     }
     c->clock_mhz = v;

@@ -50,11 +50,8 @@ int tern_rtl_top_check(const tern_hwcfg *hw, char *err, size_t errlen) {
   h.dram_lat = 1;
   h.dram_bytes = 1;
   h.clock_mhz = 1.0;
-  if (tern_hwcfg_check(&h, err, errlen) != 0) return -1;
-  if (h.qdepth > 255)
-    return tern_err(err, errlen, "qdepth = %d, expected 1..255 (dbg_fifo_o has 8 bits per queue)",
-                    h.qdepth);
-  return 0;
+  /* qdepth <= TERN_HW_QDEPTH_MAX (dbg_fifo_o's 8 bits per queue) is part of the check */
+  return tern_hwcfg_check(&h, err, errlen);
 }
 
 void tern_rtl_top_module_name(const tern_hwcfg *hw, char *buf, size_t len) {

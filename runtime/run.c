@@ -31,24 +31,6 @@ void tern_run_config_default(tern_run_config *rc) {
   rc->trace_path = NULL;
 }
 
-/* DRAM bytes a program needs: its image high-water mark and the end of every tensor. */
-static uint64_t program_dram_need(const tern_program *p) {
-  uint64_t need = p->dram_size;
-  for (size_t i = 0; i < p->n_segs; i++) {
-    uint64_t e = (uint64_t)p->segs[i].dram_addr + p->segs[i].len;
-    if (e > need) need = e;
-  }
-  for (size_t i = 0; i < p->n_tensors; i++) {
-    const tern_tensor_ref *t = &p->tensors[i];
-    uint64_t eb = t->dtype == TERN_DT_I32 ? 4 : 1;
-    uint64_t e = (uint64_t)t->dram_addr + (t->rows ? (uint64_t)(t->rows - 1) * t->row_stride : 0) +
-                 (uint64_t)t->cols * eb;
-    if (t->dtype == TERN_DT_W2) e = (uint64_t)t->dram_addr + (uint64_t)t->rows * t->row_stride;
-    if (e > need) need = e;
-  }
-  return (need + 63) & ~(uint64_t)63;
-}
-
 static int check_tensor(const tern_program *p, const char *name, uint32_t dtype, int rows, int cols,
                         uint64_t dram_bytes, const tern_tensor_ref **out, char *err,
                         size_t errlen) {
@@ -155,7 +137,11 @@ int tern_run(const tern_run_config *rc, tern_run_result *res, char *err, size_t 
     goto out;
   }
   res->n_insns = prog.n_insns;
-  uint64_t need = program_dram_need(&prog);
+  uint64_t need;
+  if (tern_program_dram_need(&prog, &need, e2, sizeof e2) != 0) {
+    tern_err(err, errlen, "compiled program: %s", e2);
+    goto out;
+  }
   if (need > rc->hw.dram_bytes) {
     tern_err(err, errlen, "the program needs %" PRIu64 " bytes of DRAM; dram_bytes = %" PRIu64
                          ", expected >= %" PRIu64 " (--set dram_bytes=...)",
@@ -394,9 +380,13 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  -o FILE            output program (required)\n";
     case TERN_CMD_EXEC:
       return "usage: tern exec prog.tbin [--backend isa|rtl] [--input-seed N] [--trace FILE.fst]\n"
+             "                 [--array RxC] [--set key=value ...]\n"
              "Run a program file with its own DRAM image; tensor 'x' (I32) or 'a' (I8) is filled\n"
              "with seeded input when --input-seed is given (zero/as-compiled otherwise).  Prints\n"
-             "cycles and every counter.\n";
+             "cycles and every counter.  The hardware configuration is the one in the file's\n"
+             "header; --array / --set, if given, must name the same one.  With --backend rtl a\n"
+             "missing RTL library is built only for a configuration named so (a file never\n"
+             "starts a build by itself).\n";
     case TERN_CMD_ASM:
       return "usage: tern asm in.s -o out.bin\n"
              "Assemble text (docs/ISA.md \"Assembly\") into raw 16-byte instruction words.\n";
@@ -476,7 +466,10 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  synth        FPGA synthesis: resources per unit, no-multiplier check, iCE40 Fmax\n"
              "  sweep        design-space sweep over accelerator configurations (cycle model,\n"
              "               RTL validation, synthesis; make / Slurm / GNU parallel job lists)\n"
-             "  sweep-merge  merge a sweep's point files into CSV / JSON and the Pareto report\n";
+             "  sweep-merge  merge a sweep's point files into CSV / JSON and the Pareto report\n"
+             "options of every command:\n"
+             "  --max-mem BYTES  memory budget of a model (weights + KV cache or state), checked\n"
+             "                   before loading it (default 4G; 0 = no limit)\n";
   }
 }
 
@@ -500,7 +493,7 @@ typedef struct flag_spec {
 
 static const flag_spec flags[] = {
     {"--backend", F_RUN | F_EXEC | F_BENCH | F_GENR | F_FID},
-    {"--array", F_RUN | F_COMPILE | F_BENCH | F_GENR | F_FID},
+    {"--array", F_RUN | F_EXEC | F_COMPILE | F_BENCH | F_GENR | F_FID},
     {"--tokens", F_RUN | F_COMPILE | F_GENR},
     {"--weights", F_RUN | F_COMPILE},
     {"--d", F_RUN | F_GEN | F_COMPILE},
@@ -508,7 +501,7 @@ static const flag_spec flags[] = {
     {"--layers", F_RUN | F_GEN | F_COMPILE},
     {"--act", F_RUN | F_GEN | F_COMPILE},
     {"--seed", F_RUN | F_GEN | F_COMPILE | F_BENCH | F_GENR},
-    {"--set", F_RUN | F_COMPILE | F_BENCH | F_GENR | F_FID},
+    {"--set", F_RUN | F_EXEC | F_COMPILE | F_BENCH | F_GENR | F_FID},
     {"--tech", F_RUN | F_GENR},
     {"--residency", F_GENR},
     {"--trace", F_RUN | F_EXEC},
@@ -705,6 +698,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
         tern_err(err, errlen, "--array %s: %s", val, e2);
         return -1;
       }
+      cli->have_hw = 1;
     } else if (!strcmp(name, "--tokens")) {
       if (parse_int(name, val, 1, 65535, &rc->tokens, err, errlen)) return -1;
     } else if (!strcmp(name, "--weights")) {
@@ -742,6 +736,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
         tern_err(err, errlen, "--set %s: %s", val, e2);
         return -1;
       }
+      cli->have_hw = 1;
     } else if (!strcmp(name, "--tech")) {
       char path[1024];
       if (tern_tech_path(val, path, sizeof path, e2, sizeof e2) != 0) {
@@ -797,7 +792,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
   }
   if (cli->help) return 0;
   /* whole-configuration check after every --array / --set */
-  if (mask & (F_RUN | F_COMPILE | F_BENCH)) {
+  if ((mask & (F_RUN | F_COMPILE | F_BENCH)) || cli->have_hw) {
     char e2[512];
     if (tern_hwcfg_check(&cli->run.hw, e2, sizeof e2) != 0) {
       tern_err(err, errlen, "tern %s: hardware configuration: %s", cmd, e2);

@@ -459,10 +459,12 @@ static int parse_rtl_validate(parse_state *ps, const char *what, char *err, size
     memset(s->rtl, 1, (size_t)s->npoints);
     return 0;
   }
-  int n;
-  char extra;
-  if (sscanf(v, "first %d%c", &n, &extra) == 1) {
-    if (n < 1 || n > s->npoints)
+  if (!strncmp(v, "first ", 6)) {
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v + 6, &end, 10);
+    if (v[6] == ' ' || v[6] == '+' || v[6] == '-' || !v[6] || *end || errno || n < 1 ||
+        n > s->npoints)
       return tern_err(err, errlen, "%s:%d: field 'rtl_validate' is '%s', expected first N with "
                                    "N in 1..%d (the number of points)",
                       what, ps->rtl_line, v, s->npoints);

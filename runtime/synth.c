@@ -36,6 +36,7 @@
 
 #include "rt_util.h"
 #include "tern/err.h"
+#include "tern/io.h"
 
 #ifndef TERN_ROOT
 #define TERN_ROOT "."
@@ -112,33 +113,12 @@ static void scopy(char *dst, size_t n, const char *src) {
   dst[l] = 0;
 }
 
+/* A tool's output file (report, log), at most 256 MiB; NULL if unreadable. */
 static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 65536, n = 0;
-  char *b = malloc(cap);
-  if (!b) {
-    fclose(f);
-    return NULL;
-  }
-  for (;;) {
-    if (n + 4096 + 1 > cap) {
-      cap *= 2;
-      char *nb = realloc(b, cap);
-      if (!nb) {
-        free(b);
-        fclose(f);
-        return NULL;
-      }
-      b = nb;
-    }
-    size_t got = fread(b + n, 1, 4096, f);
-    n += got;
-    if (got == 0) break;
-  }
-  fclose(f);
-  b[n] = 0;
-  return b;
+  uint8_t *b;
+  char e[64];
+  return tern_read_file(path, (size_t)256 << 20, "a tool's report", &b, NULL, e, sizeof e) ? NULL
+                                                                                           : (char *)b;
 }
 
 /* Tool path: $ENVVAR if set, else the name searched in PATH.  0 or -1. */
@@ -1185,7 +1165,12 @@ static void jstr(const json_t *o, const char *key, char *out, size_t n) {
 int tern_synth_read_json(const char *path, tern_synth_result *r, char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
   json_error_t je;
-  json_t *o = json_load_file(path, 0, &je);
+  uint8_t *text;
+  size_t tlen;
+  if (tern_read_file(path, (size_t)16 << 20, "a synthesis result (JSON)", &text, &tlen, err, errlen))
+    return -1;
+  json_t *o = json_loadb((const char *)text, tlen, 0, &je);
+  free(text);
   if (!o) return tern_err(err, errlen, "%s: JSON: line %d: %s", path, je.line, je.text);
   int rc = -1;
   if (!json_is_object(o)) {

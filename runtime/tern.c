@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "tern/backend.h"
@@ -15,6 +16,7 @@
 #include "tern/ckpt_cli.h"
 #include "tern/generate.h"
 #include "tern/quality.h"
+#include "tern/io.h"
 #include "tern/isa.h"
 #include "tern/mlp.h"
 #include "tern/numerics.h"
@@ -40,39 +42,21 @@ static void print_model_cfg(FILE *f, const tern_mlp_config *c) {
           c->act == TERN_ACT_SILU ? "silu" : "relu2", c->seed, (double)c->eps);
 }
 
-/* Read a whole file; returns malloc'd buffer (NUL-terminated) or NULL with err. */
-static unsigned char *read_all(const char *path, size_t *len, char *err, size_t errlen) {
+/* Inputs of asm / disasm: the assembler reads at most 64 MiB of text; raw
+ * instruction words fill at most the largest IMEM (TERN_HW_DEPTH_MAX words). */
+#define ASM_MAX_TEXT ((size_t)64 << 20)
+#define WORDS_MAX_FILE ((size_t)TERN_HW_DEPTH_MAX * 16)
+
+/* 1 if path is a regular file that starts with the .tbin magic */
+static int is_program_file(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
   FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, n = 0;
-  unsigned char *b = malloc(cap);
-  size_t r;
-  while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
-    n += r;
-    if (n + 1 >= cap) {
-      unsigned char *nb = realloc(b, cap * 2);
-      if (!nb) {
-        free(b);
-        b = NULL;
-        break;
-      }
-      b = nb;
-      cap *= 2;
-    }
-  }
-  int bad = ferror(f);
+  if (!f) return 0;
+  char m[8];
+  int yes = fread(m, 1, 8, f) == 8 && memcmp(m, TERN_PROG_MAGIC, 8) == 0;
   fclose(f);
-  if (!b || bad) {
-    free(b);
-    snprintf(err, errlen, "%s: read error", path);
-    return NULL;
-  }
-  b[n] = 0;
-  *len = n;
-  return b;
+  return yes;
 }
 
 static int load_or_generate(const tern_run_config *rc, tern_mlp_model *m, char *err, size_t errlen) {
@@ -165,20 +149,6 @@ static int cmd_compile(const tern_cli *cli) {
   return rc;
 }
 
-static uint64_t prog_dram_need(const tern_program *p) {
-  uint64_t need = p->dram_size;
-  for (size_t i = 0; i < p->n_segs; i++) {
-    uint64_t e = (uint64_t)p->segs[i].dram_addr + p->segs[i].len;
-    if (e > need) need = e;
-  }
-  for (size_t i = 0; i < p->n_tensors; i++) {
-    const tern_tensor_ref *t = &p->tensors[i];
-    uint64_t e = (uint64_t)t->dram_addr + (uint64_t)t->rows * t->row_stride;
-    if (e > need) need = e;
-  }
-  return (need + 63) & ~(uint64_t)63;
-}
-
 static uint64_t splitmix64(uint64_t *s) {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -201,8 +171,27 @@ static int cmd_exec(const tern_cli *cli) {
     return die("exec", err);
   }
   int rc = 1;
-  uint64_t need = prog_dram_need(&p);
-  uint8_t *dram = calloc(need ? need : 64, 1);
+  uint64_t need;
+  uint8_t *dram = NULL;
+  if (cli->have_hw) {
+    /* --array / --set name the configuration the user expects and allows to be built */
+    char a[256], b[256];
+    tern_hwcfg_rtl_name(&p.cfg, a, sizeof a);
+    tern_hwcfg_rtl_name(&cli->run.hw, b, sizeof b);
+    if (strcmp(a, b) != 0) {
+      snprintf(err, sizeof err,
+               "%s: the program was compiled for configuration %s, --array / --set name %s",
+               cli->in, a, b);
+      rc = die("exec", err);
+      goto out;
+    }
+    tern_rtl_build_allow(&p.cfg);
+  }
+  if (tern_program_dram_need(&p, &need, err, sizeof err) != 0) {
+    rc = die("exec", err);
+    goto out;
+  }
+  dram = calloc(need, 1);
   if (!dram) {
     rc = die("exec", "out of memory allocating DRAM");
     goto out;
@@ -275,9 +264,9 @@ out:
 
 static int cmd_asm(const tern_cli *cli) {
   char err[ERRLEN];
-  size_t len;
-  unsigned char *text = read_all(cli->in, &len, err, sizeof err);
-  if (!text) return die("asm", err);
+  uint8_t *text;
+  if (tern_read_file(cli->in, ASM_MAX_TEXT, "an assembly text", &text, NULL, err, sizeof err))
+    return die("asm", err);
   tern_insn *ins = NULL;
   size_t n = 0;
   if (tern_asm_text((const char *)text, cli->in, &ins, &n, err, sizeof err) != 0) {
@@ -313,14 +302,12 @@ static int cmd_asm(const tern_cli *cli) {
 static int cmd_disasm(const tern_cli *cli) {
   char err[ERRLEN];
   size_t len;
-  unsigned char *b = read_all(cli->in, &len, err, sizeof err);
-  if (!b) return die("disasm", err);
+  uint8_t *b;
   tern_insn *ins = NULL;
   size_t n = 0;
   tern_program p;
   tern_program_init(&p);
-  int is_prog = len >= 8 && memcmp(b, TERN_PROG_MAGIC, 8) == 0;
-  free(b);
+  int is_prog = is_program_file(cli->in);
   if (is_prog) {
     if (tern_program_read(&p, cli->in, err, sizeof err) != 0) {
       tern_program_free(&p);
@@ -335,8 +322,10 @@ static int cmd_disasm(const tern_cli *cli) {
     ins = p.insns;
     n = p.n_insns;
   } else {
-    b = read_all(cli->in, &len, err, sizeof err);
-    if (!b) return die("disasm", err);
+    if (tern_read_file(cli->in, WORDS_MAX_FILE,
+                       "raw 16-byte instruction words (or a .tbin program file)", &b, &len, err,
+                       sizeof err))
+      return die("disasm", err);
     if (tern_words_decode(b, len, &ins, &n, err, sizeof err) != 0) {
       free(b);
       char e3[ERRLEN + 64];
@@ -388,8 +377,12 @@ static int cmd_bench_gemm(const tern_cli *cli) {
     rc = die("bench-gemm", err);
     goto out;
   }
-  uint64_t need = prog_dram_need(&p);
-  dram = calloc(need ? need : 64, 1);
+  uint64_t need;
+  if (tern_program_dram_need(&p, &need, err, sizeof err) != 0) {
+    rc = die("bench-gemm", err);
+    goto out;
+  }
+  dram = calloc(need, 1);
   if (!dram) {
     rc = die("bench-gemm", "out of memory allocating DRAM");
     goto out;
@@ -706,9 +699,44 @@ static int cmd_synth(int argc, char **argv) {
   return res.array_mul_free ? 0 : 1;
 }
 
+/* --max-mem BYTES (any command, any position): the model memory budget
+ * (tern_model_set_budget); removed from argv before the command parses it.
+ * 0 on success, 2 after printing an error. */
+static int take_max_mem(int *argc, char **argv) {
+  int o = 1;
+  for (int i = 1; i < *argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    if (!strcmp(a, "--max-mem")) {
+      if (i + 1 >= *argc) {
+        fprintf(stderr, "tern: --max-mem: missing value, expected a byte count (e.g. 8G)\n");
+        return 2;
+      }
+      v = argv[++i];
+    } else if (!strncmp(a, "--max-mem=", 10)) {
+      v = a + 10;
+    } else {
+      argv[o++] = argv[i];
+      continue;
+    }
+    uint64_t b;
+    if (tern_parse_size(v, &b) != 0) {
+      fprintf(stderr, "tern: --max-mem: '%s', expected a byte count (e.g. 8589934592, 8G; 0 = no "
+                      "limit)\n", v);
+      return 2;
+    }
+    tern_model_set_budget(b);
+  }
+  argv[o] = NULL;
+  *argc = o;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   tern_cli cli;
   char err[ERRLEN];
+  if (take_max_mem(&argc, argv)) return 2;
+  /* the commands with their own parsers name their configurations on the command line */
+  if (argc >= 2 && strcmp(argv[1], "exec") != 0) tern_rtl_build_allow_all(1);
   if (argc >= 2 && !strcmp(argv[1], "compare")) return cmd_compare(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "sweep")) return tern_sweep_main(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "sweep-merge")) return tern_sweep_merge_main(argc, argv);

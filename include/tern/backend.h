@@ -43,9 +43,23 @@ int tern_rtl_run(tern_rtl *h, uint8_t *dram, uint64_t dram_bytes, const tern_run
                  tern_counters *out, char *err, size_t errlen);
 void tern_rtl_destroy(tern_rtl *h);
 
+/* ---- which RTL libraries may be built on demand ------------------------- */
+/* An RTL library is built (make rtl-lib) only for a configuration someone
+ * asked for: one named with tern_rtl_build_allow (the CLI names the
+ * configuration of --array / --set), or any once tern_rtl_build_allow_all(1)
+ * was called (every CLI command but `tern exec`, whose configuration comes
+ * from the untrusted .tbin header; the tests).  A library that exists is
+ * loaded (and rebuilt if older than its sources) whatever the list says.
+ * Otherwise the run fails with a message naming the configuration and the
+ * command that builds it.  Process-wide; not thread-safe against runs. */
+void tern_rtl_build_allow(const tern_hwcfg *cfg);
+void tern_rtl_build_allow_all(int yes);
+
 /* ---- uniform entry point used by the runtime ---------------------------- */
-/* backend: "isa" or "rtl".  For "rtl" the library for cfg is looked up in
- * $TERN_RTL_DIR (default <repo>/build/rtl) and built with make if missing. */
+/* backend: "isa" or "rtl".  The program is validated (tern_validate) against
+ * cfg and dram_bytes on both backends before it runs.  For "rtl" the library
+ * for cfg is looked up in $TERN_RTL_DIR (default <repo>/build/rtl) and built
+ * with make if missing and allowed (above). */
 int tern_backend_run(const char *backend, const tern_hwcfg *cfg, const tern_insn *prog, size_t n,
                      uint8_t *dram, uint64_t dram_bytes, const tern_run_opts *opts,
                      tern_counters *out, char *err, size_t errlen);
@@ -60,7 +74,8 @@ int tern_backend_run(const char *backend, const tern_hwcfg *cfg, const tern_insn
  * include/tern/compiler_tfm.h tern_tfm_wres).  The ISA simulator and the RTL
  * give the same SRAM contents after every run of a race-free program. */
 typedef struct tern_session tern_session;
-/* backend "isa" or "rtl" (built on demand like tern_backend_run).  NULL with a message. */
+/* backend "isa" or "rtl" (built on demand like tern_backend_run).  NULL with a message.
+ * Every tern_session_run validates its program like tern_backend_run. */
 tern_session *tern_session_open(const char *backend, const tern_hwcfg *cfg, char *err,
                                 size_t errlen);
 int tern_session_run(tern_session *s, const tern_insn *prog, size_t n, uint8_t *dram,

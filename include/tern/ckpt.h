@@ -59,6 +59,16 @@ int tern_tfm_ckpt_load(const char *path, tern_tfm_model *m, tern_ckpt_info *info
 int tern_tfm_ckpt_config(const char *path, tern_tfm_config *c, tern_ckpt_info *info, char *err,
                          size_t errlen);
 
+/* Memory budget of tern_tfm_load_model / tern_rnn_load_model: the weights
+ * as tern holds them (tern_tfm_model_bytes / tern_rnn_model_bytes) plus the
+ * float KV cache (transformers: every block pass, max_seq positions) or the
+ * recurrent state, checked from the configuration before anything is
+ * allocated.  Default TERN_MODEL_BUDGET_DEFAULT; the CLI's --max-mem BYTES
+ * sets it for any command; 0 = no limit.  Process-wide. */
+#define TERN_MODEL_BUDGET_DEFAULT ((uint64_t)4 << 30)
+void tern_model_set_budget(uint64_t bytes);
+uint64_t tern_model_budget(void);
+
 /* The model entry of every driver (generate, fidelity, compare): a
  * checkpoint path (tern_ckpt_is_path) is read, with cfg->max_seq (if cfg)
  * replacing the file's (the weights do not depend on it); a preset name or

@@ -29,6 +29,19 @@ typedef struct tern_hwcfg {
   double clock_mhz;    /* clock used to turn cycles into tokens/s */
 } tern_hwcfg;
 
+/* Upper bounds of the fields, the same in tern_hwcfg_check, the RTL shim
+ * (sim/rtl_shim.cpp), tern rtl-top and the sweep (which all call or mirror
+ * tern_hwcfg_check).  Depths are limited by the ISA's 16-bit SRAM address
+ * fields, qdepth by the RTL's 8-bit FIFO fill counters (dbg_fifo_o), DRAM by
+ * the ISA's 32-bit DRAM addresses; dram_lat: 10^6 cycles (5 ms at 200 MHz)
+ * is far beyond any DRAM and keeps a run's pending-read queue bounded. */
+#define TERN_HW_DIM_MAX 64
+#define TERN_HW_DEPTH_MAX 65536
+#define TERN_HW_QDEPTH_MAX 255
+#define TERN_HW_DRAM_BW_MAX 128
+#define TERN_HW_DRAM_LAT_MAX 1000000
+#define TERN_DRAM_MAX ((uint64_t)1 << 32)
+#define TERN_HW_CLOCK_MHZ_MAX 1e6
 /* Defaults: 16x16, see docs/ARCHITECTURE.md. */
 tern_hwcfg tern_hwcfg_default(void);
 /* Small configurations used by the RTL tests: "4x4" and "8x8". */
@@ -53,6 +66,9 @@ void tern_hwcfg_array_name(const tern_hwcfg *c, char *buf, size_t len);
 /* Parse "RxC" into rows/cols; returns 0 or -1 with a message. */
 int tern_parse_array(const char *s, int *rows, int *cols, char *err, size_t errlen);
 
+/* Parse an unsigned integer (decimal or 0x hex) with an optional K/M/G binary
+ * suffix (16M = 16 * 2^20); the whole string, no sign, no overflow.  0 or -1. */
+int tern_parse_size(const char *s, uint64_t *out);
 /* Apply "key=value" overrides, e.g. "wbuf_depth=512".  Returns 0 or -1. */
 int tern_hwcfg_set(tern_hwcfg *c, const char *key, const char *value, char *err, size_t errlen);
 

@@ -55,6 +55,19 @@ void tern_program_add_segment(tern_program *p, uint32_t addr, const void *data, 
 void tern_program_add_tensor(tern_program *p, const tern_tensor_ref *t);
 const tern_tensor_ref *tern_program_find_tensor(const tern_program *p, const char *name);
 
+/* TERN_DRAM_MAX (tern/hwcfg.h): DRAM addresses are 32 bits, no program touches more. */
+/* Bytes of one row of cols elements of a dtype (W2: 2 bits per code, rounded up). */
+uint64_t tern_tensor_row_bytes(uint32_t dtype, uint32_t cols);
+/* One past the tensor's last byte: addr + (rows-1) * row_stride + one row. */
+uint64_t tern_tensor_end(const tern_tensor_ref *t);
+/* Untrusted geometry: dtype known, row_stride >= one row's bytes (rows > 1), the
+ * tensor inside the 32-bit DRAM space.  0, or -1 naming the tensor and field. */
+int tern_tensor_check(const tern_tensor_ref *t, char *err, size_t errlen);
+/* DRAM bytes a program needs, overflow-checked: its dram_size, every segment's
+ * end and every tensor's end (each checked as above), rounded up to 64 bytes
+ * (64 for an empty program).  Every caller that allocates a program's DRAM uses
+ * this.  0, or -1 with the field and expected range. */
+int tern_program_dram_need(const tern_program *p, uint64_t *need, char *err, size_t errlen);
 /* Copy segments into a DRAM buffer of size dram_bytes (zero elsewhere is the
  * caller's job).  Returns 0 or -1 if a segment does not fit. */
 int tern_program_init_dram(const tern_program *p, uint8_t *dram, uint64_t dram_bytes, char *err,
@@ -69,6 +82,8 @@ int tern_program_init_dram(const tern_program *p, uint8_t *dram, uint64_t dram_b
 void tern_program_dma_bytes(const tern_program *p, const tern_hwcfg *hw, uint64_t lo, uint64_t hi,
                             uint64_t *rd, uint64_t *wr, uint64_t *all_rd, uint64_t *all_wr);
 
+/* Largest .tbin file read: a full 4 GiB DRAM image plus IMEM-sized code and the tensor map. */
+#define TERN_PROG_MAX_FILE ((size_t)TERN_DRAM_MAX + ((size_t)64 << 20))
 /* .tbin I/O; errors name the file, the field / offset and the expected value. */
 int tern_program_write(const tern_program *p, const char *path, char *err, size_t errlen);
 int tern_program_read(tern_program *p, const char *path, char *err, size_t errlen);

@@ -91,6 +91,8 @@ typedef struct tern_cli {
   int help;                 /* --help / -h given */
   tern_run_config run;      /* backend, hw, tokens, model, weights, input seed, tech, trace */
   int have_input_seed;      /* --input-seed given (exec: seeded instead of zero input) */
+  int have_hw;              /* --array or --set given (exec: the configuration the program
+                               must have; the only one whose RTL library may be built) */
   const char *report_dir;   /* --report */
   const char *out;          /* -o */
   const char *in;           /* positional input file (exec, asm, disasm) */
