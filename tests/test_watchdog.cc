@@ -239,6 +239,14 @@ TEST(Watchdog, HangReportIsTheSameOnBothBackends) {
        "load mem=abuf y=1 x=1\nload mem=abuf y=1 x=1\nsync q=compute push_prev\nend\n",
        {"load queue waits at pc 0 (LOAD) on token C2L = 0",
         "fetch blocked at pc 4 (LOAD, load FIFO full: 4 of 4)"}},
+      {"VEC after a GEMM: the array drains (progress), then VEC waits for L2C",
+       "gemm w=0 a=0 acc=0 m=3 reset\n"
+       "vec op=add mode=const dst=8 src1=8 src2=20 n=1 rows=1 dst_rs=1 src_rs=1 pop_prev\nend\n",
+       {"compute queue waits at pc 1 (VEC) on token L2C = 0"}},
+      {"a STORE runs, the next waits for C2S",
+       "store mem=acc sram=0 y=1 x=4 dram=0x100\nstore mem=acc sram=0 y=1 x=1 dram=0x200 pop_prev\n"
+       "end\n",
+       {"store queue waits at pc 1 (STORE) on token C2S = 0"}},
       {"a token pushed, the wrong one popped",
        "sync q=load push_next\nsync q=compute pop_prev push_next\nsync q=compute pop_prev\nend\n",
        {"compute queue waits at pc 2 (SYNC) on token L2C = 0", "tokens L2C=0 C2L=0 C2S=1 S2C=0"}},
