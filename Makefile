@@ -14,7 +14,7 @@ LDLIBS   := -lz -linih -ljansson -lpcre2-8 -lm -ldl -lpthread
 
 # libtern: everything in models/ compiler/ runtime/ reports/ and the ISA simulator.
 # runtime/tern.c holds main() of the CLI and is not part of the library.
-LIB_SRCS := $(wildcard models/*.c compiler/*.c runtime/*.c reports/*.c sim/isasim*.c)
+LIB_SRCS := $(wildcard models/*.c compiler/*.c runtime/*.c reports/*.c sim/isasim*.c sim/hang.c)
 LIB_SRCS := $(filter-out runtime/tern.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 TEST_SRCS := $(wildcard tests/*.cc)
@@ -101,7 +101,8 @@ isa-vh-check: $(B)/gen_isa_vh
 synth-check: | deps
 	@TERN_SYNTH_FULL=1 ./rtl/synth/check_nomul.sh 4 4
 
-test: deps tern tests rtl-test-libs $(B)/gen_isa_vh
+# the default 16x16 RTL too: tests/test_watchdog.cc times a deadlock report on it
+test: deps tern tests rtl-test-libs rtl-default-lib $(B)/gen_isa_vh
 	@./scripts/run_tests.sh
 
 demo: deps tern rtl-default-lib

@@ -31,7 +31,7 @@ module tern_top #(
     output logic                   done_o,
     output logic                   error_o,
     output logic [7:0]             error_code_o,
-    output logic                   progress_o,
+    output logic                   progress_o,     // some unit is active (the watchdog's progress)
     // DRAM read channel
     output logic                   rd_req_o,
     output logic [31:0]            rd_addr_o,
@@ -469,8 +469,22 @@ module tern_top #(
   assign done_o       = done_q;
   assign error_o      = error_q;
   assign error_code_o = error_code_q;
-  assign progress_o   = fetch_fire || l_start || l_finish || s_start || s_finish ||
-                        (c_valid && c_start) || c_finish;
+  // progress (docs/ISA.md "Watchdog"): some unit is active in this cycle.
+  //   fetch    pushes an instruction into a FIFO (FIFO pops and token pops
+  //            happen at starts, token pushes at finishes: all counted below)
+  //   load     starts (l_start, also SYNC) or is busy: ld_busy covers the beat
+  //            requests s+1..s+B and the beats outstanding in DRAM latency
+  //            until the last arrives (s+B+DRAM_LAT), so a LOAD waiting on
+  //            dram_lat is working
+  //   store    starts or is busy: SRAM reads and DRAM write beats
+  //   compute  starts or is busy: GEMM row issue, vector-unit busy cycles,
+  //            SYNC and END
+  //   array    GEMM rows in the pipeline (until gemm_drain)
+  //   done     the run completes this cycle
+  // Low means every unit is idle or waits on a token with nothing in flight:
+  // such a cycle changes no state, so it repeats forever (a deadlock).
+  assign progress_o   = run_en && (fetch_fire || l_busy || s_busy || c_busy || !c_gemm_empty ||
+                                   done_cond);
 
   assign dbg_pc_o     = 32'(pc_q);
   assign dbg_tokens_o = tok_q;

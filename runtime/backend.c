@@ -229,15 +229,16 @@ static int rtl_load_run(rtl_lib *L, tern_rtl *h, const tern_hwcfg *cfg, const te
       return -1;
     }
   }
-  int rc = L->load(h, words, n, e2, sizeof e2);
+  char e3[1024]; /* a watchdog report names all three queues, fetch and the tokens */
+  int rc = L->load(h, words, n, e3, sizeof e3);
   free(words);
   if (rc != 0) {
-    tern_err(err, errlen, "RTL: program load failed: %s", e2);
+    tern_err(err, errlen, "RTL: program load failed: %s", e3);
     return -1;
   }
-  rc = L->run(h, dram, dram_bytes, opts, out, e2, sizeof e2);
+  rc = L->run(h, dram, dram_bytes, opts, out, e3, sizeof e3);
   if (rc != 0) {
-    tern_err(err, errlen, "RTL: run failed: %s", e2);
+    tern_err(err, errlen, "RTL: run failed: %s", e3);
     return -1;
   }
   return 0;
@@ -350,4 +351,38 @@ void tern_session_close(tern_session *s) {
   tern_isasim_free(s->isa);
   if (s->h) s->lib->destroy(s->h);
   free(s);
+}
+
+/* ---- run options on a command line --------------------------------------- */
+
+int tern_run_opts_is_flag(const char *flag) {
+  return flag && (!strcmp(flag, "--watchdog") || !strcmp(flag, "--max-cycles"));
+}
+
+int tern_run_opts_flag(tern_run_opts *o, const char *flag, const char *value, char *err,
+                       size_t errlen) {
+  if (!o || !tern_run_opts_is_flag(flag))
+    return tern_err(err, errlen, "'%s': not a run option, expected --watchdog or --max-cycles",
+                    flag ? flag : "");
+  int wd = !strcmp(flag, "--watchdog");
+  const uint64_t hi = wd ? TERN_WATCHDOG_FLAG_MAX : TERN_MAX_CYCLES_FLAG_MAX;
+  const char *range = wd ? "1..1000000000000 (10^12)" : "1..1000000000000000 (10^15)";
+  /* decimal digits only: no sign, blank, hex or exponent; accumulate with an overflow check */
+  uint64_t v = 0;
+  int ok = value && *value;
+  for (const char *p = value; ok && *p; p++) {
+    if (*p < '0' || *p > '9') {
+      ok = 0;
+      break;
+    }
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10) v = UINT64_MAX; /* saturate: out of range below */
+    else v = v * 10 + d;
+  }
+  if (!ok || v < 1 || v > hi)
+    return tern_err(err, errlen, "%s: '%s', expected a number of cycles in %s", flag,
+                    value ? value : "", range);
+  if (wd) o->watchdog = v;
+  else o->max_cycles = v;
+  return 0;
 }

@@ -39,6 +39,7 @@ void tern_compare_config_default(tern_compare_config *c) {
 const char *tern_compare_usage(void) {
   return "usage: tern compare [MODEL ...] [--contexts L,L,...] [--backend isa|rtl] [--array RxC]\n"
          "                    [--set key=value]... [--tech NODE] [--prefill N] [--report DIR]\n"
+         "                    [--watchdog N] [--max-cycles N]\n"
          "Decode cost per token against the context length, measured on the accelerator: for\n"
          "every model and context L, one decode step of the token at position L-1 (after a\n"
          "short real prefill and a seek to L-1; the counters do not depend on data values,\n"
@@ -61,7 +62,7 @@ const char *tern_compare_usage(void) {
          "  --prefill N        real prefill tokens before the seek (default 4)\n"
          "  --report DIR       write DIR/compare.md, compare.html, compare.png (energy and\n"
          "                     cycles per token against context) and bytes.png (KV-cache and\n"
-         "                     state bytes per token)\n";
+         "                     state bytes per token)\n" TERN_RUN_OPTS_HELP;
 }
 
 static int parse_int(const char *flag, const char *s, long lo, long hi, int *out, char *err,
@@ -120,15 +121,17 @@ int tern_compare_parse_args(int argc, char **argv, tern_compare_config *c, int *
       c->n_models = user_models;
       continue;
     }
-    static const char *const with_value[] = {"--contexts", "--backend", "--array", "--set",
-                                             "--tech", "--prefill", "--report"};
+    static const char *const with_value[] = {"--contexts", "--backend",  "--array",
+                                             "--set",      "--tech",     "--prefill",
+                                             "--report",   "--watchdog", "--max-cycles"};
     int known = 0;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
       if (!strcmp(a, with_value[k])) known = 1;
     if (!known)
       return tern_err(err, errlen,
                       "unknown option '%s' for tern compare, expected --contexts, --backend, "
-                      "--array, --set, --tech, --prefill or --report (tern compare --help)",
+                      "--array, --set, --tech, --prefill, --report, --watchdog or --max-cycles "
+                      "(tern compare --help)",
                       a);
     if (i + 1 >= argc) return tern_err(err, errlen, "%s: missing value", a);
     const char *v = argv[++i];
@@ -168,6 +171,8 @@ int tern_compare_parse_args(int argc, char **argv, tern_compare_config *c, int *
     } else if (!strcmp(a, "--report")) {
       if (!*v) return tern_err(err, errlen, "--report: empty, expected a directory");
       c->report_dir = v;
+    } else if (tern_run_opts_flag(&c->run, a, v, err, errlen)) {
+      return -1;
     }
   }
   char e2[512];
@@ -355,7 +360,7 @@ static int add_rnn(tern_compare_point *pt, const tern_rnn_step_stats *st, char *
  * pre when not NULL), a seek to seek_pos when >= 0, then `decode` one-token
  * steps whose figures are summed into dec.  tok holds P + decode tokens. */
 static int measure_tfm(const tern_compare_model *m, const char *backend, const tern_hwcfg *hw,
-                       int ctx, int P, int seek_pos, int decode, const int *tok,
+                       const tern_run_opts *ro, int ctx, int P, int seek_pos, int decode, const int *tok,
                        tern_compare_point *pre, tern_compare_point *dec, char *err,
                        size_t errlen) {
   tern_tfm_exec_opts o;
@@ -364,6 +369,7 @@ static int measure_tfm(const tern_compare_model *m, const char *backend, const t
   o.hw = *hw;
   o.ctx = ctx;
   o.max_rows = P;
+  if (ro) o.run = *ro;
   int rc = -1;
   int32_t *lg = malloc((size_t)m->tcfg.vocab * sizeof *lg);
   tern_tfm_exec *e = lg ? tern_tfm_exec_new(&m->tq, &o, err, errlen) : NULL;
@@ -392,7 +398,7 @@ out:
 }
 
 static int measure_rnn(const tern_compare_model *m, const char *backend, const tern_hwcfg *hw,
-                       int ctx, int P, int seek_pos, int decode, const int *tok,
+                       const tern_run_opts *ro, int ctx, int P, int seek_pos, int decode, const int *tok,
                        tern_compare_point *pre, tern_compare_point *dec, char *err,
                        size_t errlen) {
   tern_rnn_exec_opts o;
@@ -401,6 +407,7 @@ static int measure_rnn(const tern_compare_model *m, const char *backend, const t
   o.hw = *hw;
   o.ctx = ctx;
   o.max_rows = P;
+  if (ro) o.run = *ro;
   int rc = -1;
   int32_t *lg = malloc((size_t)m->rcfg.vocab * sizeof *lg);
   tern_rnn_exec *e = lg ? tern_rnn_exec_new(m->rq, &o, err, errlen) : NULL;
@@ -429,8 +436,8 @@ out:
 }
 
 int tern_compare_measure(const tern_compare_model *m, const char *backend, const tern_hwcfg *hw,
-                         const tern_tech *tech, int context, int prefill, tern_compare_point *pt,
-                         char *err, size_t errlen) {
+                         const tern_run_opts *ro, const tern_tech *tech, int context, int prefill,
+                         tern_compare_point *pt, char *err, size_t errlen) {
   if (!m || !backend || !hw || !pt) return tern_err(err, errlen, "tern_compare_measure: null argument");
   memset(pt, 0, sizeof *pt);
   pt->context = context;
@@ -442,10 +449,10 @@ int tern_compare_measure(const tern_compare_model *m, const char *backend, const
   int *tok = make_tokens(prefill + 1, vocab);
   if (!tok) return tern_err(err, errlen, "out of memory");
   double t0 = rt_now_ms();
-  int rc = m->rnn ? measure_rnn(m, backend, hw, context, prefill, context - 1, 1, tok, NULL, pt,
-                                err, errlen)
-                  : measure_tfm(m, backend, hw, context, prefill, context - 1, 1, tok, NULL, pt,
-                                err, errlen);
+  int rc = m->rnn ? measure_rnn(m, backend, hw, ro, context, prefill, context - 1, 1, tok, NULL,
+                                pt, err, errlen)
+                  : measure_tfm(m, backend, hw, ro, context, prefill, context - 1, 1, tok, NULL,
+                                pt, err, errlen);
   free(tok);
   if (rc) {
     tern_compare_point_free(pt);
@@ -460,7 +467,8 @@ int tern_compare_measure(const tern_compare_model *m, const char *backend, const
 }
 
 int tern_compare_measure_seq(const tern_compare_model *m, const char *backend,
-                             const tern_hwcfg *hw, const tern_tech *tech, int prefill, int decode,
+                             const tern_hwcfg *hw, const tern_run_opts *ro, const tern_tech *tech,
+                             int prefill, int decode,
                              tern_compare_point *pre, tern_compare_point *dec, char *err,
                              size_t errlen) {
   if (!m || !backend || !hw || !pre || !dec)
@@ -482,9 +490,9 @@ int tern_compare_measure_seq(const tern_compare_model *m, const char *backend,
   int *tok = make_tokens(ctx, vocab);
   if (!tok) return tern_err(err, errlen, "out of memory");
   double t0 = rt_now_ms();
-  int rc = m->rnn ? measure_rnn(m, backend, hw, ctx, prefill, -1, decode, tok, pre, dec, err,
+  int rc = m->rnn ? measure_rnn(m, backend, hw, ro, ctx, prefill, -1, decode, tok, pre, dec, err,
                                 errlen)
-                  : measure_tfm(m, backend, hw, ctx, prefill, -1, decode, tok, pre, dec, err,
+                  : measure_tfm(m, backend, hw, ro, ctx, prefill, -1, decode, tok, pre, dec, err,
                                 errlen);
   free(tok);
   if (rc) {
@@ -634,8 +642,8 @@ int tern_compare_run(const tern_compare_config *c, tern_compare_result *r, FILE 
     }
     for (int k = 0; k < c->n_contexts; k++) {
       tern_compare_point *p = &mr->pt[k];
-      if (tern_compare_measure(m, be, &c->hw, &r->tech, c->contexts[k], c->prefill, p, e2,
-                               sizeof e2)) {
+      if (tern_compare_measure(m, be, &c->hw, &c->run, &r->tech, c->contexts[k], c->prefill, p,
+                               e2, sizeof e2)) {
         p->context = c->contexts[k];
         p->prefill = c->prefill;
         p->measured = 0;

@@ -451,6 +451,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
       ro.hw = c->hw;
       ro.ctx = need;
       ro.max_rows = n;
+      ro.run = c->run;
       ax.rx = tern_rnn_exec_new(rq, &ro, err, errlen);
     } else if (la) {
       tern_tfm_exec_opts eo;
@@ -460,6 +461,7 @@ int tern_generate(const tern_gen_config *c, tern_gen_result *r, FILE *out, char 
       eo.ctx = need;
       eo.max_rows = n;
       eo.residency = c->residency;
+      eo.run = c->run;
       ax.tx = tern_tfm_exec_new(&q, &eo, err, errlen);
     }
     if (!ax.tx && !ax.rx) {

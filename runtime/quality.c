@@ -80,7 +80,7 @@ typedef struct qm {
 
 static int qm_open(qm *m, const char *model, int rnn, const tern_tfm_config *tc,
                    const tern_rnn_config *rc, int W, const char *backend, const tern_hwcfg *hw,
-                   char *err, size_t errlen) {
+                   const tern_run_opts *ro, char *err, size_t errlen) {
   memset(m, 0, sizeof *m);
   m->rnn = rnn;
   if (rnn) {
@@ -96,6 +96,7 @@ static int qm_open(qm *m, const char *model, int rnn, const tern_tfm_config *tc,
       eo.hw = *hw;
       eo.ctx = W;
       eo.max_rows = W;
+      eo.run = *ro;
       if (!(m->rx = tern_rnn_exec_new(m->rq, &eo, err, errlen))) return -1;
     }
     return 0;
@@ -112,6 +113,7 @@ static int qm_open(qm *m, const char *model, int rnn, const tern_tfm_config *tc,
     eo.hw = *hw;
     eo.ctx = W;
     eo.max_rows = W;
+    eo.run = *ro;
     if (!(m->tx = tern_tfm_exec_new(&m->tq, &eo, err, errlen))) return -1;
   }
   return 0;
@@ -226,7 +228,8 @@ int tern_quality(const tern_quality_config *c, tern_quality_result *r, FILE *out
     rc = rt_fail(err, errlen, -1, "out of memory");
     goto done;
   }
-  if (qm_open(&m, c->model, rnn, &cfg, &rcfg, W, accel ? c->backend : NULL, &c->hw, err, errlen)) {
+  if (qm_open(&m, c->model, rnn, &cfg, &rcfg, W, accel ? c->backend : NULL, &c->hw, &c->run, err,
+              errlen)) {
     rc = -1;
     goto done;
   }

@@ -102,7 +102,7 @@ const char *rt_rtl_newer_source(time_t mtime, char *buf, size_t n) {
     while ((e = readdir(dp))) {
       const char *nm = e->d_name, *dot = strrchr(nm, '.');
       int src = d == 0 ? dot && (!strcmp(dot, ".sv") || !strcmp(dot, ".vh"))
-                       : !strncmp(nm, "rtl_", 4) || !strcmp(nm, "rtl.mk");
+                       : !strncmp(nm, "rtl_", 4) || !strcmp(nm, "rtl.mk") || !strcmp(nm, "hang.c");
       struct stat st;
       snprintf(buf, n, "%s/%s", dirs[d], nm);
       if (src && stat(buf, &st) == 0 && st.st_mtime > mtime) {

@@ -43,7 +43,7 @@ int rt_run_parts(tern_session *s, const char *backend, const tern_hwcfg *hw,
                  const tern_program *parts, int n, const char *who, const char *what,
                  tern_counters *cnt, size_t *n_insns, char *err, size_t errlen);
 
-/* The first RTL source (rtl/ *.sv and *.vh, sim/rtl_* and sim/rtl.mk: what a
+/* The first RTL source (rtl/ *.sv and *.vh, sim/rtl_*, sim/hang.c and sim/rtl.mk: what a
  * Verilated library and a synthesis are built from) modified after mtime, its
  * path in buf; NULL when none is: a cached build or result is up to date. */
 const char *rt_rtl_newer_source(time_t mtime, char *buf, size_t n);

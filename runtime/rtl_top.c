@@ -177,7 +177,7 @@ static const port ports[] = {
     {"done_o", 1, 1, "level: END executed, the units idle"},
     {"error_o", 1, 1, "level: the run stopped on an error"},
     {"error_code_o", 1, 8, "1 token overflow, 2 token underflow, 3 invalid instruction"},
-    {"progress_o", 1, 1, "an instruction was dispatched, started or finished"},
+    {"progress_o", 1, 1, "some unit is active (fetch, a unit busy, GEMM rows in the array)"},
     {"rd_req_o", 1, 1, "DRAM read request (one beat)"},
     {"rd_addr_o", 1, 32, "its byte address"},
     {"rd_len_o", 1, 8, "its length in bytes (the beat)"},
@@ -287,7 +287,10 @@ int tern_rtl_top_write(const tern_rtl_top_config *c, FILE *f, char *err, size_t 
           "//   high until done_o or error_o (levels, until the next reset); then the\n"
           "//   CYCLES counter holds the cycle count.  error_code_o: 1 token counter\n"
           "//   overflow, 2 token pop underflow, 3 invalid instruction at fetch.\n"
-          "//   progress_o: an instruction was dispatched, started or finished this cycle.\n",
+          "//   progress_o: some unit is active this cycle (fetch pushes, a unit starts,\n"
+          "//   is busy or finishes, GEMM rows in the array; a LOAD also while its beats\n"
+          "//   are in DRAM latency).  A watchdog may report a deadlock after N cycles\n"
+          "//   without it: a valid program has none (docs/ISA.md \"Watchdog\").\n",
           h->imem_depth - 1);
   fprintf(f,
           "// * DRAM read channel, no backpressure: the memory accepts a request every\n"

@@ -176,8 +176,7 @@ int tern_run(const tern_run_config *rc, tern_run_result *res, char *err, size_t 
     tern_err(err, errlen, "compiled program does not validate: %s", e2);
     goto out;
   }
-  tern_run_opts ro;
-  memset(&ro, 0, sizeof ro);
+  tern_run_opts ro = rc->limits;
   ro.trace_path = rc->trace_path;
   if (tern_backend_run(backend, &rc->hw, prog.insns, prog.n_insns, dram, need, &ro, &res->cnt, e2,
                        sizeof e2) != 0) {
@@ -365,7 +364,7 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  --tech NODE        energy table reports/tech/NODE.tsv: 45nm (default) or 7nm\n"
              "  --trace FILE.fst   RTL waveform (rtl backend only)\n"
              "  --report DIR       write DIR/report.md, report.html and plots\n"
-             "  --input-seed N     seed of the N(0,1) input (default 1)\n";
+             "  --input-seed N     seed of the N(0,1) input (default 1)\n" TERN_RUN_OPTS_HELP;
     case TERN_CMD_GEN_WEIGHTS:
       return "usage: tern gen-weights [model flags] -o FILE.twt\n"
              "Generate the seeded ternary MLP and save it.\n" MODEL_FLAGS_HELP
@@ -380,13 +379,13 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "  -o FILE            output program (required)\n";
     case TERN_CMD_EXEC:
       return "usage: tern exec prog.tbin [--backend isa|rtl] [--input-seed N] [--trace FILE.fst]\n"
-             "                 [--array RxC] [--set key=value ...]\n"
+             "                 [--array RxC] [--set key=value ...] [--watchdog N] [--max-cycles N]\n"
              "Run a program file with its own DRAM image; tensor 'x' (I32) or 'a' (I8) is filled\n"
              "with seeded input when --input-seed is given (zero/as-compiled otherwise).  Prints\n"
              "cycles and every counter.  The hardware configuration is the one in the file's\n"
              "header; --array / --set, if given, must name the same one.  With --backend rtl a\n"
              "missing RTL library is built only for a configuration named so (a file never\n"
-             "starts a build by itself).\n";
+             "starts a build by itself).\n" TERN_RUN_OPTS_HELP;
     case TERN_CMD_ASM:
       return "usage: tern asm in.s -o out.bin\n"
              "Assemble text (docs/ISA.md \"Assembly\") into raw 16-byte instruction words.\n";
@@ -399,13 +398,14 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "One ternary GEMM (random codes and int8 activations from --seed), checked against\n"
              "a host reference; prints cycles, ideal M*K*N/(R*C), utilisation, the DRAM bound\n"
              "(weight bytes / dram_bw) and the ratio of cycles to it.\n"
-             "  --M m --K k --N n  dimensions (>= 1)\n" HW_FLAGS_HELP;
+             "  --M m --K k --N n  dimensions (>= 1)\n" HW_FLAGS_HELP TERN_RUN_OPTS_HELP;
     case TERN_CMD_MODELS:
       return "usage: tern models\nList the built-in MLP and the transformer presets with their parameters.\n";
     case TERN_CMD_FIDELITY:
       return "usage: tern fidelity MODEL [--prompts N]\n"
              "       tern fidelity MODEL --text FILE [--bytes N] [--window W]\n"
-             "                     [--backend isa|rtl [--accel-bytes N] [--array RxC] [--set k=v]]\n"
+             "                     [--backend isa|rtl [--accel-bytes N] [--array RxC] [--set k=v]\n"
+             "                      [--watchdog N] [--max-cycles N]]\n"
              "Integer reference vs float reference of a transformer or recurrent preset (or a\n"
              "model description file): per fixed byte prompt, logit cosine similarity and top-1\n"
              "agreement after prefill + decode steps, and the max abs error of the residual\n"
@@ -419,11 +419,13 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "reference's at every position.  MODEL may be a checkpoint (--model PATH).\n"
              "  --text FILE        e.g. models/trained/fortunes-valid.txt\n"
              "  --bytes N          use the first N bytes (default all)\n"
-             "  --accel-bytes N    the accelerator runs the first N bytes (default --bytes)\n";
+             "  --accel-bytes N    the accelerator runs the first N bytes (default --bytes)\n"
+             "(with --backend:)\n" TERN_RUN_OPTS_HELP;
     case TERN_CMD_GENERATE:
       return "usage: tern generate MODEL --prompt TEXT [--tokens N] [--backend cpu|isa|rtl]\n"
              "                     [--temperature T] [--top-k K] [--seed S] [--array RxC]\n"
              "                     [--set key=value] [--residency on|off] [--tech NODE] [--report DIR]\n"
+             "                     [--watchdog N] [--max-cycles N]\n"
              "Prefill the prompt (bytes -> token ids) and generate N tokens on the integer\n"
              "reference (backend cpu; BitLinear on the SIMD kernels, TERN_CPU_KERNEL picks one),\n"
              "with the float reference in lockstep (fed the same tokens).  Prints, per token, the\n"
@@ -447,7 +449,8 @@ const char *tern_cli_usage(tern_cli_cmd c) {
              "                     fidelity table of tern fidelity (minutes on large presets)\n"
              "  --temperature T    0 (default) = greedy; > 0 samples the integer logits / 4096\n"
              "  --top-k K          sample among the K largest logits (default 0 = all)\n"
-             "  --seed S           sampler seed (default 0)\n";
+             "  --seed S           sampler seed (default 0)\n"
+             "(isa/rtl only:)\n" TERN_RUN_OPTS_HELP;
     default:
       return "usage: tern COMMAND [options]     (tern COMMAND --help for details)\n"
              "commands:\n"
@@ -507,6 +510,8 @@ static const flag_spec flags[] = {
     {"--trace", F_RUN | F_EXEC},
     {"--report", F_RUN | F_GENR},
     {"--input-seed", F_RUN | F_EXEC},
+    {"--watchdog", F_RUN | F_EXEC | F_BENCH | F_GENR | F_FID},
+    {"--max-cycles", F_RUN | F_EXEC | F_BENCH | F_GENR | F_FID},
     {"--dump-after", F_COMPILE},
     {"-o", F_GEN | F_COMPILE | F_ASM},
     {"--M", F_BENCH},
@@ -625,7 +630,9 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
     }
     char e2[512];
     tern_run_config *rc = &cli->run;
-    if (cli->cmd == TERN_CMD_GENERATE && !strcmp(name, "--backend")) {
+    if (tern_run_opts_is_flag(name)) {
+      if (tern_run_opts_flag(&rc->limits, name, val, err, errlen)) return -1;
+    } else if (cli->cmd == TERN_CMD_GENERATE && !strcmp(name, "--backend")) {
       if (strcmp(val, "cpu") && strcmp(val, "isa") && strcmp(val, "rtl")) {
         tern_err(err, errlen, "--backend: '%s', expected cpu, isa or rtl", val);
         return -1;

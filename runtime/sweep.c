@@ -914,7 +914,8 @@ int tern_sweep_run_point(const tern_sweep_spec *s, int k, const char *outdir,
   memset(&rpre, 0, sizeof rpre);
   memset(&rdec, 0, sizeof rdec);
   int rc = -1, status = 0;
-  if (tern_compare_measure_seq(m, s->backend, hw, &tech, P, D, &pre, &dec, e2, sizeof e2)) {
+  if (tern_compare_measure_seq(m, s->backend, hw, &s->run, &tech, P, D, &pre, &dec, e2,
+                               sizeof e2)) {
     tern_compare_model_free(m);
     return rt_fail(err, errlen, -1, "point %d (%s): %s", k, s->label[k], e2);
   }
@@ -949,7 +950,8 @@ int tern_sweep_run_point(const tern_sweep_spec *s, int k, const char *outdir,
   if (s->rtl[k] && strcmp(s->backend, "rtl") != 0) {
     double r0 = rt_now_ms();
     p->rtl_validated = 1;
-    if (tern_compare_measure_seq(m, "rtl", hw, &tech, P, D, &rpre, &rdec, e2, sizeof e2)) {
+    if (tern_compare_measure_seq(m, "rtl", hw, &s->run, &tech, P, D, &rpre, &rdec, e2,
+                                 sizeof e2)) {
       snprintf(p->rtl_note, sizeof p->rtl_note, "RTL run failed: %.200s", e2);
       status = 1;
     } else {
@@ -1194,9 +1196,20 @@ static int path_ok(const char *p) {
   return 1;
 }
 
+/* " --watchdog N --max-cycles M" for the options tern sweep was given ("" for the defaults) */
+static void run_opts_args(const tern_run_opts *o, char *buf, size_t n) {
+  int k = 0;
+  buf[0] = 0;
+  if (o->watchdog) k = snprintf(buf, n, " --watchdog %" PRIu64, o->watchdog);
+  if (o->max_cycles && k >= 0 && (size_t)k < n)
+    snprintf(buf + k, n - (size_t)k, " --max-cycles %" PRIu64, o->max_cycles);
+}
+
 int tern_sweep_emit_text(FILE *f, tern_sweep_emit_kind k, const tern_sweep_spec *s,
                          const char *spec, const char *out, const char *tern) {
   const int n = s->npoints;
+  char ro[96];
+  run_opts_args(&s->run, ro, sizeof ro);
   switch (k) {
     case TERN_SWEEP_EMIT_MAKE:
       fprintf(f,
@@ -1213,10 +1226,12 @@ int tern_sweep_emit_text(FILE *f, tern_sweep_emit_kind k, const tern_sweep_spec 
             "merge: points\n\t$(TERN) sweep-merge $(OUT)\n\n"
             "$(OUT)/points/p%.json: $(SPEC)\n"
             "\t@echo \"point $*\"\n"
-            "\t@mkdir -p $(OUT)/logs\n"
-            "\t@$(TERN) sweep $(SPEC) --point $* --out $(OUT) >$(OUT)/logs/p$*.log 2>&1 || "
-            "{ tail -n 5 $(OUT)/logs/p$*.log; exit 1; }\n",
+            "\t@mkdir -p $(OUT)/logs\n",
             f);
+      fprintf(f,
+              "\t@$(TERN) sweep $(SPEC) --point $* --out $(OUT)%s >$(OUT)/logs/p$*.log 2>&1 || "
+              "{ tail -n 5 $(OUT)/logs/p$*.log; exit 1; }\n",
+              ro);
       break;
     case TERN_SWEEP_EMIT_SLURM:
       fprintf(f,
@@ -1233,14 +1248,14 @@ int tern_sweep_emit_text(FILE *f, tern_sweep_emit_kind k, const tern_sweep_spec 
               "#SBATCH --cpus-per-task=1\n"
               "#SBATCH --output=%s/logs/slurm-%%A_%%a.log\n"
               "set -eu\n"
-              "exec %s sweep %s --point \"$SLURM_ARRAY_TASK_ID\" --out %s\n",
+              "exec %s sweep %s --point \"$SLURM_ARRAY_TASK_ID\" --out %s%s\n",
               s->name, n, spec, out, out, tern, out, tern, out, s->name, n - 1, out, tern, spec,
-              out);
+              out, ro);
       break;
     case TERN_SWEEP_EMIT_PARALLEL:
       for (int i = 0; i < n; i++)
-        fprintf(f, "%s sweep %s --point %d --out %s >%s/logs/p%04d.log 2>&1\n", tern, spec, i, out,
-                out, i);
+        fprintf(f, "%s sweep %s --point %d --out %s%s >%s/logs/p%04d.log 2>&1\n", tern, spec, i,
+                out, ro, out, i);
       break;
   }
   return ferror(f) ? -1 : 0;
@@ -1299,6 +1314,7 @@ int tern_sweep_emit_files(tern_sweep_emit_kind k, const tern_sweep_spec *s, cons
 
 const char *tern_sweep_usage(void) {
   return "usage: tern sweep SPEC [--out DIR] [--jobs N] [--emit slurm|parallel|make] [--point K]\n"
+         "                  [--watchdog N] [--max-cycles N]\n"
          "Design-space sweep (docs/SWEEP.md): one workload (a model, prefill and decode tokens)\n"
          "on every accelerator configuration of SPEC (an INI file: [workload], optional [hw],\n"
          "[grid] or [points]) with the cycle model (ISA simulator; RTL validation and FPGA\n"
@@ -1310,7 +1326,9 @@ const char *tern_sweep_usage(void) {
          "                     a job array), parallel (DIR/sweep.jobs + DIR/sweep-parallel.sh for\n"
          "                     GNU parallel, also --sshloginfile) or make (DIR/Makefile); then\n"
          "                     tern sweep-merge DIR\n"
-         "  --point K          run point K only and write DIR/points/pKKKK.json (what the jobs run)\n";
+         "  --point K          run point K only and write DIR/points/pKKKK.json (what the jobs run)\n"
+         TERN_RUN_OPTS_HELP
+         "                     (for every program of every point; the job lists pass them on)\n";
 }
 
 const char *tern_sweep_merge_usage(void) {
@@ -1337,15 +1355,18 @@ int tern_sweep_parse_args(int argc, char **argv, tern_sweep_args *a, int *help, 
       a->spec = s;
       continue;
     }
-    if (strcmp(s, "--out") && strcmp(s, "--jobs") && strcmp(s, "--emit") && strcmp(s, "--point"))
+    if (strcmp(s, "--out") && strcmp(s, "--jobs") && strcmp(s, "--emit") && strcmp(s, "--point") &&
+        !tern_run_opts_is_flag(s))
       return tern_err(err, errlen, "unknown option '%s' for tern sweep, expected --out, --jobs, "
-                                   "--emit or --point (tern sweep --help)",
+                                   "--emit, --point, --watchdog or --max-cycles (tern sweep --help)",
                       s);
     if (i + 1 >= argc) return tern_err(err, errlen, "%s: missing value", s);
     const char *v = argv[++i];
     if (!strcmp(s, "--out")) {
       if (!*v) return tern_err(err, errlen, "--out: empty, expected a directory");
       a->out = v;
+    } else if (tern_run_opts_is_flag(s)) {
+      if (tern_run_opts_flag(&a->run, s, v, err, errlen)) return -1;
     } else if (!strcmp(s, "--emit")) {
       tern_sweep_emit_kind k;
       if (tern_sweep_emit_parse(v, &k, err, errlen)) return -1;
@@ -1497,6 +1518,7 @@ int tern_sweep_main(int argc, char **argv) {
     fprintf(stderr, "tern sweep: %s\n", err);
     return 2;
   }
+  s.run = a.run;
   char outbuf[1100], out[PATH_MAX], spec[PATH_MAX], tern[PATH_MAX];
   if (a.out) snprintf(outbuf, sizeof outbuf, "%s", a.out);
   else snprintf(outbuf, sizeof outbuf, "reports/out/sweep-%s", s.name);

@@ -235,8 +235,7 @@ static int cmd_exec(const tern_cli *cli) {
       goto out;
     }
   }
-  tern_run_opts ro;
-  memset(&ro, 0, sizeof ro);
+  tern_run_opts ro = cli->run.limits;
   ro.trace_path = cli->run.trace_path;
   tern_counters c;
   if (tern_backend_run(cli->run.backend, &p.cfg, p.insns, p.n_insns, dram, need, &ro, &c, err,
@@ -400,8 +399,7 @@ static int cmd_bench_gemm(const tern_cli *cli) {
   }
   for (int m = 0; m < M; m++)
     memcpy(dram + ta->dram_addr + (uint64_t)m * ta->row_stride, act + (size_t)m * K, (size_t)K);
-  tern_run_opts ro;
-  memset(&ro, 0, sizeof ro);
+  tern_run_opts ro = cli->run.limits;
   tern_counters c;
   if (tern_backend_run(cli->run.backend, hw, p.insns, p.n_insns, dram, need, &ro, &c, err,
                        sizeof err) != 0) {
@@ -531,6 +529,12 @@ static int cmd_quality(const tern_cli *cli) {
   qc.backend = cli->fid_backend;
   qc.accel_bytes = (size_t)cli->accel_bytes;
   qc.hw = cli->run.hw;
+  qc.run = cli->run.limits;
+  if (!qc.backend && (qc.run.watchdog || qc.run.max_cycles)) {
+    fprintf(stderr, "tern fidelity: --watchdog and --max-cycles need --backend isa|rtl (the "
+                    "references run no programs)\n");
+    return 2;
+  }
   int rc = tern_quality(&qc, &res, stdout, err, sizeof err);
   if (rc) {
     fflush(stdout);
@@ -544,8 +548,10 @@ static int cmd_fidelity(const tern_cli *cli) {
   tern_tfm_fidelity_result res;
   char err[ERRLEN];
   if (cli->text) return cmd_quality(cli);
-  if (cli->fid_backend || cli->text_bytes || cli->window || cli->accel_bytes) {
-    fprintf(stderr, "tern fidelity: --backend, --bytes, --window and --accel-bytes need --text FILE\n");
+  if (cli->fid_backend || cli->text_bytes || cli->window || cli->accel_bytes ||
+      cli->run.limits.watchdog || cli->run.limits.max_cycles) {
+    fprintf(stderr, "tern fidelity: --backend, --bytes, --window, --accel-bytes, --watchdog and "
+                    "--max-cycles need --text FILE\n");
     return 2;
   }
   memset(&res, 0, sizeof res);
@@ -573,6 +579,12 @@ static int cmd_generate(const tern_cli *cli) {
   gc.hw = cli->run.hw;
   gc.residency = cli->gen_residency;
   gc.tech = cli->run.tech;
+  gc.run = cli->run.limits;
+  if ((gc.run.watchdog || gc.run.max_cycles) && !strcmp(gc.backend, "cpu")) {
+    fprintf(stderr, "tern generate: --watchdog and --max-cycles: only with --backend isa or rtl "
+                    "(the cpu backend runs no programs)\n");
+    return 2;
+  }
   if (cli->report_dir && !strcmp(gc.backend, "cpu")) {
     fprintf(stderr, "tern generate: --report: only with --backend isa or rtl (the cpu backend "
                     "has no counters)\n");

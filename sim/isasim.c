@@ -16,8 +16,14 @@
  * Fast-forward: when a cycle t changes no state (no start, no finish, no
  * fetch), every following cycle is identical until the next time-driven
  * event (a busy unit's last cycle, or the GEMM drain point); those
- * cycles are skipped while their stall counters are added.  If there is no
- * such event the machine is deadlocked. */
+ * cycles are skipped while their stall counters are added.
+ *
+ * Watchdog (docs/ISA.md "Watchdog"): a cycle makes progress when fetch
+ * pushes, a unit starts, is busy or finishes, or GEMM rows are in the array
+ * (t < gemm_drain) -- the RTL's progress_o, cycle for cycle.  A cycle
+ * without progress is a cycle with no time-driven event ahead: it repeats
+ * forever, so the run fails with the report the RTL gives after `watchdog`
+ * such cycles (sim/hang.c), or with max_cycles if that comes first. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,10 +32,10 @@
 
 #include "tern/err.h"
 #include "tern/backend.h"
+#include "tern/hang.h"
 #include "tern/isasim.h"
 #include "tern/numerics.h"
 
-static const char *const qname[3] = {"load", "compute", "store"};
 static const char *const tokname[4] = {"L2C", "C2L", "C2S", "S2C"};
 
 typedef struct fifo {
@@ -323,24 +329,38 @@ static void execute(sim *s, const tern_insn *in) {
 
 /* ---- the cycle loop -------------------------------------------------------- */
 
-static void describe_wait(const sim *s, const fifo *f, int q, const uint32_t *tok, uint64_t t,
-                          uint64_t gemm_drain, char *buf, size_t len) {
-  if (f->count == 0) {
-    snprintf(buf, len, "%s queue empty", qname[q]);
-    return;
+/* The hang report of a machine whose cycle t made no progress (include/tern/hang.h). */
+static void describe_hang(const sim *s, const fifo *fq, const uint32_t *tok, int end_fetched,
+                          size_t pc, uint64_t since, uint64_t watchdog, char *buf, size_t len) {
+  tern_hang h;
+  memset(&h, 0, sizeof h);
+  h.watchdog = watchdog;
+  h.since = since;
+  h.qdepth = s->cfg->qdepth;
+  for (int q = 0; q < 3; q++) {
+    h.fifo_count[q] = fq[q].count;
+    if (fq[q].count > 0) {
+      const size_t hp = fq[q].pc[fq[q].head];
+      const tern_insn *in = &s->prog[hp];
+      h.head[q].pc = hp;
+      h.head[q].op = in->op;
+      h.head[q].queue = q;
+      h.head[q].pop_prev = in->pop_prev;
+      h.head[q].pop_next = in->pop_next;
+    }
   }
-  size_t pc = f->pc[f->head];
-  const tern_insn *in = &s->prog[pc];
-  char what[96] = "";
-  size_t o = 0;
-  int tp = in->pop_prev ? tok_pop_prev(q) : -1, tn = in->pop_next ? tok_pop_next(q) : -1;
-  if (tp >= 0 && tok[tp] == 0) o += (size_t)snprintf(what + o, sizeof what - o, " %s", tokname[tp]);
-  if (tn >= 0 && tok[tn] == 0 && o < sizeof what)
-    o += (size_t)snprintf(what + o, sizeof what - o, " %s", tokname[tn]);
-  if (q == TERN_Q_COMPUTE && in->op != TERN_OP_GEMM && t < gemm_drain && o < sizeof what)
-    snprintf(what + o, sizeof what - o, " GEMM drain");
-  snprintf(buf, len, "%s queue waits at pc %zu (%s) on token%s = 0", qname[q], pc,
-           tern_op_name(in->op), what[0] ? what : " (none)");
+  for (int k = 0; k < 4; k++) h.tok[k] = tok[k];
+  h.end_fetched = end_fetched;
+  h.pc = pc;
+  if (!end_fetched) {
+    const tern_insn *in = &s->prog[pc];
+    h.fetch.pc = pc;
+    h.fetch.op = in->op;
+    h.fetch.queue = tern_insn_queue(in);
+    h.fetch.pop_prev = in->pop_prev;
+    h.fetch.pop_next = in->pop_next;
+  }
+  tern_hang_describe(&h, buf, len);
 }
 
 tern_isasim *tern_isasim_new(const tern_hwcfg *cfg, char *err, size_t errlen) {
@@ -404,8 +424,8 @@ int tern_isasim_exec(tern_isasim *m, const tern_insn *prog, size_t n, uint8_t *d
     tern_err(err, errlen, "isasim: invalid program: %s", e2);
     return -1;
   }
-  uint64_t max_cycles = opts && opts->max_cycles ? opts->max_cycles : (uint64_t)1 << 40;
-  uint64_t watchdog = opts && opts->watchdog ? opts->watchdog : 1000000;
+  uint64_t max_cycles = opts && opts->max_cycles ? opts->max_cycles : TERN_MAX_CYCLES_DEFAULT;
+  uint64_t watchdog = opts && opts->watchdog ? opts->watchdog : TERN_WATCHDOG_DEFAULT;
   /* TERN_ISASIM_NOSKIP=1 steps every cycle (the tests compare both modes). */
   const char *ns = getenv("TERN_ISASIM_NOSKIP");
   int noskip = ns && ns[0] == '1';
@@ -441,7 +461,7 @@ int tern_isasim_exec(tern_isasim *m, const tern_insn *prog, size_t n, uint8_t *d
   uint64_t gemm_drain = 0;
   size_t pc = 0;
   int end_fetched = 0, end_done = 0;
-  uint64_t t = 0, last_event = 0;
+  uint64_t t = 0;
   uint64_t *c = out->v;
   static const int busy_cnt[3] = {TERN_CNT_LOAD_BUSY, TERN_CNT_COMPUTE_BUSY, TERN_CNT_STORE_BUSY};
   static const int stall_cnt[3] = {TERN_CNT_LOAD_STALL, TERN_CNT_COMPUTE_STALL, TERN_CNT_STORE_STALL};
@@ -536,7 +556,6 @@ int tern_isasim_exec(tern_isasim *m, const tern_insn *prog, size_t n, uint8_t *d
       tok[k] += push_add[k];
     }
     if (end_finish) end_done = 1;
-    if (event) last_event = t;
     if (event || fetched) {
       t++;
       continue;
@@ -550,27 +569,23 @@ int tern_isasim_exec(tern_isasim *m, const tern_insn *prog, size_t n, uint8_t *d
       if (u[q].busy && u[q].last < T) T = u[q].last;
     if (gemm_drain > t && gemm_drain < T) T = gemm_drain;
     if (T == UINT64_MAX) {
-      char w[3][160];
-      for (int q = 0; q < 3; q++) describe_wait(&s, &fq[q], q, tok, t, gemm_drain, w[q], sizeof w[q]);
-      char fs[96];
-      if (end_fetched) snprintf(fs, sizeof fs, "fetch finished");
-      else
-        snprintf(fs, sizeof fs, "fetch blocked at pc %zu (%s FIFO full)", pc,
-                 qname[tern_insn_queue(&prog[pc])]);
-      tern_err(err, errlen,
-              "isasim: deadlock at cycle %" PRIu64 ": %s; %s; %s; %s (tokens L2C=%u C2L=%u C2S=%u S2C=%u)",
-              t, w[0], w[1], w[2], fs, tok[0], tok[1], tok[2], tok[3]);
-      goto fail;
-    }
-    if (T - last_event > watchdog) {
-      tern_err(err, errlen,
-              "isasim: watchdog: no instruction started or finished for %" PRIu64
-              " cycles after cycle %" PRIu64 " (pc %zu)",
-              watchdog, last_event, pc);
+      /* No progress in cycle t (nothing in flight, no unit busy, nothing
+       * fetched) and nothing time-driven ahead: cycles t, t+1, ... are all
+       * alike.  The watchdog fires in its last cycle t + watchdog - 1 unless
+       * max_cycles is reached first, as on the RTL. */
+      uint64_t fire = watchdog - 1 > UINT64_MAX - t ? UINT64_MAX : t + (watchdog - 1);
+      if (fire >= max_cycles) {
+        tern_err(err, errlen, "isasim: not done after max_cycles = %" PRIu64 " cycles (pc %zu)",
+                 max_cycles, pc);
+        goto fail;
+      }
+      char w[768];
+      describe_hang(&s, fq, tok, end_fetched, pc, t, watchdog, w, sizeof w);
+      tern_err(err, errlen, "isasim: %s", w);
       goto fail;
     }
     if (T <= t) { /* cannot happen: a unit whose last cycle is t made an event */
-      tern_err(err, errlen, "isasim: internal error: no progress at cycle %" PRIu64, t);
+      tern_err(err, errlen, "isasim: internal error: no event ahead of cycle %" PRIu64, t);
       goto fail;
     }
     if (noskip) {

@@ -30,6 +30,9 @@ RTL_OUT  ?= $(ROOT)/build/rtl
 RTL_SRCS ?= $(sort $(wildcard $(ROOT)/rtl/*.sv))
 RTL_INCS := $(wildcard $(ROOT)/rtl/*.vh)
 SHIM_SRCS := $(ROOT)/sim/rtl_shim.cpp $(wildcard $(ROOT)/sim/rtl_*.h)
+# the watchdog's hang report, shared with the ISA simulator (C, no libtern needed)
+HANG_SRCS := $(ROOT)/sim/hang.c $(ROOT)/include/tern/hang.h $(ROOT)/include/tern/isa.h \
+             $(ROOT)/include/tern/isa_table.h
 DIR      := $(RTL_OUT)/$(NAME)
 OBJ      := $(DIR)/obj
 SO       := $(DIR)/libtern_rtl.so
@@ -55,6 +58,8 @@ SHIM_CXXFLAGS := -std=c++17 -O2 -g $(PICFLAGS) $(RT_DEFS) -Wall -Wextra -Werror 
             -DTERN_RTL_QD=$(QD) -DTERN_RTL_IMEM=$(IMEM) -DTERN_RTL_BW=$(BW) -DTERN_RTL_PSUM=$(PSUM) \
             -DTERN_RTL_NAME='"$(NAME)"'
 
+HANG_CFLAGS := -std=c11 -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Werror -I$(ROOT)/include
+
 RT_OBJS  := $(COMMON)/verilated.o $(COMMON)/verilated_threads.o $(COMMON)/verilated_fst_c.o
 
 .PHONY: all lint
@@ -75,11 +80,16 @@ $(COMMON)/%.o: $(VINC)/%.cpp
 	$(CXX) $(RT_CXXFLAGS) -c $< -o $@
 
 # 3. the shim and the shared library
-$(DIR)/rtl_shim.o: $(SHIM_SRCS) $(OBJ)/Vtern_top__ALL.a $(ROOT)/include/tern/backend.h $(ROOT)/sim/rtl.mk
+$(DIR)/rtl_shim.o: $(SHIM_SRCS) $(OBJ)/Vtern_top__ALL.a $(ROOT)/include/tern/backend.h \
+                   $(ROOT)/include/tern/hang.h $(ROOT)/include/tern/hwcfg.h $(ROOT)/sim/rtl.mk
 	$(CXX) $(SHIM_CXXFLAGS) -c $(ROOT)/sim/rtl_shim.cpp -o $@
 
-$(SO): $(DIR)/rtl_shim.o $(OBJ)/Vtern_top__ALL.a $(RT_OBJS)
-	$(CXX) -shared -o $@.tmp $(DIR)/rtl_shim.o $(OBJ)/Vtern_top__ALL.a $(RT_OBJS) \
+$(DIR)/hang.o: $(HANG_SRCS) $(ROOT)/sim/rtl.mk
+	@mkdir -p $(DIR)
+	$(CC) $(HANG_CFLAGS) -c $(ROOT)/sim/hang.c -o $@
+
+$(SO): $(DIR)/rtl_shim.o $(DIR)/hang.o $(OBJ)/Vtern_top__ALL.a $(RT_OBJS)
+	$(CXX) -shared -o $@.tmp $(DIR)/rtl_shim.o $(DIR)/hang.o $(OBJ)/Vtern_top__ALL.a $(RT_OBJS) \
 	  -Wl,-Bsymbolic -Wl,--no-undefined -lz -pthread
 	mv -f $@.tmp $@
 	@echo "built $@"

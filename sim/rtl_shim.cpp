@@ -23,6 +23,7 @@
 #include <verilated.h>
 #include <verilated_fst_c.h>
 
+#include <array>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdarg>
@@ -35,6 +36,7 @@
 
 #include "Vtern_top.h"
 #include "tern/backend.h"
+#include "tern/hang.h"
 
 #define TERN_API extern "C" __attribute__((visibility("default")))
 
@@ -93,9 +95,29 @@ const char *error_code_name(unsigned code) {
   }
 }
 
-struct PendingRead {
-  uint64_t due;
-  uint8_t data[256];
+// DRAM reads in flight, in request order: at most dram_lat of them (one
+// request per cycle), TERN_RTL_BW bytes each.
+class PendingReads {
+ public:
+  bool empty() const { return due_.empty(); }
+  size_t size() const { return due_.size(); }
+  uint64_t front_due() const { return due_.front(); }
+  const uint8_t *front_data() const { return data_.front().data(); }
+  void push(uint64_t due, const uint8_t *src, unsigned len) {
+    due_.push_back(due);
+    data_.emplace_back();
+    Beat &b = data_.back();
+    for (unsigned i = 0; i < (unsigned)TERN_RTL_BW; i++) b[i] = i < len ? src[i] : 0;
+  }
+  void pop() {
+    due_.pop_front();
+    data_.pop_front();
+  }
+
+ private:
+  using Beat = std::array<uint8_t, TERN_RTL_BW>;
+  std::deque<uint64_t> due_;
+  std::deque<Beat> data_;
 };
 
 }  // namespace
@@ -165,6 +187,37 @@ class Harness {
 };
 
 namespace {
+
+// The watchdog's report (include/tern/hang.h, the ISA simulator's wording):
+// the head of each FIFO is found from the fetch pc and the FIFO counts, since
+// fetch pushes IMEM in order and each unit pops its FIFO in order: FIFO q
+// holds the last count(q) instructions of queue q before the fetch pc.
+void describe_hang(Vtern_top *t, const std::vector<tern_word> &prog, uint64_t since,
+                   uint64_t watchdog, char *buf, size_t len) {
+  tern_hang h;
+  std::memset(&h, 0, sizeof h);
+  h.watchdog = watchdog;
+  h.since = since;
+  h.qdepth = TERN_RTL_QD;
+  const unsigned ff = t->dbg_fifo_o;
+  const uint64_t tok = t->dbg_tokens_o;
+  const size_t pc = t->dbg_pc_o;
+  const tern_word zero = {{0, 0}};  // IMEM beyond the program (reset value)
+  auto word = [&](size_t i) -> const tern_word & { return i < prog.size() ? prog[i] : zero; };
+  for (int q = 0; q < 3; q++) {
+    h.fifo_count[q] = (int)((ff >> (8 * q)) & 0xffu);
+    int seen = 0;
+    for (size_t i = pc; i-- > 0 && seen < h.fifo_count[q];) {
+      tern_hang_insn in = tern_hang_insn_of_word(&word(i), i);
+      if (in.queue == q && ++seen == h.fifo_count[q]) h.head[q] = in;
+    }
+  }
+  for (int k = 0; k < 4; k++) h.tok[k] = (uint32_t)((tok >> (16 * k)) & 0xffffu);
+  h.end_fetched = (t->dbg_state_o >> 3) & 1u;
+  h.pc = pc;
+  if (!h.end_fetched) h.fetch = tern_hang_insn_of_word(&word(pc), pc);
+  tern_hang_describe(&h, buf, len);
+}
 
 void describe_state(Vtern_top *t, char *buf, size_t len) {
   unsigned st = t->dbg_state_o;
@@ -267,8 +320,10 @@ TERN_API int tern_rtl_run(tern_rtl *h, uint8_t *dram, uint64_t dram_bytes,
     set_err(err, errlen, "tern_rtl_run: dram is NULL");
     return -1;
   }
-  const uint64_t max_cycles = (opts && opts->max_cycles) ? opts->max_cycles : (1ull << 40);
-  const uint64_t watchdog = (opts && opts->watchdog) ? opts->watchdog : 1000000ull;
+  const uint64_t max_cycles =
+      (opts && opts->max_cycles) ? opts->max_cycles : (uint64_t)TERN_MAX_CYCLES_DEFAULT;
+  const uint64_t watchdog =
+      (opts && opts->watchdog) ? opts->watchdog : (uint64_t)TERN_WATCHDOG_DEFAULT;
   const char *trace_path = opts ? opts->trace_path : nullptr;
   const uint64_t lat = (uint64_t)h->cfg.dram_lat;
 
@@ -314,17 +369,17 @@ TERN_API int tern_rtl_run(tern_rtl *h, uint8_t *dram, uint64_t dram_bytes,
   hs.cycle();
   t->start_i = 0;
 
-  std::deque<PendingRead> pending;
-  uint64_t last_progress = 0;
+  PendingReads pending;
+  uint64_t idle = 0, idle_since = 0;  // consecutive cycles without progress_o, the first of them
   int rc = 0;
   uint64_t cyc = 0;
   char st[512];
   for (;; cyc++) {
     // 1. inputs of cycle cyc
-    if (!pending.empty() && pending.front().due == cyc) {
+    if (!pending.empty() && pending.front_due() == cyc) {
       t->rd_valid_i = 1;
-      port_set_bytes(t->rd_data_i, pending.front().data, (unsigned)TERN_RTL_BW);
-      pending.pop_front();
+      port_set_bytes(t->rd_data_i, pending.front_data(), (unsigned)TERN_RTL_BW);
+      pending.pop();
     } else {
       t->rd_valid_i = 0;
     }
@@ -344,7 +399,9 @@ TERN_API int tern_rtl_run(tern_rtl *h, uint8_t *dram, uint64_t dram_bytes,
       rc = -1;
       break;
     }
-    if (cyc >= max_cycles) {
+    // not done when cycle max_cycles starts (the ISA simulator's rule): done in cycle
+    // max_cycles shows as done_o in the next one, so the check is one cycle later
+    if (cyc > max_cycles) {
       describe_state(t, st, sizeof st);
       set_err(err, errlen, "max_cycles: not done after %" PRIu64 " cycles (%s)", max_cycles, st);
       rc = -1;
@@ -361,11 +418,14 @@ TERN_API int tern_rtl_run(tern_rtl *h, uint8_t *dram, uint64_t dram_bytes,
         rc = -1;
         break;
       }
-      PendingRead pr;
-      pr.due = cyc + lat;
-      std::memset(pr.data, 0, sizeof pr.data);
-      std::memcpy(pr.data, dram + a, len);
-      pending.push_back(pr);
+      try {
+        pending.push(cyc + lat, dram + a, (unsigned)len);
+      } catch (const std::bad_alloc &) {
+        set_err(err, errlen, "out of memory for %zu DRAM reads in flight (dram_lat = %" PRIu64 ")",
+                pending.size(), lat);
+        rc = -1;
+        break;
+      }
     }
     if (t->wr_req_o) {
       uint64_t a = t->wr_addr_o, len = t->wr_len_o;
@@ -381,15 +441,16 @@ TERN_API int tern_rtl_run(tern_rtl *h, uint8_t *dram, uint64_t dram_bytes,
       port_get_bytes(t->wr_data_o, b, (unsigned)len);
       std::memcpy(dram + a, b, len);
     }
-    // 4. watchdog
+    // 4. watchdog: `watchdog` consecutive cycles in which no unit is active
     if (t->progress_o) {
-      last_progress = cyc;
-    } else if (cyc - last_progress >= watchdog) {
-      describe_state(t, st, sizeof st);
-      set_err(err, errlen, "watchdog: no progress for %" PRIu64 " cycles at cycle %" PRIu64 " (%s)",
-              watchdog, cyc, st);
-      rc = -1;
-      break;
+      idle = 0;
+    } else {
+      if (idle++ == 0) idle_since = cyc;
+      if (idle >= watchdog && cyc < max_cycles) {  // at max_cycles, max_cycles reports it
+        describe_hang(t, h->prog, idle_since, watchdog, err, errlen);
+        rc = -1;
+        break;
+      }
     }
     // 5. the edge that ends cycle cyc
     hs.edge();

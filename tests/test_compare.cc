@@ -46,7 +46,7 @@ int Measure(const tern_compare_model *m, int L, int prefill, Point *pt, std::str
             const tern_hwcfg *hw = nullptr) {
   char e[1024] = "";
   tern_hwcfg h = hw ? *hw : tern_hwcfg_default();
-  int rc = tern_compare_measure(m, "isa", &h, nullptr, L, prefill, &pt->p, e, sizeof e);
+  int rc = tern_compare_measure(m, "isa", &h, nullptr, nullptr, L, prefill, &pt->p, e, sizeof e);
   *err = e;
   return rc;
 }
@@ -180,9 +180,9 @@ TEST(CompareSeek, RtlEqualsIsa) {
     ASSERT_NE(m.m, nullptr);
     Point isa, rtl;
     char e[1024] = "";
-    ASSERT_EQ(tern_compare_measure(m.m, "isa", &hw, nullptr, 40, 4, &isa.p, e, sizeof e), 0)
+    ASSERT_EQ(tern_compare_measure(m.m, "isa", &hw, nullptr, nullptr, 40, 4, &isa.p, e, sizeof e), 0)
         << name << ": " << e;
-    ASSERT_EQ(tern_compare_measure(m.m, "rtl", &hw, nullptr, 40, 4, &rtl.p, e, sizeof e), 0)
+    ASSERT_EQ(tern_compare_measure(m.m, "rtl", &hw, nullptr, nullptr, 40, 4, &rtl.p, e, sizeof e), 0)
         << name << ": " << e;
     EXPECT_EQ(DiffCounters(isa.p, rtl.p, name), 0) << name;
     EXPECT_EQ(isa.p.kv_rd, rtl.p.kv_rd) << name;

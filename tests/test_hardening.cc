@@ -209,7 +209,7 @@ TEST(Hardening, HwcfgUpperBounds) {
   } bad[] = {
       {"qdepth", "256", "qdepth = 256, expected 1..255"},
       {"qdepth", "2147483647", "qdepth = 2147483647, expected 1..255"},
-      {"dram_lat", "1000001", "dram_lat = 1000001, expected 1..1000000"},
+      {"dram_lat", "16777217", "dram_lat = 16777217, expected 1..16777216"},
       {"dram_bytes", "4294967297", "dram_bytes = 4294967297, expected 1..4294967296"},
       {"wbuf_depth", "65537", "wbuf_depth = 65537, expected 1..65536"},
   };

@@ -158,8 +158,13 @@ Result check_same(const tern_hwcfg &cfg, const std::vector<tern_insn> &prog,
     ADD_FAILURE() << label << ": test program does not validate: " << err;
     return Result();
   }
-  Result isa = run_isa(cfg, prog, dram0);
-  Result rtl = run_rtl(cfg, prog, dram0);
+  // a valid program has no cycle without progress (docs/ISA.md "Watchdog"): a watchdog of one
+  // cycle checks progress_o and the ISA simulator's notion of it on every comparison
+  tern_run_opts o;
+  memset(&o, 0, sizeof o);
+  o.watchdog = 1;
+  Result isa = run_isa(cfg, prog, dram0, &o);
+  Result rtl = run_rtl(cfg, prog, dram0, &o);
   EXPECT_EQ(isa.rc, 0) << label << ": isasim: " << isa.err;
   EXPECT_EQ(rtl.rc, 0) << label << ": rtl: " << rtl.err;
   if (isa.rc == 0 && rtl.rc == 0) {

@@ -15,12 +15,42 @@
 extern "C" {
 #endif
 
+/* Limits of one run (docs/ISA.md "Watchdog").  A cycle without progress is
+ * one in which no unit is active: no instruction is fetched, starts, is busy
+ * or finishes, no GEMM row is in the array and no DRAM request is outstanding.
+ * A valid program has none (such a cycle changes no state, so it repeats
+ * forever): the watchdog reports a deadlock after `watchdog` of them in a row,
+ * whatever the program's length or dram_lat.  max_cycles bounds the whole run. */
 typedef struct tern_run_opts {
-  uint64_t max_cycles;     /* hard limit; 0 = 2^40 */
-  uint64_t watchdog;       /* cycles with no instruction started or finished before
-                              declaring a hang; 0 = 1,000,000 */
+  uint64_t max_cycles;     /* the run fails when not done after this many cycles;
+                              0 = TERN_MAX_CYCLES_DEFAULT */
+  uint64_t watchdog;       /* consecutive cycles without progress before reporting a
+                              deadlock; 0 = TERN_WATCHDOG_DEFAULT */
   const char *trace_path;  /* RTL only: FST waveform, NULL = none */
 } tern_run_opts;
+
+#define TERN_WATCHDOG_DEFAULT 4096ull           /* cycles; docs/ISA.md "Watchdog" */
+#define TERN_MAX_CYCLES_DEFAULT (1ull << 40)    /* cycles */
+/* Ranges of the command-line flags (tern_run_opts_flag) */
+#define TERN_WATCHDOG_FLAG_MAX 1000000000000ull     /* 10^12 */
+#define TERN_MAX_CYCLES_FLAG_MAX 1000000000000000ull /* 10^15 */
+
+/* The run-option flags of every command that runs programs (tern run, exec,
+ * bench-gemm, generate, fidelity, compare, sweep), for their usage texts. */
+#define TERN_RUN_OPTS_HELP                                                                   \
+  "  --watchdog N       report a deadlock after N consecutive cycles in which no unit\n"    \
+  "                     makes progress (1..10^12, default 4096; docs/ISA.md \"Watchdog\")\n" \
+  "  --max-cycles N     fail a program that is not done after N cycles\n"                  \
+  "                     (1..10^15, default 2^40)\n"
+
+/* 1 if flag is "--watchdog" or "--max-cycles", else 0. */
+int tern_run_opts_is_flag(const char *flag);
+/* Sets the field of o that flag names from value: a decimal integer in the
+ * flag's range (above).  0, or -1 with a message naming the flag, the value
+ * and the range (an unknown flag, a sign, a non-digit or an overflow are
+ * errors). */
+int tern_run_opts_flag(tern_run_opts *o, const char *flag, const char *value, char *err,
+                       size_t errlen);
 
 /* ---- golden ISA simulator ---------------------------------------------- */
 /* Runs a validated program on dram (dram_bytes long, already initialised)

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tern/backend.h"
 #include "tern/counters.h"
 #include "tern/energy.h"
 #include "tern/hwcfg.h"
@@ -51,12 +52,15 @@ typedef struct tern_compare_config {
   const char *tech;              /* energy table node: "45nm" (default) or "7nm" */
   int prefill;                   /* real prefill tokens before the seek (default 4) */
   const char *report_dir;        /* --report DIR or NULL */
+  tern_run_opts run;             /* watchdog / max_cycles of every program (0 = defaults;
+                                    --watchdog, --max-cycles) */
 } tern_compare_config;
 
 void tern_compare_config_default(tern_compare_config *c);
 
 /* `tern compare [MODEL ...] [--contexts L,L,...] [--backend isa|rtl]
- * [--array RxC] [--set k=v]... [--tech NODE] [--prefill N] [--report DIR]`.
+ * [--array RxC] [--set k=v]... [--tech NODE] [--prefill N] [--report DIR]
+ * [--watchdog N] [--max-cycles N]`.
  * argv[1] is "compare".  *help = 1 for --help / -h.  0, or -1 with a message
  * naming the flag and the expected value. */
 int tern_compare_parse_args(int argc, char **argv, tern_compare_config *c, int *help, char *err,
@@ -101,11 +105,12 @@ void tern_compare_point_free(tern_compare_point *p);
 /* Runs the measurement above on a fresh runner: prefill tokens (1 ..
  * context-1; a fixed byte text) at positions 0 .. prefill-1, seek to
  * context-1, one decode step.  prefill = context-1 is the real prefill (no
- * seek).  tech may be NULL (energy_pj 0).  0, or -1 with a message (the
+ * seek).  tech may be NULL (energy_pj 0); ro (watchdog, max_cycles of every
+ * program) may be NULL for the defaults.  0, or -1 with a message (the
  * compiler's, e.g. a buffer that is too small for the context). */
 int tern_compare_measure(const tern_compare_model *m, const char *backend, const tern_hwcfg *hw,
-                         const tern_tech *tech, int context, int prefill, tern_compare_point *pt,
-                         char *err, size_t errlen);
+                         const tern_run_opts *ro, const tern_tech *tech, int context, int prefill,
+                         tern_compare_point *pt, char *err, size_t errlen);
 
 /* A real run without a seek (tern sweep, include/tern/sweep.h): on a fresh
  * runner with prefill + decode positions, a prefill of `prefill` tokens
@@ -113,9 +118,10 @@ int tern_compare_measure(const tern_compare_model *m, const char *backend, const
  * steps of one token each.  pre gets the prefill step, dec the sums over the
  * decode steps (cycles, counters, bytes, energy; prog: every program of every
  * decode step in run order); both are owned by the caller (free with
- * tern_compare_point_free).  tech may be NULL.  0, or -1 with a message. */
+ * tern_compare_point_free).  tech and ro may be NULL.  0, or -1 with a message. */
 int tern_compare_measure_seq(const tern_compare_model *m, const char *backend,
-                             const tern_hwcfg *hw, const tern_tech *tech, int prefill, int decode,
+                             const tern_hwcfg *hw, const tern_run_opts *ro, const tern_tech *tech,
+                             int prefill, int decode,
                              tern_compare_point *pre, tern_compare_point *dec, char *err,
                              size_t errlen);
 

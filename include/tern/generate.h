@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tern/backend.h"
 #include "tern/hwcfg.h"
 
 #ifdef __cplusplus
@@ -51,6 +52,8 @@ typedef struct tern_gen_config {
   tern_hwcfg hw;       /* accelerator configuration (default tern_hwcfg_default) */
   int residency;       /* WBUF weight residency for repeated / shared weights (default 1) */
   const char *tech;    /* energy table: "45nm" (default) or "7nm" */
+  tern_run_opts run;   /* watchdog / max_cycles of every program (0 = defaults; --watchdog,
+                          --max-cycles) */
 } tern_gen_config;
 
 void tern_gen_config_default(tern_gen_config *c);

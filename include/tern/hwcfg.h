@@ -24,7 +24,8 @@ typedef struct tern_hwcfg {
                           -1 the minimum for the rows; --set psum_bits=min):
                           results are identical for every value, only the PEs' adders change
                           (rtl/tern_array.sv PSUM_W; docs/SYNTH.md) */
-  int dram_lat;        /* DRAM read latency in cycles, >= 1 (harness/runtime parameter) */
+  int dram_lat;        /* DRAM read latency in cycles, 1..TERN_HW_DRAM_LAT_MAX (harness/runtime
+                          parameter) */
   uint64_t dram_bytes; /* DRAM size the runtime allocates */
   double clock_mhz;    /* clock used to turn cycles into tokens/s */
 } tern_hwcfg;
@@ -33,13 +34,15 @@ typedef struct tern_hwcfg {
  * (sim/rtl_shim.cpp), tern rtl-top and the sweep (which all call or mirror
  * tern_hwcfg_check).  Depths are limited by the ISA's 16-bit SRAM address
  * fields, qdepth by the RTL's 8-bit FIFO fill counters (dbg_fifo_o), DRAM by
- * the ISA's 32-bit DRAM addresses; dram_lat: 10^6 cycles (5 ms at 200 MHz)
- * is far beyond any DRAM and keeps a run's pending-read queue bounded. */
+ * the ISA's 32-bit DRAM addresses; dram_lat 2^24 cycles: a DMA waiting on
+ * DRAM counts as progress for the watchdog, so any latency up to this runs
+ * on both backends, and the RTL harness holds at most dram_lat beats in
+ * flight. */
 #define TERN_HW_DIM_MAX 64
 #define TERN_HW_DEPTH_MAX 65536
 #define TERN_HW_QDEPTH_MAX 255
 #define TERN_HW_DRAM_BW_MAX 128
-#define TERN_HW_DRAM_LAT_MAX 1000000
+#define TERN_HW_DRAM_LAT_MAX 16777216
 #define TERN_DRAM_MAX ((uint64_t)1 << 32)
 #define TERN_HW_CLOCK_MHZ_MAX 1e6
 /* Defaults: 16x16, see docs/ARCHITECTURE.md. */

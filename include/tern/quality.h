@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tern/backend.h"
 #include "tern/hwcfg.h"
 
 #ifdef __cplusplus
@@ -43,6 +44,7 @@ typedef struct tern_quality_config {
   size_t accel_bytes;    /* bytes (from the start) the accelerator runs (0 = the same as the
                             references) */
   tern_hwcfg hw;         /* accelerator configuration */
+  tern_run_opts run;     /* watchdog / max_cycles of every accelerator program (0 = defaults) */
 } tern_quality_config;
 
 void tern_quality_config_default(tern_quality_config *c);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/backend.h"
 #include "tern/counters.h"
 #include "tern/energy.h"
 #include "tern/hwcfg.h"
@@ -27,6 +28,8 @@ typedef struct tern_run_config {
   uint64_t input_seed;       /* tern_mlp_input seed */
   const char *tech;          /* "45nm" (default) or "7nm" */
   const char *trace_path;    /* RTL FST trace or NULL */
+  tern_run_opts limits;      /* watchdog, max_cycles of the run (0 = defaults; --watchdog,
+                                --max-cycles); its trace_path is not used (trace_path above) */
 } tern_run_config;
 
 void tern_run_config_default(tern_run_config *rc);
@@ -89,7 +92,9 @@ typedef enum tern_cli_cmd {
 typedef struct tern_cli {
   tern_cli_cmd cmd;
   int help;                 /* --help / -h given */
-  tern_run_config run;      /* backend, hw, tokens, model, weights, input seed, tech, trace */
+  tern_run_config run;      /* backend, hw, tokens, model, weights, input seed, tech, trace,
+                               limits (--watchdog, --max-cycles: every command that runs
+                               programs on isa / rtl) */
   int have_input_seed;      /* --input-seed given (exec: seeded instead of zero input) */
   int have_hw;              /* --array or --set given (exec: the configuration the program
                                must have; the only one whose RTL library may be built) */

@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tern/backend.h"
 #include "tern/hwcfg.h"
 
 #ifdef __cplusplus
@@ -75,6 +76,9 @@ typedef struct tern_sweep_spec {
   tern_hwcfg *hw;     /* npoints configurations (owned) */
   char (*label)[TERN_SWEEP_LABEL]; /* npoints "array=4x4 dram_bw=4" (owned) */
   unsigned char *rtl; /* npoints flags: 1 = validate on the RTL (owned) */
+  tern_run_opts run;  /* watchdog / max_cycles of every program of every point: not in the spec,
+                         from tern sweep --watchdog / --max-cycles (0 = defaults); the job lists
+                         pass them on to each point's command */
 } tern_sweep_spec;
 
 /* Parses spec text; what names it in messages ("file"), base_dir resolves a
@@ -206,6 +210,7 @@ typedef struct tern_sweep_args {
   int jobs;             /* --jobs N (default 2) */
   int emit;             /* -1 none, else a tern_sweep_emit_kind */
   int point;            /* --point K, -1 = all */
+  tern_run_opts run;    /* --watchdog N, --max-cycles N (0 = defaults) */
 } tern_sweep_args;
 
 const char *tern_sweep_usage(void);
