@@ -110,9 +110,9 @@ int tern_hwcfg_check(const tern_hwcfg *c, char *err, size_t errlen) {
              c->psum_bits, tern_hwcfg_psum_min(c->rows), c->rows, c->rows);
     return -1;
   }
-  if (c->dram_lat < 1 || c->dram_lat > TERN_DRAM_LAT_MAX) {
+  if (c->dram_lat < 1 || c->dram_lat > TERN_HW_DRAM_LAT_MAX) {
     /* the RTL harness keeps every beat in flight: at most dram_lat of them */
-    tern_err(err, errlen, "dram_lat = %d, expected 1..%d", c->dram_lat, TERN_DRAM_LAT_MAX);
+    tern_err(err, errlen, "dram_lat = %d, expected 1..%d", c->dram_lat, TERN_HW_DRAM_LAT_MAX);
     return -1;
   }
   if (c->dram_bytes < 1) {

@@ -273,8 +273,8 @@ TERN_API tern_rtl *tern_rtl_create(const tern_hwcfg *cfg, char *err, size_t errl
   CHECK_FIELD(imem_depth)
   CHECK_FIELD(dram_bw)
 #undef CHECK_FIELD
-  if (cfg->dram_lat < 1 || cfg->dram_lat > TERN_DRAM_LAT_MAX) {
-    set_err(err, errlen, "dram_lat = %d, expected 1..%d", cfg->dram_lat, TERN_DRAM_LAT_MAX);
+  if (cfg->dram_lat < 1 || cfg->dram_lat > TERN_HW_DRAM_LAT_MAX) {
+    set_err(err, errlen, "dram_lat = %d, expected 1..%d", cfg->dram_lat, TERN_HW_DRAM_LAT_MAX);
     return nullptr;
   }
   tern_rtl *h = new (std::nothrow) tern_rtl;

@@ -178,7 +178,7 @@ TEST(Watchdog, DramLatencyAboveOneMillionRuns) {
   printf("[ info ] dram_lat 2000000: %llu cycles, RTL %.1f s\n",
          (unsigned long long)rtl.cnt.v[TERN_CNT_CYCLES], rtl.ms / 1e3);
   // the range is checked, naming the field and the range
-  c.dram_lat = TERN_DRAM_LAT_MAX + 1;
+  c.dram_lat = TERN_HW_DRAM_LAT_MAX + 1;
   EXPECT_EQ(tern_hwcfg_check(&c, err, sizeof err), -1);
   EXPECT_NE(std::string(err).find("dram_lat = 16777217, expected 1..16777216"), std::string::npos)
       << err;

@@ -24,7 +24,7 @@ typedef struct tern_hwcfg {
                           -1 the minimum for the rows; --set psum_bits=min):
                           results are identical for every value, only the PEs' adders change
                           (rtl/tern_array.sv PSUM_W; docs/SYNTH.md) */
-  int dram_lat;        /* DRAM read latency in cycles, 1..TERN_DRAM_LAT_MAX (harness/runtime
+  int dram_lat;        /* DRAM read latency in cycles, 1..TERN_HW_DRAM_LAT_MAX (harness/runtime
                           parameter) */
   uint64_t dram_bytes; /* DRAM size the runtime allocates */
   double clock_mhz;    /* clock used to turn cycles into tokens/s */
@@ -33,7 +33,7 @@ typedef struct tern_hwcfg {
 /* Largest dram_lat (2^24 cycles): a DMA waiting on DRAM counts as progress
  * for the watchdog, so any latency up to this runs on both backends; the RTL
  * harness holds at most dram_lat beats in flight. */
-#define TERN_DRAM_LAT_MAX 16777216
+#define TERN_HW_DRAM_LAT_MAX 16777216
 
 /* Defaults: 16x16, see docs/ARCHITECTURE.md. */
 tern_hwcfg tern_hwcfg_default(void);
