@@ -7,7 +7,8 @@
 # matplotlib and the fortunes corpus, if missing.
 #   TRAIN_MODELS="tiny hawk-tiny"   retrain only these (default: every models/trained/*/COMMAND)
 #   scripts/train.sh test           the training scripts' unit tests (make train-test)
-# Each tiny model takes about 20-30 minutes on one core (its train.log says how long it took).
+# Each tiny model takes about 20-30 minutes on one core, small about an hour (its train.log
+# says how long it took).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS="python3-torch python3-numpy python3-matplotlib fortunes"
