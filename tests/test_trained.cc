@@ -166,6 +166,8 @@ TEST(Trained, GgufAndSafetensorsGiveIdenticalLogitsOnCpuAndIsa) {
     for (int k = 0; k < 2; k++) {
       const std::string &path = k ? g : d;
       tern_hwcfg hw = tern_hwcfg_small(4, 4);
+      hw.acc_depth = 2048;  // small (d 192, 12 heads) needs 588 ACC words per token row at 4x4
+      hw.abuf_depth = 1024;
       if (Family(d) == "recurrent") {
         tern_rnn_model m;
         ASSERT_EQ(tern_rnn_ckpt_load(path.c_str(), &m, nullptr, err, sizeof err), 0) << err;
