@@ -220,8 +220,8 @@ int tern_program_write(const tern_program *p, const char *path, char *err, size_
 }
 
 /* Parse a complete in-memory .tbin image. */
-static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char *path, char *err,
-                      size_t errlen) {
+int tern_program_parse(tern_program *p, const uint8_t *d, size_t len, const char *path, char *err,
+                       size_t errlen) {
   if (len < 8 || memcmp(d, TERN_PROG_MAGIC, 8) != 0) {
     tern_err(err, errlen, "%s: bad magic at byte offset 0: expected \"%s\"%s", path, TERN_PROG_MAGIC,
             len < 8 ? " (file shorter than 8 bytes)" : "");
@@ -443,7 +443,7 @@ int tern_program_read(tern_program *p, const char *path, char *err, size_t errle
     free(d);
     return -1;
   }
-  int rc = parse_tbin(p, d, (size_t)sz, path, err, errlen);
+  int rc = tern_program_parse(p, d, (size_t)sz, path, err, errlen);
   free(d);
   return rc;
 }
