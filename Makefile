@@ -107,7 +107,7 @@ isa-vh-check: $(B)/gen_isa_vh
 synth-check: | deps
 	@TERN_SYNTH_FULL=1 ./rtl/synth/check_nomul.sh 4 4
 
-test: deps tern tests rtl-test-libs $(B)/gen_isa_vh
+test: deps tern tests rtl-test-libs $(B)/gen_isa_vh asan-fast
 	@./scripts/run_tests.sh
 
 demo: deps tern rtl-default-lib
@@ -144,6 +144,17 @@ SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omi
 .PHONY: sanitize asan-build asan-fast
 asan-build: | deps
 	@$(MAKE) --no-print-directory B=$(ASAN_B) SAN="$(SAN_FLAGS)" $(ASAN_B)/tern $(ASAN_B)/tern_tests
+
+# the fast subset of make test: only the test files it runs (the filter is in
+# scripts/run_tests.sh), linked against the sanitized library
+ASAN_FAST_TESTS := main test_parsers_fuzz test_isa test_isasim test_sync test_gguf test_tokenizer \
+                   test_tfm test_rnn test_mlp test_runtime test_rnn_mix test_fuzz_regress
+ASAN_FAST_OBJS  := $(ASAN_FAST_TESTS:%=$(B)/obj/tests/%.o)
+$(B)/tern_tests_fast: $(ASAN_FAST_OBJS) $(B)/libtern.a
+	$(CXX) $(SAN) $^ -o $@ -lgtest $(LDLIBS)
+
+asan-fast: | deps
+	@$(MAKE) --no-print-directory B=$(ASAN_B) SAN="$(SAN_FLAGS)" $(ASAN_B)/tern_tests_fast
 
 sanitize: deps asan-build rtl-test-libs $(B)/gen_isa_vh
 	@./scripts/run_sanitize.sh
@@ -195,7 +206,7 @@ fuzz-seeds: $(B)/make_seeds
 	@du -sh fuzz/corpus
 
 fuzz-cov: fuzz-build
-	@./scripts/fuzz_cov.sh $(SECONDS) $(FUZZ_NAMES)
+	@./scripts/fuzz_cov.sh $(SECONDS) $(or $(FUZZ_ONLY),$(FUZZ_NAMES))
 
 clean:
 	rm -rf $(B) reports/out

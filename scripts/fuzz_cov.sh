@@ -3,17 +3,24 @@
 # make fuzz-build into build/fuzz/bin/) for N seconds each and prints one line
 # per harness: executions, coverage (edges) and features, corpus size, findings.
 #   scripts/fuzz_cov.sh SECONDS HARNESS...
-# Seeds are read from fuzz/corpus/<harness>/ (never written); new corpus
+# Seeds are read from fuzz/corpus/<harness>/ and the inputs of fixed bugs
+# from fuzz/regress/<harness>/ (both never written); new corpus
 # entries go to build/fuzz/corpus/<harness>/ (kept between runs, so a long
 # run continues where the last one stopped); crashes, leaks, timeouts and
 # out-of-memory inputs to build/fuzz/crashes/<harness>/; the whole libFuzzer
 # log to build/fuzz/logs/<harness>.log.  Readers that take a path get their
-# input through files under build/fuzz/tmp/ (the harnesses' $TMPDIR).
+# input through files in a private directory under /dev/shm (or
+# build/fuzz/tmp/, or $FUZZ_TMPDIR), removed when the harness exits.
 # Exit status 1 if any harness had a finding.  docs/FUZZING.md.
 cd "$(dirname "$0")/.."
 secs=${1:?usage: fuzz_cov.sh SECONDS HARNESS...}; shift
 B=build/fuzz
-mkdir -p $B/logs $B/tmp
+mkdir -p $B/logs
+# scratch files of the path-only readers: tmpfs when there is one (twice the
+# executions per second of a disk), each harness in its own mkdtemp directory
+tmp=${FUZZ_TMPDIR:-}
+[ -z "$tmp" ] && { [ -w /dev/shm ] && tmp=/dev/shm || tmp=$PWD/$B/tmp; }
+mkdir -p "$tmp"
 
 # -max_len per harness: text formats are small, binary checkpoints larger.
 max_len() {
@@ -25,25 +32,34 @@ max_len() {
   esac
 }
 
+# the dictionary of a harness (fuzz/dict/NAME.dict): its own, or a related one
+dict_of() {
+  case $1 in
+    fuzz_ckpt_st) echo fuzz_safetensors ;;
+    *) echo "$1" ;;
+  esac
+}
+
 printf '%-18s %6s %11s %8s %6s %7s %7s %9s\n' harness secs execs exec/s cov ft corpus findings
 total_findings=0
 for h in "$@"; do
   bin=$B/bin/$h seeds=fuzz/corpus/$h new=$B/corpus/$h crashes=$B/crashes/$h log=$B/logs/$h.log
   mkdir -p "$new" "$crashes" "$seeds"
-  dict=(); [ -f fuzz/dict/$h.dict ] && dict=(-dict=fuzz/dict/$h.dict)
+  dict=(); [ -f fuzz/dict/$(dict_of "$h").dict ] && dict=(-dict=fuzz/dict/$(dict_of "$h").dict)
+  regress=(); [ -d fuzz/regress/$h ] && regress=(fuzz/regress/$h)   # inputs of fixed bugs
   before=$(ls "$crashes" | wc -l)
   t0=$(date +%s)
-  TMPDIR=$PWD/$B/tmp ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+  TMPDIR=$tmp ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
     "$bin" -max_total_time="$secs" -max_len="$(max_len "$h")" -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$crashes/" "${dict[@]}" \
-      "$new" "$seeds" >"$log" 2>&1
+      "$new" "$seeds" "${regress[@]}" >"$log" 2>&1
   rc=$?
   t1=$(date +%s)
   after=$(ls "$crashes" | wc -l)
   found=$((after - before))
   [ $rc -ne 0 ] && [ $found -eq 0 ] && found=1   # e.g. the harness did not start: count it
-  execs=$(sed -n 's/^stat::number_executed_units: *//p' "$log" | tail -1)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
