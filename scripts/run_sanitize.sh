@@ -1,7 +1,8 @@
 #!/bin/bash
 # make sanitize: the whole GoogleTest suite and a few CLI commands, built with
 # gcc's AddressSanitizer + UndefinedBehaviorSanitizer into build/asan/
-# (Makefile SAN_FLAGS: -fsanitize=address,undefined -fno-sanitize-recover=all),
+# (Makefile SAN_FLAGS: -fsanitize=address,undefined,float-cast-overflow
+# -fno-sanitize-recover=all),
 # with leak detection.  Any report aborts the process that made it, so a run
 # is clean exactly when every test passes and every command exits 0.  Ends
 # with "sanitize: N passed, M failed" and the wall time.  Extra arguments go
