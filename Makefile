@@ -157,7 +157,7 @@ $(B)/tern_tests_fast: $(ASAN_FAST_OBJS) $(B)/libtern.a
 asan-fast: | deps
 	@$(MAKE) --no-print-directory B=$(ASAN_B) SAN="$(SAN_FLAGS)" $(ASAN_B)/tern_tests_fast
 
-sanitize: deps asan-build rtl-test-libs $(B)/gen_isa_vh
+sanitize: deps asan-build rtl-test-libs
 	@./scripts/run_sanitize.sh
 
 # make fuzz-cov SECONDS=N: every fuzz/fuzz_*.c harness for N seconds with

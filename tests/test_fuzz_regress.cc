@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tern/ckpt.h"
+#include "tern/synth.h"
 #include "tern/tfm.h"
 
 #ifndef TERN_ROOT
@@ -69,4 +70,28 @@ TEST(FuzzRegress, CkptGgufNanAfterInexactFloatLinear) {
   EXPECT_EQ(tern_tfm_ckpt_load(p.c_str(), &m, nullptr, err, sizeof err), -1);
   EXPECT_NE(std::string(err).find("is not finite"), std::string::npos) << err;
   remove(p.c_str());
+}
+
+// fuzz_json: a synthesis result (the sweep's synthesis cache) with
+// "psum_bits": 1e308 and a real LUT count.  tern_synth_read_json converted
+// every number to int / uint64_t unchecked (UB for 1e308); now an integer
+// field must be a JSON integer in its range, and the message names it.
+TEST(FuzzRegress, SynthJsonNumbersOutOfRange) {
+  std::string path = Regress("fuzz_json", "synth-psum-bits-1e308.json");
+  tern_synth_result r;
+  char err[1024] = "";
+  EXPECT_EQ(tern_synth_read_json(path.c_str(), &r, err, sizeof err), -1);
+  EXPECT_NE(std::string(err).find("hw.psum_bits: expected an integer in"), std::string::npos) << err;
+  // the same file with psum_bits fixed: the real "carries" is refused next
+  std::vector<char> d = ReadAll(path);
+  std::string t(d.begin(), d.end());
+  t.replace(t.find("1e308"), 5, "12");
+  std::string p2 = Staged(path, ".json");
+  FILE *f = fopen(p2.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  fwrite(t.data(), 1, t.size(), f);
+  fclose(f);
+  EXPECT_EQ(tern_synth_read_json(p2.c_str(), &r, err, sizeof err), -1);
+  EXPECT_NE(std::string(err).find("unit.array.carries: expected an integer in 0.."), std::string::npos) << err;
+  remove(p2.c_str());
 }
