@@ -136,7 +136,8 @@ fuzz: deps tern tests rtl-test-libs
 # ---- sanitizers and coverage-guided fuzzing (docs/FUZZING.md) ----------------
 # make sanitize: library, CLI and every test built with gcc's ASan + UBSan in
 # build/asan (never mixed with build/), then the whole suite run there.
-# make test runs a fast subset of the same binary (scripts/run_tests.sh).
+# make test runs a fast subset (build/asan/tern_tests_fast, below).  Objects
+# are not rebuilt when SAN_FLAGS change: rm -rf build/asan after editing them.
 ASAN_B    := build/asan
 # -O1 (placed after the default -O2: the last -O wins): ASan's recommended
 # level, and a third of -O2's compile time for the GoogleTest files.
