@@ -48,6 +48,7 @@ for h in "$@"; do
   dict=(); [ -f fuzz/dict/$(dict_of "$h").dict ] && dict=(-dict=fuzz/dict/$(dict_of "$h").dict)
   regress=(); [ -d fuzz/regress/$h ] && regress=(fuzz/regress/$h)   # inputs of fixed bugs
   before=$(ls "$crashes" | wc -l)
+  scratch_before=$(ls -d "$tmp"/tern-fuzz-* 2>/dev/null)
   t0=$(date +%s)
   TMPDIR=$tmp ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
@@ -57,6 +58,10 @@ for h in "$@"; do
   rc=$?
   t1=$(date +%s)
   after=$(ls "$crashes" | wc -l)
+  # a harness that crashed did not remove its scratch directory (atexit)
+  for d in $(ls -d "$tmp"/tern-fuzz-* 2>/dev/null); do
+    grep -qxF "$d" <<<"$scratch_before" || rm -rf "$d"
+  done
   found=$((after - before))
   [ $rc -ne 0 ] && [ $found -eq 0 ] && found=1   # e.g. the harness did not start: count it
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
