@@ -11,6 +11,12 @@ CFLAGS   += -std=c11 -Wall -Wextra -Werror -Iinclude -D_POSIX_C_SOURCE=200809L -
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Iinclude -DTERN_ROOT='"$(ROOT)"' -MMD -MP
 LDLIBS   := -lz -linih -ljansson -lpcre2-8 -lm -ldl -lpthread
+# SAN: sanitizer flags added to every compile and link.  Empty for the normal
+# build; `make sanitize` and the fast sanitizer subset of `make test` set it
+# together with B=build/asan, so sanitized objects never mix with build/.
+SAN      :=
+CFLAGS   += $(SAN)
+CXXFLAGS += $(SAN)
 
 # libtern: everything in models/ compiler/ runtime/ reports/ and the ISA simulator.
 # runtime/tern.c holds main() of the CLI and is not part of the library.
@@ -52,7 +58,7 @@ $(B)/libtern.a: $(LIB_OBJS)
 lib: $(B)/libtern.a
 
 $(B)/tern: $(B)/obj/runtime/tern.o $(B)/libtern.a
-	$(CC) $^ -o $@ $(LDLIBS)
+	$(CC) $(SAN) $^ -o $@ $(LDLIBS)
 
 tern: $(B)/tern
 
@@ -63,7 +69,7 @@ $(B)/gen_isa_vh: tools/gen_isa_vh.c include/tern/isa_table.h include/tern/counte
 # tests: one GoogleTest binary; scripts/run_tests.sh adds the lint / synthesis
 # / generated-file checks and prints the final "tests: N passed, M failed".
 $(B)/tern_tests: $(TEST_OBJS) $(B)/libtern.a
-	$(CXX) $^ -o $@ -lgtest $(LDLIBS)
+	$(CXX) $(SAN) $^ -o $@ -lgtest $(LDLIBS)
 
 tests: $(B)/tern_tests
 
@@ -102,7 +108,7 @@ synth-check: | deps
 	@TERN_SYNTH_FULL=1 ./rtl/synth/check_nomul.sh 4 4
 
 # the default 16x16 RTL too: tests/test_watchdog.cc times a deadlock report on it
-test: deps tern tests rtl-test-libs rtl-default-lib $(B)/gen_isa_vh
+test: deps tern tests rtl-test-libs rtl-default-lib $(B)/gen_isa_vh asan-fast
 	@./scripts/run_tests.sh
 
 demo: deps tern rtl-default-lib
@@ -127,6 +133,83 @@ train-test:
 
 fuzz: deps tern tests rtl-test-libs
 	@TERN_FUZZ_LONG=1 $(B)/tern_tests --gtest_filter='*Fuzz*:*Random*'
+
+# ---- sanitizers and coverage-guided fuzzing (docs/FUZZING.md) ----------------
+# make sanitize: library, CLI and every test built with gcc's ASan + UBSan in
+# build/asan (never mixed with build/), then the whole suite run there.
+# make test runs a fast subset (build/asan/tern_tests_fast, below).  Objects
+# are not rebuilt when SAN_FLAGS change: rm -rf build/asan after editing them.
+ASAN_B    := build/asan
+# -O1 (placed after the default -O2: the last -O wins): ASan's recommended
+# level, and a third of -O2's compile time for the GoogleTest files.
+# float-cast-overflow: in clang's -fsanitize=undefined, not in gcc's.
+SAN_FLAGS := -O1 -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
+.PHONY: sanitize asan-build asan-fast
+asan-build: | deps
+	@$(MAKE) --no-print-directory B=$(ASAN_B) SAN="$(SAN_FLAGS)" $(ASAN_B)/tern $(ASAN_B)/tern_tests
+
+# the fast subset of make test: only the test files it runs (the filter is in
+# scripts/run_tests.sh), linked against the sanitized library
+ASAN_FAST_TESTS := main test_parsers_fuzz test_isa test_isasim test_sync test_gguf test_tokenizer \
+                   test_tfm test_rnn test_mlp test_runtime test_rnn_mix test_fuzz_regress
+ASAN_FAST_OBJS  := $(ASAN_FAST_TESTS:%=$(B)/obj/tests/%.o)
+$(B)/tern_tests_fast: $(ASAN_FAST_OBJS) $(B)/libtern.a
+	$(CXX) $(SAN) $^ -o $@ -lgtest $(LDLIBS)
+
+asan-fast: | deps
+	@$(MAKE) --no-print-directory B=$(ASAN_B) SAN="$(SAN_FLAGS)" $(ASAN_B)/tern_tests_fast
+
+sanitize: deps asan-build rtl-test-libs
+	@./scripts/run_sanitize.sh
+
+# make fuzz-cov SECONDS=N: every fuzz/fuzz_*.c harness for N seconds with
+# libFuzzer (clang -fsanitize=fuzzer,address,undefined) against a
+# clang-built instrumented library in build/fuzz; one summary line per harness.
+FUZZ_B       := build/fuzz
+FUZZ_CC      := clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_B)/bin/%)
+SECONDS      ?= 60
+.PHONY: fuzz-deps fuzz-lib fuzz-build fuzz-cov
+fuzz-deps:
+	@./scripts/install-deps.sh fuzz
+
+fuzz-lib: | fuzz-deps
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) B=$(FUZZ_B) \
+	  SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_B)/libtern.a
+
+$(FUZZ_B)/bin/%: fuzz/%.c fuzz/fuzz.h fuzz/fuzz_ckpt.h $(FUZZ_B)/libtern.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude -D_POSIX_C_SOURCE=200809L $(FUZZ_SAN) \
+	  -fsanitize=fuzzer $< $(FUZZ_B)/libtern.a -o $@ $(LDLIBS) -lstdc++
+
+fuzz-build: fuzz-lib
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+# make fuzz-seeds: regenerates the seed corpora fuzz/corpus/ (checked in)
+# with fuzz/make_seeds.c (the normal library) plus files of tests/ and reports/.
+.PHONY: fuzz-seeds
+$(B)/make_seeds: fuzz/make_seeds.c fuzz/fuzz.h $(B)/libtern.a
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $< $(B)/libtern.a -o $@ $(LDLIBS)
+
+fuzz-seeds: $(B)/make_seeds
+	rm -rf fuzz/corpus $(B)/seeds-tmp
+	$(B)/make_seeds fuzz/corpus $(B)/seeds-tmp
+	cp tests/corpus/*.s fuzz/corpus/fuzz_asm/
+	cp tests/corpus/*.tbin fuzz/corpus/fuzz_tbin/
+	cp tests/corpus/*.bin fuzz/corpus/fuzz_exec/
+	cp tests/corpus/model_*.tern fuzz/corpus/fuzz_tfm_desc/
+	mkdir -p fuzz/corpus/fuzz_sweep_spec fuzz/corpus/fuzz_tokenizer
+	cp reports/sweeps/*.ini fuzz/corpus/fuzz_sweep_spec/
+	cp tests/tokenizer_data/*.json fuzz/corpus/fuzz_tokenizer/
+	{ cat tests/tokenizer_data/llama3_tiny.json; printf '\n#--tern-fuzz-part--#\n'; \
+	  printf 'Hello <|begin_of_text|> world 123 \xc3\xa9'; } >fuzz/corpus/fuzz_tokenizer/llama3_with_text
+	rm -rf $(B)/seeds-tmp
+	@du -sh fuzz/corpus
+
+fuzz-cov: fuzz-build
+	@./scripts/fuzz_cov.sh $(SECONDS) $(or $(FUZZ_ONLY),$(FUZZ_NAMES))
 
 clean:
 	rm -rf $(B) reports/out

@@ -82,10 +82,13 @@ void cc_ctx_free(cc_ctx *c) {
   memset(c, 0, sizeof *c);
 }
 
+/* in / out may be NULL with nin / nout 0 (the RNN mixer's conv and lru_h
+ * steps read or write only the op's own state); memcpy's arguments must be
+ * valid pointers even for 0 bytes (C11 7.24.1), so empty lists are not copied. */
 void cc_op_io(cc_op *o, const int *in, int nin, const int *out, int nout, int ntemp) {
-  memcpy(o->in, in, sizeof(int) * (size_t)nin);
+  if (nin > 0) memcpy(o->in, in, sizeof(int) * (size_t)nin);
   o->nin = nin;
-  memcpy(o->out, out, sizeof(int) * (size_t)nout);
+  if (nout > 0) memcpy(o->out, out, sizeof(int) * (size_t)nout);
   o->nout = nout;
   o->ntemp = ntemp;
 }

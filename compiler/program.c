@@ -292,8 +292,8 @@ int tern_program_write(const tern_program *p, const char *path, char *err, size_
 }
 
 /* Parse a complete in-memory .tbin image. */
-static int parse_tbin(tern_program *p, const uint8_t *d, size_t len, const char *path, char *err,
-                      size_t errlen) {
+int tern_program_parse(tern_program *p, const uint8_t *d, size_t len, const char *path, char *err,
+                       size_t errlen) {
   if (len < 8 || memcmp(d, TERN_PROG_MAGIC, 8) != 0) {
     tern_err(err, errlen, "%s: bad magic at byte offset 0: expected \"%s\"%s", path, TERN_PROG_MAGIC,
             len < 8 ? " (file shorter than 8 bytes)" : "");
@@ -513,7 +513,7 @@ int tern_program_read(tern_program *p, const char *path, char *err, size_t errle
   size_t sz;
   if (tern_read_file(path, TERN_PROG_MAX_FILE, "a .tbin program file", &d, &sz, err, errlen))
     return -1;
-  int rc = parse_tbin(p, d, sz, path, err, errlen);
+  int rc = tern_program_parse(p, d, sz, path, err, errlen);
   free(d);
   return rc;
 }

@@ -343,7 +343,9 @@ int tern_insert_sync(const tern_hwcfg *cfg, const tern_insn *in, size_t n, tern_
       s.iv[s.niv++] = (ival){a / 16, (a + len - 1) / 16 + 1, 0};
     }
   }
-  qsort(s.iv, s.niv, sizeof *s.iv, cmp_ival);
+  /* s.iv is NULL in a program without STOREs, and qsort's base must be a
+   * valid pointer even for 0 elements (C11 7.22.5) */
+  if (s.niv > 1) qsort(s.iv, s.niv, sizeof *s.iv, cmp_ival);
   size_t m = 0;
   for (size_t i = 0; i < s.niv; i++) {
     if (m && s.iv[i].g0 <= s.iv[m - 1].g1) {

@@ -64,11 +64,15 @@ int ck_linear_from_codes(const int8_t *c, int in, int out, float beta, tern_tpac
 int ck_linear_from_float(const float *w, int in, int out, tern_tpacked *t, int *ternarised,
                          char *err, size_t errlen) {
   size_t n = (size_t)in * (size_t)out;
+  /* every element, not only those before the first that makes the matrix
+   * inexact: tern_ternarize must not see a NaN or an infinity (fuzz_ckpt_gguf
+   * found a NaN behind the first inexact element, UB in its int conversion) */
+  for (size_t k = 0; k < n; k++)
+    if (!isfinite(w[k])) return tern_err(err, errlen, "element %zu is not finite", k);
   float s = 0.0f;
   int exact = 1;
   for (size_t k = 0; k < n && exact; k++) {
     float a = fabsf(w[k]);
-    if (!isfinite(a)) return tern_err(err, errlen, "element %zu is not finite", k);
     if (a == 0.0f) continue;
     if (s == 0.0f) s = a;
     exact = a == s;

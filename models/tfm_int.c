@@ -78,8 +78,12 @@ void tern_tfm_rope_table(double theta, int head_dim, int npos, int32_t *cos_q, i
  * n < 2^17 the int32 sum cannot overflow and tern_v_dot8's saturation never
  * applies; the result is the same int32.  Written so that GCC vectorises it
  * (no intrinsics; the same bits on every target). */
-__attribute__((optimize("tree-vectorize"))) static int32_t dot8_rows(const int8_t *a,
-                                                                     const int8_t *b, size_t n) {
+#if defined(__GNUC__) && !defined(__clang__)
+#define TFM_VECTORIZE __attribute__((optimize("tree-vectorize")))
+#else
+#define TFM_VECTORIZE /* clang (the fuzzing build) vectorises at -O2 and has no such attribute */
+#endif
+TFM_VECTORIZE static int32_t dot8_rows(const int8_t *a, const int8_t *b, size_t n) {
   if (n >= (1u << 17)) return tern_v_dot8(a, 1, b, 1, n);
   int32_t s = 0;
   for (size_t i = 0; i < n; i++) s += (int32_t)a[i] * (int32_t)b[i];

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1157,6 +1158,25 @@ static double jnum(const json_t *o, const char *key, double def) {
   return json_is_number(v) ? json_number_value(v) : def;
 }
 
+/* An integer field (the writer writes every one as a JSON integer): absent
+ * (or o absent) -> def; else an integer in lo..hi, or -1 with a message
+ * naming the file and the key.  Converting any number to int or uint64_t
+ * was undefined for a real or an out-of-range value (fuzz_json found
+ * "psum_bits": 1e308). */
+static int jint(const json_t *o, const char *key, long long def, long long lo, long long hi,
+                long long *v, const char *path, const char *where, char *err, size_t errlen) {
+  const json_t *x = json_object_get(o, key);
+  if (!x) {
+    *v = def;
+    return 0;
+  }
+  if (!json_is_integer(x) || json_integer_value(x) < lo || json_integer_value(x) > hi)
+    return tern_err(err, errlen, "%s: JSON: %s%s: expected an integer in %lld..%lld", path, where,
+                    key, lo, hi);
+  *v = (long long)json_integer_value(x);
+  return 0;
+}
+
 static void jstr(const json_t *o, const char *key, char *out, size_t n) {
   const json_t *v = json_object_get(o, key);
   if (json_is_string(v)) snprintf(out, n, "%s", json_string_value(v));
@@ -1195,29 +1215,36 @@ int tern_synth_read_json(const char *path, tern_synth_result *r, char *err, size
             {"acc_depth", &r->hw.acc_depth},   {"out_depth", &r->hw.out_depth},
             {"qdepth", &r->hw.qdepth},         {"imem_depth", &r->hw.imem_depth},
             {"dram_bw", &r->hw.dram_bw},       {"psum_bits", &r->hw.psum_bits}};
-  for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++) *hw[i].v = (int)jnum(h, hw[i].key, 0);
+  long long v;
+  for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++) {
+    if (jint(h, hw[i].key, 0, INT_MIN, INT_MAX, &v, path, "hw.", err, errlen)) goto out;
+    *hw[i].v = (int)v;
+  }
+  static const char *const ukeys[] = {"luts", "ffs", "carries", "brams", "dsps", "muls", "lutrams", "other"};
   for (int g = 0; g < 2; g++) {
     const json_t *grp = json_object_get(o, g ? "mem" : "unit");
     int n = g ? TERN_SYNTH_NMEMS : TERN_SYNTH_NUNITS;
     for (int i = 0; i < n; i++) {
+      char where[64];
+      snprintf(where, sizeof where, "%s.%s.", g ? "mem" : "unit", g ? MEM_NAMES[i] : UNIT_NAMES[i]);
       const json_t *uj = json_object_get(grp, g ? MEM_NAMES[i] : UNIT_NAMES[i]);
       tern_synth_unit *u = g ? &r->mem[i] : &r->unit[i];
-      u->luts = (uint64_t)jnum(uj, "luts", 0);
-      u->ffs = (uint64_t)jnum(uj, "ffs", 0);
-      u->carries = (uint64_t)jnum(uj, "carries", 0);
-      u->brams = (uint64_t)jnum(uj, "brams", 0);
-      u->dsps = (uint64_t)jnum(uj, "dsps", 0);
-      u->muls = (uint64_t)jnum(uj, "muls", 0);
-      u->lutrams = (uint64_t)jnum(uj, "lutrams", 0);
-      u->other = (uint64_t)jnum(uj, "other", 0);
+      uint64_t *f[] = {&u->luts, &u->ffs, &u->carries, &u->brams, &u->dsps, &u->muls, &u->lutrams, &u->other};
+      for (int k = 0; k < 8; k++) {
+        if (jint(uj, ukeys[k], 0, 0, LLONG_MAX, &v, path, where, err, errlen)) goto out;
+        *f[k] = (uint64_t)v;
+      }
     }
   }
   r->luts_per_pe = jnum(o, "luts_per_pe", 0);
   r->ffs_per_pe = jnum(o, "ffs_per_pe", 0);
-  r->array_mul_free = (int)jnum(o, "array_mul_free", 0);
+  if (jint(o, "array_mul_free", 0, 0, 1, &v, path, "", err, errlen)) goto out;
+  r->array_mul_free = (int)v;
   r->fmax_mhz = jnum(o, "fmax_mhz", 0);
-  r->logic_depth = (int)jnum(o, "logic_depth", -1);
-  r->fits = (int)jnum(o, "fits", -1);
+  if (jint(o, "logic_depth", -1, -1, INT_MAX, &v, path, "", err, errlen)) goto out;
+  r->logic_depth = (int)v;
+  if (jint(o, "fits", -1, -1, 1, &v, path, "", err, errlen)) goto out;
+  r->fits = (int)v;
   r->seconds = jnum(o, "seconds", 0);
   if (r->hw.rows < 1 || r->hw.cols < 1) {
     tern_err(err, errlen, "%s: hw.rows / hw.cols missing (not a tern synth result)", path);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -25,15 +26,18 @@ struct Argv {
   char **argv() { return p.data(); }
 };
 
+// tern_cli keeps pointers into argv (as tern.c's main() relies on), so the
+// arguments of every Parse stay alive until the process ends: a deque never
+// moves its elements, and Argv's char pointers point into its own strings.
 int Parse(std::initializer_list<const char *> a, tern_cli *cli, std::string *msg) {
-  Argv v(a);
+  static std::deque<Argv> keep;
+  Argv &v = keep.emplace_back(a);
   char err[1024] = "";
   int rc = tern_cli_parse(v.argc(), v.argv(), cli, err, sizeof err);
   *msg = err;
   return rc;
 }
 
-// the argument strings must outlive the parsed struct: keep them static
 void ExpectBad(std::initializer_list<const char *> a, const std::string &needle1,
                const std::string &needle2 = "") {
   tern_cli cli;

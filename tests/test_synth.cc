@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -55,8 +56,12 @@ struct Args {
   char **argv() { return v.data(); }
 };
 
+// tern_synth_opts keeps pointers into argv (o->device, the JSON path), so
+// the arguments of every parse stay alive until the process ends: a deque
+// never moves its elements, and Args' char pointers point into its strings.
 int parse(std::initializer_list<const char *> a, tern_synth_opts *o, std::string *err) {
-  Args args(a);
+  static std::deque<Args> keep;
+  Args &args = keep.emplace_back(a);
   const char *json = nullptr;
   int help = 0;
   char e[1024] = "";

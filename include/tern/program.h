@@ -87,6 +87,10 @@ void tern_program_dma_bytes(const tern_program *p, const tern_hwcfg *hw, uint64_
 /* .tbin I/O; errors name the file, the field / offset and the expected value. */
 int tern_program_write(const tern_program *p, const char *path, char *err, size_t errlen);
 int tern_program_read(tern_program *p, const char *path, char *err, size_t errlen);
+/* The same from memory (len bytes of a .tbin; `what` names it in messages):
+ * tern_program_read is this on the file's bytes (fuzz/fuzz_tbin.c uses it). */
+int tern_program_parse(tern_program *p, const uint8_t *bytes, size_t len, const char *what,
+                       char *err, size_t errlen);
 
 /* Assembly text <-> instructions.  Text syntax: docs/ISA.md "Assembly".
  * Errors carry "file:line: ...". */
