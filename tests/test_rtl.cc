@@ -972,6 +972,8 @@ TEST(RtlRegress, Corpus) {
     }
     tern_session_close(si);
     tern_session_close(sr);
+    printf("[ regress  ] %s: %zu program(s) on %s, dram_lat %d\n", c.dir.c_str(), progs.size(),
+           rtl_name(cfg).c_str(), cfg.dram_lat);
     for (tern_program &p : progs) tern_program_free(&p);
   }
   printf("[ regress  ] %zu case(s), %d programs: RTL == ISA simulator\n", cases.size(), programs);
