@@ -1,5 +1,6 @@
 // Seeds, replay commands, reproducers and regression cases of the fuzz and
-// random-program tests (the mutation fuzzers and RtlRandom.*).
+// random-program tests (the mutation fuzzers, RtlRandom.*, Sync.Random*).
+// docs/ARCHITECTURE.md "Fuzzing: seeds, replays, reproducers, regression cases".
 //
 //   tern_test::FuzzCase fc(kFixedSeed, normal_count, long_count);
 //
@@ -9,24 +10,23 @@
 // - count: TERN_FUZZ_COUNT if set; else long_count under TERN_FUZZ_LONG; else
 //   normal_count.
 // - The constructor prints one line with both and the command that replays
-//   the run:
-//     [ seed     ] RtlRandom.Programs4x4: seed 0x... (fresh), 25000 programs;
-//                  replay: TERN_FUZZ_SEED=0x... TERN_FUZZ_COUNT=25000 build/tern_tests --gtest_filter=RtlRandom.Programs4x4
-//   and every failure of the test carries the seed and the replay command
-//   (a gtest scoped trace).
-// - fc.Input(it, parts): the input of iteration `it` as named parts (bytes,
-//   or a file already on disk).  A crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
-//   SIGABRT) before the next Input writes them to a reproducer directory
-//   build/fuzz-repro/<Suite.Name>-<seed>-<it>/ (async-signal-safe: open,
-//   read, write; the paths and the README text are prepared beforehand).
-// - fc.Failed(): after the iteration; if the test failed during it, saves the
-//   reproducer, adds a failure naming the directory and the iteration, and
-//   returns true (stop the loop).
-// - fc.Regressions(): the cases in tests/regress/<dir>/ (default dir: the
+//   the run,
+//     [ seed     ] Suite.Name: seed 0x... (fresh), 25000 programs; replay:
+//     TERN_FUZZ_SEED=0x... TERN_FUZZ_COUNT=25000 build/tern_tests --gtest_filter=Suite.Name
+//   and every failure of the test carries the seed and that command (a
+//   gtest scoped trace).
+// - fc.Input(it, {parts}) at the start of iteration `it`: its input as named
+//   parts (bytes, or a file already on disk; not copied).  A crash (SIGSEGV,
+//   SIGBUS, SIGFPE, SIGILL, SIGABRT) before the iteration ends writes them to
+//   build/fuzz-repro/<Suite.Name>-<seed>-<it>/ with a README (the handler
+//   only opens, reads and writes; paths and text are prepared beforehand).
+// - fc.Failed(note) at the end of every iteration: if the test failed during
+//   it, saves the same directory (with the failure messages), adds a failure
+//   naming it and returns true.
+// - fc.Regressions(): the cases of tests/regress/<dir>/ (default dir: the
 //   test's full name), each a directory of part files, which the test
-//   replays through the same check before fuzzing: a reproducer copied there
-//   (`cp -r build/fuzz-repro/X tests/regress/<dir>/<name>`) is a regression
-//   test of every `make test`.  docs/ARCHITECTURE.md "Testing".
+//   replays through the same checks before fuzzing: a reproducer copied
+//   there is a regression test of every `make test`.
 #ifndef TERN_TESTS_FUZZ_SEED_H
 #define TERN_TESTS_FUZZ_SEED_H
 
