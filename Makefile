@@ -131,8 +131,11 @@ train:
 train-test:
 	@./scripts/train.sh test
 
-fuzz: deps tern tests rtl-test-libs
-	@TERN_FUZZ_LONG=1 $(B)/tern_tests --gtest_filter='*Fuzz*:*Random*'
+# make fuzz: fresh seeds, the RTL-vs-ISA random programs on every RTL configuration
+# (the test ones and the default 16x16) and the mutation fuzzers, in FUZZ_JOBS
+# (default 2) processes; scripts/fuzz.sh prints the seeds, the counts and the wall time.
+fuzz: deps tern tests rtl-test-libs rtl-default-lib
+	@./scripts/fuzz.sh
 
 # ---- sanitizers and coverage-guided fuzzing (docs/FUZZING.md) ----------------
 # make sanitize: library, CLI and every test built with gcc's ASan + UBSan in

@@ -15,6 +15,8 @@
 #include "tern/rnn.h"
 #include "tern/tfm.h"
 
+#include "fuzz_seed.h"
+
 namespace tern_test {
 
 // ---- the family's C API under one name ------------------------------------------
@@ -131,41 +133,55 @@ inline void Mutate(std::string &t, FuzzRng &rnd, const std::vector<const char *>
   }
 }
 
-// Seeded mutations of seeds: never crashes; a refused text gets -1 and a
-// message naming the input ("fuzz"); an accepted one passes the checks and
-// round-trips through the printer (same text, same bytes).  Both outcomes
-// must occur.  (Strings with NUL are cut by the C API: the C-string prefix is
-// parsed.)
+// One text through the parser: refused with -1 and a message naming the
+// input ("fuzz"), or accepted (returns 1): then it passes the checks and
+// round-trips through the printer (same text, same bytes).  (Strings with NUL
+// are cut by the C API: the C-string prefix is parsed.)
+template <class Cfg>
+int FuzzParseOne(const std::string &t) {
+  Cfg c;
+  char err[512];
+  err[0] = 0;
+  int rc = ParseString(t.c_str(), "fuzz", &c, err, sizeof err);
+  if (rc != 0) {
+    EXPECT_EQ(rc, -1);
+    EXPECT_NE(err[0], 0) << "error without a message for:\n" << t;
+    EXPECT_EQ(strncmp(err, "fuzz", 4), 0) << err;
+    return 0;
+  }
+  EXPECT_EQ(Check(&c, "fuzz", err, sizeof err), 0) << err;
+  std::string text = PrintCfg(c);
+  Cfg back;
+  EXPECT_EQ(ParseString(text.c_str(), "print", &back, err, sizeof err), 0) << err << "\n" << text;
+  EXPECT_EQ(memcmp(&c, &back, sizeof c), 0) << text;
+  EXPECT_EQ(PrintCfg(back), text);
+  return 1;
+}
+
+// Seeded mutations of seeds through FuzzParseOne: never crashes, and both
+// outcomes must occur.  Seeds, counts, reproducers and the regression cases
+// of tests/regress/<test>/ (replayed first): tests/fuzz_seed.h.
 template <class Cfg>
 void FuzzParser(const std::vector<std::string> &seeds, const std::vector<const char *> &tokens,
-                uint64_t seed, int iters) {
+                uint64_t fixed_seed, int iters, int long_iters) {
   ASSERT_FALSE(seeds.empty());
-  FuzzRng rnd{seed};
+  FuzzCase fc(fixed_seed, iters, long_iters);
+  for (const RegressCase &rc : fc.Regressions()) {
+    SCOPED_TRACE(rc.dir);
+    for (const auto &part : rc.parts) FuzzParseOne<Cfg>(part.second);
+  }
+  FuzzRng rnd{fc.seed()};
   int accepted = 0;
-  for (int it = 0; it < iters; it++) {
+  const int n = (int)fc.count();
+  for (int it = 0; it < n; it++) {
     std::string t = seeds[rnd(seeds.size())];
     Mutate(t, rnd, tokens);
-    Cfg c;
-    char err[512];
-    err[0] = 0;
-    int rc = ParseString(t.c_str(), "fuzz", &c, err, sizeof err);
-    if (rc != 0) {
-      ASSERT_EQ(rc, -1);
-      ASSERT_NE(err[0], 0) << "error without a message for:\n" << t;
-      ASSERT_EQ(strncmp(err, "fuzz", 4), 0) << err;
-    } else {
-      accepted++;
-      ASSERT_EQ(Check(&c, "fuzz", err, sizeof err), 0) << err;
-      std::string text = PrintCfg(c);
-      Cfg back;
-      ASSERT_EQ(ParseString(text.c_str(), "print", &back, err, sizeof err), 0)
-          << err << "\n" << text;
-      ASSERT_EQ(memcmp(&c, &back, sizeof c), 0) << text;
-      ASSERT_EQ(PrintCfg(back), text);
-    }
+    fc.Input(it, {Bytes("model.tern", t)});
+    accepted += FuzzParseOne<Cfg>(t);
+    if (fc.Failed()) return;
   }
-  EXPECT_GT(accepted, iters / 50);  // the mutations still leave many valid inputs
-  EXPECT_LT(accepted, iters);       // and are not all harmless
+  EXPECT_GT(accepted, n / 50);  // the mutations still leave many valid inputs
+  EXPECT_LT(accepted, n);       // and are not all harmless
 }
 
 }  // namespace tern_test

@@ -27,6 +27,8 @@
 #include "tern/tfm.h"
 #include "tern/tfm_int.h"
 
+#include "fuzz_seed.h"
+
 namespace {
 
 std::string TmpDir() {
@@ -571,14 +573,41 @@ void TryLoad(const std::string &path, int it, int *ok, int *refused) {
 // Seeded mutations of a valid checkpoint (file bytes and config.json): every
 // load either succeeds or fails with a message; never a crash (run under
 // ASan+UBSan by make sanitize).  ~600 iterations, 100x with TERN_FUZZ_LONG.
+// A regression case (tests/regress/<test>/<case>/, tests/fuzz_seed.h): its
+// files written into a fresh directory, which is loaded (or the one file).
+void ReplayCkptCases(const tern_test::FuzzCase &fc, bool dir_load) {
+  for (const tern_test::RegressCase &c : fc.Regressions()) {
+    SCOPED_TRACE(c.dir);
+    std::string d = tern_test::FuzzTmpDir("ckpt");
+    for (const auto &part : c.parts) WriteFile(d + "/" + part.first, part.second);
+    int ok = 0, refused = 0;
+    std::string path = dir_load || c.parts.empty() ? d : d + "/" + c.parts[0].first;
+    TryLoad(path, -1, &ok, &refused);
+    RmRf(d);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+// Seeded mutations of a valid checkpoint (file bytes and config.json): every
+// load either succeeds or fails with a message; never a crash (run under
+// ASan+UBSan by make sanitize).  ~600 iterations, 100x with TERN_FUZZ_LONG;
+// seeds, reproducers and regression cases as tests/fuzz_seed.h.
 TEST(CkptFuzz, MutatedSafetensorsAndConfig) {
-  std::string dir = Exported("tiny");
+  tern_test::FuzzCase fc(20261207, 600, 60000);
+  ASSERT_NO_FATAL_FAILURE(ReplayCkptCases(fc, true));
+  std::string dir = tern_test::FuzzTmpDir("ckpt");  // tmpfs: no writeback waits
+  {
+    tern_tfm_model m = Seeded(PresetCfg("tiny"));
+    char err[1024];
+    ASSERT_EQ(tern_tfm_ckpt_save(&m, dir.c_str(), TERN_CKPT_SAFETENSORS, err, sizeof err), 0) << err;
+    tern_tfm_free(&m);
+  }
   std::string st = dir + "/model.safetensors", cj = dir + "/config.json";
   std::string orig = ReadFile(st), ocfg = ReadFile(cj);
   uint64_t hl = 0;
   for (int i = 7; i >= 0; i--) hl = (hl << 8) | (uint8_t)orig[(size_t)i];
-  int iters = getenv("TERN_FUZZ_LONG") ? 60000 : 600;
-  std::mt19937_64 rng(20261207);
+  const int iters = (int)fc.count();
+  std::mt19937_64 rng(fc.seed());
   int ok = 0, refused = 0;
   for (int it = 0; it < iters; it++) {
     std::string s = orig, c = ocfg;
@@ -601,10 +630,14 @@ TEST(CkptFuzz, MutatedSafetensorsAndConfig) {
     }
     WriteFile(st, s);
     WriteFile(cj, c);
-    ASSERT_NO_FATAL_FAILURE(TryLoad(dir, it, &ok, &refused));
+    fc.Input(it, {tern_test::File("model.safetensors", st), tern_test::File("config.json", cj)});
+    TryLoad(dir, it, &ok, &refused);
+    if (fc.Failed()) break;
   }
-  EXPECT_GT(refused, iters / 10);
-  EXPECT_GT(ok, 0);
+  if (!::testing::Test::HasFailure()) {
+    EXPECT_GT(refused, iters / 10);
+    EXPECT_GT(ok, 0);
+  }
   RmRf(dir);
 }
 
@@ -850,14 +883,16 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Seeded mutations of an exported GGUF: load succeeds or fails with a message.
 TEST(CkptFuzz, MutatedGguf) {
+  tern_test::FuzzCase fc(7202612, 600, 60000);
+  ASSERT_NO_FATAL_FAILURE(ReplayCkptCases(fc, false));
   tern_tfm_model m = Seeded(PresetCfg("tiny"));
-  std::string dir = TmpDir(), g = dir + "/t.gguf";
+  std::string dir = tern_test::FuzzTmpDir("ckpt"), g = dir + "/t.gguf";
   char err[1024];
   ASSERT_EQ(tern_tfm_ckpt_save(&m, g.c_str(), TERN_CKPT_GGUF, err, sizeof err), 0) << err;
   tern_tfm_free(&m);
   std::string orig = ReadFile(g);
-  int iters = getenv("TERN_FUZZ_LONG") ? 60000 : 600;
-  std::mt19937_64 rng(7202612);
+  const int iters = (int)fc.count();
+  std::mt19937_64 rng(fc.seed());
   int ok = 0, refused = 0;
   for (int it = 0; it < iters; it++) {
     std::string s = orig;
@@ -874,10 +909,14 @@ TEST(CkptFuzz, MutatedGguf) {
       for (int k = 0; k < 8 && p + (size_t)k < s.size(); k++) s[p + (size_t)k] = (char)0xFF;
     }
     WriteFile(g, s);
-    ASSERT_NO_FATAL_FAILURE(TryLoad(g, it, &ok, &refused));
+    fc.Input(it, {tern_test::File("t.gguf", g)});
+    TryLoad(g, it, &ok, &refused);
+    if (fc.Failed()) break;
   }
-  EXPECT_GT(refused, iters / 10);
-  EXPECT_GT(ok, 0);
+  if (!::testing::Test::HasFailure()) {
+    EXPECT_GT(refused, iters / 10);
+    EXPECT_GT(ok, 0);
+  }
   RmRf(dir);
 }
 

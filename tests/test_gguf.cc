@@ -3,7 +3,8 @@
 // decoded values are derived from the documented layouts (so the layouts are
 // checked, not only self-consistency), fp16 / bf16 edge values, every refusal
 // of the untrusted-input checks, and a seeded mutation fuzzer
-// (GgufFuzz.MutatedFiles, 100x longer with TERN_FUZZ_LONG).
+// (GgufFuzz.MutatedFiles, 100x longer with TERN_FUZZ_LONG, seeds and
+// reproducers as tests/fuzz_seed.h).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@
 #include <vector>
 
 #include "tern/gguf.h"
+
+#include "fuzz_seed.h"
 
 namespace {
 
@@ -1359,20 +1362,25 @@ void fuzz_one(const std::vector<uint8_t> &in, const std::string &path, FuzzStats
 
 TEST(GgufFuzz, MutatedFiles) {
   std::vector<std::vector<uint8_t>> seeds = {sample_bytes(11, 32), sample_bytes(12, 8), small_file()};
-  long iters = 700;  // per seed
-  if (getenv("TERN_FUZZ_LONG")) iters *= 100;
+  tern_test::FuzzCase fc(0x6775f00dull, 700, 70000, "mutants per seed file");
   std::string path = tmp_path("fuzz");
-  std::mt19937_64 g(0x6775f00dull);
   FuzzStats st;
+  for (const tern_test::RegressCase &c : fc.Regressions()) {
+    for (const auto &part : c.parts) {
+      SCOPED_TRACE(c.dir + "/" + part.first);
+      fuzz_one(std::vector<uint8_t>(part.second.begin(), part.second.end()), path, st);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+  st = FuzzStats();
+  std::mt19937_64 g(fc.seed());
+  long n = 0;
   for (size_t s = 0; s < seeds.size(); s++) {
-    for (long it = 0; it < iters; it++) {
+    for (long it = 0; it < fc.count(); it++, n++) {
       std::vector<uint8_t> m = it == 0 ? seeds[s] : mutate(g, seeds[s]);
+      fc.Input(n, {tern_test::Bytes("input.gguf", m)});
       fuzz_one(m, path, st);
-      if (::testing::Test::HasFatalFailure()) {
-        ADD_FAILURE() << "seed " << s << " iteration " << it;
-        std::string keep = path + ".crash";
-        write_all(keep, m);
-        ADD_FAILURE() << "input kept in " << keep;
+      if (fc.Failed("seed file " + std::to_string(s) + " mutant " + std::to_string(it))) {
         remove(path.c_str());
         return;
       }

@@ -3,8 +3,10 @@
 // duplication, byte overwrite) of the corpus in tests/corpus/.  Every input
 // must either parse (and then round-trip) or fail with -1 and a non-empty
 // message; never crash.  A few thousand iterations normally, 100x more with
-// TERN_FUZZ_LONG set.  Build with -fsanitize=address,undefined to make
-// memory errors visible.
+// TERN_FUZZ_LONG set, fresh seeds then (tests/fuzz_seed.h); a failing or
+// crashing input is saved under build/fuzz-repro/, and the cases kept in
+// tests/regress/ParsersFuzz.<Name>/ are replayed first.  Build with
+// -fsanitize=address,undefined to make memory errors visible.
 #include <gtest/gtest.h>
 
 #include <dirent.h>
@@ -20,6 +22,8 @@
 
 #include "tern/backend.h"
 #include "tern/program.h"
+
+#include "fuzz_seed.h"
 
 #include <zlib.h>
 
@@ -201,35 +205,56 @@ void fuzz_tbin(const std::vector<uint8_t> &in, const std::string &path) {
   tern_program_free(&p);
 }
 
+// All three targets on one input (the replay of a regression case).
+void fuzz_all(const std::vector<uint8_t> &in, const std::string &path) {
+  fuzz_asm(in);
+  if (::testing::Test::HasFatalFailure()) return;
+  fuzz_words(in);
+  if (::testing::Test::HasFatalFailure()) return;
+  fuzz_tbin(in, path);
+}
+
+// Seeds: tests/fuzz_seed.h (fixed in make test, fresh in make fuzz).  First
+// the regression cases of tests/regress/ParsersFuzz.<Name>/ through all three
+// targets, then the mutants of every corpus file of the kind.
 void run_fuzz(const char *ext, int per_seed_default) {
   std::vector<Seed> seeds = load_corpus();
   ASSERT_FALSE(seeds.empty()) << "no corpus in " << corpus_dir();
-  long iters = per_seed_default;
-  if (getenv("TERN_FUZZ_LONG")) iters *= 100;
+  tern_test::FuzzCase fc(0x7e2a5eedull ^ (uint64_t)strlen(ext), per_seed_default,
+                         100L * per_seed_default, "mutants per corpus file");
   std::string path = tmp_path();
-  std::mt19937_64 g(0x7e2a5eedull ^ (uint64_t)strlen(ext));
+  for (const tern_test::RegressCase &c : fc.Regressions()) {
+    for (const auto &part : c.parts) {
+      SCOPED_TRACE(c.dir + "/" + part.first);
+      fuzz_all(std::vector<uint8_t>(part.second.begin(), part.second.end()), path);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+  const long iters = fc.count();
+  std::mt19937_64 g(fc.seed());
+  const std::string part = std::string("input") + ext;
   int used = 0;
+  long n = 0;  // iterations over all corpus files: the reproducer's number
   for (const Seed &s : seeds) {
     if (!ends_with(s.name, ext)) continue;
     used++;
-    for (long it = 0; it < iters; it++) {
+    for (long it = 0; it < iters; it++, n++) {
       std::vector<uint8_t> m = it == 0 ? s.bytes : mutate(g, s.bytes);
-      // every mutant goes to the target of its kind, and every tenth to all three
-      bool all = it % 10 == 0;
-      if (all || !strcmp(ext, ".s")) fuzz_asm(m);
-      if (::testing::Test::HasFatalFailure()) { ADD_FAILURE() << s.name << " iteration " << it; break; }
-      if (all || !strcmp(ext, ".bin")) fuzz_words(m);
-      if (::testing::Test::HasFatalFailure()) { ADD_FAILURE() << s.name << " iteration " << it; break; }
       if (!strcmp(ext, ".tbin") && it % 2 == 1 && m.size() >= 4) {
         // half of the .tbin mutants get a valid CRC so the parser goes deeper
         uLong c = crc32(0L, Z_NULL, 0);
         c = crc32(c, m.data(), (uInt)(m.size() - 4));
         for (int i = 0; i < 4; i++) m[m.size() - 4 + i] = (uint8_t)(c >> (8 * i));
       }
-      if (all || !strcmp(ext, ".tbin")) fuzz_tbin(m, path);
-      if (::testing::Test::HasFatalFailure()) { ADD_FAILURE() << s.name << " iteration " << it; break; }
+      fc.Input(n, {tern_test::Bytes(part.c_str(), m)});
+      // every mutant goes to the target of its kind, and every tenth to all three
+      bool all = it % 10 == 0;
+      if (all || !strcmp(ext, ".s")) fuzz_asm(m);
+      if (!::testing::Test::HasFatalFailure() && (all || !strcmp(ext, ".bin"))) fuzz_words(m);
+      if (!::testing::Test::HasFatalFailure() && (all || !strcmp(ext, ".tbin"))) fuzz_tbin(m, path);
+      if (fc.Failed(s.name + " mutant " + std::to_string(it))) break;
     }
-    if (::testing::Test::HasFatalFailure()) break;
+    if (::testing::Test::HasFailure()) break;
   }
   remove(path.c_str());
   EXPECT_GT(used, 0) << "no " << ext << " seed in " << corpus_dir();

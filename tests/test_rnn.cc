@@ -316,8 +316,7 @@ TEST(RnnConfig, FuzzParser) {
       "=", "\n", "[", "]", "[model]", " ", ";", "#", "0", "-1", "4096", "99999999999", "true",
       "false", "hawk", "griffin", "mlgru", "rra", "ma", "1e-6", "nan", "\t", "\r\n", "heads",
       "lru_width", "lru_block", "conv_width", "pattern", "\xef\xbb\xbf"};
-  tern_test::FuzzParser<tern_rnn_config>(seeds, toks, 4242,
-                                         getenv("TERN_FUZZ_LONG") ? 200000 : 4000);
+  tern_test::FuzzParser<tern_rnn_config>(seeds, toks, 4242, 4000, 200000);
 }
 
 // ---- weights ---------------------------------------------------------------------

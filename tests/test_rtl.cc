@@ -5,7 +5,9 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +23,8 @@
 #include "tern/hwcfg.h"
 #include "tern/isa.h"
 #include "tern/program.h"
+
+#include "fuzz_seed.h"
 
 namespace {
 
@@ -752,60 +756,111 @@ TEST(Rtl, SessionsKeepSram) {
   }
 }
 
-// Pairs of random programs back to back in one session: the second program reads
-// whatever SRAM (and LUT) contents the first left.  RTL and ISA sessions agree.
+// ---------------------------------------------------------------- random programs
+// Seeds (tests/fuzz_seed.h): fixed in `make test`, fresh in `make fuzz`,
+// TERN_FUZZ_SEED replays.  Program i of a run has the seed (run seed + i) and
+// depends on nothing else, so one program replays alone with
+// TERN_FUZZ_SEED=<its seed> TERN_FUZZ_COUNT=1.  A mismatch or crash saves the
+// program (.tbin, plus hwcfg.txt with what the .tbin does not hold) under
+// build/fuzz-repro/; tests/regress/rtl/ holds the ones kept (RtlRegress.Corpus).
+
+// The overrides a .tbin does not carry (its header has the buffers, bandwidth
+// and DRAM latency), as tern_hwcfg_set lines.
+std::string hwcfg_extra(const tern_hwcfg &cfg) {
+  return "psum_bits=" + std::to_string(tern_hwcfg_psum_bits(&cfg)) + "\n";
+}
+
+std::string rtl_name(const tern_hwcfg &cfg) {
+  char n[256];
+  tern_hwcfg_rtl_name(&cfg, n, sizeof n);
+  return n;
+}
+
+double now_s() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// Pairs (triples) of random programs back to back in one session: the second
+// and third programs read whatever SRAM (and LUT) contents the previous ones
+// left.  RTL and ISA sessions agree.  Program k of pair p has the seed
+// (run seed + 10 p + k).
 TEST(RtlRandom, SessionPairs) {
+  tern_test::FuzzCase fc(7000, 12, 400, "session pairs per configuration", "rtl");
+  const std::string tmp = tern_test::FuzzTmpPath("session");
+  long failures = 0;
   for (const tern_hwcfg &cfg0 : test_cfgs()) {
     char err[1024] = "";
-    for (int pair = 0; pair < 12; pair++) {
+    for (long pair = 0; pair < fc.count() && failures == 0; pair++) {
       tern_hwcfg cfg = cfg0;
-      cfg.dram_lat = 1 + pair % 7;
+      cfg.dram_lat = 1 + (int)(pair % 7);
+      tern_program prog[3];
+      std::string path[3];
+      for (int k = 0; k < 3; k++) {
+        uint64_t seed = fc.seed() + (uint64_t)pair * 10 + (uint64_t)k;
+        ASSERT_EQ(tern_random_program(&cfg, seed, 40, &prog[k], err, sizeof err), 0) << err;
+        path[k] = tmp + "_" + std::to_string(k) + ".tbin";
+        ASSERT_EQ(tern_program_write(&prog[k], path[k].c_str(), err, sizeof err), 0) << err;
+      }
+      const std::string extra = hwcfg_extra(cfg);
+      fc.Input(pair, {tern_test::File("0.tbin", path[0]), tern_test::File("1.tbin", path[1]),
+                      tern_test::File("2.tbin", path[2]), tern_test::Bytes("hwcfg.txt", extra)});
       tern_session *si = tern_session_open("isa", &cfg, err, sizeof err);
       ASSERT_NE(si, nullptr) << err;
       tern_session *sr = tern_session_open("rtl", &cfg, err, sizeof err);
       ASSERT_NE(sr, nullptr) << err;
       Result ri, rr;
+      ri.dram.assign(prog[0].dram_size, 0);
+      ASSERT_EQ(tern_program_init_dram(&prog[0], ri.dram.data(), ri.dram.size(), err, sizeof err), 0) << err;
+      rr.dram = ri.dram;
       for (int k = 0; k < 3; k++) {
-        uint64_t seed = 7000 + (uint64_t)pair * 10 + (uint64_t)k;
-        tern_program prog;
-        ASSERT_EQ(tern_random_program(&cfg, seed, 40, &prog, err, sizeof err), 0) << err;
-        if (k == 0) {
-          ri.dram.assign(prog.dram_size, 0);
-          ASSERT_EQ(tern_program_init_dram(&prog, ri.dram.data(), ri.dram.size(), err, sizeof err), 0) << err;
-          rr.dram = ri.dram;
-        }
-        ri.rc = tern_session_run(si, prog.insns, prog.n_insns, ri.dram.data(), ri.dram.size(),
+        const tern_program &pk = prog[k];
+        ri.rc = tern_session_run(si, pk.insns, pk.n_insns, ri.dram.data(), ri.dram.size(),
                                  nullptr, &ri.cnt, err, sizeof err);
         EXPECT_EQ(ri.rc, 0) << err;
-        rr.rc = tern_session_run(sr, prog.insns, prog.n_insns, rr.dram.data(), rr.dram.size(),
+        rr.rc = tern_session_run(sr, pk.insns, pk.n_insns, rr.dram.data(), rr.dram.size(),
                                  nullptr, &rr.cnt, err, sizeof err);
         EXPECT_EQ(rr.rc, 0) << err;
-        tern_program_free(&prog);
-        EXPECT_EQ(diff(ri, rr), "") << cfg_label(cfg) << " pair " << pair << " program " << k;
+        EXPECT_EQ(diff(ri, rr), "") << cfg_label(cfg) << " pair " << pair << " program " << k
+                                    << " (seed " << tern_test::Hex64(fc.seed() + (uint64_t)pair * 10 + (uint64_t)k)
+                                    << ")";
         if (::testing::Test::HasFailure()) break;
       }
       tern_session_close(si);
       tern_session_close(sr);
-      if (::testing::Test::HasFailure()) return;
+      for (tern_program &pk : prog) tern_program_free(&pk);
+      if (fc.Failed(rtl_name(cfg) + ", session pair " + std::to_string(pair))) failures++;
     }
   }
+  for (int k = 0; k < 3; k++) remove((tmp + "_" + std::to_string(k) + ".tbin").c_str());
 }
 
-// Random valid programs from tern_random_program on both sizes.
-void random_programs(const tern_hwcfg &cfg0, int count, uint64_t seed0) {
-  int failures = 0, ran = 0;
+// Random valid programs from tern_random_program on one RTL configuration.
+// Prints one line: configuration, programs, mismatches, instructions, cycles,
+// wall time, seed (scripts/fuzz.sh adds them up).
+void random_programs(const tern_hwcfg &cfg0, uint64_t fixed_seed, long normal, long long_count) {
+  tern_test::FuzzCase fc(fixed_seed, normal, long_count, "programs", "rtl");
+  const std::string tbin = tern_test::FuzzTmpPath("program.tbin"), extra = hwcfg_extra(cfg0);
+  long failures = 0, ran = 0;
   size_t total_insns = 0;
   uint64_t total_cycles = 0;
-  for (int i = 0; i < count && failures < 3; i++) {
+  const double t0 = now_s();
+  for (long i = 0; i < fc.count() && failures < 3; i++) {
     tern_hwcfg cfg = cfg0;
-    uint64_t seed = seed0 + (uint64_t)i;
+    const uint64_t seed = fc.seed() + (uint64_t)i;
     cfg.dram_lat = 1 + (int)(seed % 13);
     tern_program prog;
     tern_program_init(&prog);
     char err[1024] = "";
     int n_insns = 8 + (int)(seed * 7 % 64);
+    const std::string label = "random " + cfg_label(cfg) + " program " + std::to_string(i) +
+                              " seed " + tern_test::Hex64(seed) + " lat " +
+                              std::to_string(cfg.dram_lat) + " (alone: TERN_FUZZ_SEED=" +
+                              tern_test::Hex64(seed) + " TERN_FUZZ_COUNT=1 build/tern_tests --gtest_filter=" +
+                              fc.test() + ")";
     if (tern_random_program(&cfg, seed, n_insns, &prog, err, sizeof err) != 0) {
-      ADD_FAILURE() << "tern_random_program(seed " << seed << "): " << err;
+      ADD_FAILURE() << label << ": tern_random_program: " << err;
       tern_program_free(&prog);
       failures++;
       continue;
@@ -814,38 +869,120 @@ void random_programs(const tern_hwcfg &cfg0, int count, uint64_t seed0) {
     bytes = (bytes + 4095) & ~(uint64_t)4095;
     std::vector<uint8_t> dram(bytes, 0);
     if (tern_program_init_dram(&prog, dram.data(), bytes, err, sizeof err) != 0) {
-      ADD_FAILURE() << "init dram (seed " << seed << "): " << err;
+      ADD_FAILURE() << label << ": init dram: " << err;
       tern_program_free(&prog);
       failures++;
       continue;
     }
+    // the program as a file before the run: what a crash or a mismatch saves
+    ASSERT_EQ(tern_program_write(&prog, tbin.c_str(), err, sizeof err), 0) << err;
+    fc.Input(i, {tern_test::File("program.tbin", tbin), tern_test::Bytes("hwcfg.txt", extra)});
     std::vector<tern_insn> p(prog.insns, prog.insns + prog.n_insns);
-    tern_program_free(&prog);
-    int before = ::testing::Test::HasFailure();
     total_insns += p.size();
-    Result r = check_same(cfg, p, dram,
-               "random " + cfg_label(cfg) + " seed " + std::to_string(seed) + " lat " +
-                   std::to_string(cfg.dram_lat));
-    if (!before && ::testing::Test::HasFailure()) failures++;
+    Result r = check_same(cfg, p, dram, label);
+    tern_program_free(&prog);
+    if (fc.Failed(label)) failures++;
     total_cycles += r.cnt.v[TERN_CNT_CYCLES];
     ran++;
   }
-  printf("[ rtl      ] %s: %d random programs, %zu instructions, %llu cycles compared\n",
-         cfg_label(cfg0).c_str(), ran, total_insns, (unsigned long long)total_cycles);
+  remove(tbin.c_str());
+  printf("[ rtl      ] %s %s: %ld random programs, %ld mismatches, %zu instructions, %llu cycles "
+         "compared, %.1f s, seed %s\n",
+         cfg_label(cfg0).c_str(), rtl_name(cfg0).c_str(), ran, failures, total_insns,
+         (unsigned long long)total_cycles, now_s() - t0, tern_test::Hex64(fc.seed()).c_str());
 }
 
-int fuzz_count(int normal, int long_count) {
-  const char *e = getenv("TERN_FUZZ_LONG");
-  return e && *e && strcmp(e, "0") != 0 ? long_count : normal;
-}
-
-TEST(RtlRandom, Programs4x4) { random_programs(tern_hwcfg_small(4, 4), fuzz_count(400, 5000), 1000); }
-TEST(RtlRandom, Programs8x8) { random_programs(tern_hwcfg_small(8, 8), fuzz_count(300, 4000), 50000); }
+// Counts: make test / make fuzz.  scripts/fuzz.sh runs these, the mutation
+// fuzzers and Sync.Random* in two processes: 144,000 programs RTL vs ISA in
+// 7.5 minutes on 2 cores (16x16 ~31 ms a program, 8x8 ~3-4 ms, 4x4 ~2-3 ms).
+TEST(RtlRandom, Programs4x4) { random_programs(tern_hwcfg_small(4, 4), 1000, 400, 50000); }
+TEST(RtlRandom, Programs8x8) { random_programs(tern_hwcfg_small(8, 8), 50000, 300, 35000); }
 // the narrowest exact partial sums (psum_bits 9 + log2(rows)) give the same bits and cycles
 TEST(RtlRandom, Programs4x4NarrowPartialSums) {
   tern_hwcfg c = tern_hwcfg_small(4, 4);
   c.psum_bits = tern_hwcfg_psum_min(4);
-  random_programs(c, fuzz_count(150, 2000), 90000);
+  random_programs(c, 90000, 150, 30000);
+}
+TEST(RtlRandom, Programs8x8NarrowPartialSums) {
+  tern_hwcfg c = tern_hwcfg_small(8, 8);
+  c.psum_bits = tern_hwcfg_psum_min(8);
+  random_programs(c, 130000, 100, 25000);
+}
+// The default 16x16 configuration: make fuzz only (its library is built by
+// make fuzz and make demo, not by make test).
+TEST(RtlRandom, Programs16x16) { random_programs(tern_hwcfg_default(), 170000, 0, 4000); }
+
+// ---------------------------------------------------------------- regression corpus
+// tests/regress/rtl/<case>/: one or more .tbin files run in name order on one
+// RTL session and one ISA-simulator session (the SRAMs carry over; DRAM is
+// the first program's image, then whatever the runs leave), with the
+// overrides of an optional hwcfg.txt (tern_hwcfg_set lines, e.g.
+// psum_bits=11) on the first program's configuration.  DRAM and every counter
+// must agree after every program.  A reproducer from build/fuzz-repro/
+// becomes a case by copying its directory here.
+TEST(RtlRegress, Corpus) {
+  std::vector<tern_test::RegressCase> cases = tern_test::RegressCases("rtl");
+  EXPECT_GE(cases.size(), 1u) << "tests/regress/rtl/ holds at least the hand-made case";
+  int programs = 0;
+  for (const tern_test::RegressCase &c : cases) {
+    SCOPED_TRACE(c.dir);
+    std::vector<tern_program> progs;
+    char err[1024] = "";
+    for (const auto &part : c.parts) {
+      const std::string &n = part.first;
+      if (n.size() < 5 || n.compare(n.size() - 5, 5, ".tbin") != 0) continue;
+      progs.emplace_back();
+      ASSERT_EQ(tern_program_read(&progs.back(), (c.dir + "/" + n).c_str(), err, sizeof err), 0) << err;
+    }
+    ASSERT_FALSE(progs.empty()) << "no .tbin in " << c.dir;
+    tern_hwcfg cfg = progs[0].cfg;
+    if (const std::string *x = c.Part("hwcfg.txt")) {
+      size_t a = 0;
+      while (a < x->size()) {
+        size_t b = x->find('\n', a);
+        if (b == std::string::npos) b = x->size();
+        std::string line = x->substr(a, b - a);
+        a = b + 1;
+        size_t eq = line.find('=');
+        if (line.empty() || line[0] == '#') continue;
+        ASSERT_NE(eq, std::string::npos) << "hwcfg.txt: '" << line << "', expected key=value";
+        ASSERT_EQ(tern_hwcfg_set(&cfg, line.substr(0, eq).c_str(), line.substr(eq + 1).c_str(), err,
+                                 sizeof err), 0)
+            << "hwcfg.txt: " << err;
+      }
+    }
+    uint64_t bytes = 4096;
+    for (const tern_program &p : progs) bytes = std::max<uint64_t>(bytes, p.dram_size);
+    bytes = (bytes + 4095) & ~(uint64_t)4095;
+    Result ri, rr;
+    ri.dram.assign(bytes, 0);
+    ASSERT_EQ(tern_program_init_dram(&progs[0], ri.dram.data(), bytes, err, sizeof err), 0) << err;
+    rr.dram = ri.dram;
+    tern_session *si = tern_session_open("isa", &cfg, err, sizeof err);
+    ASSERT_NE(si, nullptr) << err;
+    tern_session *sr = tern_session_open("rtl", &cfg, err, sizeof err);
+    ASSERT_NE(sr, nullptr) << err;
+    for (size_t k = 0; k < progs.size(); k++) {
+      const tern_program &p = progs[k];
+      EXPECT_EQ(tern_validate(&cfg, p.insns, p.n_insns, bytes, err, sizeof err), 0)
+          << "program " << k << ": " << err;
+      ri.rc = tern_session_run(si, p.insns, p.n_insns, ri.dram.data(), bytes, nullptr, &ri.cnt, err,
+                               sizeof err);
+      EXPECT_EQ(ri.rc, 0) << "program " << k << " isasim: " << err;
+      rr.rc = tern_session_run(sr, p.insns, p.n_insns, rr.dram.data(), bytes, nullptr, &rr.cnt, err,
+                               sizeof err);
+      EXPECT_EQ(rr.rc, 0) << "program " << k << " rtl: " << err;
+      EXPECT_EQ(diff(ri, rr), "") << "program " << k << " (" << rtl_name(cfg) << ")";
+      EXPECT_GT(rr.cnt.v[TERN_CNT_CYCLES], 0u);
+      programs++;
+    }
+    tern_session_close(si);
+    tern_session_close(sr);
+    printf("[ regress  ] %s: %zu program(s) on %s, dram_lat %d\n", c.dir.c_str(), progs.size(),
+           rtl_name(cfg).c_str(), cfg.dram_lat);
+    for (tern_program &p : progs) tern_program_free(&p);
+  }
+  printf("[ regress  ] %zu case(s), %d programs: RTL == ISA simulator\n", cases.size(), programs);
 }
 
 }  // namespace

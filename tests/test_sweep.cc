@@ -516,6 +516,24 @@ TEST(Sweep, RtlValidatedPointIsEqualToTheCycle) {
 
 // ---- parser fuzzing (the pattern of tests/test_parsers_fuzz.cc) -------------
 
+// One spec text: refused with -1 and a message naming the input ("fuzz..."),
+// or accepted with points that are all valid configurations (returns 1).
+int SpecParseOne(const std::string &t) {
+  tern_sweep_spec s;
+  char err[2048] = "";
+  int rc = tern_sweep_spec_parse(t.c_str(), "fuzz", nullptr, &s, err, sizeof err);
+  if (rc != 0) {
+    EXPECT_EQ(rc, -1) << t;
+    EXPECT_EQ(strncmp(err, "fuzz", 4), 0) << err << "\nfor:\n" << t;
+    return 0;
+  }
+  EXPECT_GE(s.npoints, 1) << t;
+  for (int k = 0; k < s.npoints; k++)
+    EXPECT_EQ(tern_hwcfg_check(&s.hw[k], err, sizeof err), 0) << err << "\n" << t;
+  tern_sweep_spec_free(&s);
+  return 1;
+}
+
 // Seeded mutations of the example specs: never crashes; a refused text gets -1
 // and a message naming the input ("fuzz..."); an accepted one has points that
 // are all valid configurations.
@@ -532,25 +550,20 @@ TEST(SweepFuzz, SpecParser) {
       "=", "\n", "[", "]", "[grid]", "[points]", "[hw]", "[workload]", ",", " ", ";", "x",
       "0", "-1", "min", "4x4", "99999999999", "point = ", "array", "psum_bits", "synth_scope",
       "design", "first 3", "all", "none", "\t", "\r\n"};
-  tern_test::FuzzRng rnd{4242};
-  const int iters = getenv("TERN_FUZZ_LONG") ? 50000 : 1500;
+  tern_test::FuzzCase fc(4242, 1500, 50000);
+  for (const tern_test::RegressCase &c : fc.Regressions()) {
+    SCOPED_TRACE(c.dir);
+    for (const auto &part : c.parts) SpecParseOne(part.second);
+  }
+  tern_test::FuzzRng rnd{fc.seed()};
+  const int iters = (int)fc.count();
   int accepted = 0;
   for (int it = 0; it < iters; it++) {
     std::string t = seeds[rnd(seeds.size())];
     tern_test::Mutate(t, rnd, tokens);
-    tern_sweep_spec s;
-    char err[2048] = "";
-    int rc = tern_sweep_spec_parse(t.c_str(), "fuzz", nullptr, &s, err, sizeof err);
-    if (rc != 0) {
-      ASSERT_EQ(rc, -1) << t;
-      ASSERT_EQ(strncmp(err, "fuzz", 4), 0) << err << "\nfor:\n" << t;
-      continue;
-    }
-    accepted++;
-    ASSERT_GE(s.npoints, 1) << t;
-    for (int k = 0; k < s.npoints; k++)
-      ASSERT_EQ(tern_hwcfg_check(&s.hw[k], err, sizeof err), 0) << err << "\n" << t;
-    tern_sweep_spec_free(&s);
+    fc.Input(it, {tern_test::Bytes("spec.ini", t)});
+    accepted += SpecParseOne(t);
+    if (fc.Failed()) return;
   }
   EXPECT_GT(accepted, iters / 50);
   EXPECT_LT(accepted, iters);
@@ -602,10 +615,30 @@ TEST(SweepFuzz, PointAndSynthJsonReaders) {
   EXPECT_EQ(sb.hw.psum_bits, 32);
   const std::vector<const char *> tokens = {"{", "}", "\"", ":", ",", "[", "]", "\\", "\\u00",
                                             "1e999", "-", "null", "true", "\"unit\"", "\n"};
-  tern_test::FuzzRng rnd{777};
-  const int iters = getenv("TERN_FUZZ_LONG") ? 40000 : 1500;
+  tern_test::FuzzCase fc(777, 1500, 40000);
+  std::string path = tern_test::FuzzTmpPath("fuzz.json");  // tmpfs: no writeback waits
+  // regression cases: both readers on every file
+  for (const tern_test::RegressCase &c : fc.Regressions()) {
+    SCOPED_TRACE(c.dir);
+    for (const auto &part : c.parts) {
+      FILE *f = fopen(path.c_str(), "wb");
+      ASSERT_NE(f, nullptr);
+      fwrite(part.second.data(), 1, part.second.size(), f);
+      fclose(f);
+      for (int w = 0; w < 2; w++) {
+        err[0] = 0;
+        int rc = w ? tern_synth_read_json(path.c_str(), &sb, err, sizeof err)
+                   : tern_sweep_point_read(path.c_str(), &pb, err, sizeof err);
+        if (rc != 0) {
+          ASSERT_EQ(rc, -1) << part.first;
+          ASSERT_NE(std::string(err).find(path), std::string::npos) << part.first << ": " << err;
+        }
+      }
+    }
+  }
+  tern_test::FuzzRng rnd{fc.seed()};
+  const int iters = (int)fc.count();
   int ok[2] = {0, 0}, bad[2] = {0, 0};
-  std::string path = dir + "/fuzz.json";
   for (int it = 0; it < iters; it++) {
     int w = (int)rnd(2);
     std::string t = seeds[w];
@@ -614,6 +647,7 @@ TEST(SweepFuzz, PointAndSynthJsonReaders) {
     ASSERT_NE(f, nullptr);
     fwrite(t.data(), 1, t.size(), f);
     fclose(f);
+    fc.Input(it, {tern_test::Bytes(w ? "synth.json" : "point.json", t)});
     err[0] = 0;
     int rc = w ? tern_synth_read_json(path.c_str(), &sb, err, sizeof err)
                : tern_sweep_point_read(path.c_str(), &pb, err, sizeof err);
@@ -621,10 +655,13 @@ TEST(SweepFuzz, PointAndSynthJsonReaders) {
       ok[w]++;
     } else {
       bad[w]++;
-      ASSERT_EQ(rc, -1);
-      ASSERT_NE(std::string(err).find(path), std::string::npos) << err;
+      EXPECT_EQ(rc, -1);
+      EXPECT_NE(std::string(err).find(path), std::string::npos) << err;
     }
+    if (fc.Failed()) break;
   }
+  remove(path.c_str());
+  if (::testing::Test::HasFailure()) return;
   for (int w = 0; w < 2; w++) {
     EXPECT_GT(ok[w], 0) << w;
     EXPECT_GT(bad[w], 0) << w;

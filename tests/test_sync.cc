@@ -23,6 +23,8 @@
 #include "tern/mlp.h"
 #include "tern/program.h"
 
+#include "fuzz_seed.h"
+
 namespace {
 
 enum Space { WB, AB, AC, OU, LU, DR };
@@ -227,12 +229,16 @@ std::vector<tern_hwcfg> configs() {
 
 }  // namespace
 
+// Seeds (tests/fuzz_seed.h): 1..120 in make test, a fresh run of 6000 in
+// make fuzz; program i has the seed (run seed + i).
 TEST(Sync, RandomProgramsAreRaceFree) {
+  tern_test::FuzzCase fc(1, 120, 6000, "programs per configuration");
   long hazards = 0;
   int vops[TERN_VOP_COUNT] = {0}, modes[4] = {0}, syncs = 0, relays = 0;
   int mac8_modes[2] = {0, 0}, load_mem[TERN_MEM_COUNT] = {0}, store_mem[TERN_MEM_COUNT] = {0};
   for (const tern_hwcfg &c : configs())
-    for (uint64_t seed = 1; seed <= 120; seed++) {
+    for (long i = 0; i < fc.count() && !::testing::Test::HasFailure(); i++) {
+      const uint64_t seed = fc.seed() + (uint64_t)i;
       tern_program p;
       char err[512];
       int n = 20 + (int)(seed * 37 % 181);
@@ -395,12 +401,15 @@ TEST(Sync, RejectsFlaggedInputAndMisplacedEnd) {
   EXPECT_NE(std::string(err).find("beyond"), std::string::npos) << err;
 }
 
+// Seeds as above: 1001..1060 in make test, 6000 fresh ones in make fuzz.
 TEST(Sync, RandomProgramsRunWithoutDeadlock) {
+  tern_test::FuzzCase fc(1001, 60, 6000, "programs per configuration");
   for (const tern_hwcfg &c : configs())
-    for (uint64_t seed = 1; seed <= 60; seed++) {
+    for (long i = 0; i < fc.count() && !::testing::Test::HasFailure(); i++) {
+      const uint64_t seed = fc.seed() + (uint64_t)i;
       tern_program p;
       char err[512];
-      ASSERT_EQ(0, tern_random_program(&c, 1000 + seed, 200, &p, err, sizeof err)) << err;
+      ASSERT_EQ(0, tern_random_program(&c, seed, 200, &p, err, sizeof err)) << "seed " << seed << ": " << err;
       std::vector<uint8_t> dram(p.dram_size, 0);
       ASSERT_EQ(0, tern_program_init_dram(&p, dram.data(), dram.size(), err, sizeof err)) << err;
       tern_run_opts o{};

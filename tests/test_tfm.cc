@@ -274,8 +274,7 @@ TEST(TfmConfig, FuzzParser) {
       "=", "\n", "[", "]", "[model]", " ", ";", "#", "0", "-1", "4096", "99999999999", "true",
       "false", "swiglu", "gelu", "layernorm", "1e-5", "nan", "\t", "\r\n", "dim", "heads",
       "kv_heads", "head_dim", "\xef\xbb\xbf"};
-  tern_test::FuzzParser<tern_tfm_config>(seeds, tokens, 12345,
-                                         getenv("TERN_FUZZ_LONG") ? 200000 : 4000);
+  tern_test::FuzzParser<tern_tfm_config>(seeds, tokens, 12345, 4000, 200000);
 }
 
 // ---- weights -----------------------------------------------------------------------

@@ -35,6 +35,8 @@
 
 #include "tern/tokenizer.h"
 
+#include "fuzz_seed.h"
+
 #ifndef TERN_ROOT
 #define TERN_ROOT "."
 #endif
@@ -1123,36 +1125,30 @@ std::string mutate_values(std::mt19937_64 &g, std::string d) {
   return d;
 }
 
-TEST(TokenizerFuzz, HostileJsonAndText) {
-  std::vector<std::string> seeds = {read_file(data_path("gpt2_tiny.json")),
-                                    read_file(data_path("llama3_tiny.json")),
-                                    read_file(data_path("llama2_tiny.json")), llama2_full_json()};
-  for (auto &s : seeds) ASSERT_FALSE(s.empty());
-  const char *e = getenv("TERN_FUZZ_LONG");
-  int iters = e && *e ? 1000000 : 10000;
-  std::mt19937_64 g(2024);
-  int parsed = 0, refused = 0;
-  for (int it = 0; it < iters; it++) {
-    const std::string &seed = seeds[g() % seeds.size()];
-    std::string js = it % 2 ? mutate(g, seed) : mutate_values(g, seed);
-    char err[512] = "";
-    tern_tok *t = tern_tok_parse_hf(js.data(), js.size(), "fuzz.json", err, sizeof err);
-    if (!t) {
-      refused++;
-      ASSERT_NE(err[0], 0) << "refused without a message";
-      ASSERT_EQ(std::string(err).rfind("fuzz.json", 0), 0u) << err;
-      continue;
-    }
-    parsed++;
-    for (int k = 0; k < 3; k++) {
-      size_t n = g() % 64;
-      std::string text = k == 0 ? random_printable(g, n) : k == 1 ? random_utf8(g, n)
-                                                                  : random_bytes(g, n);
-      int flags = (int)(g() % 4);
+// One tokenizer.json: refused with a message naming the input (nullptr), or
+// the tokenizer.
+tern_tok *TokFuzzParse(const std::string &js) {
+  char err[512] = "";
+  tern_tok *t = tern_tok_parse_hf(js.data(), js.size(), "fuzz.json", err, sizeof err);
+  if (!t) {
+    EXPECT_NE(err[0], 0) << "refused without a message";
+    EXPECT_EQ(std::string(err).rfind("fuzz.json", 0), 0u) << err;
+  }
+  return t;
+}
+
+// Every text encoded with its flags (all four when flags < 0) and decoded:
+// ids in range, no crash.
+void TokFuzzTexts(tern_tok *t, const std::vector<std::pair<std::string, int>> &texts) {
+  char err[512] = "";
+  for (const auto &tf : texts) {
+    const int f0 = tf.second < 0 ? 0 : tf.second, f1 = tf.second < 0 ? 3 : tf.second;
+    for (int flags = f0; flags <= f1; flags++) {
+      const std::string &text = tf.first;
       int ids[512];
       int c = tern_tok_encode(t, text.data(), text.size(), flags, ids, 512, err, sizeof err);
       if (c < 0) {
-        ASSERT_NE(err[0], 0);
+        EXPECT_NE(err[0], 0);
         continue;
       }
       ASSERT_LE(c, 512);
@@ -1160,24 +1156,73 @@ TEST(TokenizerFuzz, HostileJsonAndText) {
       char out[4096];
       ASSERT_GE(tern_tok_decode(t, ids, c, out, sizeof out, err, sizeof err), 0) << err;
     }
+  }
+}
+
+TEST(TokenizerFuzz, HostileJsonAndText) {
+  std::vector<std::string> seeds = {read_file(data_path("gpt2_tiny.json")),
+                                    read_file(data_path("llama3_tiny.json")),
+                                    read_file(data_path("llama2_tiny.json")), llama2_full_json()};
+  for (auto &s : seeds) ASSERT_FALSE(s.empty());
+  tern_test::FuzzCase fc(2024, 10000, 1000000);
+  // regression cases: tokenizer.json and any text* parts, every text with all flags
+  for (const tern_test::RegressCase &c : fc.Regressions()) {
+    SCOPED_TRACE(c.dir);
+    const std::string *js = c.Part("tokenizer.json");
+    ASSERT_NE(js, nullptr) << "a case holds tokenizer.json (and text files)";
+    std::vector<std::pair<std::string, int>> texts;
+    for (const auto &part : c.parts)
+      if (part.first.rfind("text", 0) == 0) texts.emplace_back(part.second, -1);
+    tern_tok *t = TokFuzzParse(*js);
+    if (t) TokFuzzTexts(t, texts);
     tern_tok_free(t);
+  }
+  const int iters = (int)fc.count();
+  std::mt19937_64 g(fc.seed());
+  int parsed = 0, refused = 0;
+  static const char *text_names[3] = {"text0", "text1", "text2"};
+  for (int it = 0; it < iters; it++) {
+    const std::string &seed = seeds[g() % seeds.size()];
+    std::string js = it % 2 ? mutate(g, seed) : mutate_values(g, seed);
+    fc.Input(it, {tern_test::Bytes("tokenizer.json", js)});
+    tern_tok *t = TokFuzzParse(js);
+    std::vector<std::pair<std::string, int>> texts;
+    if (t) {
+      parsed++;
+      for (int k = 0; k < 3; k++) {
+        size_t n = g() % 64;
+        std::string text = k == 0 ? random_printable(g, n) : k == 1 ? random_utf8(g, n)
+                                                                    : random_bytes(g, n);
+        texts.emplace_back(text, (int)(g() % 4));
+      }
+      for (size_t k = 0; k < texts.size(); k++)
+        fc.SetPart(tern_test::Bytes(text_names[k], texts[k].first));
+      TokFuzzTexts(t, texts);
+      tern_tok_free(t);
+    } else {
+      refused++;
+    }
+    if (fc.Failed()) return;
   }
   printf("  %d mutated files: %d parsed (then encoded and decoded), %d refused with a message\n",
          iters, parsed, refused);
   EXPECT_GT(parsed, 0);
   EXPECT_GT(refused, 0);
   // random texts through the unmutated files (whose vocabularies are incomplete)
+  long n = iters;  // the reproducer's number
   for (auto &s : seeds) {
     Tok t(tern_tok_parse_hf(s.data(), s.size(), "seed.json", t.err, sizeof t.err));
     ASSERT_NE(t.t, nullptr) << t.err;
-    for (int it = 0; it < iters / 4; it++) {
+    for (int it = 0; it < iters / 4; it++, n++) {
       std::string text = it % 2 ? random_utf8(g, g() % 200) : random_bytes(g, g() % 200);
+      fc.Input(n, {tern_test::Bytes("tokenizer.json", s), tern_test::Bytes("text0", text)});
       char err[512] = "";
       int c = tern_tok_encode(t.t, text.data(), text.size(), (int)(g() % 4), nullptr, 0, err,
                               sizeof err);
       if (c < 0) {
-        ASSERT_NE(err[0], 0);
+        EXPECT_NE(err[0], 0);
       }
+      if (fc.Failed("an unmutated tokenizer.json, random text")) return;
     }
   }
 }
