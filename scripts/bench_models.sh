@@ -39,7 +39,7 @@ for cfg in "${models[@]}"; do
   # the ISA simulator on the whole split for the tiny models; a slice for larger ones
   # (small, 2.4M parameters: ~190 s per 16 KB; docs/NUMERICS.md)
   ACC=()
-  [ "$(stat -c %s "$dir/model.safetensors" 2>/dev/null || echo 0)" -gt 1000000 ] && ACC=(--accel-bytes 16384)
+  [ "$(stat -c %s "$dir/model.safetensors" 2>/dev/null || echo 0)" -gt 400000 ] && ACC=(--accel-bytes 16384)
   if ! "$T" fidelity --model "$dir" --text "$VALID" "${QBYTES[@]}" "${ACC[@]}" --backend isa >"$L" 2>&1; then
     cat "$L"; echo "  FAIL: $name on the ISA simulator (log: $L)"; fail=1; continue
   fi
