@@ -40,6 +40,7 @@ cli import-export bash -c "$A/tern import models/trained/hawk-tiny && $A/tern ex
 
 rm -f $A/gtest.json
 $A/tern_tests --gtest_output=json:$A/gtest.json "$@"
+rc=$?
 if [ -f $A/gtest.json ]; then
   gt_total=$(jq '[.testsuites[].testsuite[]] | length' $A/gtest.json)
   gt_fail=$(jq '[.testsuites[].testsuite[] | select(.failures != null)] | length' $A/gtest.json)
@@ -48,6 +49,10 @@ if [ -f $A/gtest.json ]; then
   jq -r '.testsuites[].testsuite[] | select(.failures != null) | "  failed: \(.classname).\(.name)"' $A/gtest.json
 else
   echo "tern_tests (sanitized) produced no report: a sanitizer report above aborted it"; fail=$((fail+1))
+fi
+# LeakSanitizer reports at exit, after the JSON report: its exit status counts
+if [ $rc -ne 0 ] && [ -f $A/gtest.json ]; then
+  echo "tern_tests (sanitized) exited $rc after its tests (a leak report above?)"; fail=$((fail+1))
 fi
 echo "sanitize: wall time $(( $(date +%s) - t0 )) s"
 echo "sanitize: $pass passed, $fail failed"
