@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define FZ_ERRLEN 1024
 
@@ -152,6 +153,22 @@ static inline int fz_split(const uint8_t *data, size_t size, const uint8_t **par
   part[n] = size ? data + at : data;
   len[n] = size - at;
   return n + 1;
+}
+
+/* Both formats whose last 4 bytes are a CRC-32 (little-endian) of the rest
+ * (.tbin, .twt): run `one` on the input as it is, then on a copy whose CRC
+ * is recomputed, so mutations reach the checks behind the CRC. */
+static inline void fz_with_fixed_crc(const uint8_t *data, size_t size,
+                                     void (*one)(const uint8_t *, size_t)) {
+  one(data, size);
+  if (size < 16) return;
+  uint8_t *c = malloc(size);
+  if (!c) abort();
+  memcpy(c, data, size);
+  uint32_t crc = (uint32_t)crc32(0L, c, (uInt)(size - 4));
+  for (int i = 0; i < 4; i++) c[size - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
+  one(c, size);
+  free(c);
 }
 
 #endif

@@ -4,8 +4,6 @@
  * with its last four bytes replaced by the right CRC, so mutations get past
  * the checksum to the fields behind it.  A program that parses is validated
  * against its own configuration and its segments copied into a DRAM image. */
-#include <zlib.h>
-
 #include "fuzz.h"
 #include "tern/isa.h"
 #include "tern/program.h"
@@ -31,15 +29,6 @@ static void one(const uint8_t *d, size_t n) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  one(data, size);
-  if (size >= 16) {
-    uint8_t *c = malloc(size);
-    if (!c) abort();
-    memcpy(c, data, size);
-    uint32_t crc = (uint32_t)crc32(0L, c, (uInt)(size - 4));
-    for (int i = 0; i < 4; i++) c[size - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
-    one(c, size);
-    free(c);
-  }
+  fz_with_fixed_crc(data, size, one);
   return 0;
 }

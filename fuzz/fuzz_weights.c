@@ -2,8 +2,6 @@
  * "Weight files"): magic, version, configuration, tensors, CRC-32.  The
  * reader takes a path, so the input goes through a scratch file; like
  * fuzz_tbin each input is tried as it is and with a correct trailing CRC. */
-#include <zlib.h>
-
 #include "fuzz.h"
 #include "tern/mlp.h"
 
@@ -18,15 +16,6 @@ static void one(const uint8_t *d, size_t n) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  one(data, size);
-  if (size >= 16) {
-    uint8_t *c = malloc(size);
-    if (!c) abort();
-    memcpy(c, data, size);
-    uint32_t crc = (uint32_t)crc32(0L, c, (uInt)(size - 4));
-    for (int i = 0; i < 4; i++) c[size - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
-    one(c, size);
-    free(c);
-  }
+  fz_with_fixed_crc(data, size, one);
   return 0;
 }

@@ -5,6 +5,8 @@
 // configurations without upper bounds, wrapping number parsing, model
 // descriptions far beyond memory, and endless inputs (/dev/zero).
 #include <gtest/gtest.h>
+
+#include "run_cmd.h"
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,15 +35,8 @@ struct Cli {
 
 // Runs build/tern with the arguments (shell words), stdout+stderr captured.
 Cli RunTern(const std::string &args, const std::string &env = "") {
-  std::string cmd = env + " " TERN_ROOT "/build/tern " + args + " 2>&1";
-  FILE *p = popen(cmd.c_str(), "r");
   Cli r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  r.status = tern_test::RunCmd(env + " " TERN_ROOT "/build/tern " + args, &r.out);
   return r;
 }
 

@@ -8,6 +8,8 @@
 // verilator command is clean, and broken copies of it are rejected.
 #include <gtest/gtest.h>
 
+#include "run_cmd.h"
+
 #include <glob.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,17 +39,7 @@ bool HaveTool(const char *cmd) {
   return system(c.c_str()) == 0;
 }
 
-// runs cmd with stdout+stderr to a string; returns the exit status
-int RunCmd(const std::string &cmd, std::string *out) {
-  out->clear();
-  FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+using tern_test::RunCmd;
 
 std::string ReadFile(const std::string &path) {
   std::string s;

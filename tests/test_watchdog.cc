@@ -9,6 +9,8 @@
 // The RTL libraries: the 4x4 test configuration (make rtl-test-libs) and the
 // default 16x16 one (make rtl-default-lib); `make test` builds both.
 #include <gtest/gtest.h>
+
+#include "run_cmd.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,17 +111,6 @@ bool report_window(const std::string &e, uint64_t *a, uint64_t *b) {
   return true;
 }
 
-// runs cmd with stdout+stderr to a string; returns the exit status
-int run_cmd(const std::string &cmd, std::string *out) {
-  out->clear();
-  FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 }  // namespace
 
@@ -456,22 +447,22 @@ TEST(Watchdog, CliExecReportsADeadlockAndExitsNonZero) {
   const std::string tern = std::string(TERN_ROOT) + "/build/tern";
   for (const char *be : {"isa", "rtl"}) {
     std::string out;
-    int st = run_cmd(tern + " exec " + path + " --backend " + be + " --watchdog 50", &out);
+    int st = tern_test::RunCmd(tern + " exec " + path + " --backend " + be + " --watchdog 50", &out);
     EXPECT_EQ(st, 1) << be << ": " << out;
     EXPECT_NE(out.find("watchdog: no progress for 50 cycles"), std::string::npos) << be << ": " << out;
     EXPECT_NE(out.find("compute queue waits at pc 1 (SYNC) on token L2C = 0"), std::string::npos)
         << be << ": " << out;
-    st = run_cmd(tern + " exec " + path + " --backend " + be + " --watchdog 5000 --max-cycles 100",
+    st = tern_test::RunCmd(tern + " exec " + path + " --backend " + be + " --watchdog 5000 --max-cycles 100",
                  &out);
     EXPECT_EQ(st, 1) << be << ": " << out;
     EXPECT_NE(out.find("max_cycles"), std::string::npos) << be << ": " << out;
   }
   std::string out;
-  EXPECT_EQ(run_cmd(tern + " exec " + path + " --watchdog 1x", &out), 2) << out;
+  EXPECT_EQ(tern_test::RunCmd(tern + " exec " + path + " --watchdog 1x", &out), 2) << out;
   EXPECT_NE(out.find("--watchdog: '1x', expected a number of cycles in 1..1000000000000 (10^12)"),
             std::string::npos)
       << out;
-  EXPECT_EQ(run_cmd(tern + " generate tiny --prompt a --watchdog 9", &out), 2) << out;
+  EXPECT_EQ(tern_test::RunCmd(tern + " generate tiny --prompt a --watchdog 9", &out), 2) << out;
   EXPECT_NE(out.find("only with --backend isa or rtl"), std::string::npos) << out;
   remove(path.c_str());
 }
