@@ -154,7 +154,7 @@ asan-build: | deps
 # the fast subset of make test: only the test files it runs (the filter is in
 # scripts/run_tests.sh), linked against the sanitized library
 ASAN_FAST_TESTS := main test_parsers_fuzz test_isa test_isasim test_sync test_gguf test_tokenizer \
-                   test_tfm test_rnn test_mlp test_runtime test_rnn_mix test_fuzz_regress
+                   test_tfm test_rnn test_mlp test_runtime test_rnn_mix test_fuzz_regress test_hardening
 ASAN_FAST_OBJS  := $(ASAN_FAST_TESTS:%=$(B)/obj/tests/%.o)
 $(B)/tern_tests_fast: $(ASAN_FAST_OBJS) $(B)/libtern.a
 	$(CXX) $(SAN) $^ -o $@ -lgtest $(LDLIBS)

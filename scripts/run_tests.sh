@@ -21,9 +21,9 @@ check isa-vh-up-to-date make --no-print-directory isa-vh-check
 check verilator-lint-wall make --no-print-directory lint
 check yosys-synth-clean-no-multiplier env TERN_SYNTH_FULL=1 ./rtl/synth/check_nomul.sh 4 4
 # The sanitizer subset (docs/FUZZING.md): parsers, their fuzz tests, the ISA
-# simulator and the fuzz regression inputs under gcc's ASan + UBSan (built by
+# simulator, the hostile inputs of tests/test_hardening.cc and the fuzz regression inputs under gcc's ASan + UBSan (built by
 # make asan-fast into build/asan/); a report aborts the binary, failing the check.
-ASAN_FAST_FILTER='*Fuzz*:Isa.*:IsaSim.*:Sync.*:GgufErrors.*:TokHostile.*:TokHf.HostileFiles:Mlp.WeightFile*:TfmConfig.*:RnnConfig.*:RuntimeCli.*:RnnMix.OddShapes-Sync.ScalesToLongPrograms'
+ASAN_FAST_FILTER='*Fuzz*:Hardening.*:Isa.*:IsaSim.*:Sync.*:GgufErrors.*:TokHostile.*:TokHf.HostileFiles:Mlp.WeightFile*:TfmConfig.*:RnnConfig.*:RuntimeCli.*:RnnMix.OddShapes-Sync.ScalesToLongPrograms'
 check asan-fast-subset env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   $B/asan/tern_tests_fast --gtest_filter="$ASAN_FAST_FILTER" --gtest_brief=1
 
